@@ -1,0 +1,305 @@
+/*
+ * health.c
+ *     engine_health(): probe engines, all at once, and cache the answers per engine.
+ *
+ * The probe is the driver's authenticated read-only request. All engines not in the
+ * cache are probed concurrently with one libcurl multi handle, so an offline engine
+ * answers within the connect timeout however many engines are asked about. The cache
+ * lives in shared memory: every backend shares it, and it works in read-only
+ * transactions (PostgREST GET).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/hsearch.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "api.h"
+#include "driver.h"
+#include "health.h"
+#include "http.h"
+#include "json.h"
+#include "provisioning.h"
+
+PG_FUNCTION_INFO_V1(provisioning_engine_health);
+
+typedef struct Probe
+{
+	char	   *engine;
+	HealthEntry answer;			/* what is reported */
+	bool		cached;
+	bool		known;			/* the engine row exists */
+	char	   *url;
+	char	   *authorization;
+	CURL	   *handle;
+	struct curl_slist *headers;
+	HttpResponse response;
+} Probe;
+
+static void
+set_answer(Probe *p, const char *status, const char *error)
+{
+	strlcpy(p->answer.status, status, sizeof(p->answer.status));
+	strlcpy(p->answer.error, error ? error : "", sizeof(p->answer.error));
+}
+
+static void
+make_key(HealthKey *key, const char *engine)
+{
+	memset(key, 0, sizeof(HealthKey));
+	key->database = MyDatabaseId;
+	strlcpy(key->engine, engine, ENGINE_NAME_LEN);
+}
+
+static void
+read_cache(Probe *probes, int n)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(prov_shared->health_lock, LW_SHARED);
+	for (int i = 0; i < n; i++)
+	{
+		HealthKey	key;
+		HealthEntry *e;
+
+		make_key(&key, probes[i].engine);
+		e = hash_search(prov_health_cache, &key, HASH_FIND, NULL);
+		if (e && now - e->checked_at < (int64) prov_health_cache_ttl * USECS_PER_SEC)
+		{
+			probes[i].answer = *e;
+			probes[i].cached = true;
+		}
+	}
+	LWLockRelease(prov_shared->health_lock);
+}
+
+static void
+write_cache(Probe *probes, int n)
+{
+	LWLockAcquire(prov_shared->health_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n; i++)
+	{
+		HealthKey	key;
+		HealthEntry *e;
+		bool		found;
+
+		if (probes[i].cached || !probes[i].known)
+			continue;
+		make_key(&key, probes[i].engine);
+		/* a full cache only means the next call probes again */
+		e = hash_search(prov_health_cache, &key, HASH_ENTER_NULL, &found);
+		if (e)
+		{
+			probes[i].answer.key = key;
+			*e = probes[i].answer;
+		}
+	}
+	LWLockRelease(prov_shared->health_lock);
+}
+
+/* Reads the engine rows of the probes not answered from the cache. */
+static void
+load_engines(Probe *probes, int n)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	MemoryContext caller = CurrentMemoryContext;
+
+	SPI_connect();
+	for (int i = 0; i < n; i++)
+	{
+		Probe	   *p = &probes[i];
+		const EngineDriver *driver;
+
+		if (p->cached)
+			continue;
+		values[0] = CStringGetTextDatum(p->engine);
+		if (SPI_execute_with_args("SELECT kind, base_url, api_key, api_secret"
+								  " FROM provisioning.engines WHERE name = $1",
+								  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read provisioning.engines");
+		if (SPI_processed == 0)
+		{
+			set_answer(p, "offline", "no such engine");
+			continue;
+		}
+		driver = driver_for_kind(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		if (driver == NULL)
+		{
+			set_answer(p, "offline", "there is no driver for this kind of engine in this version");
+			continue;
+		}
+		p->known = true;
+		{
+			/* SPI's memory goes away at SPI_finish */
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			p->url = psprintf("%s%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+							  driver->health_path);
+			p->authorization = driver->authorization(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+													 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	SPI_finish();
+}
+
+static void
+judge(Probe *p)
+{
+	HttpResponse *r = &p->response;
+
+	p->answer.latency_ms = r->elapsed_ms;
+	if (r->outcome == HTTP_OK)
+		set_answer(p, "online", NULL);
+	else if (r->outcome == HTTP_UNAUTHORIZED)
+		set_answer(p, "unauthorized", psprintf("the engine refused the API key (HTTP %ld)", r->status));
+	else if (r->status != 0)
+		set_answer(p, "offline", psprintf("the engine answered HTTP %ld", r->status));
+	else
+		set_answer(p, "offline", r->error);
+}
+
+/* Probes every engine that needs it, concurrently. */
+static void
+probe_engines(Probe *probes, int n)
+{
+	CURLM	   *multi;
+	char	   *correlation = DatumGetCString(DirectFunctionCall1(uuid_out,
+																  DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
+
+	http_global_init();
+	multi = curl_multi_init();
+	if (multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not create a libcurl multi handle")));
+	PG_TRY();
+	{
+		int			running = 0;
+		CURLMsg    *msg;
+		int			left;
+
+		for (int i = 0; i < n; i++)
+		{
+			Probe	   *p = &probes[i];
+
+			if (p->cached || p->url == NULL)
+				continue;
+			p->headers = http_headers(p->authorization, correlation);
+			p->handle = http_handle_new(p->headers, &p->response);
+			if (curl_easy_setopt(p->handle, CURLOPT_URL, p->url) != CURLE_OK ||
+				curl_multi_add_handle(multi, p->handle) != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						 errmsg("could not prepare the probe of engine %s", p->engine)));
+		}
+		do
+		{
+			CURLMcode	mc = curl_multi_perform(multi, &running);
+
+			if (mc == CURLM_OK && running > 0)
+				mc = curl_multi_poll(multi, NULL, 0, 100, NULL);
+			if (mc != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						 errmsg("engine probes failed: %s", curl_multi_strerror(mc))));
+			CHECK_FOR_INTERRUPTS();
+		} while (running > 0);
+
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		{
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (int i = 0; i < n; i++)
+				if (probes[i].handle == msg->easy_handle)
+				{
+					http_finish(probes[i].handle, msg->data.result, &probes[i].response);
+					judge(&probes[i]);
+				}
+		}
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < n; i++)
+		{
+			if (probes[i].handle)
+			{
+				curl_multi_remove_handle(multi, probes[i].handle);
+				curl_easy_cleanup(probes[i].handle);
+			}
+			if (probes[i].headers)
+				curl_slist_free_all(probes[i].headers);
+			if (probes[i].authorization)
+				explicit_bzero(probes[i].authorization, strlen(probes[i].authorization));
+			probes[i].handle = NULL;
+			probes[i].headers = NULL;
+		}
+		curl_multi_cleanup(multi);
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < n; i++)
+		if (probes[i].known && !probes[i].cached)
+			probes[i].answer.checked_at = GetCurrentTimestamp();
+}
+
+/* provisioning._engine_health(engine_names text[]) returns jsonb: an object by engine. */
+Datum
+provisioning_engine_health(PG_FUNCTION_ARGS)
+{
+	ArrayType  *names = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Probe	   *probes;
+	JsonWriter	w;
+
+	require_workers();
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	probes = palloc0(sizeof(Probe) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		probes[i].engine = nulls[i] ? "" : TextDatumGetCString(elems[i]);
+		probes[i].answer.latency_ms = -1;
+	}
+
+	read_cache(probes, n);
+	load_engines(probes, n);
+	probe_engines(probes, n);
+	write_cache(probes, n);
+
+	jw_open(&w, '{');
+	for (int i = 0; i < n; i++)
+	{
+		HealthEntry *a = &probes[i].answer;
+		JsonWriter	item;
+		char		ts[MAXDATELEN + 1];
+
+		jw_open(&item, '{');
+		jw_str(&item, "status", a->status);
+		if (a->latency_ms >= 0)
+			jw_num(&item, "latency_ms", a->latency_ms);
+		else
+			jw_raw(&item, "latency_ms", "null");
+		if (a->checked_at != 0)
+			jw_str(&item, "checked_at",
+					 JsonEncodeDateTime(ts, TimestampTzGetDatum(a->checked_at), TIMESTAMPTZOID, NULL));
+		else
+			jw_raw(&item, "checked_at", "null");
+		jw_raw(&item, "cached", probes[i].cached ? "true" : "false");
+		jw_str(&item, "error", a->error[0] ? a->error : NULL);
+		jw_close(&item, '}');
+		jw_raw(&w, probes[i].engine, item.buf.data);
+	}
+	jw_close(&w, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(w.buf.data)));
+}

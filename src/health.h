@@ -1,0 +1,30 @@
+/*
+ * health.h
+ *     The per-engine cache behind engine_health().
+ */
+#ifndef PROVISIONING_HEALTH_H
+#define PROVISIONING_HEALTH_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+#define HEALTH_CACHE_SIZE 1024
+#define ENGINE_NAME_LEN 64		/* engines.name is at most 63 bytes */
+
+typedef struct HealthKey
+{
+	Oid			database;
+	char		engine[ENGINE_NAME_LEN];
+} HealthKey;
+
+typedef struct HealthEntry
+{
+	HealthKey	key;
+	char		status[16];		/* online, offline, unauthorized */
+	double		latency_ms;
+	TimestampTz checked_at;
+	char		error[256];		/* empty when none */
+} HealthEntry;
+
+#endif							/* PROVISIONING_HEALTH_H */

@@ -1,0 +1,292 @@
+/*
+ * http.c
+ *     HTTP requests to engines over libcurl.
+ *
+ * Every request carries the same options: no signals (PostgreSQL owns SIGALRM), http and
+ * https only, no redirects (they could carry the Authorization header elsewhere), clamped
+ * timeouts, a capped body, and a progress callback that aborts the transfer when the
+ * process must stop. A client keeps one easy handle, so its connection is reused.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+
+#include "http.h"
+#include "provisioning.h"
+
+#define HTTP_MAX_BODY (16 * 1024 * 1024)
+
+#define CURL_SETOPT(handle, option, value) \
+	do { \
+		CURLcode	rc_ = curl_easy_setopt((handle), (option), (value)); \
+		if (rc_ != CURLE_OK) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION), \
+					 errmsg("could not set libcurl option %s", #option), \
+					 errdetail("%s", curl_easy_strerror(rc_)))); \
+	} while (0)
+
+static bool curl_initialized = false;
+
+void
+http_global_init(void)
+{
+	CURLcode	rc;
+
+	if (curl_initialized)
+		return;
+	rc = curl_global_init(CURL_GLOBAL_ALL);
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not initialize libcurl"),
+				 errdetail("%s", curl_easy_strerror(rc))));
+	curl_initialized = true;
+}
+
+static size_t
+collect_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	HttpResponse *response = (HttpResponse *) arg;
+	size_t		n = size * nmemb;
+
+	if (response->body.len + n > HTTP_MAX_BODY)
+		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
+	appendBinaryStringInfo(&response->body, data, (int) n);
+	return n;
+}
+
+/* Aborts the transfer when the process is asked to stop or the postmaster died. */
+static int
+check_interrupts(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+				 curl_off_t ultotal, curl_off_t ulnow)
+{
+	if (ProcDiePending || QueryCancelPending || !PostmasterIsAlive())
+		return 1;
+	return 0;
+}
+
+static void
+set_common_options(CURL *handle, struct curl_slist *headers, HttpResponse *response)
+{
+	CURL_SETOPT(handle, CURLOPT_NOSIGNAL, 1L);
+	CURL_SETOPT(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURL_SETOPT(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	CURL_SETOPT(handle, CURLOPT_FOLLOWLOCATION, 0L);
+	CURL_SETOPT(handle, CURLOPT_CONNECTTIMEOUT_MS, (long) Max(prov_http_connect_timeout_ms, 1));
+	CURL_SETOPT(handle, CURLOPT_TIMEOUT_MS, (long) Max(prov_http_timeout_ms, 1));
+	CURL_SETOPT(handle, CURLOPT_USERAGENT, "provisioning/1.1");
+	CURL_SETOPT(handle, CURLOPT_HTTPHEADER, headers);
+	CURL_SETOPT(handle, CURLOPT_WRITEFUNCTION, collect_body);
+	CURL_SETOPT(handle, CURLOPT_WRITEDATA, response);
+	CURL_SETOPT(handle, CURLOPT_ERRORBUFFER, response->error);
+	CURL_SETOPT(handle, CURLOPT_NOPROGRESS, 0L);
+	CURL_SETOPT(handle, CURLOPT_XFERINFOFUNCTION, check_interrupts);
+	CURL_SETOPT(handle, CURLOPT_PRIVATE, response);
+}
+
+static void
+response_reset(HttpResponse *response)
+{
+	if (response->body.data == NULL)
+		initStringInfo(&response->body);
+	else
+		resetStringInfo(&response->body);
+	response->outcome = HTTP_TRANSIENT;
+	response->status = 0;
+	response->retry_after_s = -1;
+	response->elapsed_ms = 0;
+	response->error[0] = '\0';
+}
+
+struct curl_slist *
+http_headers(const char *authorization, const char *correlation_id)
+{
+	struct curl_slist *list = NULL;
+	const char *lines[4];
+	char		auth_line[1024];
+	char		corr_line[128];
+
+	snprintf(auth_line, sizeof(auth_line), "Authorization: %s", authorization);
+	snprintf(corr_line, sizeof(corr_line), "X-Correlation-ID: %s", correlation_id);
+	lines[0] = "Accept: application/json";
+	lines[1] = "Expect:";			/* no 100-continue round trip */
+	lines[2] = auth_line;
+	lines[3] = corr_line;
+	for (int i = 0; i < lengthof(lines); i++)
+	{
+		struct curl_slist *next = curl_slist_append(list, lines[i]);
+
+		if (next == NULL)
+		{
+			curl_slist_free_all(list);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		}
+		list = next;
+	}
+	explicit_bzero(auth_line, sizeof(auth_line));
+	return list;
+}
+
+CURL *
+http_handle_new(struct curl_slist *headers, HttpResponse *response)
+{
+	CURL	   *handle;
+
+	http_global_init();
+	handle = curl_easy_init();
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not create a libcurl handle")));
+	response_reset(response);
+	set_common_options(handle, headers, response);
+	return handle;
+}
+
+void
+http_client_init(HttpClient *client, const char *authorization, const char *correlation_id)
+{
+	http_global_init();
+	client->headers = http_headers(authorization, correlation_id);
+	client->curl = curl_easy_init();
+	if (client->curl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not create a libcurl handle")));
+}
+
+void
+http_client_cleanup(HttpClient *client)
+{
+	if (client->curl)
+		curl_easy_cleanup(client->curl);
+	if (client->headers)
+		curl_slist_free_all(client->headers);
+	client->curl = NULL;
+	client->headers = NULL;
+}
+
+static HttpOutcome
+classify_status(long status)
+{
+	if (status >= 200 && status < 300)
+		return HTTP_OK;
+	if (status == 404)
+		return HTTP_NOT_FOUND;
+	if (status == 409)
+		return HTTP_CONFLICT;
+	if (status == 401 || status == 403)
+		return HTTP_UNAUTHORIZED;
+	if (status == 408 || status == 429 || status >= 500)
+		return HTTP_TRANSIENT;
+	return HTTP_REJECTED;
+}
+
+/* Fills in status, outcome, timing and Retry-After once a transfer ended. */
+void
+http_finish(CURL *handle, CURLcode code, HttpResponse *response)
+{
+	double		total = 0;
+	double		connect = 0;
+	struct curl_header *header;
+
+	curl_easy_getinfo(handle, CURLINFO_TOTAL_TIME, &total);
+	curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME, &connect);
+	response->elapsed_ms = total * 1000.0;
+
+	if (code == CURLE_OK)
+	{
+		curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response->status);
+		response->outcome = classify_status(response->status);
+		if (curl_easy_header(handle, "Retry-After", 0, CURLH_HEADER, -1, &header) == CURLHE_OK)
+		{
+			char	   *end;
+			long		seconds = strtol(header->value, &end, 10);
+
+			if (end != header->value && seconds >= 0)
+				response->retry_after_s = (int) Min(seconds, 3600);
+		}
+		return;
+	}
+
+	if (response->error[0] == '\0')
+		strlcpy(response->error, curl_easy_strerror(code), sizeof(response->error));
+
+	switch (code)
+	{
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			response->outcome = HTTP_UNREACHABLE;
+			break;
+		case CURLE_OPERATION_TIMEDOUT:
+			response->outcome = connect > 0 ? HTTP_TRANSIENT : HTTP_UNREACHABLE;
+			break;
+		case CURLE_WRITE_ERROR:
+			snprintf(response->error, sizeof(response->error),
+					 "the response is larger than %d bytes", HTTP_MAX_BODY);
+			response->outcome = HTTP_REJECTED;
+			break;
+		case CURLE_ABORTED_BY_CALLBACK:
+			if (!PostmasterIsAlive())
+				proc_exit(1);
+			CHECK_FOR_INTERRUPTS();
+			response->outcome = HTTP_TRANSIENT;
+			break;
+		default:
+			response->outcome = HTTP_TRANSIENT;
+			break;
+	}
+}
+
+void
+http_request(HttpClient *client, const char *method, const char *url,
+			 const char *json_body, HttpResponse *response)
+{
+	CURL	   *handle = client->curl;
+	struct curl_slist *body_headers = NULL;
+	CURLcode	code;
+
+	response_reset(response);
+	curl_easy_reset(handle);	/* keeps the connection cache */
+	set_common_options(handle, client->headers, response);
+	CURL_SETOPT(handle, CURLOPT_URL, url);
+
+	if (json_body != NULL)
+	{
+		/* a copy of the shared list with the body's type appended */
+		for (struct curl_slist *h = client->headers; h; h = h->next)
+			body_headers = curl_slist_append(body_headers, h->data);
+		body_headers = curl_slist_append(body_headers, "Content-Type: application/json");
+		if (body_headers == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		CURL_SETOPT(handle, CURLOPT_HTTPHEADER, body_headers);
+		CURL_SETOPT(handle, CURLOPT_POSTFIELDSIZE, (long) strlen(json_body));
+		CURL_SETOPT(handle, CURLOPT_POSTFIELDS, json_body);
+	}
+	if (strcmp(method, "GET") == 0)
+		CURL_SETOPT(handle, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "POST") != 0 || json_body == NULL)
+		CURL_SETOPT(handle, CURLOPT_CUSTOMREQUEST, method);
+
+	code = curl_easy_perform(handle);
+	if (body_headers)
+		curl_slist_free_all(body_headers);
+	http_finish(handle, code, response);
+}
+
+char *
+http_escape(const char *text)
+{
+	char	   *escaped = curl_easy_escape(NULL, text, 0);
+	char	   *result;
+
+	if (escaped == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	result = pstrdup(escaped);
+	curl_free(escaped);
+	return result;
+}

@@ -1,0 +1,166 @@
+/*
+ * init.c
+ *     Module load: settings, shared memory and the launcher's registration.
+ *
+ * The library must be preloaded: only then can it register the launcher and reserve
+ * shared memory. Loaded any other way it still defines its settings, so the SQL
+ * functions that need no worker keep working and the others can say what to set.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+
+#include "provisioning.h"
+#include "health.h"
+
+PG_MODULE_MAGIC;
+
+char	   *prov_database_name = NULL;
+int			prov_max_workers = 4;
+int			prov_http_connect_timeout_ms = 3000;
+int			prov_http_timeout_ms = 15000;
+int			prov_http_retries = 3;
+int			prov_http_retry_delay_ms = 500;
+int			prov_health_cache_ttl = 30;
+
+static bool prov_auto_start = true;
+static int	prov_retry_max_attempts = 5;
+static int	prov_retry_base_delay = 60;
+static int	prov_retry_max_delay = 3600;
+
+ProvisioningShared *prov_shared = NULL;
+bool		prov_preloaded = false;
+HTAB	   *prov_health_cache = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+static void
+define_settings(void)
+{
+	DefineCustomStringVariable("provisioning.database_name",
+							   "Database in which the provisioning workers run.",
+							   NULL, &prov_database_name, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.max_workers",
+							"Maximum number of provisioning runs executed at once.",
+							"Each run uses one background worker slot (max_worker_processes).",
+							&prov_max_workers, 4, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("provisioning.auto_start",
+							 "Starts provisioning when a tenant with an engine is inserted.",
+							 NULL, &prov_auto_start, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.http_connect_timeout_ms",
+							"Time allowed to connect to an engine.",
+							NULL, &prov_http_connect_timeout_ms, 3000, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.http_timeout_ms",
+							"Time allowed for one request to an engine, connecting included.",
+							NULL, &prov_http_timeout_ms, 15000, 1, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.http_retries",
+							"Retries of a step after a transient engine error.",
+							"Timeouts, connection resets, 429 and 5xx are transient.",
+							&prov_http_retries, 3, 0, 20,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.http_retry_delay_ms",
+							"Base delay of the exponential backoff between step retries.",
+							"Attempt n waits about delay * 2^(n-1), with jitter, or the engine's Retry-After.",
+							&prov_http_retry_delay_ms, 500, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.health_cache_ttl",
+							"How long engine_health() reuses an engine's last answer.",
+							NULL, &prov_health_cache_ttl, 30, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.retry_max_attempts",
+							"Scheduled retries of a failed run before retry_due() gives up.",
+							NULL, &prov_retry_max_attempts, 5, 0, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.retry_base_delay",
+							"Delay before the first scheduled retry; it doubles with every attempt.",
+							NULL, &prov_retry_base_delay, 60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.retry_max_delay",
+							"Longest delay between scheduled retries.",
+							NULL, &prov_retry_max_delay, 3600, 0, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("provisioning");
+}
+
+static void
+provisioning_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
+						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)));
+	RequestNamedLWLockTranche("provisioning", 1);
+}
+
+static void
+provisioning_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	prov_shared = ShmemInitStruct("provisioning", sizeof(ProvisioningShared), &found);
+	if (!found)
+	{
+		SpinLockInit(&prov_shared->mutex);
+		prov_shared->launcher_latch = NULL;
+		prov_shared->health_lock = &(GetNamedLWLockTranche("provisioning"))->lock;
+	}
+	info.keysize = sizeof(HealthKey);
+	info.entrysize = sizeof(HealthEntry);
+	prov_health_cache = ShmemInitHash("provisioning engine health", HEALTH_CACHE_SIZE,
+									  HEALTH_CACHE_SIZE, &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "provisioning", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "provisioning_launcher_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "provisioning launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "provisioning launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+_PG_init(void)
+{
+	if (IsBinaryUpgrade)
+		return;
+
+	define_settings();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prov_preloaded = true;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = provisioning_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = provisioning_shmem_startup;
+	register_launcher();
+}

@@ -1,0 +1,208 @@
+/*
+ * json.c
+ *     Reading engine responses with PostgreSQL's jsonb, and writing request bodies.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+#include "json.h"
+
+/*
+ * jsonb_in reports bad input with ereport; an engine's garbage must not end the
+ * worker, so the error is caught and dropped here.
+ */
+Jsonb *
+jb_parse(const char *text, int len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Jsonb	   *result = NULL;
+	char	   *copy = pnstrdup(text, len);
+
+	PG_TRY();
+	{
+		result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(copy)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		result = NULL;
+	}
+	PG_END_TRY();
+	pfree(copy);
+	return result;
+}
+
+static JsonbValue *
+member(JsonbContainer *container, const char *key)
+{
+	if (container == NULL || !JsonContainerIsObject(container))
+		return NULL;
+	return getKeyJsonValueFromContainer(container, key, strlen(key), NULL);
+}
+
+static JsonbContainer *
+as_container(JsonbValue *v, bool want_array)
+{
+	if (v == NULL || v->type != jbvBinary)
+		return NULL;
+	if (want_array ? !JsonContainerIsArray(v->val.binary.data)
+		: !JsonContainerIsObject(v->val.binary.data))
+		return NULL;
+	return v->val.binary.data;
+}
+
+/* Strings as they are; numbers and booleans as their text; anything else NULL. */
+static char *
+as_text(JsonbValue *v)
+{
+	if (v == NULL)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			return NULL;
+	}
+}
+
+JsonbContainer *
+jb_object(JsonbContainer *container, const char *key)
+{
+	return as_container(member(container, key), false);
+}
+
+JsonbContainer *
+jb_array(JsonbContainer *container, const char *key)
+{
+	return as_container(member(container, key), true);
+}
+
+char *
+jb_text(JsonbContainer *container, const char *key)
+{
+	return as_text(member(container, key));
+}
+
+bool
+jb_bool(JsonbContainer *container, const char *key, bool missing)
+{
+	JsonbValue *v = member(container, key);
+
+	return (v != NULL && v->type == jbvBool) ? v->val.boolean : missing;
+}
+
+int
+jb_array_length(JsonbContainer *array)
+{
+	return array ? (int) JsonContainerSize(array) : 0;
+}
+
+JsonbContainer *
+jb_array_object(JsonbContainer *array, int index)
+{
+	if (array == NULL)
+		return NULL;
+	return as_container(getIthJsonbValueFromContainer(array, index), false);
+}
+
+char *
+jb_array_text(JsonbContainer *array, int index)
+{
+	if (array == NULL)
+		return NULL;
+	return as_text(getIthJsonbValueFromContainer(array, index));
+}
+
+/* An object's string members as a list of alternating keys and values. */
+List *
+jb_string_members(JsonbContainer *object)
+{
+	List	   *pairs = NIL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	char	   *key = NULL;
+
+	if (object == NULL || !JsonContainerIsObject(object))
+		return NIL;
+	it = JsonbIteratorInit(object);
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (token == WJB_KEY)
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (token == WJB_VALUE && key != NULL && v.type == jbvString)
+			pairs = lappend(lappend(pairs, key), pnstrdup(v.val.string.val, v.val.string.len));
+	}
+	return pairs;
+}
+
+void
+jw_open(JsonWriter *w, char bracket)
+{
+	initStringInfo(&w->buf);
+	appendStringInfoChar(&w->buf, bracket);
+	w->first = true;
+}
+
+void
+jw_close(JsonWriter *w, char bracket)
+{
+	appendStringInfoChar(&w->buf, bracket);
+	w->first = false;
+}
+
+/* Starts a member: the separator, and the key unless key is NULL (an array element). */
+void
+jw_key(JsonWriter *w, const char *key)
+{
+	if (!w->first)
+		appendStringInfoChar(&w->buf, ',');
+	w->first = false;
+	if (key != NULL)
+	{
+		escape_json(&w->buf, key);
+		appendStringInfoChar(&w->buf, ':');
+	}
+}
+
+void
+jw_str(JsonWriter *w, const char *key, const char *value)
+{
+	jw_key(w, key);
+	if (value == NULL)
+		appendStringInfoString(&w->buf, "null");
+	else
+		escape_json(&w->buf, value);
+}
+
+void
+jw_int(JsonWriter *w, const char *key, long value)
+{
+	jw_key(w, key);
+	appendStringInfo(&w->buf, "%ld", value);
+}
+
+void
+jw_num(JsonWriter *w, const char *key, double value)
+{
+	jw_key(w, key);
+	appendStringInfo(&w->buf, "%.3f", value);
+}
+
+void
+jw_raw(JsonWriter *w, const char *key, const char *json)
+{
+	jw_key(w, key);
+	appendStringInfoString(&w->buf, json);
+}

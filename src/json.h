@@ -1,0 +1,42 @@
+/*
+ * json.h
+ *     Reading engine responses with PostgreSQL's jsonb, and writing request bodies.
+ */
+#ifndef PROVISIONING_JSON_H
+#define PROVISIONING_JSON_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+/* Parsing never throws: NULL means the text is not JSON jsonb accepts. */
+extern Jsonb *jb_parse(const char *text, int len);
+
+/* Lookups on an object; NULL when absent, null, or of another type. */
+extern JsonbContainer *jb_object(JsonbContainer *container, const char *key);
+extern JsonbContainer *jb_array(JsonbContainer *container, const char *key);
+extern char *jb_text(JsonbContainer *container, const char *key);
+extern bool jb_bool(JsonbContainer *container, const char *key, bool missing);
+extern int	jb_array_length(JsonbContainer *array);
+extern JsonbContainer *jb_array_object(JsonbContainer *array, int index);
+extern char *jb_array_text(JsonbContainer *array, int index);
+extern List *jb_string_members(JsonbContainer *object);
+
+/* Building JSON text: json_open, then members, then json_close. */
+typedef struct JsonWriter
+{
+	StringInfoData buf;
+	bool		first;
+} JsonWriter;
+
+extern void jw_open(JsonWriter *w, char bracket);
+extern void jw_close(JsonWriter *w, char bracket);
+extern void jw_key(JsonWriter *w, const char *key);
+extern void jw_str(JsonWriter *w, const char *key, const char *value);
+extern void jw_int(JsonWriter *w, const char *key, long value);
+extern void jw_num(JsonWriter *w, const char *key, double value);
+extern void jw_raw(JsonWriter *w, const char *key, const char *json);
+
+#endif							/* PROVISIONING_JSON_H */

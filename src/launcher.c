@@ -1,0 +1,218 @@
+/*
+ * launcher.c
+ *     The launcher: one static background worker in provisioning.database_name that
+ *     starts a run worker for each runnable run, at most provisioning.max_workers at once.
+ *
+ * It sleeps on its latch. provision_start() and the tenant trigger set that latch when
+ * their transaction commits (api.c), and the postmaster sets it when a run worker exits
+ * (bgw_notify_pid), so a queued run starts at once. A long safety nap also picks up runs
+ * queued by prepared transactions, which wake nobody.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+
+#include "provisioning.h"
+
+#define LAUNCHER_NAP_MS 10000		/* safety net only: commits wake the launcher */
+#define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out */
+#define MAX_ACTIVE 64				/* provisioning.max_workers' upper bound */
+
+typedef struct ActiveRun
+{
+	pg_uuid_t	run_id;
+	BackgroundWorkerHandle *handle;
+} ActiveRun;
+
+static ActiveRun active[MAX_ACTIVE];
+static int	n_active = 0;
+
+static void
+launcher_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&prov_shared->mutex);
+	if (prov_shared->launcher_latch == MyLatch)
+		prov_shared->launcher_latch = NULL;
+	SpinLockRelease(&prov_shared->mutex);
+}
+
+/* Forgets run workers that have exited. */
+static void
+reap_workers(void)
+{
+	for (int i = 0; i < n_active;)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(active[i].handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(active[i].handle);
+			active[i] = active[--n_active];
+		}
+		else
+			i++;
+	}
+}
+
+static bool
+is_active(const pg_uuid_t *run_id)
+{
+	for (int i = 0; i < n_active; i++)
+		if (memcmp(active[i].run_id.data, run_id->data, UUID_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Is the 1.1 schema installed in this database? (It may be absent, or at 1.0.) */
+static bool
+extension_ready(void)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("provisioning", true)))
+		return false;
+	nsp = get_namespace_oid("provisioning", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("step_catalog", nsp));
+}
+
+/* Runnable runs, oldest first, that no worker holds: at most want of them. */
+static int
+find_runnable(pg_uuid_t *found, int want)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	int			n = 0;
+
+	worker_txn_begin("looking for runnable provisioning runs");
+	if (extension_ready())
+	{
+		values[0] = Int32GetDatum(want + n_active);
+		if (SPI_execute_with_args("SELECT id FROM provisioning.tenant_onboarding"
+								  " WHERE status IN ('PENDING', 'IN_PROGRESS')"
+								  " ORDER BY created_at LIMIT $1",
+								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the provisioning queue");
+		for (uint64 i = 0; i < SPI_processed && n < want; i++)
+		{
+			bool		isnull;
+			pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+
+			/* a worker left by an earlier launcher may still hold the run */
+			if (!is_active(id) && run_lock_acquire(id, false))
+				memcpy(&found[n++], id, sizeof(pg_uuid_t));
+		}
+	}
+	worker_txn_commit();
+	return n;
+}
+
+static bool
+launch_worker(const pg_uuid_t *run_id)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	char	   *id = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(run_id)));
+	bool		ok;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "provisioning", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "provisioning_run_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "provisioning run %s", id);
+	strlcpy(worker.bgw_type, "provisioning run", BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	memcpy(worker.bgw_extra, run_id->data, UUID_LEN);
+	worker.bgw_notify_pid = MyProcPid;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+	MemoryContextSwitchTo(old);
+	if (!ok)
+	{
+		ereport(LOG,
+				(errmsg("provisioning launcher could not start a worker for run %s", id),
+				 errhint("Raise max_worker_processes; the run starts when a slot is free.")));
+		return false;
+	}
+	memcpy(&active[n_active].run_id, run_id, sizeof(pg_uuid_t));
+	active[n_active].handle = handle;
+	n_active++;
+	return true;
+}
+
+/* Starts workers for runnable runs; false when a worker slot was missing. */
+static bool
+dispatch(void)
+{
+	pg_uuid_t	runs[MAX_ACTIVE];
+	int			capacity = Min(prov_max_workers, MAX_ACTIVE) - n_active;
+	int			n;
+
+	if (capacity <= 0)
+		return true;
+	n = find_runnable(runs, capacity);
+	for (int i = 0; i < n; i++)
+		if (!launch_worker(&runs[i]))
+			return false;
+	return true;
+}
+
+void
+provisioning_launcher_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(prov_database_name, NULL, 0);
+	pgstat_report_appname("provisioning launcher");
+
+	SpinLockAcquire(&prov_shared->mutex);
+	prov_shared->launcher_latch = MyLatch;
+	SpinLockRelease(&prov_shared->mutex);
+	before_shmem_exit(launcher_detach, 0);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning launcher loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MemoryContext old;
+		bool		launched_all;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		old = MemoryContextSwitchTo(loop_cxt);
+		reap_workers();
+		launched_all = dispatch();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_cxt);
+
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 launched_all ? LAUNCHER_NAP_MS : LAUNCH_RETRY_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

@@ -1,0 +1,51 @@
+/*
+ * provisioning.h
+ *     Declarations shared by the provisioning extension's source files.
+ */
+#ifndef PROVISIONING_H
+#define PROVISIONING_H
+
+#include "postgres.h"
+
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/uuid.h"
+
+/* SQLSTATEs of the contract (spec section 6) */
+#define ERRCODE_PROVISIONING_NOT_FOUND MAKE_SQLSTATE('P', 'T', '4', '0', '4')
+#define ERRCODE_PROVISIONING_CONFLICT  MAKE_SQLSTATE('P', 'T', '4', '0', '9')
+
+/* Settings (init.c) */
+extern char *prov_database_name;
+extern int	prov_max_workers;
+extern int	prov_http_connect_timeout_ms;
+extern int	prov_http_timeout_ms;
+extern int	prov_http_retries;
+extern int	prov_http_retry_delay_ms;
+extern int	prov_health_cache_ttl;
+
+/* State in shared memory (init.c) */
+typedef struct ProvisioningShared
+{
+	slock_t		mutex;			/* protects launcher_latch */
+	Latch	   *launcher_latch; /* NULL while no launcher runs */
+	LWLock	   *health_lock;	/* protects the health cache hash */
+} ProvisioningShared;
+
+extern ProvisioningShared *prov_shared;
+extern bool prov_preloaded;
+extern struct HTAB *prov_health_cache;
+
+/* A provisioning run is held by exactly one worker: a session advisory lock (run.c) */
+extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
+
+/* Worker transactions, the worker_spi ritual (worker_txn.c) */
+extern void worker_txn_begin(const char *activity);
+extern void worker_txn_commit(void);
+
+/* Background worker entry points */
+extern PGDLLEXPORT void provisioning_launcher_main(Datum arg);
+extern PGDLLEXPORT void provisioning_run_main(Datum arg);
+
+#endif							/* PROVISIONING_H */

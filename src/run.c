@@ -1,0 +1,581 @@
+/*
+ * run.c
+ *     A run worker: executes one provisioning run, step by step.
+ *
+ * The launcher starts one dynamic background worker per runnable run. The worker takes
+ * the run's advisory lock for the life of its session, so a run never has two workers,
+ * and then repeats: call the engine with no transaction open, then record the step's
+ * outcome and the start of the next step in one short transaction. A step that was
+ * running when the server stopped is executed again when the run resumes; steps check
+ * the engine before they create, so nothing is made twice.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "driver.h"
+#include "json.h"
+#include "provisioning.h"
+
+/* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
+#define MAX_INTERRUPTIONS 5
+
+/* A distinct advisory lock space, apart from pg_advisory_lock()'s 1 and 2 */
+#define RUN_LOCK_SPACE 0x5052
+
+static SPIPlanPtr record_plan = NULL;
+
+/*
+ * Takes the run's session lock without waiting. With for_real false it only tests
+ * whether the lock is free (the launcher's check for a worker still holding it).
+ */
+bool
+run_lock_acquire(const pg_uuid_t *run_id, bool for_real)
+{
+	LOCKTAG		tag;
+	uint32		k1,
+				k2;
+
+	memcpy(&k1, run_id->data, 4);
+	memcpy(&k2, run_id->data + 4, 4);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, RUN_LOCK_SPACE);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (!for_real)
+		LockRelease(&tag, ExclusiveLock, true);
+	return true;
+}
+
+/* ---------------------------------------------------------------- helpers for drivers */
+
+const char *
+config_text(RunContext *ctx, const char *key)
+{
+	return jb_text(ctx->config, key);
+}
+
+bool
+config_bool(RunContext *ctx, const char *key)
+{
+	return jb_bool(ctx->config, key, false);
+}
+
+const char *
+meta_get(RunContext *ctx, const char *key)
+{
+	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
+		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
+			return (const char *) list_nth(ctx->metadata, i + 1);
+	return NULL;
+}
+
+void
+meta_set(RunContext *ctx, const char *key, const char *value)
+{
+	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+
+	if (value == NULL)
+		value = "";
+	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
+		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
+		{
+			list_nth_cell(ctx->metadata, i + 1)->ptr_value = pstrdup(value);
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	ctx->metadata = lappend(lappend(ctx->metadata, pstrdup(key)), pstrdup(value));
+	MemoryContextSwitchTo(old);
+}
+
+const char *
+step_status_of(RunContext *ctx, const char *step)
+{
+	for (int i = 0; i < ctx->nsteps; i++)
+		if (strcmp(ctx->steps[i].key, step) == 0)
+			return ctx->steps[i].status;
+	return "";
+}
+
+/*
+ * Success. A document found on re-check after this step already sent a creating
+ * request was made by that request (its answer was lost): that is "completed" too.
+ */
+static char *
+vformat(const char *fmt, va_list args)
+pg_attribute_printf(1, 0);
+
+static char *
+vformat(const char *fmt, va_list args)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&buf, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			return buf.data;
+		enlargeStringInfo(&buf, needed);
+	}
+}
+
+void
+step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	result->message = vformat(fmt, args);
+	va_end(args);
+	result->status = (created || ctx->create_sent) ? STEP_COMPLETED : STEP_EXISTS;
+	result->kind = FAIL_NONE;
+}
+
+void
+step_fail(StepResult *result, FailKind kind, const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	result->message = vformat(fmt, args);
+	va_end(args);
+	result->status = STEP_FAILED;
+	result->kind = kind;
+}
+
+/* ---------------------------------------------------------------- recording */
+
+static const char *
+status_name(StepStatus status)
+{
+	switch (status)
+	{
+		case STEP_COMPLETED:
+			return "completed";
+		case STEP_EXISTS:
+			return "exists";
+		case STEP_SKIPPED:
+			return "skipped";
+		case STEP_FAILED:
+			return "failed";
+	}
+	pg_unreachable();
+}
+
+static const char *
+fail_kind_name(FailKind kind)
+{
+	switch (kind)
+	{
+		case FAIL_TRANSIENT:
+			return "transient";
+		case FAIL_PERMANENT:
+			return "permanent";
+		case FAIL_OFFLINE:
+			return "offline";
+		case FAIL_NONE:
+			break;
+	}
+	return NULL;
+}
+
+static char *
+metadata_json(RunContext *ctx)
+{
+	JsonWriter	w;
+
+	jw_open(&w, '{');
+	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
+		jw_str(&w, list_nth(ctx->metadata, i), list_nth(ctx->metadata, i + 1));
+	jw_close(&w, '}');
+	return w.buf.data;
+}
+
+/*
+ * One step boundary in one transaction: the outcome of step (or its retry when status
+ * is "retrying"), the start of step next, the metadata, and the run's end when
+ * run_status is set. step and next are indexes, -1 for none.
+ */
+static void
+record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
+	   double duration_ms, int next, const char *run_status, FailKind kind)
+{
+	Oid			types[10] = {UUIDOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
+	const char *kind_name = fail_kind_name(kind);
+	char	   *metadata = metadata_json(ctx);
+	int			rc;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = UUIDPGetDatum(&ctx->run_id);
+	if (step >= 0)
+	{
+		values[1] = CStringGetTextDatum(ctx->steps[step].key);
+		values[2] = CStringGetTextDatum(status);
+		values[3] = Int32GetDatum(attempts);
+		values[5] = Float8GetDatum(duration_ms);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = nulls[5] = 'n';
+	if (message)
+		values[4] = CStringGetTextDatum(message);
+	else
+		nulls[4] = 'n';
+	values[6] = CStringGetTextDatum(metadata);
+	if (next >= 0)
+		values[7] = CStringGetTextDatum(ctx->steps[next].key);
+	else
+		nulls[7] = 'n';
+	if (run_status)
+		values[8] = CStringGetTextDatum(run_status);
+	else
+		nulls[8] = 'n';
+	if (kind_name)
+		values[9] = CStringGetTextDatum(kind_name);
+	else
+		nulls[9] = 'n';
+
+	worker_txn_begin(step >= 0 ? ctx->steps[step].key : "starting run");
+	if (record_plan == NULL)
+	{
+		record_plan = SPI_prepare("SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+								  10, types);
+		if (record_plan == NULL || SPI_keepplan(record_plan) != 0)
+			elog(ERROR, "could not prepare the step record statement: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	rc = SPI_execute_plan(record_plan, values, nulls, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
+	worker_txn_commit();
+
+	if (next >= 0)
+	{
+		ctx->steps[next].status = "running";
+		ctx->steps[next].attempts++;
+	}
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static RunContext *
+run_load(const pg_uuid_t *run_id)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	RunContext *ctx;
+	char	   *described = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1];
+	Jsonb	   *doc;
+	JsonbContainer *steps;
+	JsonbContainer *engine;
+	bool		isnull;
+
+	values[0] = UUIDPGetDatum(run_id);
+	worker_txn_begin("loading run");
+	if (SPI_execute_with_args("SELECT provisioning._run_begin($1)::text", 1, types, values,
+							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not load the provisioning run");
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			described = MemoryContextStrdup(cxt, TextDatumGetCString(d));
+	}
+	worker_txn_commit();
+	if (described == NULL)
+		return NULL;			/* finished or cancelled meanwhile */
+
+	old = MemoryContextSwitchTo(cxt);
+	ctx = palloc0(sizeof(RunContext));
+	ctx->cxt = cxt;
+	memcpy(&ctx->run_id, run_id, sizeof(pg_uuid_t));
+	doc = jb_parse(described, strlen(described));
+	if (doc == NULL)
+		elog(ERROR, "the provisioning run's description is not JSON");
+	ctx->correlation_id = jb_text(&doc->root, "correlation_id");
+	ctx->config = jb_object(&doc->root, "config");
+	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
+
+	steps = jb_array(&doc->root, "steps");
+	ctx->nsteps = jb_array_length(steps);
+	ctx->steps = palloc0(sizeof(RunStep) * Max(ctx->nsteps, 1));
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		JsonbContainer *s = jb_array_object(steps, i);
+		char	   *attempts = jb_text(s, "attempts");
+
+		ctx->steps[i].key = jb_text(s, "step");
+		ctx->steps[i].status = jb_text(s, "status");
+		ctx->steps[i].critical = jb_bool(s, "critical", true);
+		ctx->steps[i].attempts = attempts ? atoi(attempts) : 0;
+		if (ctx->steps[i].key == NULL || ctx->steps[i].status == NULL)
+			elog(ERROR, "step %d of the provisioning run is malformed", i);
+	}
+
+	engine = jb_object(&doc->root, "engine");
+	if (engine != NULL)
+	{
+		char	   *url = jb_text(engine, "base_url");
+		int			len = url ? strlen(url) : 0;
+
+		while (len > 0 && url[len - 1] == '/')
+			url[--len] = '\0';
+		ctx->engine_kind = jb_text(engine, "kind");
+		ctx->base_url = url;
+		ctx->api_key = jb_text(engine, "api_key");
+		ctx->api_secret = jb_text(engine, "api_secret");
+		ctx->options = jb_object(engine, "options");
+	}
+	/* the description held the secret */
+	explicit_bzero(described, strlen(described));
+	MemoryContextSwitchTo(old);
+	return ctx;
+}
+
+/* ---------------------------------------------------------------- executing */
+
+static void
+sleep_ms(long ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
+/* Exponential backoff with jitter; at least the engine's Retry-After. */
+static long
+backoff_ms(int attempt, int retry_after_s)
+{
+	double		base = Min(prov_http_retry_delay_ms * pow(2.0, attempt - 1), 60000.0);
+	double		delay = base * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state));
+
+	if (retry_after_s >= 0)
+		delay = Max(delay, retry_after_s * 1000.0);
+	return (long) delay;
+}
+
+/* Calls the step's function; an ERROR raised inside fails the step instead of the worker. */
+static void
+call_step(RunContext *ctx, StepFunction function, StepResult *result)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		function(ctx, result);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		step_fail(result, FAIL_PERMANENT, "internal error: %s", error->message);
+	}
+	PG_END_TRY();
+}
+
+/* Runs step idx until it succeeds, fails for good, or its retries are spent. */
+static void
+execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *result)
+{
+	RunStep    *step = &ctx->steps[idx];
+	MemoryContext attempt_cxt = AllocSetContextCreate(ctx->cxt, "provisioning step",
+													  ALLOCSET_DEFAULT_SIZES);
+	StepFunction function = driver ? driver_step(driver, step->key) : NULL;
+	MemoryContext old;
+
+	ctx->current = idx;
+	ctx->create_sent = false;
+	pgstat_report_activity(STATE_RUNNING, step->key);
+
+	for (;;)
+	{
+		long		delay;
+		char	   *message;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(attempt_cxt);
+		old = MemoryContextSwitchTo(attempt_cxt);
+		memset(result, 0, sizeof(StepResult));
+		result->retry_after_s = -1;
+
+		if (ctx->engine_kind == NULL)
+			step_fail(result, FAIL_PERMANENT, "the tenant has no engine");
+		else if (driver == NULL)
+			step_fail(result, FAIL_PERMANENT, "there is no driver for %s engines in this version",
+					  ctx->engine_kind);
+		else if (function == NULL)
+			step_fail(result, FAIL_PERMANENT, "the %s driver has no step %s", driver->kind, step->key);
+		else if (step->attempts > 1 + prov_http_retries + MAX_INTERRUPTIONS)
+			step_fail(result, FAIL_PERMANENT,
+					  "the step was interrupted %d times by server restarts; giving up", step->attempts - 1);
+		else
+			call_step(ctx, function, result);
+		MemoryContextSwitchTo(old);
+
+		/* the outcome outlives this attempt's memory */
+		result->message = MemoryContextStrdup(ctx->cxt, result->message ? result->message : "");
+		if (result->status != STEP_FAILED ||
+			(result->kind != FAIL_TRANSIENT && result->kind != FAIL_OFFLINE) ||
+			step->attempts >= 1 + prov_http_retries)
+			break;
+
+		delay = backoff_ms(step->attempts, result->retry_after_s);
+		message = psprintf("attempt %d failed: %s; retrying in %ld ms",
+						   step->attempts, result->message, delay);
+		record(ctx, idx, "retrying", step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
+		step->attempts++;
+		pgstat_report_activity(STATE_RUNNING, step->key);
+		sleep_ms(delay);
+	}
+	MemoryContextDelete(attempt_cxt);
+}
+
+static bool
+is_done(const char *status)
+{
+	return strcmp(status, "completed") == 0 || strcmp(status, "exists") == 0 ||
+		strcmp(status, "skipped") == 0;
+}
+
+/* The first step from idx on that still has to run (pending, or running when resumed). */
+static int
+next_runnable(RunContext *ctx, int idx)
+{
+	for (int i = idx; i < ctx->nsteps; i++)
+		if (strcmp(ctx->steps[i].status, "pending") == 0 ||
+			strcmp(ctx->steps[i].status, "running") == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+final_status(RunContext *ctx)
+{
+	for (int i = 0; i < ctx->nsteps; i++)
+		if (!is_done(ctx->steps[i].status))
+			return "PARTIAL";
+	return "COMPLETED";
+}
+
+static void
+run_execute(RunContext *ctx)
+{
+	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
+	int			next = next_runnable(ctx, 0);
+
+	if (ctx->engine_kind)
+	{
+		char	   *auth = driver ? driver->authorization(ctx->api_key, ctx->api_secret) : pstrdup("");
+
+		http_client_init(&ctx->http, auth, ctx->correlation_id);
+		explicit_bzero(auth, strlen(auth));
+	}
+
+	/* nothing left to do: only the end is to be recorded */
+	if (next < 0)
+	{
+		record(ctx, -1, NULL, 0, NULL, 0, -1, final_status(ctx), FAIL_NONE);
+		return;
+	}
+	record(ctx, -1, NULL, 0, NULL, 0, next, NULL, FAIL_NONE);
+
+	while (next >= 0)
+	{
+		int			cur = next;
+		StepResult	result;
+		TimestampTz start = GetCurrentTimestamp();
+		const char *run_status = NULL;
+		double		duration_ms;
+
+		execute_step(ctx, driver, cur, &result);
+		duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
+		ctx->steps[cur].status = (char *) status_name(result.status);
+
+		if (result.status == STEP_FAILED && ctx->steps[cur].critical)
+		{
+			next = -1;
+			run_status = (strcmp(ctx->steps[cur].key, "step_0_engine_check") == 0 &&
+						  result.kind == FAIL_OFFLINE) ? "NOT_PROVISIONED" : "FAILED";
+		}
+		else
+		{
+			next = next_runnable(ctx, cur + 1);
+			if (next < 0)
+				run_status = final_status(ctx);
+		}
+		record(ctx, cur, ctx->steps[cur].status, ctx->steps[cur].attempts, result.message,
+			   duration_ms, next, run_status, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
+	}
+}
+
+void
+provisioning_run_main(Datum arg)
+{
+	pg_uuid_t	run_id;
+	RunContext *ctx;
+	bool		locked;
+
+	memcpy(&run_id, MyBgworkerEntry->bgw_extra, sizeof(run_id));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	pgstat_report_appname("provisioning run");
+
+	worker_txn_begin("locking run");
+	locked = run_lock_acquire(&run_id, true);
+	worker_txn_commit();
+	if (!locked)
+		proc_exit(0);			/* another worker holds this run */
+
+	ctx = run_load(&run_id);
+	if (ctx != NULL)
+	{
+		run_execute(ctx);
+		http_client_cleanup(&ctx->http);
+	}
+	proc_exit(0);
+}
