@@ -14,6 +14,7 @@ ALTER TABLE provisioning.tenant_onboarding
     ADD COLUMN provisioning_config jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN provisioning_steps jsonb NOT NULL DEFAULT '[]',
     ADD COLUMN provisioning_metadata jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN options jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN error_step text,
     ADD COLUMN error_kind text CHECK (error_kind IN ('transient', 'permanent', 'offline')),
     ADD COLUMN retry_of uuid,
@@ -301,15 +302,19 @@ $$
 $$;
 
 -- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit.
-CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, config jsonb, steps jsonb,
+CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
                                         metadata jsonb, prior provisioning.tenant_onboarding,
                                         attempt integer)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    r provisioning.tenant_onboarding;
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
 BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
     IF t.engine IS NULL THEN
         RAISE EXCEPTION 'tenant % has no engine', t.id
             USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
@@ -318,8 +323,8 @@ BEGIN
     BEGIN
         INSERT INTO provisioning.tenant_onboarding
                (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
-                provisioning_metadata, retry_of, retry_attempt)
-        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, prior.id, attempt)
+                provisioning_metadata, options, retry_of, retry_attempt)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
         RETURNING * INTO r;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
@@ -369,11 +374,14 @@ CREATE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAU
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    t      provisioning.tenants := provisioning._authorize(tenant_id);
-    config jsonb := provisioning._run_config(t, coalesce(options, '{}'));
-    r      provisioning.tenant_onboarding;
+    t provisioning.tenants := provisioning._authorize(tenant_id);
+    r provisioning.tenant_onboarding;
 BEGIN
-    r := provisioning._queue_run(t, config, provisioning._initial_steps(config), '{}', NULL, 0);
+    -- references to what the engine already holds carry over; every step re-checks them
+    r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
+                                 coalesce((SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o
+                                            WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1), '{}'),
+                                 NULL, 0);
     RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
 $$;
@@ -416,13 +424,15 @@ END
 $$;
 
 -- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
--- over, not re-run.
+-- over, not re-run. The settings are resolved again (the tenant's settings may have been
+-- fixed since) with the options and type of the earlier run.
 CREATE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
                                         p_step text, attempt integer)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
+    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
     start_pos integer;
     blocker   text;
     steps     jsonb;
@@ -461,10 +471,9 @@ BEGIN
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
       JOIN provisioning.step_catalog c ON c.step = e->>'step'
-      JOIN jsonb_array_elements(provisioning._initial_steps(prior.provisioning_config)) f
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    RETURN provisioning._queue_run(t, prior.provisioning_config, steps, prior.provisioning_metadata,
-                                   prior, attempt);
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
 END
 $$;
 
@@ -701,14 +710,11 @@ $$;
 CREATE FUNCTION provisioning._tenant_inserted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
-DECLARE
-    config jsonb;
 BEGIN
     -- Rows restored by pg_dump carry their provisioning status and are left alone.
     IF NEW.engine IS NOT NULL AND NEW.provisioning_status = 'NOT_PROVISIONED'
        AND coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean THEN
-        config := provisioning._run_config(NEW, '{}');
-        PERFORM provisioning._queue_run(NEW, config, provisioning._initial_steps(config), '{}', NULL, 0);
+        PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
     END IF;
     RETURN NULL;
 END
@@ -763,10 +769,10 @@ CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELE
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
-    USING (id = ANY ((SELECT provisioning._my_tenant_ids())));
+    USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY tenant_members_member ON provisioning.tenant_members FOR SELECT TO provisioning_user
-    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())));
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY tenant_onboarding_member ON provisioning.tenant_onboarding FOR SELECT TO provisioning_user
-    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())));
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_user
-    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())));
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));

@@ -4,6 +4,11 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.0'" to load this file. \quit
 
 DROP TRIGGER tenants_start_provisioning ON provisioning.tenants;
+-- Leaving the extension first also takes run_log off pg_dump's list of configuration tables.
+ALTER EXTENSION provisioning DROP TABLE provisioning.run_log;
+ALTER EXTENSION provisioning DROP SEQUENCE provisioning.run_log_id_seq;
+DROP TABLE provisioning.run_log;
+DROP TABLE provisioning.step_catalog;
 
 DROP POLICY engines_admin ON provisioning.engines;
 DROP POLICY tenants_admin ON provisioning.tenants;
@@ -47,9 +52,6 @@ DROP FUNCTION provisioning._caller();
 DROP FUNCTION provisioning._engine_health(text[]);
 DROP FUNCTION provisioning._wake();
 
-DROP TABLE provisioning.run_log;
-DROP TABLE provisioning.step_catalog;
-
 DROP INDEX provisioning.idx_tenants_provisioning_status;
 DROP INDEX provisioning.tenant_onboarding_one_active_run;
 DROP INDEX provisioning.idx_tenant_onboarding_provisioning_status;
@@ -64,6 +66,7 @@ ALTER TABLE provisioning.tenant_onboarding
     DROP COLUMN retry_of,
     DROP COLUMN error_kind,
     DROP COLUMN error_step,
+    DROP COLUMN options,
     DROP COLUMN provisioning_metadata,
     DROP COLUMN provisioning_steps,
     DROP COLUMN provisioning_config,

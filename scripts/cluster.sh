@@ -1,0 +1,71 @@
+# Sourced by test/run.sh, scripts/demo.sh and bench/run.sh: a throwaway PostgreSQL 15
+# cluster with the extension preloaded, and the simulated ERPNext, both on loopback.
+# Everything lives in $WORK (a temporary directory); stop_all removes it.
+
+PGBIN=/usr/lib/postgresql/15/bin
+: "${PGDATABASE:=provisioning_test}"
+export PGDATABASE
+
+# Runs a command as the cluster's owner: postgres when we are root (PostgreSQL refuses root).
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- env PATH="$PGBIN:$PATH" "$@"; else env PATH="$PGBIN:$PATH" "$@"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# make_work: creates $WORK, owned by the cluster's owner.
+make_work() {
+  WORK=$(mktemp -d /tmp/provisioning.XXXXXX)
+  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK"
+  chmod 755 "$WORK"
+  export WORK
+}
+
+# start_sim: the simulated ERPNext; sets SIM_PORT and SIM_CONTROL.
+start_sim() {
+  local src=$1
+  cp "$src/test/sim/erpnext_sim.py" "$WORK/erpnext_sim.py"
+  python3 "$WORK/erpnext_sim.py" --port 0 --control-port 0 --ready-file "$WORK/sim.json" \
+    >"$WORK/sim.log" 2>&1 &
+  SIM_PID=$!
+  for _ in $(seq 1 100); do [ -s "$WORK/sim.json" ] && break; sleep 0.1; done
+  [ -s "$WORK/sim.json" ] || { echo "the simulated engine did not start:" >&2; cat "$WORK/sim.log" >&2; return 1; }
+  SIM_PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/sim.json")
+  SIM_CONTROL=http://127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_port"])' "$WORK/sim.json")
+  export SIM_PORT SIM_CONTROL
+}
+
+# start_cluster [extra postgresql.conf lines...]: initdb, preload, start, create the database.
+start_cluster() {
+  PGPORT=$(free_port)
+  PGHOST=$WORK
+  export PGPORT PGHOST
+  as_owner initdb -D "$WORK/data" -A trust -U postgres >/dev/null
+  {
+    echo "port = $PGPORT"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$WORK'"
+    echo "shared_preload_libraries = 'provisioning, pg_cron'"
+    echo "provisioning.database_name = '$PGDATABASE'"
+    echo "cron.database_name = '$PGDATABASE'"
+    echo "max_worker_processes = 32"
+    echo "log_line_prefix = '%m [%p] %b '"
+    for line in "$@"; do echo "$line"; done
+  } | as_owner tee -a "$WORK/data/postgresql.conf" >/dev/null
+  as_owner pg_ctl -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
+  as_owner createdb -U postgres "$PGDATABASE"
+}
+
+psql_owner() {
+  as_owner psql -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+stop_all() {
+  [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null
+  if [ -n "${WORK:-}" ] && [ -f "$WORK/data/postmaster.pid" ]; then
+    as_owner pg_ctl -D "$WORK/data" -m fast -w stop >/dev/null 2>&1
+  fi
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "${WORK:-/nonexistent}"
+}

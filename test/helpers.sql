@@ -1,0 +1,45 @@
+-- Test helpers, loaded into the test database by test/run.sh.
+CREATE SCHEMA test;
+
+-- The base URL of a site of the simulated ERPNext (one site per Host name, like Frappe).
+CREATE FUNCTION test.sim_url(site text) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT format('http://%s.localhost:%s', site, current_setting('test.sim_port')) $$;
+
+-- An engine on its own site of the simulated ERPNext.
+CREATE FUNCTION test.new_engine(site text, api_secret text DEFAULT 'simsecret') RETURNS text
+LANGUAGE sql AS
+$$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
+   VALUES (site, 'erpnext', test.sim_url(site), 'simkey', api_secret) RETURNING name $$;
+
+-- Polls the tenant's status until its run ends, or the deadline passes.
+CREATE FUNCTION test.wait_final(tenant uuid, timeout_s double precision DEFAULT 60) RETURNS text
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+    status   text;
+BEGIN
+    LOOP
+        status := provisioning.provision_status(tenant)->>'status';
+        IF status NOT IN ('PENDING', 'IN_PROGRESS') THEN
+            RETURN status;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN format('TIMEOUT (still %s)', status);
+        END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$$;
+
+-- The status of each step of the tenant's latest run.
+CREATE FUNCTION test.step_statuses(tenant uuid) RETURNS jsonb LANGUAGE sql AS
+$$ SELECT jsonb_object_agg(e->>'step', e->>'status')
+     FROM jsonb_array_elements(provisioning.provision_status(tenant)->'steps') e $$;
+
+-- Every step with the same status, except those listed in the exceptions object.
+CREATE FUNCTION test.all_steps(status text, exceptions jsonb DEFAULT '{}', basic boolean DEFAULT false)
+RETURNS jsonb LANGUAGE sql AS
+$$ SELECT jsonb_object_agg(step, status) || exceptions
+     FROM provisioning.step_catalog
+    WHERE NOT (basic AND condition = 'pos') $$;

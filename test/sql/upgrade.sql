@@ -1,0 +1,82 @@
+-- Migrations: 1.0 updated to 1.1 has the same catalog as a fresh 1.1, and the downgrade
+-- (the rollback plan) gives back 1.0 exactly, without the 1.1 columns and indexes.
+\set SHOW_CONTEXT never
+CREATE DATABASE provisioning_upgrade;
+\c provisioning_upgrade
+
+-- Everything the extension owns, described by name (OIDs differ between installs).
+CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT pg_describe_object(d.classid, d.objid, 0) || coalesce(
+             CASE d.classid
+               WHEN 'pg_proc'::regclass THEN
+                 (SELECT ' ' || pg_get_functiondef(p.oid) || coalesce(p.proacl, acldefault('f', p.proowner))::text
+                    FROM pg_proc p WHERE p.oid = d.objid)
+               WHEN 'pg_class'::regclass THEN
+                 (SELECT ' acl=' || coalesce(c.relacl, acldefault('r', c.relowner))::text || ' rls=' || c.relrowsecurity
+                         || ' columns=' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                          || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                                                          || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
+                                                          || coalesce(' acl=' || a.attacl::text, ''), ', ' ORDER BY a.attnum)
+                                                     FROM pg_attribute a
+                                                     LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                                                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+                         || ' indexes=' || coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY pg_get_indexdef(i.indexrelid))
+                                                     FROM pg_index i WHERE i.indrelid = c.oid), '')
+                         || ' constraints=' || coalesce((SELECT string_agg(k.conname || ' ' || pg_get_constraintdef(k.oid), '; ' ORDER BY k.conname)
+                                                         FROM pg_constraint k WHERE k.conrelid = c.oid), '')
+                         || ' triggers=' || coalesce((SELECT string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY t.tgname)
+                                                      FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal), '')
+                         || ' policies=' || coalesce((SELECT string_agg(pol.polname || ' ' || pol.polcmd::text || ' '
+                                                                        || coalesce(pg_get_expr(pol.polqual, pol.polrelid), ''), '; ' ORDER BY pol.polname)
+                                                      FROM pg_policy pol WHERE pol.polrelid = c.oid), '')
+                    FROM pg_class c WHERE c.oid = d.objid)
+             END, '')
+      FROM pg_depend d
+      JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+     WHERE e.extname = 'provisioning' AND d.deptype = 'e'
+     UNION ALL
+    SELECT 'config ' || unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'provisioning'
+$$;
+
+CREATE EXTENSION provisioning VERSION '1.0';
+CREATE TABLE v10 AS SELECT describe_extension() AS d;
+ALTER EXTENSION provisioning UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+CREATE TABLE upgraded AS SELECT describe_extension() AS d;
+DROP EXTENSION provisioning;
+CREATE EXTENSION provisioning;
+CREATE TABLE fresh AS SELECT describe_extension() AS d;
+
+-- upgraded and fresh are the same: no rows either way
+SELECT count(*) AS objects FROM fresh;
+(SELECT d FROM upgraded EXCEPT SELECT d FROM fresh) UNION ALL (SELECT d FROM fresh EXCEPT SELECT d FROM upgraded);
+
+-- the 1.1 columns and indexes exist...
+SELECT attrelid::regclass, attname FROM pg_attribute
+ WHERE attrelid IN ('provisioning.tenants'::regclass, 'provisioning.tenant_onboarding'::regclass)
+   AND attname IN ('provisioning_type', 'provisioning_config', 'provisioning_steps', 'provisioning_metadata',
+                   'provisioning_status', 'provisioned_at', 'provisioning_error')
+ ORDER BY 1, 2;
+SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') IS NOT NULL AS onboarding_index,
+       to_regclass('provisioning.idx_tenants_provisioning_status') IS NOT NULL AS tenants_index;
+
+-- ...and the downgrade removes them, giving back exactly 1.0, data kept
+INSERT INTO provisioning.tenants (name) VALUES ('Kept');
+ALTER EXTENSION provisioning UPDATE TO '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+SELECT count(*) AS columns_left FROM pg_attribute
+ WHERE attrelid IN ('provisioning.tenants'::regclass, 'provisioning.tenant_onboarding'::regclass)
+   AND NOT attisdropped
+   AND attname IN ('provisioning_type', 'provisioning_config', 'provisioning_steps', 'provisioning_metadata',
+                   'provisioning_status', 'provisioned_at', 'provisioning_error');
+SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') AS onboarding_index,
+       to_regclass('provisioning.idx_tenants_provisioning_status') AS tenants_index;
+(SELECT d FROM v10 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v10);
+SELECT name FROM provisioning.tenants;
+
+-- and up again
+ALTER EXTENSION provisioning UPDATE TO '1.1';
+SELECT name, provisioning_status FROM provisioning.tenants;
+
+\c postgres
+DROP DATABASE provisioning_upgrade;
