@@ -23,6 +23,7 @@ mkdir -p "$WORK/regress/sql" "$WORK/regress/expected"
 cp test/sql/*.sql "$WORK/regress/sql/"
 cp expected/*.out "$WORK/regress/expected/"
 cp -r test/pgtap "$WORK/pgtap"
+cp test/sim/simctl "$WORK/simctl"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK"
 
 start_sim "$ROOT"
@@ -46,7 +47,7 @@ if ! as_owner "$($PGBIN/pg_config --pgxs | xargs dirname)/../test/regress/pg_reg
 fi
 
 echo "== pg_prove: behaviour against the simulated ERPNext"
-if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIM_PORT="$SIM_PORT" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" PGHOST="$PGHOST" PGPORT="$PGPORT" \
       PGDATABASE="$PGDATABASE" PGUSER=postgres \
       pg_prove --ext .sql --timer "$WORK/pgtap/"; then
   status=1
