@@ -225,9 +225,10 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	Datum		values[10];
 	char		nulls[10];
 	const char *kind_name = fail_kind_name(kind);
-	char	   *metadata = metadata_json(ctx);
 	int			rc;
 
+	/* everything below is allocated in the transaction's memory */
+	worker_txn_begin(step >= 0 ? ctx->steps[step].key : "starting run");
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = UUIDPGetDatum(&ctx->run_id);
 	if (step >= 0)
@@ -243,7 +244,7 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 		values[4] = CStringGetTextDatum(message);
 	else
 		nulls[4] = 'n';
-	values[6] = CStringGetTextDatum(metadata);
+	values[6] = CStringGetTextDatum(metadata_json(ctx));
 	if (next >= 0)
 		values[7] = CStringGetTextDatum(ctx->steps[next].key);
 	else
@@ -257,7 +258,6 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	else
 		nulls[9] = 'n';
 
-	worker_txn_begin(step >= 0 ? ctx->steps[step].key : "starting run");
 	if (record_plan == NULL)
 	{
 		record_plan = SPI_prepare("SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
