@@ -522,8 +522,8 @@ BEGIN
                                              'latency_ms', NULL, 'checked_at', NULL, 'cached', false,
                                              'error', 'the tenant has no engine')
                      ELSE jsonb_build_object('tenant_id', x.id, 'engine', x.engine) || (probes->x.engine)
-                END ORDER BY n), '[]')
-              FROM unnest(tenants) WITH ORDINALITY AS u(x, n));
+                END ORDER BY x.ordinality), '[]')
+              FROM unnest(tenants) WITH ORDINALITY AS x);
 END
 $$;
 

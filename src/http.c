@@ -269,8 +269,19 @@ http_request(HttpClient *client, const char *method, const char *url,
 	}
 	if (strcmp(method, "GET") == 0)
 		CURL_SETOPT(handle, CURLOPT_HTTPGET, 1L);
-	else if (strcmp(method, "POST") != 0 || json_body == NULL)
-		CURL_SETOPT(handle, CURLOPT_CUSTOMREQUEST, method);
+	else
+	{
+		if (strcmp(method, "POST") != 0 || json_body == NULL)
+			CURL_SETOPT(handle, CURLOPT_CUSTOMREQUEST, method);
+
+		/*
+		 * libcurl silently sends a request again when a reused connection closes
+		 * without an answer, which is exactly what a response lost after the engine
+		 * committed looks like. Writes get a connection of their own so that never
+		 * happens; the step's read-before-write decides what to do instead.
+		 */
+		CURL_SETOPT(handle, CURLOPT_FRESH_CONNECT, 1L);
+	}
 
 	code = curl_easy_perform(handle);
 	if (body_headers)

@@ -23,13 +23,15 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "provisioning.h"
 
 #define LAUNCHER_NAP_MS 10000		/* safety net only: commits wake the launcher */
-#define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out */
+#define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out, or a deferred run */
 #define MAX_ACTIVE 64				/* provisioning.max_workers' upper bound */
+#define RELAUNCH_DELAY_MS 1000		/* before restarting the worker of a run whose worker died */
 
 typedef struct ActiveRun
 {
@@ -39,6 +41,19 @@ typedef struct ActiveRun
 
 static ActiveRun active[MAX_ACTIVE];
 static int	n_active = 0;
+
+/*
+ * Runs whose worker exited lately. A run still runnable after its worker exited was
+ * interrupted (the worker was killed, or failed); it resumes, but not in a tight loop.
+ */
+typedef struct ExitedRun
+{
+	pg_uuid_t	run_id;
+	TimestampTz exited_at;
+} ExitedRun;
+
+static ExitedRun exited[MAX_ACTIVE];
+static int	n_exited = 0;
 
 static void
 launcher_detach(int code, Datum arg)
@@ -59,6 +74,9 @@ reap_workers(void)
 
 		if (GetBackgroundWorkerPid(active[i].handle, &pid) == BGWH_STOPPED)
 		{
+			exited[n_exited % MAX_ACTIVE].run_id = active[i].run_id;
+			exited[n_exited % MAX_ACTIVE].exited_at = GetCurrentTimestamp();
+			n_exited++;
 			pfree(active[i].handle);
 			active[i] = active[--n_active];
 		}
@@ -76,6 +94,21 @@ is_active(const pg_uuid_t *run_id)
 	return false;
 }
 
+static bool
+exited_lately(const pg_uuid_t *run_id, bool *any)
+{
+	TimestampTz since = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -RELAUNCH_DELAY_MS);
+
+	for (int i = 0; i < Min(n_exited, MAX_ACTIVE); i++)
+		if (exited[i].exited_at > since &&
+			memcmp(exited[i].run_id.data, run_id->data, UUID_LEN) == 0)
+		{
+			*any = true;
+			return true;
+		}
+	return false;
+}
+
 /* Is the 1.1 schema installed in this database? (It may be absent, or at 1.0.) */
 static bool
 extension_ready(void)
@@ -88,9 +121,12 @@ extension_ready(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("step_catalog", nsp));
 }
 
-/* Runnable runs, oldest first, that no worker holds: at most want of them. */
+/*
+ * Runnable runs, oldest first, that no worker holds: at most want of them. *deferred
+ * tells whether a run was left for later because its worker exited lately.
+ */
 static int
-find_runnable(pg_uuid_t *found, int want)
+find_runnable(pg_uuid_t *found, int want, bool *deferred)
 {
 	Oid			types[1] = {INT4OID};
 	Datum		values[1];
@@ -112,7 +148,7 @@ find_runnable(pg_uuid_t *found, int want)
 														 SPI_tuptable->tupdesc, 1, &isnull));
 
 			/* a worker left by an earlier launcher may still hold the run */
-			if (!is_active(id) && run_lock_acquire(id, false))
+			if (!is_active(id) && !exited_lately(id, deferred) && run_lock_acquire(id, false))
 				memcpy(&found[n++], id, sizeof(pg_uuid_t));
 		}
 	}
@@ -157,21 +193,22 @@ launch_worker(const pg_uuid_t *run_id)
 	return true;
 }
 
-/* Starts workers for runnable runs; false when a worker slot was missing. */
+/* Starts workers for runnable runs; false when some run must be tried again soon. */
 static bool
 dispatch(void)
 {
 	pg_uuid_t	runs[MAX_ACTIVE];
 	int			capacity = Min(prov_max_workers, MAX_ACTIVE) - n_active;
+	bool		deferred = false;
 	int			n;
 
 	if (capacity <= 0)
 		return true;
-	n = find_runnable(runs, capacity);
+	n = find_runnable(runs, capacity, &deferred);
 	for (int i = 0; i < n; i++)
 		if (!launch_worker(&runs[i]))
 			return false;
-	return true;
+	return !deferred;
 }
 
 void

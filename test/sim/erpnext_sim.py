@@ -1,0 +1,975 @@
+#!/usr/bin/env python3
+"""A simulated ERPNext (Frappe v15, REST API v1) for the provisioning extension's tests.
+
+It follows ../shared/reference/erpnext-api.md: the /api/resource and /api/method routes,
+token (and Basic) authentication, the {"data": ...} and {"message": ...} envelopes, the
+error envelope with a doubly encoded _server_messages, the status codes (401, 403, 404,
+409, 417, 429, 5xx) and the quirks a provisioner must survive:
+
+  * a Customer POSTed twice becomes "<name> - 1" (no 409);
+  * a Company whose chart template is unknown is saved with no accounts; saving it again
+    while it has none imports the chart (that is how an import is re-triggered);
+  * a POS Profile needs a name (Prompt naming), one default payment and a Mode of Payment
+    Account for the company; only one open POS Opening Entry per profile and per user.
+
+State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does), each
+seeded as after the setup wizard's "Installing presets" stage, without a Company or a
+Fiscal Year.
+
+Usage: erpnext_sim.py --port P --control-port C [--api-key K --api-secret S]
+                      [--user Administrator] [--ready-file F]
+Port 0 picks a free port; the ready file then tells {"port", "control_port"}.
+
+Control API (JSON, on the control port):
+  POST   /faults     {"site","method","path" (regex on the decoded path with its query),
+                      "action": status|delay|drop_after_commit|reset|timeout,
+                      "status","retry_after","delay_ms","times" (default 1, -1 forever),
+                      "probability","seed"}  -> {"id"}
+  DELETE /faults     remove every rule;  GET /faults  list them
+  POST   /latency    {"ms"}: every API request waits that long first
+  POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
+  POST   /reset      {"site"}: forget one site; without a site, everything
+  POST   /sites/<site>/credentials {"api_key","api_secret"}
+  GET    /requests?site=S   every API request received, in order
+  GET    /count?site=S&doctype=D[&filters=JSON]   -> {"count"}
+  GET    /docs?site=S&doctype=D   -> {"data": [...]}
+  GET    /summary?site=S   counts of what a provisioning run creates
+  GET    /health
+"""
+
+import argparse
+import base64
+import datetime
+import fnmatch
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.RLock()
+CONFIG = {"api_key": "simkey", "api_secret": "simsecret", "user": "Administrator"}
+SITES = {}
+FAULTS = []
+REQUESTS = []
+LATENCY = {"ms": 0}
+NEXT_FAULT_ID = [1]
+
+SINGLES = {"Stock Settings", "Selling Settings", "Global Defaults", "POS Settings", "System Settings"}
+SUMMARY_DOCTYPES = ["Fiscal Year", "Company", "Account", "Warehouse", "Customer", "POS Profile",
+                    "POS Opening Entry", "Item"]
+# Standard chart: 81 accounts (5 roots; 27 assets, 13 liabilities, 6 equity, 5 income, 30 expenses).
+CHART_GROUPS = [
+    ("Application of Funds (Assets)", "Asset",
+     ["Cash", "Debtors", "Stock In Hand", "Bank Accounts", "Current Assets", "Fixed Assets"], 27),
+    ("Source of Funds (Liabilities)", "Liability", ["Creditors", "Duties and Taxes", "Current Liabilities"], 13),
+    ("Equity", "Equity", ["Capital Stock", "Retained Earnings"], 6),
+    ("Income", "Income", ["Sales", "Service", "Direct Income"], 5),
+    ("Expenses", "Expense", ["Cost of Goods Sold", "Write Off", "Round Off", "Exchange Gain/Loss"], 30),
+]
+KNOWN_CHARTS = {"Standard", "Standard with Numbers"}
+
+
+class FrappeError(Exception):
+    def __init__(self, status, exc_type, message=None):
+        super().__init__(message or exc_type)
+        self.status, self.exc_type, self.message = status, exc_type, message
+
+
+def validation(message, exc_type="ValidationError"):
+    return FrappeError(417, exc_type, message)
+
+
+def now():
+    return datetime.datetime.now()
+
+
+def stamp():
+    return now().strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# ------------------------------------------------------------------------------ sites
+
+class Site:
+    def __init__(self, host):
+        self.host = host
+        self.docs = {}          # doctype -> {name: doc}
+        self.series = {}
+        self.credentials = None
+        self.seed()
+
+    def table(self, doctype):
+        return self.docs.setdefault(doctype, {})
+
+    def put(self, doctype, doc):
+        doc.setdefault("doctype", doctype)
+        doc.setdefault("docstatus", 0)
+        doc.setdefault("owner", CONFIG["user"])
+        doc.setdefault("creation", stamp())
+        doc["modified"] = stamp()
+        self.table(doctype)[doc["name"]] = doc
+        return doc
+
+    def get(self, doctype, name):
+        return self.table(doctype).get(name)
+
+    def seed(self):
+        for name, group in [("All Item Groups", 1), ("Products", 0), ("Raw Material", 0), ("Services", 0),
+                            ("Sub Assemblies", 0), ("Consumable", 0)]:
+            self.put("Item Group", {"name": name, "item_group_name": name, "is_group": group,
+                                    "parent_item_group": None if group else "All Item Groups"})
+        for name, group in [("All Territories", 1), ("United States", 0), ("Rest Of The World", 0)]:
+            self.put("Territory", {"name": name, "territory_name": name, "is_group": group})
+        for name, group in [("All Customer Groups", 1), ("Individual", 0), ("Commercial", 0),
+                            ("Non Profit", 0), ("Government", 0)]:
+            self.put("Customer Group", {"name": name, "customer_group_name": name, "is_group": group})
+        for name, kind in [("Cash", "Cash"), ("Credit Card", "Bank"), ("Wire Transfer", "Bank"),
+                           ("Bank Draft", "Bank"), ("Check", "Bank")]:
+            self.put("Mode of Payment", {"name": name, "mode_of_payment": name, "type": kind,
+                                         "enabled": 1, "accounts": []})
+        for uom in ["Nos", "Unit", "Box", "Kg", "Litre", "Hour"]:
+            self.put("UOM", {"name": uom, "uom_name": uom, "must_be_whole_number": int(uom in ("Nos", "Box"))})
+        self.put("Price List", {"name": "Standard Buying", "price_list_name": "Standard Buying",
+                                "currency": "USD", "buying": 1, "selling": 0, "enabled": 1})
+        self.put("Price List", {"name": "Standard Selling", "price_list_name": "Standard Selling",
+                                "currency": "USD", "buying": 0, "selling": 1, "enabled": 1})
+        for user in {"Administrator", CONFIG["user"]}:
+            self.put("User", {"name": user, "email": user, "enabled": 1})
+        for code in ["USD", "EUR", "GBP", "INR"]:
+            self.put("Currency", {"name": code, "enabled": 1})
+        for country in ["United States", "India", "United Kingdom", "Germany"]:
+            self.put("Country", {"name": country})
+        self.put("Selling Settings", {"name": "Selling Settings", "cust_master_name": "Customer Name",
+                                      "customer_group": "", "territory": "", "selling_price_list": ""})
+        self.put("Stock Settings", {"name": "Stock Settings", "item_naming_by": "Item Code",
+                                    "valuation_method": "FIFO", "stock_uom": "Nos", "default_warehouse": "",
+                                    "allow_negative_stock": 0})
+        self.put("Global Defaults", {"name": "Global Defaults"})
+        self.put("POS Settings", {"name": "POS Settings"})
+        self.put("System Settings", {"name": "System Settings", "setup_complete": 1})
+
+    def next_in_series(self, prefix):
+        n = self.series.get(prefix, 0) + 1
+        self.series[prefix] = n
+        return f"{prefix}{n:05d}"
+
+
+def site_for(host):
+    host = (host or "").split(":")[0].lower() or "127.0.0.1"
+    with LOCK:
+        if host not in SITES:
+            SITES[host] = Site(host)
+        return SITES[host]
+
+
+# ------------------------------------------------------------------------------ filters
+
+def loose(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
+def compare(have, op, want):
+    op = op.lower()
+    if op == "is":
+        is_set = have not in (None, "")
+        return is_set if str(want).lower() == "set" else not is_set
+    if op in ("in", "not in"):
+        values = want if isinstance(want, list) else [w.strip() for w in str(want).split(",")]
+        found = loose(have) in [loose(w) for w in values]
+        return found if op == "in" else not found
+    if op in ("like", "not like"):
+        pattern = str(want).replace("%", "*").replace("_", "?")
+        found = fnmatch.fnmatchcase(str(have or ""), pattern)
+        return found if op == "like" else not found
+    a, b = loose(have if have is not None else ""), loose(want)
+    if type(a) is not type(b):
+        a, b = str(have if have is not None else ""), str(want)
+    return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def parse_filters(raw):
+    if raw in (None, ""):
+        return []
+    filters = json.loads(raw) if isinstance(raw, str) else raw
+    conditions = []
+    if isinstance(filters, dict):
+        for field, value in filters.items():
+            if isinstance(value, list):
+                conditions.append((field, value[0], value[1] if len(value) > 1 else None))
+            else:
+                conditions.append((field, "=", value))
+    else:
+        for cond in filters:
+            if len(cond) == 4:
+                cond = cond[1:]
+            conditions.append((cond[0], cond[1], cond[2] if len(cond) > 2 else None))
+    return conditions
+
+
+def matches(doc, conditions):
+    return all(compare(doc.get(f), op, v) for f, op, v in conditions)
+
+
+# ------------------------------------------------------------------------------ doctype rules
+
+def require(doc, doctype, *fields):
+    missing = [f for f in fields if doc.get(f) in (None, "", [])]
+    if missing:
+        raise FrappeError(417, "MandatoryError", f"[{doctype}, {doc.get('name', 'new')}]: {', '.join(missing)}")
+
+
+def require_link(site, doctype, value, label):
+    if value not in (None, "") and site.get(doctype, value) is None:
+        raise validation(f"Could not find {label}: {value}", "LinkValidationError")
+
+
+def duplicate(doctype, name):
+    return FrappeError(409, "DuplicateEntryError", f"{doctype} <strong>{name}</strong> already exists")
+
+
+def abbr_of(site, company):
+    c = site.get("Company", company)
+    if c is None:
+        raise validation(f"Could not find Company: {company}", "LinkValidationError")
+    return c["abbr"]
+
+
+def import_chart(site, company):
+    """Creates the company's accounts when its chart template is known; silently none otherwise."""
+    abbr = company["abbr"]
+    if company.get("chart_of_accounts") not in KNOWN_CHARTS:
+        return
+    for root, root_type, named, count in CHART_GROUPS:
+        site.put("Account", {"name": f"{root} - {abbr}", "account_name": root, "company": company["name"],
+                             "is_group": 1, "root_type": root_type})
+        names = named + [f"{root_type} Account {i}" for i in range(1, count - len(named))]
+        for acc in names[:count - 1]:
+            site.put("Account", {"name": f"{acc} - {abbr}", "account_name": acc, "company": company["name"],
+                                 "is_group": 0, "root_type": root_type, "parent_account": f"{root} - {abbr}",
+                                 "account_type": "Cash" if acc == "Cash" else ""})
+    company["default_cash_account"] = f"Cash - {abbr}"
+    company["write_off_account"] = f"Write Off - {abbr}"
+    company["round_off_account"] = f"Round Off - {abbr}"
+    company["default_receivable_account"] = f"Debtors - {abbr}"
+    company["default_payable_account"] = f"Creditors - {abbr}"
+    company["default_income_account"] = f"Sales - {abbr}"
+    company["default_expense_account"] = f"Cost of Goods Sold - {abbr}"
+    cash = next((m for m in site.table("Mode of Payment").values() if m.get("type") == "Cash"), None)
+    if cash is not None and not any(r["company"] == company["name"] for r in cash["accounts"]):
+        cash["accounts"].append({"company": company["name"], "default_account": f"Cash - {abbr}"})
+
+
+def account_count(site, company):
+    return sum(1 for a in site.table("Account").values() if a["company"] == company)
+
+
+def company_on_update(site, company, new):
+    if account_count(site, company["name"]) == 0:
+        import_chart(site, company)
+    if new:
+        abbr, name = company["abbr"], company["name"]
+        site.put("Warehouse", {"name": f"All Warehouses - {abbr}", "warehouse_name": "All Warehouses",
+                               "company": name, "is_group": 1})
+        for wh in ["Stores", "Work In Progress", "Finished Goods"]:
+            site.put("Warehouse", {"name": f"{wh} - {abbr}", "warehouse_name": wh, "company": name,
+                                   "is_group": 0, "parent_warehouse": f"All Warehouses - {abbr}"})
+        site.put("Warehouse", {"name": f"Goods In Transit - {abbr}", "warehouse_name": "Goods In Transit",
+                               "company": name, "is_group": 0, "warehouse_type": "Transit",
+                               "parent_warehouse": f"All Warehouses - {abbr}"})
+        site.put("Cost Center", {"name": f"{name} - {abbr}", "cost_center_name": name, "company": name, "is_group": 1})
+        site.put("Cost Center", {"name": f"Main - {abbr}", "cost_center_name": "Main", "company": name,
+                                 "is_group": 0, "parent_cost_center": f"{name} - {abbr}"})
+        for field in ["cost_center", "round_off_cost_center", "depreciation_cost_center"]:
+            company[field] = f"Main - {abbr}"
+
+
+def insert_company(site, doc):
+    require(doc, "Company", "company_name", "default_currency", "country")
+    require_link(site, "Currency", doc["default_currency"], "Default Currency")
+    require_link(site, "Country", doc["country"], "Country")
+    name = doc["company_name"]
+    if site.get("Company", name):
+        raise duplicate("Company", name)
+    if not doc.get("abbr"):
+        doc["abbr"] = "".join(w[0] for w in name.split() if w).upper()
+    if any(c["abbr"] == doc["abbr"] for c in site.table("Company").values()):
+        raise validation("Abbreviation already used for another company")
+    if doc.get("create_chart_of_accounts_based_on") != "Existing Company":
+        doc["create_chart_of_accounts_based_on"] = "Standard Template"
+        doc["chart_of_accounts"] = doc.get("chart_of_accounts") or "Standard"
+    doc["name"] = name
+    company = site.put("Company", doc)
+    company_on_update(site, company, True)
+    return company
+
+
+def insert_fiscal_year(site, doc):
+    require(doc, "Fiscal Year", "year", "year_start_date", "year_end_date")
+    start = datetime.date.fromisoformat(doc["year_start_date"])
+    end = datetime.date.fromisoformat(doc["year_end_date"])
+    try:
+        expected = start.replace(year=start.year + 1) - datetime.timedelta(days=1)
+    except ValueError:
+        expected = start + datetime.timedelta(days=364)
+    if not doc.get("is_short_year") and end != expected:
+        raise validation("Fiscal Year End Date should be one year after Fiscal Year Start Date", "InvalidDates")
+    if site.get("Fiscal Year", doc["year"]):
+        raise duplicate("Fiscal Year", doc["year"])
+    mine = {r.get("company") for r in doc.get("companies") or []}
+    for fy in site.table("Fiscal Year").values():
+        theirs = {r.get("company") for r in fy.get("companies") or []}
+        overlap = fy["year_start_date"] <= doc["year_end_date"] and doc["year_start_date"] <= fy["year_end_date"]
+        if overlap and (not mine or not theirs or mine & theirs):
+            raise FrappeError(409, "NameError", f"Year start date or end date is overlapping with {fy['name']}. "
+                                                "To avoid please set company")
+    doc["name"] = doc["year"]
+    doc.setdefault("disabled", 0)
+    return site.put("Fiscal Year", doc)
+
+
+def insert_warehouse(site, doc):
+    require(doc, "Warehouse", "warehouse_name", "company")
+    abbr = abbr_of(site, doc["company"])
+    require_link(site, "Warehouse", doc.get("parent_warehouse"), "Parent Warehouse")
+    name = doc["warehouse_name"]
+    if not name.endswith(f" - {abbr}"):
+        name = f"{name} - {abbr}"
+    if site.get("Warehouse", name):
+        raise duplicate("Warehouse", name)
+    doc["name"] = name
+    doc.setdefault("is_group", 0)
+    return site.put("Warehouse", doc)
+
+
+def insert_customer(site, doc):
+    require(doc, "Customer", "customer_name")
+    doc.setdefault("customer_type", "Company")
+    require_link(site, "Customer Group", doc.get("customer_group"), "Customer Group")
+    require_link(site, "Territory", doc.get("territory"), "Territory")
+    base = doc["customer_name"]
+    if site.get("Customer Group", base):
+        raise FrappeError(409, "NameError", "A Customer Group exists with same name please change the Customer "
+                                            "name or rename the Customer Group")
+    name, n = base, 0
+    while site.get("Customer", name):      # the quirk: no 409, a new name
+        n += 1
+        name = f"{base} - {n}"
+    doc["name"] = name
+    return site.put("Customer", doc)
+
+
+def insert_pos_profile(site, doc):
+    name = doc.pop("__newname", None) or doc.get("name")
+    if not name:
+        raise validation("Please set the name of the POS Profile (naming is set to Prompt)")
+    require(doc, "POS Profile", "company", "warehouse", "payments", "currency", "write_off_account",
+            "write_off_cost_center")
+    company = doc["company"]
+    require_link(site, "Company", company, "Company")
+    require_link(site, "Customer", doc.get("customer"), "Customer")
+    defaults = [p for p in doc["payments"] if p.get("default")]
+    if not defaults:
+        raise validation("Please select a default mode of payment")
+    if len(defaults) > 1:
+        raise validation("You can only select one mode of payment as default")
+    for p in doc["payments"]:
+        mop = site.get("Mode of Payment", p.get("mode_of_payment"))
+        if mop is None or not any(r["company"] == company for r in mop["accounts"]):
+            raise validation(f"Please set default Cash or Bank account in Mode of Payment(s) {p.get('mode_of_payment')}")
+    for doctype, field in [("Warehouse", "warehouse"), ("Account", "write_off_account"),
+                           ("Cost Center", "write_off_cost_center")]:
+        linked = site.get(doctype, doc[field])
+        if linked is None:
+            raise validation(f"Could not find {doctype}: {doc[field]}", "LinkValidationError")
+        if linked.get("company") != company:
+            raise validation(f"{doctype} {doc[field]} does not belong to Company {company}")
+    if site.get("POS Profile", name):
+        raise duplicate("POS Profile", name)
+    doc["name"] = name
+    return site.put("POS Profile", doc)
+
+
+def open_entries(site):
+    return [e for e in site.table("POS Opening Entry").values()
+            if e["docstatus"] == 1 and not e.get("pos_closing_entry")]
+
+
+def validate_opening_entry(site, doc):
+    require(doc, "POS Opening Entry", "period_start_date", "posting_date", "company", "pos_profile", "user",
+            "balance_details")
+    profile = site.get("POS Profile", doc["pos_profile"])
+    if profile is None:
+        raise validation(f"Could not find POS Profile: {doc['pos_profile']}", "LinkValidationError")
+    if profile["company"] != doc["company"]:
+        raise validation(f"POS Profile {profile['name']} does not belong to company {doc['company']}")
+    user = site.get("User", doc["user"])
+    if user is None or not user.get("enabled"):
+        raise validation(f"User {doc['user']} is disabled. Please select valid user/cashier")
+    for row in doc["balance_details"]:
+        mop = site.get("Mode of Payment", row.get("mode_of_payment"))
+        if mop is None or not any(r["company"] == doc["company"] for r in mop["accounts"]):
+            raise validation(f"Please set default Cash or Bank account in Mode of Payment {row.get('mode_of_payment')}")
+    if doc.get("docstatus") == 1:
+        if any(e["pos_profile"] == doc["pos_profile"] for e in open_entries(site) if e["name"] != doc.get("name")):
+            raise validation("POS Opening Entry Exists")
+        if any(e["user"] == doc["user"] for e in open_entries(site) if e["name"] != doc.get("name")):
+            raise validation("Cashier is currently assigned to another POS")
+
+
+def set_opening_status(doc):
+    doc["status"] = {0: "Draft", 1: "Open", 2: "Cancelled"}[doc["docstatus"]]
+    if doc["docstatus"] == 1 and doc.get("pos_closing_entry"):
+        doc["status"] = "Closed"
+
+
+def insert_opening_entry(site, doc):
+    doc["docstatus"] = int(doc.get("docstatus") or 0)
+    validate_opening_entry(site, doc)
+    doc["name"] = site.next_in_series(f"POS-OPE-{now().year}-")
+    set_opening_status(doc)
+    return site.put("POS Opening Entry", doc)
+
+
+def insert_item(site, doc):
+    require(doc, "Item", "item_code", "item_group", "stock_uom")
+    group = site.get("Item Group", doc["item_group"])
+    if group is None:
+        raise validation(f"Could not find Item Group: {doc['item_group']}", "LinkValidationError")
+    if group.get("is_group"):
+        raise validation("Cannot select a Group type Item Group in transactions")
+    require_link(site, "UOM", doc["stock_uom"], "Default Unit of Measure")
+    if doc.get("opening_stock") and not (doc.get("valuation_rate") or doc.get("standard_rate")):
+        raise validation("Valuation Rate is mandatory if Opening Stock entered")
+    if site.get("Item", doc["item_code"]):
+        raise duplicate("Item", doc["item_code"])
+    doc["name"] = doc["item_code"]
+    doc.setdefault("item_name", doc["item_code"])
+    return site.put("Item", doc)
+
+
+def simple_insert(name_field, abbr=False):
+    def insert(site, doc, doctype):
+        require(doc, doctype, name_field)
+        name = doc[name_field]
+        if abbr:
+            name = f"{name} - {abbr_of(site, doc['company'])}"
+        if site.get(doctype, name):
+            raise duplicate(doctype, name)
+        doc["name"] = name
+        return site.put(doctype, doc)
+    return insert
+
+
+INSERTERS = {
+    "Company": insert_company, "Fiscal Year": insert_fiscal_year, "Warehouse": insert_warehouse,
+    "Customer": insert_customer, "POS Profile": insert_pos_profile, "POS Opening Entry": insert_opening_entry,
+    "Item": insert_item,
+}
+SIMPLE = {
+    "Item Group": simple_insert("item_group_name"), "Customer Group": simple_insert("customer_group_name"),
+    "Territory": simple_insert("territory_name"), "UOM": simple_insert("uom_name"),
+    "Price List": simple_insert("price_list_name"), "Mode of Payment": simple_insert("mode_of_payment"),
+    "Cost Center": simple_insert("cost_center_name", abbr=True), "User": simple_insert("email"),
+    "Account": simple_insert("account_name", abbr=True),
+}
+KNOWN_DOCTYPES = set(INSERTERS) | set(SIMPLE) | SINGLES | {"Currency", "Country"}
+
+
+def insert(site, doctype, doc):
+    doc = dict(doc)
+    doc.pop("doctype", None)
+    if doctype in INSERTERS:
+        return INSERTERS[doctype](site, doc)
+    if doctype in SIMPLE:
+        return SIMPLE[doctype](site, doc, doctype)
+    raise FrappeError(403, "PermissionError", f"Cannot create {doctype}")
+
+
+def update(site, doctype, name, changes):
+    doc = site.get(doctype, name)
+    if doc is None:
+        raise FrappeError(404, "DoesNotExistError", f"{doctype} {name} not found")
+    changes = {k: v for k, v in changes.items() if k not in ("flags", "name", "doctype")}
+    if "modified" in changes and changes.pop("modified") != doc["modified"]:
+        raise validation("Document has been modified after you have opened it", "TimestampMismatchError")
+    merged = {**doc, **changes}
+    if doctype == "Stock Settings":
+        wh = merged.get("default_warehouse")
+        if wh:
+            linked = site.get("Warehouse", wh)
+            if linked is None:
+                raise validation(f"Could not find Default Warehouse: {wh}", "LinkValidationError")
+            if linked.get("is_group"):
+                raise validation("Group Warehouses cannot be used in transactions")
+    if doctype == "Selling Settings":
+        require_link(site, "Customer Group", merged.get("customer_group"), "Default Customer Group")
+        require_link(site, "Territory", merged.get("territory"), "Default Territory")
+        require_link(site, "Price List", merged.get("selling_price_list"), "Default Price List")
+    if doctype == "Company" and merged.get("abbr") != doc.get("abbr"):
+        raise validation("Abbreviation cannot be changed (set only once)")
+    if doctype == "POS Opening Entry":
+        merged["docstatus"] = int(merged.get("docstatus") or 0)
+        if doc["docstatus"] == 1 and merged["docstatus"] != 1:
+            raise validation("Cannot change docstatus from 1 to 0", "DocstatusTransitionError")
+        if merged["docstatus"] == 1 and doc["docstatus"] == 0:
+            validate_opening_entry(site, merged)
+        set_opening_status(merged)
+    doc.clear()
+    doc.update(merged)
+    doc["modified"] = stamp()
+    if doctype == "Company":
+        company_on_update(site, doc, False)
+    return doc
+
+
+# ------------------------------------------------------------------------------ faults
+
+def take_fault(site, method, path):
+    with LOCK:
+        for rule in FAULTS:
+            if rule["times"] == 0:
+                continue
+            if rule.get("site") and rule["site"] != site:
+                continue
+            if rule.get("method") and rule["method"].upper() != method:
+                continue
+            if rule.get("path") and not re.search(rule["path"], path):
+                continue
+            if rule["rng"].random() >= rule.get("probability", 1.0):
+                continue
+            if rule["times"] > 0:
+                rule["times"] -= 1
+            return rule
+    return None
+
+
+# ------------------------------------------------------------------------------ API handler
+
+def server_messages(message):
+    return json.dumps([json.dumps({"message": message, "title": "Message", "indicator": "red",
+                                   "raise_exception": 1})])
+
+
+class ConnectionTracking:
+    """Keeps the open connections of a server, so going offline can close them."""
+
+    def __init__(self):
+        self.connections = set()
+
+    def add(self, sock):
+        with LOCK:
+            self.connections.add(sock)
+
+    def discard(self, sock):
+        with LOCK:
+            self.connections.discard(sock)
+
+    def close_all(self):
+        with LOCK:
+            conns, self.connections = list(self.connections), set()
+        for sock in conns:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+API_CONNECTIONS = ConnectionTracking()
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SimulatedFrappe/15"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        API_CONNECTIONS.add(self.connection)
+
+    def finish(self):
+        API_CONNECTIONS.discard(self.connection)
+        super().finish()
+
+    def do_GET(self):
+        self.handle_api("GET")
+
+    def do_POST(self):
+        self.handle_api("POST")
+
+    def do_PUT(self):
+        self.handle_api("PUT")
+
+    def do_DELETE(self):
+        self.handle_api("DELETE")
+
+    def send_json(self, status, body, headers=()):
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def drop(self, rst):
+        """Closes the connection without an answer; with rst, abortively (a reset)."""
+        self.close_connection = True
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
+        except OSError:
+            pass
+
+    def authenticate(self, site):
+        header = self.headers.get("Authorization")
+        if header is None:
+            return "Guest"
+        parts = header.split(" ")
+        if len(parts) != 2:
+            return "Guest"
+        scheme, token = parts[0].lower(), parts[1]
+        if scheme == "basic":
+            try:
+                token = base64.b64decode(token, validate=True).decode()
+            except Exception:
+                raise FrappeError(400, "InvalidAuthorizationToken",
+                                  "Failed to decode token, please provide a valid base64-encoded token.")
+        elif scheme != "token":
+            raise FrappeError(401, "AuthenticationError")
+        key, _, secret = token.partition(":")
+        creds = site.credentials or CONFIG
+        if key != creds["api_key"] or secret != creds["api_secret"]:
+            raise FrappeError(401, "AuthenticationError")
+        return CONFIG["user"]
+
+    def read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype == "application/json":
+            data = json.loads(raw or b"{}")
+        else:
+            data = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+        if isinstance(data, dict) and "data" in data:
+            inner = data["data"]
+            data = json.loads(inner) if isinstance(inner, str) else inner
+        return data
+
+    def handle_api(self, method):
+        started = time.time()
+        parsed = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(parsed.path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        site = site_for(self.headers.get("Host"))
+        entry = {"method": method, "path": parsed.path, "query": parsed.query, "site": site.host,
+                 "correlation_id": self.headers.get("X-Correlation-ID"),
+                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
+                 "t_start": started, "fault": None, "status": None, "auth_ok": None}
+        with LOCK:
+            entry["seq"] = len(REQUESTS) + 1
+            REQUESTS.append(entry)
+        try:
+            body = self.read_body() if method in ("POST", "PUT") else {}
+        except (ValueError, json.JSONDecodeError):
+            body = None
+        if LATENCY["ms"]:
+            time.sleep(LATENCY["ms"] / 1000.0)
+
+        fault = take_fault(site.host, method, path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else ""))
+        status, payload, headers = None, None, []
+        try:
+            if fault:
+                entry["fault"] = fault["action"]
+                if fault["action"] == "delay":
+                    time.sleep(fault.get("delay_ms", 0) / 1000.0)
+                elif fault["action"] == "timeout":
+                    time.sleep(fault.get("delay_ms", 0) / 1000.0)
+                    return self.drop(rst=False)
+                elif fault["action"] == "reset":
+                    return self.drop(rst=True)
+                elif fault["action"] == "status":
+                    status = fault.get("status", 500)
+                    names = {429: "TooManyRequestsError", 417: "ValidationError", 409: "DuplicateEntryError",
+                             404: "DoesNotExistError", 403: "PermissionError", 401: "AuthenticationError",
+                             503: "SessionStopped"}
+                    exc = names.get(status, "Exception")
+                    payload = {"exc_type": exc, "_server_messages": server_messages(f"Injected {exc} ({status})")}
+                    if fault.get("retry_after") is not None:
+                        headers.append(("Retry-After", str(fault["retry_after"])))
+            if status is None:
+                user = self.authenticate(site)
+                entry["auth_ok"] = user != "Guest"
+                if body is None:
+                    raise validation("Request body is not valid JSON")
+                with LOCK:
+                    status, payload = 200, self.route(site, method, path, query, body, user)
+        except FrappeError as e:
+            status = e.status
+            payload = {"exc_type": e.exc_type}
+            if e.message and e.status != 401:
+                payload["_server_messages"] = server_messages(e.message)
+        finally:
+            entry["t_end"] = time.time()
+            entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+        if fault and fault["action"] == "drop_after_commit":
+            entry["status"] = status
+            return self.drop(rst=False)
+        entry["status"] = status
+        self.send_json(status, payload, headers)
+
+    def route(self, site, method, path, query, body, user):
+        m = re.match(r"^/api(?:/v1)?/(method|resource)/(.+?)/?$", path)
+        if not m:
+            raise FrappeError(404, "DoesNotExistError", "Page not found")
+        kind, rest = m.groups()
+        if kind == "method":
+            return self.call_method(site, method, rest, {**query, **(body or {})}, user)
+        if user == "Guest":
+            raise FrappeError(403, "PermissionError", "You are not permitted to access this resource.")
+        doctype, _, name = rest.partition("/")
+        if doctype not in KNOWN_DOCTYPES:
+            raise FrappeError(404, "DoesNotExistError", f"DocType {doctype} not found")
+        if not name:
+            if method == "GET":
+                return {"data": self.list_docs(site, doctype, query)}
+            if method == "POST":
+                return {"data": insert(site, doctype, body)}
+            raise FrappeError(405, "PermissionError", "Not permitted")
+        doc = site.get(doctype, name)
+        if method == "GET":
+            if doc is None:
+                raise FrappeError(404, "DoesNotExistError", f"{doctype} {name} not found")
+            return {"data": {k: v for k, v in doc.items() if v is not None}}
+        if method == "PUT":
+            return {"data": update(site, doctype, name, body)}
+        if method == "DELETE":
+            if doc is None:
+                raise FrappeError(404, "DoesNotExistError", f"{doctype} {name} not found")
+            del site.table(doctype)[name]
+            return {"data": "ok"}
+        if method == "POST" and body.get("run_method") in ("submit", "cancel"):
+            if doc is None:
+                raise FrappeError(404, "DoesNotExistError", f"{doctype} {name} not found")
+            return {"data": update(site, doctype, name, {"docstatus": 1 if body["run_method"] == "submit" else 2})}
+        raise FrappeError(417, "ValidationError", "Method not allowed on document")
+
+    def call_method(self, site, method, name, args, user):
+        if name == "ping":
+            return {"message": "pong"}
+        if user == "Guest":
+            raise FrappeError(403, "PermissionError", f"Function {name} is not whitelisted.")
+        if name == "frappe.auth.get_logged_user":
+            return {"message": user}
+        if name == "frappe.client.get_count":
+            doctype = args.get("doctype")
+            if doctype not in KNOWN_DOCTYPES:
+                raise FrappeError(404, "DoesNotExistError", f"DocType {doctype} not found")
+            conditions = parse_filters(args.get("filters"))
+            return {"message": sum(1 for d in site.table(doctype).values() if matches(d, conditions))}
+        if name == "frappe.client.insert" and method == "POST":
+            doc = args.get("doc")
+            doc = json.loads(doc) if isinstance(doc, str) else doc
+            if doc.get("doctype") == "Mode of Payment Account":
+                parent = site.get(doc.get("parenttype", "Mode of Payment"), doc.get("parent"))
+                if parent is None:
+                    raise validation(f"Could not find Mode of Payment: {doc.get('parent')}", "LinkValidationError")
+                account = site.get("Account", doc.get("default_account"))
+                if account is None or account["company"] != doc.get("company"):
+                    raise validation("Account does not match with Company")
+                if any(r["company"] == doc["company"] for r in parent["accounts"]):
+                    raise validation("Same Company is entered more than once")
+                parent["accounts"].append({"company": doc["company"], "default_account": doc["default_account"]})
+                return {"message": doc}
+            return {"message": insert(site, doc.get("doctype"), doc)}
+        raise validation(f"Failed to get method for command {name} with No module named '{name}'")
+
+    def list_docs(self, site, doctype, query):
+        fields = json.loads(query.get("fields") or '["name"]')
+        conditions = parse_filters(query.get("filters"))
+        limit = int(query.get("limit_page_length", query.get("limit", 20)))
+        start = int(query.get("limit_start", 0))
+        rows = [d for d in site.table(doctype).values() if matches(d, conditions)]
+        rows = rows[start:start + limit] if limit else rows[start:]
+        if fields == ["*"]:
+            return rows
+        return [{f: d.get(f) for f in fields} for d in rows]
+
+
+# ------------------------------------------------------------------------------ control API
+
+class ControlHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, body, status=200):
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    def do_GET(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        with LOCK:
+            if parsed.path == "/health":
+                return self.reply({"ok": True})
+            if parsed.path == "/faults":
+                return self.reply([{k: v for k, v in r.items() if k != "rng"} for r in FAULTS])
+            if parsed.path == "/requests":
+                return self.reply([r for r in REQUESTS if "site" not in q or r["site"] == q["site"]])
+            site = site_for(q.get("site"))
+            if parsed.path == "/count":
+                conditions = parse_filters(q.get("filters"))
+                return self.reply({"count": sum(1 for d in site.table(q["doctype"]).values()
+                                                if matches(d, conditions))})
+            if parsed.path == "/docs":
+                return self.reply({"data": list(site.table(q["doctype"]).values())})
+            if parsed.path == "/summary":
+                summary = {dt: len(site.table(dt)) for dt in SUMMARY_DOCTYPES}
+                summary["Stock Settings"] = {k: site.get("Stock Settings", "Stock Settings").get(k) for k in
+                                             ("default_warehouse", "valuation_method", "stock_uom",
+                                              "allow_negative_stock")}
+                summary["Selling Settings"] = {k: site.get("Selling Settings", "Selling Settings").get(k) for k in
+                                               ("customer_group", "territory", "selling_price_list")}
+                return self.reply(summary)
+        self.reply({"error": "not found"}, 404)
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        body = self.body()
+        if path == "/faults":
+            with LOCK:
+                rule = dict(body)
+                rule["id"] = NEXT_FAULT_ID[0]
+                NEXT_FAULT_ID[0] += 1
+                rule.setdefault("times", 1)
+                rule["rng"] = random.Random(rule.get("seed"))
+                FAULTS.append(rule)
+            return self.reply({"id": rule["id"]})
+        if path == "/latency":
+            LATENCY["ms"] = int(body.get("ms", 0))
+            return self.reply({"ms": LATENCY["ms"]})
+        if path == "/offline":
+            API.set_offline(bool(body.get("offline")))
+            return self.reply({"offline": API.offline})
+        if path == "/reset":
+            with LOCK:
+                if body.get("site"):
+                    SITES.pop(body["site"].lower(), None)
+                else:
+                    SITES.clear()
+                    FAULTS.clear()
+                    REQUESTS.clear()
+                    LATENCY["ms"] = 0
+            return self.reply({"ok": True})
+        m = re.match(r"^/sites/([^/]+)/credentials$", path)
+        if m:
+            with LOCK:
+                site_for(m.group(1)).credentials = {"api_key": body["api_key"], "api_secret": body["api_secret"]}
+            return self.reply({"ok": True})
+        self.reply({"error": "not found"}, 404)
+
+    def do_DELETE(self):
+        if urllib.parse.urlsplit(self.path).path == "/faults":
+            with LOCK:
+                FAULTS.clear()
+            return self.reply({"ok": True})
+        self.reply({"error": "not found"}, 404)
+
+
+# ------------------------------------------------------------------------------ servers
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass    # dropped and reset connections are on purpose
+
+
+class ApiListener:
+    """The API port, which can go offline (closed: connections refused) and come back."""
+
+    def __init__(self, port):
+        self.port = port
+        self.offline = False
+        self.httpd = None
+        self.start()
+
+    def start(self):
+        self.httpd = Server(("127.0.0.1", self.port), ApiHandler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def set_offline(self, offline):
+        if offline and not self.offline:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            API_CONNECTIONS.close_all()
+        elif not offline and self.offline:
+            self.start()
+        self.offline = offline
+
+
+API = None
+
+
+def main():
+    global API
+    parser = argparse.ArgumentParser(description="Simulated ERPNext for tests")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--control-port", type=int, default=0)
+    parser.add_argument("--api-key", default="simkey")
+    parser.add_argument("--api-secret", default="simsecret")
+    parser.add_argument("--user", default="Administrator")
+    parser.add_argument("--ready-file")
+    args = parser.parse_args()
+    CONFIG.update(api_key=args.api_key, api_secret=args.api_secret, user=args.user)
+
+    API = ApiListener(args.port)
+    control = Server(("127.0.0.1", args.control_port), ControlHandler)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    if args.ready_file:
+        with open(args.ready_file + ".tmp", "w") as f:
+            json.dump({"port": API.port, "control_port": control.server_address[1]}, f)
+        os.replace(args.ready_file + ".tmp", args.ready_file)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
