@@ -341,6 +341,14 @@ BEGIN
 END
 $$;
 
+-- The tenant's latest run (NULL fields when it has none).
+CREATE FUNCTION provisioning._latest_run(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT * FROM provisioning.tenant_onboarding o
+     WHERE o.tenant_id = p_tenant_id ORDER BY o.created_at DESC LIMIT 1
+$$;
+
 -- The status document of a run (spec section 4).
 CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text)
     RETURNS jsonb
@@ -379,8 +387,7 @@ DECLARE
 BEGIN
     -- references to what the engine already holds carry over; every step re-checks them
     r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
-                                 coalesce((SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o
-                                            WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1), '{}'),
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
     RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
@@ -391,11 +398,9 @@ CREATE FUNCTION provisioning.provision_status(tenant_id uuid) RETURNS jsonb
 $$
 DECLARE
     t provisioning.tenants := provisioning._authorize(tenant_id);
-    r provisioning.tenant_onboarding;
+    r provisioning.tenant_onboarding := provisioning._latest_run(t.id);
 BEGIN
-    SELECT * INTO r FROM provisioning.tenant_onboarding o
-     WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1;
-    IF NOT FOUND THEN
+    IF r.id IS NULL THEN
         RETURN jsonb_build_object('tenant_id', t.id, 'run_id', NULL, 'correlation_id', NULL,
                                   'provisioning_type', NULL, 'status', 'NOT_PROVISIONED',
                                   'tenant_status', t.provisioning_status, 'progress', 0,
@@ -482,11 +487,9 @@ CREATE FUNCTION provisioning.provision_retry(tenant_id uuid, step text DEFAULT N
 $$
 DECLARE
     t     provisioning.tenants := provisioning._authorize(tenant_id);
-    prior provisioning.tenant_onboarding;
+    prior provisioning.tenant_onboarding := provisioning._latest_run(t.id);
 BEGIN
-    SELECT * INTO prior FROM provisioning.tenant_onboarding o
-     WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1;
-    IF NOT FOUND THEN
+    IF prior.id IS NULL THEN
         RAISE EXCEPTION 'tenant % has never been provisioned', t.id
             USING ERRCODE = '22023', HINT = 'Call provision_start first.';
     END IF;
@@ -548,8 +551,7 @@ BEGIN
     FOR due IN
         SELECT t, r
           FROM provisioning.tenants t
-          JOIN LATERAL (SELECT * FROM provisioning.tenant_onboarding o
-                         WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1) r ON true
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
          WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
            AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
            AND r.retry_attempt < max_attempts

@@ -39,6 +39,7 @@ DROP FUNCTION provisioning.provision_logs(uuid);
 DROP FUNCTION provisioning.provision_status(uuid);
 DROP FUNCTION provisioning.provision_start(uuid, jsonb);
 DROP FUNCTION provisioning._status_doc(provisioning.tenant_onboarding, text);
+DROP FUNCTION provisioning._latest_run(uuid);
 DROP FUNCTION provisioning._queue_run(provisioning.tenants, jsonb, jsonb, jsonb, provisioning.tenant_onboarding, integer);
 DROP FUNCTION provisioning._initial_steps(jsonb);
 DROP FUNCTION provisioning._run_config(provisioning.tenants, jsonb);

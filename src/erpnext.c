@@ -259,6 +259,37 @@ erp_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name
 	}
 }
 
+/*
+ * Makes sure a document matching filters exists, creating it from body when none does,
+ * for documents the engine names itself. A 409 on create (a same-named or overlapping
+ * document appeared meanwhile) means: look again. *name gets the document's name.
+ */
+static bool
+erp_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+				   const char *body, char **name, bool *created)
+{
+	JsonbContainer *doc;
+
+	*created = false;
+	if (erp_find(ctx, r, doctype, filters, name) != ERP_OK)
+		return false;
+	if (*name != NULL)
+		return true;
+	switch (erp_write(ctx, r, "POST", resource_path(doctype, NULL), body, &doc))
+	{
+		case ERP_OK:
+			*name = jb_text(doc, "name");
+			*created = true;
+			if (*name == NULL)
+				step_fail(r, FAIL_PERMANENT, "the engine did not name the new %s", doctype);
+			return *name != NULL;
+		case ERP_CONFLICT:
+			return erp_find(ctx, r, doctype, filters, name) == ERP_OK && *name != NULL;
+		default:
+			return false;
+	}
+}
+
 /* Today in the server's time zone: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS". */
 static void
 now_texts(char *date, size_t datelen, char *datetime, size_t dtlen, int *year)
@@ -375,38 +406,21 @@ step_fiscal_year(RunContext *ctx, StepResult *r)
 	int			year;
 	char	   *filters;
 	char	   *name;
+	bool		created;
 	JsonWriter	body;
-	JsonbContainer *doc;
 
 	now_texts(today, sizeof(today), now, sizeof(now), &year);
 	filters = psprintf("[[\"year_start_date\",\"<=\",\"%s\"],[\"year_end_date\",\">=\",\"%s\"],[\"disabled\",\"=\",0]]",
 					   today, today);
-	if (erp_find(ctx, r, "Fiscal Year", filters, &name) != ERP_OK)
+	jw_open(&body, '{');
+	jw_str(&body, "year", psprintf("%d", year));
+	jw_str(&body, "year_start_date", psprintf("%d-01-01", year));
+	jw_str(&body, "year_end_date", psprintf("%d-12-31", year));
+	jw_close(&body, '}');
+	if (!erp_find_or_insert(ctx, r, "Fiscal Year", filters, body.buf.data, &name, &created))
 		return;
-	if (name == NULL)
-	{
-		jw_open(&body, '{');
-		jw_str(&body, "year", psprintf("%d", year));
-		jw_str(&body, "year_start_date", psprintf("%d-01-01", year));
-		jw_str(&body, "year_end_date", psprintf("%d-12-31", year));
-		jw_close(&body, '}');
-		switch (erp_write(ctx, r, "POST", resource_path("Fiscal Year", NULL), body.buf.data, &doc))
-		{
-			case ERP_OK:
-				meta_set(ctx, "fiscal_year", jb_text(doc, "name"));
-				step_done(ctx, r, true, "created fiscal year %s", meta_get(ctx, "fiscal_year"));
-				return;
-			case ERP_CONFLICT:
-				/* an overlapping or same-named year: created by a lost request, or the user's */
-				if (erp_find(ctx, r, "Fiscal Year", filters, &name) == ERP_OK && name != NULL)
-					break;
-				return;
-			default:
-				return;
-		}
-	}
 	meta_set(ctx, "fiscal_year", name);
-	step_done(ctx, r, false, "fiscal year %s covers %s", name, today);
+	step_done(ctx, r, created, "fiscal year %s covers %s", name, today);
 }
 
 static void
@@ -605,7 +619,6 @@ step_items(RunContext *ctx, StepResult *r)
 	for (int i = 0; i < lengthof(demo_items); i++)
 	{
 		JsonWriter	body;
-		JsonWriter	defaults;
 		JsonWriter	row;
 		bool		created;
 
@@ -613,9 +626,6 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_str(&row, "company", company_of(ctx));
 		jw_str(&row, "default_warehouse", warehouse_name("Main Store", abbr));
 		jw_close(&row, '}');
-		jw_open(&defaults, '[');
-		jw_raw(&defaults, NULL, row.buf.data);
-		jw_close(&defaults, ']');
 
 		jw_open(&body, '{');
 		jw_str(&body, "item_code", demo_items[i].code);
@@ -625,7 +635,7 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_int(&body, "is_stock_item", 1);
 		jw_int(&body, "is_sales_item", 1);
 		jw_raw(&body, "standard_rate", demo_items[i].rate);
-		jw_raw(&body, "item_defaults", defaults.buf.data);
+		jw_raw(&body, "item_defaults", psprintf("[%s]", row.buf.data));
 		jw_close(&body, '}');
 		if (!erp_ensure(ctx, r, "Item", demo_items[i].code, body.buf.data, &created, NULL))
 			return;
@@ -639,29 +649,20 @@ static void
 step_customer(RunContext *ctx, StepResult *r)
 {
 	const char *pair[] = {"customer_name", WALK_IN_CUSTOMER};
-	char	   *filters = equal_filters(1, pair);
 	char	   *name;
+	bool		created;
 	JsonWriter	body;
-	JsonbContainer *doc;
 
-	if (erp_find(ctx, r, "Customer", filters, &name) != ERP_OK)
-		return;
-	if (name != NULL)
-	{
-		meta_set(ctx, "customer", name);
-		step_done(ctx, r, false, "customer %s", name);
-		return;
-	}
 	jw_open(&body, '{');
 	jw_str(&body, "customer_name", WALK_IN_CUSTOMER);
 	jw_str(&body, "customer_type", "Individual");
 	jw_str(&body, "customer_group", "Individual");
 	jw_str(&body, "territory", "All Territories");
 	jw_close(&body, '}');
-	if (erp_write(ctx, r, "POST", resource_path("Customer", NULL), body.buf.data, &doc) != ERP_OK)
+	if (!erp_find_or_insert(ctx, r, "Customer", equal_filters(1, pair), body.buf.data, &name, &created))
 		return;
-	meta_set(ctx, "customer", jb_text(doc, "name") ? jb_text(doc, "name") : WALK_IN_CUSTOMER);
-	step_done(ctx, r, true, "customer %s", meta_get(ctx, "customer"));
+	meta_set(ctx, "customer", name);
+	step_done(ctx, r, created, "customer %s", name);
 }
 
 /* The Cash mode of payment needs an account row for the company before a POS profile. */
@@ -717,9 +718,8 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 			   *cost_center,
 			   *cash;
 	JsonWriter	body,
-				payments,
-				users,
-				row;
+				payment,
+				user;
 	bool		created;
 
 	if (abbr == NULL)
@@ -743,20 +743,14 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	if (!ensure_cash_account(ctx, r, cash))
 		return;
 
-	jw_open(&row, '{');
-	jw_str(&row, "mode_of_payment", CASH);
-	jw_int(&row, "default", 1);
-	jw_close(&row, '}');
-	jw_open(&payments, '[');
-	jw_raw(&payments, NULL, row.buf.data);
-	jw_close(&payments, ']');
-	jw_open(&row, '{');
-	jw_str(&row, "user", pos_user(ctx));
-	jw_int(&row, "default", 1);
-	jw_close(&row, '}');
-	jw_open(&users, '[');
-	jw_raw(&users, NULL, row.buf.data);
-	jw_close(&users, ']');
+	jw_open(&payment, '{');
+	jw_str(&payment, "mode_of_payment", CASH);
+	jw_int(&payment, "default", 1);
+	jw_close(&payment, '}');
+	jw_open(&user, '{');
+	jw_str(&user, "user", pos_user(ctx));
+	jw_int(&user, "default", 1);
+	jw_close(&user, '}');
 
 	jw_open(&body, '{');
 	jw_str(&body, "name", name);
@@ -767,8 +761,8 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_str(&body, "write_off_cost_center", cost_center);
 	jw_str(&body, "customer", meta_get(ctx, "customer") ? meta_get(ctx, "customer") : WALK_IN_CUSTOMER);
 	jw_str(&body, "selling_price_list", "Standard Selling");
-	jw_raw(&body, "payments", payments.buf.data);
-	jw_raw(&body, "applicable_for_users", users.buf.data);
+	jw_raw(&body, "payments", psprintf("[%s]", payment.buf.data));
+	jw_raw(&body, "applicable_for_users", psprintf("[%s]", user.buf.data));
 	jw_close(&body, '}');
 	if (!erp_ensure(ctx, r, "POS Profile", name, body.buf.data, &created, NULL))
 		return;
@@ -781,45 +775,32 @@ step_pos_session(RunContext *ctx, StepResult *r)
 {
 	char	   *profile = pos_profile_name(ctx);
 	const char *pairs[] = {"pos_profile", profile, "status", "Open", "docstatus", "1"};
-	char	   *filters = equal_filters(3, pairs);
 	char	   *name;
+	bool		created;
 	char		today[16],
 				now[32];
 	int			year;
 	JsonWriter	body,
-				balance,
 				row;
-	JsonbContainer *doc;
 
-	if (erp_find(ctx, r, "POS Opening Entry", filters, &name) != ERP_OK)
-		return;
-	if (name != NULL)
-	{
-		meta_set(ctx, "pos_opening_entry", name);
-		step_done(ctx, r, false, "POS opening entry %s is open", name);
-		return;
-	}
 	now_texts(today, sizeof(today), now, sizeof(now), &year);
 	jw_open(&row, '{');
 	jw_str(&row, "mode_of_payment", CASH);
 	jw_int(&row, "opening_amount", 0);
 	jw_close(&row, '}');
-	jw_open(&balance, '[');
-	jw_raw(&balance, NULL, row.buf.data);
-	jw_close(&balance, ']');
 	jw_open(&body, '{');
 	jw_str(&body, "pos_profile", profile);
 	jw_str(&body, "company", company_of(ctx));
 	jw_str(&body, "user", pos_user(ctx));
 	jw_str(&body, "period_start_date", now);
 	jw_str(&body, "posting_date", today);
-	jw_raw(&body, "balance_details", balance.buf.data);
+	jw_raw(&body, "balance_details", psprintf("[%s]", row.buf.data));
 	jw_int(&body, "docstatus", 1);
 	jw_close(&body, '}');
-	if (erp_write(ctx, r, "POST", resource_path("POS Opening Entry", NULL), body.buf.data, &doc) != ERP_OK)
+	if (!erp_find_or_insert(ctx, r, "POS Opening Entry", equal_filters(3, pairs), body.buf.data, &name, &created))
 		return;
-	meta_set(ctx, "pos_opening_entry", jb_text(doc, "name"));
-	step_done(ctx, r, true, "opened POS session %s", meta_get(ctx, "pos_opening_entry"));
+	meta_set(ctx, "pos_opening_entry", name);
+	step_done(ctx, r, created, "POS opening entry %s is open", name);
 }
 
 static char *
