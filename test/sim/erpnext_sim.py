@@ -596,6 +596,10 @@ API_CONNECTIONS = ConnectionTracking()
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SimulatedFrappe/15"
+    # One send per response, without Nagle: otherwise headers and body leave in two
+    # segments and the client's delayed ACK adds ~40 ms to every keep-alive request.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

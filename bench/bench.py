@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Benchmarks of the provisioning extension against the simulated ERPNext on loopback.
+
+Run by bench/run.sh, which starts the throwaway cluster and the engine and exports
+PGHOST, PGPORT, PGDATABASE, SIM_PORT, SIM_CONTROL and WORK. Prints a table and writes
+BENCHMARKS.md. Sizes: BENCH_TENANTS (throughput, default 500), BENCH_STATUS_TENANTS
+(default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 5).
+"""
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIM_PORT = os.environ["SIM_PORT"]
+SIM_CONTROL = os.environ["SIM_CONTROL"]
+RESULTS = []
+
+
+def sql(query):
+    out = subprocess.run(["psql", "-U", "postgres", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", query],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip()
+
+
+def control(path, body=None):
+    req = urllib.request.Request(SIM_CONTROL + path, data=json.dumps(body).encode() if body is not None else None,
+                                 method="POST" if body is not None else "GET")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def report(section, figure, value, goal=""):
+    RESULTS.append((section, figure, value, goal))
+    print(f"  {figure:<58} {value:>18}  {goal}", flush=True)
+
+
+def set_setting(name, value):
+    sql(f"ALTER SYSTEM SET {name} = '{value}'")
+    sql("SELECT pg_reload_conf()")
+    time.sleep(0.2)     # the launcher and workers re-read the file on SIGHUP
+
+
+def new_engines(prefix, n):
+    sql(f"""INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
+            SELECT '{prefix}' || i, 'erpnext', format('http://{prefix}%s.localhost:{SIM_PORT}', i), 'simkey', 'simsecret'
+              FROM generate_series(1, {n}) i""")
+
+
+def wait_all(where, timeout=1800):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        left = int(sql(f"SELECT count(*) FROM provisioning.tenants t WHERE {where} "
+                       "AND provisioning_status IN ('PROVISIONING', 'NOT_PROVISIONED')"))
+        if left == 0:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"runs did not finish within {timeout} s")
+
+
+def site_requests(site):
+    return control(f"/requests?site={site}")
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
+# ---------------------------------------------------------------- end to end and the peer
+
+def end_to_end(latency, runs):
+    control("/latency", {"ms": latency})
+    prefix = f"e2e{latency}x"
+    new_engines(prefix, runs)
+    walls, engine_times, first_steps, calls = [], [], [], []
+    for i in range(1, runs + 1):
+        # like an application's pooled connection, the session has run the trigger once before
+        tenant = sql(f"""BEGIN; INSERT INTO provisioning.tenants (name, engine) VALUES ('warm-up', '{prefix}{i}'); ROLLBACK;
+                         INSERT INTO provisioning.tenants (name, engine) VALUES ('E2E {latency} {i}', '{prefix}{i}') RETURNING id""")
+        wait_all(f"t.id = '{tenant}'")
+        wall, first = sql(f"""SELECT extract(epoch FROM o.finished_at - t.created_at) * 1000,
+                                     extract(epoch FROM (o.provisioning_steps->0->>'started_at')::timestamptz - t.created_at) * 1000
+                                FROM provisioning.tenants t JOIN provisioning.tenant_onboarding o ON o.tenant_id = t.id
+                               WHERE t.id = '{tenant}' AND o.status = 'COMPLETED'""").split("|")
+        reqs = site_requests(f"{prefix}{i}.localhost")
+        walls.append(float(wall))
+        first_steps.append(float(first))
+        engine_times.append(sum(r["duration_ms"] for r in reqs))
+        calls.append(len(reqs))
+    peer = []
+    for i in range(1, runs + 1):
+        out = subprocess.run([sys.executable, os.path.join(HERE, "peer.py"), f"http://peer{latency}x{i}.localhost:{SIM_PORT}",
+                              "simkey", "simsecret", f"Peer {latency} {i}", f"P{latency}{i}"],
+                             check=True, capture_output=True, text=True).stdout
+        peer.append(float(out))
+    wall, engine = statistics.median(walls), statistics.median(engine_times)
+    overhead = wall - engine
+    report("end to end", f"engine at {latency} ms/call: INSERT -> COMPLETED (median of {runs})", f"{wall:.1f} ms")
+    report("end to end", f"engine at {latency} ms/call: engine's own time ({statistics.median(calls):.0f} calls)", f"{engine:.1f} ms")
+    report("end to end", f"engine at {latency} ms/call: our overhead", f"{overhead:.1f} ms ({100 * overhead / wall:.1f} %)",
+           "goal < 5 % or < 20 ms")
+    report("end to end", f"engine at {latency} ms/call: INSERT -> first step starts", f"{statistics.median(first_steps):.1f} ms")
+    report("peer", f"engine at {latency} ms/call: application-side provisioner (median)", f"{statistics.median(peer):.1f} ms")
+    report("peer", f"engine at {latency} ms/call: peer time / our time", f"{statistics.median(peer) / wall:.2f}x")
+    control("/latency", {"ms": 0})
+    return statistics.median(calls)
+
+
+# ---------------------------------------------------------------- throughput
+
+def throughput(tenants, latency, calls_per_run):
+    control("/latency", {"ms": latency})
+    for workers in (1, 2, 4, 8):
+        set_setting("provisioning.max_workers", workers)
+        prefix = f"tp{workers}x"
+        new_engines(prefix, tenants)
+        peak = 0
+        start = time.time()
+        sql(f"""INSERT INTO provisioning.tenants (name, engine)
+                SELECT 'Throughput {workers} ' || i, '{prefix}' || i FROM generate_series(1, {tenants}) i""")
+        deadline = time.time() + 3600
+        while time.time() < deadline:
+            running, left = sql(f"""SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'provisioning run'),
+                                           (SELECT count(*) FROM provisioning.tenants WHERE engine LIKE '{prefix}%'
+                                               AND provisioning_status IN ('PROVISIONING', 'NOT_PROVISIONED'))""").split("|")
+            peak = max(peak, int(running))
+            if int(left) == 0:
+                break
+            time.sleep(0.05)
+        wall = time.time() - start
+        done = int(sql(f"SELECT count(*) FROM provisioning.tenants WHERE engine LIKE '{prefix}%' AND provisioning_status = 'PROVISIONED'"))
+        ideal = tenants * calls_per_run * latency / 1000.0 / workers
+        report("throughput", f"{tenants} tenants, {latency} ms/call, max_workers {workers}: wall",
+               f"{wall:.1f} s", f"ideal {ideal:.1f} s, {100 * ideal / wall:.0f} % of ideal (goal >= 80 %)")
+        report("throughput", f"  completed / peak concurrent workers", f"{done} / {peak}")
+    control("/latency", {"ms": 0})
+
+
+# ---------------------------------------------------------------- status latency
+
+def status_latency(n):
+    sql("SET provisioning.auto_start = off; " + f"""
+        INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
+        VALUES ('status-bench', 'erpnext', 'http://127.0.0.1:9', 'k', 's');
+        INSERT INTO provisioning.tenants (id, name, engine, provisioning_status, provisioned_at)
+        SELECT md5(i::text)::uuid, 'Status ' || i, 'status-bench', 'PROVISIONED', now()
+          FROM generate_series(1, {n}) i;""")
+    sql(f"""INSERT INTO provisioning.tenant_onboarding (tenant_id, status, created_at, started_at, finished_at,
+                                                        provisioning_type, provisioning_config, provisioning_steps)
+            SELECT md5(i::text)::uuid, 'COMPLETED', now() - make_interval(days => h), now() - make_interval(days => h),
+                   now() - make_interval(days => h), 'FULL_POS', '{{}}',
+                   (SELECT provisioning_steps FROM provisioning.tenant_onboarding WHERE status = 'COMPLETED' LIMIT 1)
+              FROM generate_series(1, {n}) i, generate_series(1, 2) h;
+            ANALYZE provisioning.tenants; ANALYZE provisioning.tenant_onboarding;""")
+    script = os.path.join(os.environ["WORK"], "status.pgbench")
+    with open(script, "w") as f:
+        f.write(f"\\set n random(1, {n})\nSELECT provisioning.provision_status(md5(:n::text)::uuid);\n")
+    for mode in ("simple", "prepared"):
+        logdir = os.path.join(os.environ["WORK"], f"pgbench-{mode}")
+        os.makedirs(logdir, exist_ok=True)
+        subprocess.run(["pgbench", "-U", "postgres", "-n", "-M", mode, "-c", "2", "-j", "2", "-T", "10",
+                        "-f", script, "-l", "--log-prefix", os.path.join(logdir, "log")],
+                       check=True, capture_output=True, text=True)
+        lat = []
+        for name in os.listdir(logdir):
+            with open(os.path.join(logdir, name)) as f:
+                lat += [int(line.split()[2]) / 1000.0 for line in f]
+        report("status", f"provision_status, {n} tenants x 2 runs, {mode} protocol: p50 / p99",
+               f"{percentile(lat, 50):.3f} / {percentile(lat, 99):.3f} ms", f"goal p99 < 1 ms; {len(lat) / 10:.0f} calls/s")
+
+
+# ---------------------------------------------------------------- health
+
+def health():
+    new_engines("health", 100)
+    sql("SET provisioning.auto_start = off; INSERT INTO provisioning.tenants (id, name, engine) "
+        "SELECT md5('health' || i)::uuid, 'Health ' || i, 'health' || i FROM generate_series(1, 100) i")
+    ids = "ARRAY(SELECT md5('health' || i)::uuid FROM generate_series(1, 100) i)"
+    for label in ("cold", "cached"):
+        t = time.perf_counter()
+        statuses = sql(f"SELECT string_agg(DISTINCT e->>'status', ',') FROM jsonb_array_elements(provisioning.engine_health({ids})) e")
+        report("health", f"engine_health, 100 tenants, {label}", f"{(time.perf_counter() - t) * 1000:.1f} ms", statuses)
+    # A loopback listener that never accepts: once its backlog is full, connects hang.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(hole.getsockname())
+        fillers.append(s)
+    port = hole.getsockname()[1]
+    sql(f"""SET provisioning.auto_start = off;
+            INSERT INTO provisioning.engines VALUES ('blackhole', 'erpnext', 'http://127.0.0.1:{port}', 'k', 's');
+            INSERT INTO provisioning.tenants (id, name, engine) VALUES (md5('blackhole')::uuid, 'Blackhole', 'blackhole')""")
+    timeout = sql("SHOW provisioning.http_connect_timeout_ms")
+    t = time.perf_counter()
+    status = sql("SELECT provisioning.engine_health(ARRAY[md5('blackhole')::uuid])->0->>'status'")
+    report("health", f"engine that never accepts (connect timeout {timeout})",
+           f"{(time.perf_counter() - t) * 1000:.0f} ms", status)
+    for s in fillers:
+        s.close()
+    hole.close()
+
+
+# ---------------------------------------------------------------- memory
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def memory(runs):
+    set_setting("provisioning.max_workers", 8)
+    launcher = int(sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'provisioning launcher'"))
+    before = rss_kb(launcher)
+    new_engines("mem", runs)
+    sql(f"INSERT INTO provisioning.tenants (name, engine) SELECT 'Memory ' || i, 'mem' || i FROM generate_series(1, {runs}) i")
+    peak_worker = 0
+    deadline = time.time() + 3600
+    while time.time() < deadline:
+        pids = sql("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'provisioning run'")
+        for pid in filter(None, pids.split(",")):
+            try:
+                peak_worker = max(peak_worker, rss_kb(int(pid)))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        if int(sql("SELECT count(*) FROM provisioning.tenants WHERE engine LIKE 'mem%' "
+                   "AND provisioning_status IN ('PROVISIONING', 'NOT_PROVISIONED')")) == 0:
+            break
+        time.sleep(0.02)
+    after = rss_kb(launcher)
+    report("memory", f"launcher RSS before / after {runs} runs", f"{before} / {after} kB")
+    report("memory", "largest run worker RSS seen (one worker per run)", f"{peak_worker} kB")
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+    pg = sql("SHOW server_version")
+    curl = subprocess.run(["curl-config", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024} MiB, Linux {platform.release()}, PostgreSQL {pg}, {curl}"
+
+
+def main():
+    e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 5))
+    print(f"machine: {machine()}")
+    print("end to end and the peer")
+    calls = end_to_end(0, e2e_runs)
+    end_to_end(20, e2e_runs)
+    print("status latency")
+    status_latency(int(os.environ.get("BENCH_STATUS_TENANTS", 100000)))
+    print("health")
+    health()
+    print("memory")
+    memory(int(os.environ.get("BENCH_MEMORY_RUNS", 1000)))
+    print("throughput")
+    throughput(int(os.environ.get("BENCH_TENANTS", 500)), 20, calls)
+
+    out = os.environ.get("BENCH_OUT", os.path.join(HERE, "..", "BENCHMARKS.md"))
+    with open(out, "w") as f:
+        f.write("# Benchmarks\n\n`make bench` on " + time.strftime("%Y-%m-%d") + f": {machine()}.\n"
+                "The engine is the simulated ERPNext (test/sim) on loopback.\n\n"
+                "| what | figure | value | goal / note |\n| --- | --- | --- | --- |\n")
+        for section, figure, value, goal in RESULTS:
+            f.write(f"| {section} | {figure.strip()} | {value} | {goal} |\n")
+    print(f"written to {os.path.normpath(out)}")
+
+
+if __name__ == "__main__":
+    main()

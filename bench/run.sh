@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): a throwaway cluster and the simulated ERPNext on loopback, then
+# bench/bench.py prints a table and writes BENCHMARKS.md. See bench.py for the sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PGDATABASE=provisioning_bench
+. scripts/cluster.sh
+
+make -s
+if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; fi
+
+make_work
+trap stop_all EXIT
+start_sim "$ROOT"
+start_cluster "provisioning.http_connect_timeout_ms = 1000" "max_connections = 200" \
+              "synchronous_commit = on" "shared_buffers = 256MB"
+psql_owner -c "CREATE EXTENSION provisioning"
+# wait for the launcher: it started before the database existed and retries every second
+for _ in $(seq 1 100); do
+  [ "$(psql_owner -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'provisioning launcher'")" = 1 ] && break
+  sleep 0.1
+done
+PGUSER=postgres python3 bench/bench.py
