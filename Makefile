@@ -18,6 +18,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
+$(OBJS): $(wildcard src/*.h)
+
 .PHONY: deps demo test bench
 deps:
 	scripts/install-deps.sh

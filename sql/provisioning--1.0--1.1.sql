@@ -605,14 +605,24 @@ $$;
 
 -- Marks a queued or interrupted run IN_PROGRESS and returns what the worker needs,
 -- or NULL when the run is no longer runnable.
+-- An interrupted run may have left a request in flight; the engine may still apply it.
+-- resume_after_ms asks the worker to let provisioning.http_timeout_ms pass since the
+-- interrupted attempt began before it looks again, so the re-check sees its effect.
 CREATE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    r       provisioning.tenant_onboarding;
-    resumed boolean;
+    r            provisioning.tenant_onboarding;
+    resumed      boolean;
+    resume_after double precision := 0;
 BEGIN
     SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
+    IF resumed THEN
+        SELECT greatest(0, extract(epoch FROM coalesce(current_setting('provisioning.http_timeout_ms', true), '15s')::interval
+                                              - (clock_timestamp() - max(l.at))) * 1000)
+          INTO resume_after
+          FROM provisioning.run_log l WHERE l.run_id = p_run_id;
+    END IF;
     UPDATE provisioning.tenant_onboarding
        SET status = 'IN_PROGRESS', started_at = coalesce(started_at, clock_timestamp())
      WHERE id = p_run_id AND status IN ('PENDING', 'IN_PROGRESS')
@@ -627,6 +637,7 @@ BEGIN
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
     RETURN jsonb_build_object(
         'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'resume_after_ms', coalesce(resume_after, 0),
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata,
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,

@@ -67,6 +67,7 @@ typedef struct RunContext
 	List	   *metadata;		/* MetaItem: references to what the engine holds */
 	RunStep    *steps;
 	int			nsteps;
+	long		resume_after_ms;	/* wait before re-checking an interrupted step */
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
 	HttpClient	http;

@@ -320,6 +320,11 @@ run_load(const pg_uuid_t *run_id)
 	ctx->correlation_id = jb_text(&doc->root, "correlation_id");
 	ctx->config = jb_object(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
+	{
+		char	   *wait = jb_text(&doc->root, "resume_after_ms");
+
+		ctx->resume_after_ms = wait ? (long) strtod(wait, NULL) : 0;
+	}
 
 	steps = jb_array(&doc->root, "steps");
 	ctx->nsteps = jb_array_length(steps);
@@ -463,12 +468,13 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 			break;
 
 		delay = backoff_ms(step->attempts, result->retry_after_s);
-		message = psprintf("attempt %d failed: %s; retrying in %ld ms",
+		message = psprintf("attempt %d failed: %s; retried after %ld ms",
 						   step->attempts, result->message, delay);
+		sleep_ms(delay);
+		/* recorded as the next attempt begins: a resume waits from there (_run_begin) */
 		record(ctx, idx, "retrying", step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
 		step->attempts++;
 		pgstat_report_activity(STATE_RUNNING, step->key);
-		sleep_ms(delay);
 	}
 	MemoryContextDelete(attempt_cxt);
 }
@@ -512,6 +518,12 @@ run_execute(RunContext *ctx)
 
 		http_client_init(&ctx->http, auth, ctx->correlation_id);
 		explicit_bzero(auth, strlen(auth));
+	}
+
+	if (ctx->resume_after_ms > 0)
+	{
+		pgstat_report_activity(STATE_RUNNING, "waiting for requests of the interrupted attempt to settle");
+		sleep_ms(ctx->resume_after_ms);
 	}
 
 	/* nothing left to do: only the end is to be recorded */

@@ -3,6 +3,8 @@
 #   pg_regress  test/sql/*.sql against expected/*.out   (the SQL surface)
 #   pg_prove    test/pgtap/*.sql                        (behaviour, end to end against the
 #                                                        simulated ERPNext in test/sim)
+#   prove       test/t/*.pl                             (crashes and restarts, with
+#                                                        PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ mkdir -p "$WORK/regress/sql" "$WORK/regress/expected"
 cp test/sql/*.sql "$WORK/regress/sql/"
 cp expected/*.out "$WORK/regress/expected/"
 cp -r test/pgtap "$WORK/pgtap"
+cp -r test/t "$WORK/t"
 cp test/sim/simctl "$WORK/simctl"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK"
 
@@ -50,6 +53,14 @@ echo "== pg_prove: behaviour against the simulated ERPNext"
 if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" PGHOST="$PGHOST" PGPORT="$PGPORT" \
       PGDATABASE="$PGDATABASE" PGUSER=postgres \
       pg_prove --ext .sql --timer "$WORK/pgtap/"; then
+  status=1
+fi
+
+echo "== prove: crashes and restarts (PostgreSQL::Test::Cluster)"
+pgxs=$(dirname "$($PGBIN/pg_config --pgxs)")/..
+if ! (cd "$WORK" && as_owner env SIM_CONTROL="$SIM_CONTROL" SIM_PORT="$SIM_PORT" TESTDIR="$WORK" \
+        PG_REGRESS="$pgxs/test/regress/pg_regress" PGHOST= PGPORT= \
+        prove -I "$pgxs/test/perl" --timer t/*.pl); then
   status=1
 fi
 
