@@ -1,7 +1,10 @@
 # Crash safety (spec section 8): the server is stopped in immediate mode in the middle of
 # each step in turn, while the engine holds a creating request of that step; the run
 # resumes after the restart, finishes COMPLETED, and the engine holds exactly one of
-# everything. Also: a killed run worker, and a fast shutdown with runs in flight.
+# everything. The engine applies the interrupted request 4.5 s after it arrived, after the
+# server is back (http_timeout_ms is 6 s): a resumed step that looked again at once would
+# create the customer twice. Also: a killed run worker, and a fast shutdown with runs in
+# flight.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -37,13 +40,26 @@ sub wait_for_delayed_request
 	return 0;
 }
 
+# Waits until the engine has finished every request (the interrupted one included).
+sub engine_settled
+{
+	my ($site) = @_;
+	my $deadline = time() + 60;
+	while (time() < $deadline)
+	{
+		return 1 unless grep { !defined $_->{t_end} } @{ sim(GET => "/requests?site=$site") };
+		sleep(0.05);
+	}
+	return 0;
+}
+
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'provisioning'
 provisioning.database_name = 'postgres'
 provisioning.http_connect_timeout_ms = 1000
-provisioning.http_timeout_ms = 3000
+provisioning.http_timeout_ms = 6000
 provisioning.http_retry_delay_ms = 20
 max_worker_processes = 16
 });
@@ -71,6 +87,7 @@ sub check_finished
 		"$what: the run ends");
 	is($node->safe_psql('postgres', "SELECT provisioning_status FROM provisioning.tenants WHERE name = '$name'"),
 		'PROVISIONED', "$what: the tenant is provisioned");
+	ok(engine_settled("$site.localhost"), "$what: the engine answered every request it received");
 	my $summary = sim(GET => "/summary?site=$site.localhost");
 	is_deeply({ map { $_ => $summary->{$_} } keys %expected }, \%expected,
 		"$what: the engine holds exactly one of everything");
@@ -95,7 +112,7 @@ for my $i (0 .. $#crash_points)
 	my $site = "crash$i";
 	sim(POST => '/reset', { site => "$site.localhost" });
 	sim(POST => '/faults', { site => "$site.localhost", method => $method, path => $path,
-		action => 'delay', delay_ms => 1500, times => 1 });
+		action => 'delay', delay_ms => 4500, times => 1 });
 	new_tenant($site, "Crash $i");
 	ok(wait_for_delayed_request("$site.localhost"), "$step: the engine is working on its request");
 	$node->stop('immediate');
