@@ -106,12 +106,17 @@ CREATE FUNCTION provisioning._engine_health(engine_names text[]) RETURNS jsonb
 
 ----------------------------------------------------------------------------------------------------
 -- Identity and access
+--
+-- The helpers below run inside the SECURITY DEFINER API functions and take their fixed
+-- search_path; they carry no SET clause of their own because provision_status() calls
+-- them on every request and each SET costs a GUC save and restore. Nobody else may
+-- execute them.
 ----------------------------------------------------------------------------------------------------
 
 -- The role the request runs as: SET ROLE (PostgREST's role switch) or the login role.
 -- current_user would name the owner inside the SECURITY DEFINER API functions.
 CREATE FUNCTION provisioning._caller() RETURNS name
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE sql STABLE AS
 $$
     SELECT CASE WHEN current_setting('role') = 'none' THEN session_user
                 ELSE current_setting('role')::name END
@@ -120,7 +125,7 @@ $$;
 -- The verified request claims as PostgREST sets them, or NULL when there are none.
 -- A pooled connection keeps '' after a request; malformed or expired claims are refused.
 CREATE FUNCTION provisioning._claims() RETURNS jsonb
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE AS
 $$
 DECLARE
     raw    text := nullif(current_setting('request.jwt.claims', true), '');
@@ -154,7 +159,7 @@ $$;
 
 -- The caller's user id: the sub claim.
 CREATE FUNCTION provisioning._sub() RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE sql STABLE AS
 $$
     SELECT nullif(provisioning._claims()->>'sub', '')
 $$;
@@ -171,7 +176,7 @@ $$;
 -- Checks the caller against a tenant and returns the tenant.
 -- Order: identity (42501), tenant exists (PT404), membership (42501).
 CREATE FUNCTION provisioning._authorize(p_tenant_id uuid) RETURNS provisioning.tenants
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE AS
 $$
 DECLARE
     caller   name := provisioning._caller();
@@ -343,7 +348,7 @@ $$;
 
 -- The tenant's latest run (NULL fields when it has none).
 CREATE FUNCTION provisioning._latest_run(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE sql STABLE AS
 $$
     SELECT * FROM provisioning.tenant_onboarding o
      WHERE o.tenant_id = p_tenant_id ORDER BY o.created_at DESC LIMIT 1
@@ -352,7 +357,7 @@ $$;
 -- The status document of a run (spec section 4).
 CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text)
     RETURNS jsonb
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE sql STABLE AS
 $$
     SELECT jsonb_build_object(
                'tenant_id', r.tenant_id, 'run_id', r.id, 'correlation_id', r.correlation_id,
@@ -754,8 +759,7 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
 GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text)
       TO provisioning_admin;
 -- Evaluated by the row level security policies in the caller's name.
-GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids(), provisioning._sub(), provisioning._claims()
-      TO provisioning_admin, provisioning_user;
+GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
 GRANT SELECT (name, kind, base_url, options), INSERT, UPDATE, DELETE

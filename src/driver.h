@@ -102,6 +102,8 @@ extern bool config_bool(RunContext *ctx, const char *key);
 extern const char *meta_get(RunContext *ctx, const char *key);
 extern void meta_set(RunContext *ctx, const char *key, const char *value);
 extern const char *step_status_of(RunContext *ctx, const char *step);
+/* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After */
+extern void backoff_sleep(int attempt, int retry_after_s);
 
 /* Filling in a result */
 extern void step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)

@@ -16,6 +16,7 @@
 
 #include "driver.h"
 #include "json.h"
+#include "provisioning.h"
 
 #define WALK_IN_CUSTOMER "Walk-In Customer"
 #define CASH "Cash"
@@ -102,7 +103,10 @@ error_reason(HttpResponse *resp)
 
 /*
  * Sends one request. 404 and 409 are answers the caller interprets; any other
- * failure is classified into the result.
+ * failure is classified into the result. A GET that fails transiently is sent again
+ * right here, up to provisioning.http_retries times; a write is not, because the
+ * engine may have applied it: its step is retried instead (as many times), and reads
+ * first. An engine that cannot be reached at all is left to the step's retries.
  */
 static ErpStatus
 erp_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
@@ -115,6 +119,12 @@ erp_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
 
 	*root = NULL;
 	http_request(&ctx->http, method, url, body, &resp);
+	for (int attempt = 1; strcmp(method, "GET") == 0 && attempt <= prov_http_retries &&
+		 resp.outcome == HTTP_TRANSIENT; attempt++)
+	{
+		backoff_sleep(attempt, resp.retry_after_s);
+		http_request(&ctx->http, method, url, body, &resp);
+	}
 	switch (resp.outcome)
 	{
 		case HTTP_OK:

@@ -364,6 +364,7 @@ run_load(const pg_uuid_t *run_id)
 
 /* ---------------------------------------------------------------- executing */
 
+/* Sleeps with the latch: interrupts, reloads and postmaster death are served. */
 static void
 sleep_ms(long ms)
 {
@@ -397,6 +398,12 @@ backoff_ms(int attempt, int retry_after_s)
 	if (retry_after_s >= 0)
 		delay = Max(delay, retry_after_s * 1000.0);
 	return (long) delay;
+}
+
+void
+backoff_sleep(int attempt, int retry_after_s)
+{
+	sleep_ms(backoff_ms(attempt, retry_after_s));
 }
 
 /* Calls the step's function; an ERROR raised inside fails the step instead of the worker. */

@@ -6,6 +6,7 @@
 #   prove       test/t/*.pl                             (crashes and restarts, with
 #                                                        PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
+# With arguments (test/pgtap/*.sql files) it runs only those, for development.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,6 +41,14 @@ psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSIO
 psql_owner -f test/helpers.sql
 
 status=0
+if [ $# -gt 0 ]; then
+  for f in "$@"; do cp "$f" "$WORK/only-$(basename "$f")"; done
+  as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+    PGDATABASE="$PGDATABASE" PGUSER=postgres pg_prove --ext .sql -v "$WORK"/only-*.sql || status=1
+  [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"
+  exit $status
+fi
+
 echo "== pg_regress: the SQL surface"
 tests=$(cd test/sql && ls *.sql | sed 's/\.sql$//' | sort)
 if ! as_owner "$($PGBIN/pg_config --pgxs | xargs dirname)/../test/regress/pg_regress" \

@@ -1,0 +1,101 @@
+# Secrets never leak (spec section 6): an engine's api_key and api_secret hold sentinels;
+# runs that succeed, runs the engine refuses (401) and runs against an offline engine, and
+# engine_health, all with the server logging at debug5. The sentinels must not appear in
+# any status document, log row, tenant error, function answer, error message or NOTICE, nor
+# anywhere in the server log.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use HTTP::Tiny;
+use JSON::PP;
+
+my $control = $ENV{SIM_CONTROL} or die "SIM_CONTROL is not set: run this through test/run.sh";
+my $sim_port = $ENV{SIM_PORT};
+my $key = 'KEY-SENTINEL-7f3a9c';
+my $secret = 'SECRET-SENTINEL-4b8e1d';
+
+my $http = HTTP::Tiny->new(timeout => 10);
+sub sim
+{
+	my ($method, $path, $body) = @_;
+	my $res = $http->request($method, "$control$path", defined $body ? { content => encode_json($body) } : {});
+	die "simulated engine: $method $path: $res->{status}" unless $res->{success};
+	return decode_json($res->{content});
+}
+
+my $node = PostgreSQL::Test::Cluster->new('secrets');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'provisioning'
+provisioning.database_name = 'postgres'
+provisioning.http_connect_timeout_ms = 500
+provisioning.http_timeout_ms = 2000
+provisioning.http_retry_delay_ms = 10
+});
+$node->start;
+
+# The engines are written before the log gets verbose: the INSERT is the user's own text.
+sim(POST => '/reset', { site => 'vault.localhost' });
+sim(POST => '/reset', { site => 'refused.localhost' });
+sim(POST => '/sites/vault.localhost/credentials', { api_key => $key, api_secret => $secret });
+$node->safe_psql('postgres', qq{
+	CREATE EXTENSION provisioning;
+	SET log_statement = 'none';
+	SET provisioning.auto_start = off;
+	INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret) VALUES
+		('vault', 'erpnext', 'http://vault.localhost:$sim_port', '$key', '$secret'),
+		('refused', 'erpnext', 'http://refused.localhost:$sim_port', '$key', '$secret'),
+		('gone', 'erpnext', 'http://127.0.0.1:9', '$key', '$secret');
+	INSERT INTO provisioning.tenants (id, name, engine) VALUES
+		('00000000-0000-4000-8000-00000000a001', 'Vault', 'vault'),
+		('00000000-0000-4000-8000-00000000a002', 'Refused', 'refused'),
+		('00000000-0000-4000-8000-00000000a003', 'Gone', 'gone');});
+$node->append_conf('postgresql.conf', "log_min_messages = debug5\n");
+$node->reload;
+
+my @answers;
+for my $id (qw(a001 a002 a003))
+{
+	push @answers, $node->safe_psql('postgres',
+		"SELECT provisioning.provision_start('00000000-0000-4000-8000-00000000$id')");
+}
+ok($node->poll_query_until('postgres',
+	"SELECT bool_and(provisioning_status <> 'PROVISIONING') FROM provisioning.tenants"), 'the runs end');
+is($node->safe_psql('postgres', "SELECT string_agg(provisioning_status, ',' ORDER BY name) FROM provisioning.tenants"),
+	'NOT_PROVISIONED,FAILED,PROVISIONED', 'offline, refused and provisioned');
+
+my ($rc, $out, $err) = $node->psql('postgres', q{
+	SET client_min_messages = debug5;
+	BEGIN;
+	SELECT provisioning.provision_start('00000000-0000-4000-8000-00000000a002');
+	SELECT provisioning.provision_start('00000000-0000-4000-8000-00000000a002');
+	ROLLBACK;
+	SELECT provisioning.provision_status(id), provisioning_error FROM provisioning.tenants;
+	SELECT * FROM provisioning.provision_logs('00000000-0000-4000-8000-00000000a001');
+	SELECT * FROM provisioning.provision_logs('00000000-0000-4000-8000-00000000a002');
+	SELECT * FROM provisioning.provision_logs('00000000-0000-4000-8000-00000000a003');
+	SELECT provisioning.engine_health(ARRAY(SELECT id FROM provisioning.tenants));
+	SELECT provisioning.provision_retry('00000000-0000-4000-8000-00000000a001', 'no_such_step');
+}, on_error_stop => 0);
+push @answers, $out, $err;
+like($err, qr/PT409|already queued|in progress/, 'the session saw an error and notices');
+like(join("\n", @answers), qr/refused the API key/, 'the refusal is reported');
+
+my $everything = join("\n", @answers);
+unlike($everything, qr/\Q$secret\E/, 'no secret in answers, errors or notices');
+unlike($everything, qr/\Q$key\E/, 'no API key in answers, errors or notices');
+
+my $log = slurp_file($node->logfile);
+cmp_ok(length($log), '>', 10000, 'the server log is verbose (debug5)');
+unlike($log, qr/\Q$secret\E/, 'no secret in the server log');
+unlike($log, qr/\Q$key\E/, 'no API key in the server log');
+my $tables = $node->safe_psql('postgres',
+	"SELECT string_agg(x::text, ' ') FROM (SELECT row_to_json(o)::text AS x FROM provisioning.tenant_onboarding o
+	  UNION ALL SELECT row_to_json(l)::text FROM provisioning.run_log l
+	  UNION ALL SELECT row_to_json(t)::text FROM provisioning.tenants t) s");
+unlike($tables, qr/\Q$secret\E|\Q$key\E/, 'no secret in runs, logs or tenants');
+
+$node->stop;
+done_testing();
