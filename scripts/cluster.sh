@@ -50,6 +50,7 @@ start_cluster() {
     echo "shared_preload_libraries = 'provisioning, pg_cron'"
     echo "provisioning.database_name = '$PGDATABASE'"
     echo "cron.database_name = '$PGDATABASE'"
+    echo "cron.use_background_workers = on"
     echo "max_worker_processes = 32"
     echo "log_line_prefix = '%m [%p] %b '"
     for line in "$@"; do echo "$line"; done

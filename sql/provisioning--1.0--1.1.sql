@@ -74,6 +74,8 @@ CREATE TABLE provisioning.run_log (
 );
 CREATE INDEX run_log_tenant_at_idx ON provisioning.run_log (tenant_id, at);
 CREATE INDEX run_log_run_idx ON provisioning.run_log (run_id);
+CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (finished_at)
+    WHERE status NOT IN ('PENDING', 'IN_PROGRESS');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log_id_seq', '');
 
@@ -99,6 +101,11 @@ $$;
 -- Wakes the launcher when the calling transaction commits; fails without the preload.
 CREATE FUNCTION provisioning._wake() RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'provisioning_wake';
+
+-- Whether the workers run for this database (the library is preloaded and this is
+-- provisioning.database_name).
+CREATE FUNCTION provisioning._workers_serve_here() RETURNS boolean
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_workers_serve_here';
 
 -- Probes engines (cached per engine for provisioning.health_cache_ttl).
 CREATE FUNCTION provisioning._engine_health(engine_names text[]) RETURNS jsonb
@@ -547,8 +554,8 @@ CREATE FUNCTION provisioning.retry_due() RETURNS integer
 $$
 DECLARE
     max_attempts integer := coalesce(current_setting('provisioning.retry_max_attempts', true), '5')::integer;
-    base_delay   double precision := coalesce(current_setting('provisioning.retry_base_delay', true), '60')::double precision;
-    max_delay    double precision := coalesce(current_setting('provisioning.retry_max_delay', true), '3600')::double precision;
+    base_delay   interval := coalesce(current_setting('provisioning.retry_base_delay', true), '60s')::interval;
+    max_delay    interval := coalesce(current_setting('provisioning.retry_max_delay', true), '1h')::interval;
     started      integer := 0;
     due          record;
 BEGIN
@@ -560,11 +567,11 @@ BEGIN
          WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
            AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
            AND r.retry_attempt < max_attempts
-           AND r.finished_at + make_interval(secs => least(max_delay, base_delay * 2 ^ r.retry_attempt)) <= clock_timestamp()
+           AND r.finished_at + least(max_delay, base_delay * 2 ^ r.retry_attempt) <= clock_timestamp()
          FOR UPDATE OF t SKIP LOCKED
     LOOP
         BEGIN
-            PERFORM provisioning._retry_run((due.t).*, (due.r).*, NULL, (due.r).retry_attempt + 1);
+            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
             started := started + 1;
         EXCEPTION WHEN SQLSTATE 'PT409' THEN
             NULL;  -- someone started a run meanwhile
@@ -601,6 +608,34 @@ BEGIN
                   HINT = 'Use cron syntax such as ''* * * * *'', or ''[1-59] seconds''.';
     END;
     RETURN job;
+END
+$$;
+
+-- Deletes finished runs (and their log rows) older than provisioning.history_retention,
+-- keeping every tenant's latest run, in batches of short transactions' size. The launcher
+-- calls it every few minutes; admins may too. Returns the number of runs deleted.
+CREATE FUNCTION provisioning.prune_history(batch integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    retention interval := coalesce(current_setting('provisioning.history_retention', true), '90d')::interval;
+    deleted   integer;
+BEGIN
+    PERFORM provisioning._require_admin();
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be a positive number' USING ERRCODE = '22023';
+    END IF;
+    IF retention <= interval '0' THEN
+        RETURN 0;       -- 0 keeps everything
+    END IF;
+    DELETE FROM provisioning.tenant_onboarding o
+     WHERE o.id IN (SELECT x.id FROM provisioning.tenant_onboarding x
+                     WHERE x.status NOT IN ('PENDING', 'IN_PROGRESS')
+                       AND x.finished_at < clock_timestamp() - retention
+                       AND x.id <> (provisioning._latest_run(x.tenant_id)).id
+                     LIMIT batch FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
 END
 $$;
 
@@ -725,15 +760,24 @@ $$;
 -- Starting provisioning when a tenant is inserted
 ----------------------------------------------------------------------------------------------------
 
+-- Rows restored by pg_dump carry their provisioning status and are left alone. Where no
+-- worker would run it (no preload, another database: a restore into a scratch database),
+-- the trigger only warns, so the insert or the restore goes through.
 CREATE FUNCTION provisioning._tenant_inserted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
-    -- Rows restored by pg_dump carry their provisioning status and are left alone.
-    IF NEW.engine IS NOT NULL AND NEW.provisioning_status = 'NOT_PROVISIONED'
-       AND coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean THEN
-        PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean THEN
+        RETURN NULL;
     END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
     RETURN NULL;
 END
 $$;
@@ -756,7 +800,8 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
                           provisioning.provision_retry(uuid, text),
                           provisioning.engine_health(uuid[])
       TO provisioning_admin, provisioning_user;
-GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text)
+GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text),
+                          provisioning.prune_history(integer)
       TO provisioning_admin;
 -- Evaluated by the row level security policies in the caller's name.
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;

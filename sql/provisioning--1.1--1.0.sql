@@ -28,6 +28,8 @@ REVOKE ALL ON provisioning.engines, provisioning.tenants, provisioning.tenant_me
 REVOKE ALL ON SCHEMA provisioning FROM provisioning_admin, provisioning_user;
 
 DROP FUNCTION provisioning._tenant_inserted();
+DROP FUNCTION provisioning.prune_history(integer);
+DROP FUNCTION provisioning._workers_serve_here();
 DROP FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text, text, text);
 DROP FUNCTION provisioning._run_begin(uuid);
 DROP FUNCTION provisioning.schedule_retries(text);
@@ -53,6 +55,7 @@ DROP FUNCTION provisioning._caller();
 DROP FUNCTION provisioning._engine_health(text[]);
 DROP FUNCTION provisioning._wake();
 
+DROP INDEX provisioning.tenant_onboarding_finished_idx;
 DROP INDEX provisioning.idx_tenants_provisioning_status;
 DROP INDEX provisioning.tenant_onboarding_one_active_run;
 DROP INDEX provisioning.idx_tenant_onboarding_provisioning_status;

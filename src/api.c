@@ -13,9 +13,23 @@
 #include "provisioning.h"
 
 PG_FUNCTION_INFO_V1(provisioning_wake);
+PG_FUNCTION_INFO_V1(provisioning_workers_serve_here);
 
 static bool wake_at_commit = false;
 static bool callback_registered = false;
+
+static bool
+serves_this_database(void)
+{
+	return strcmp(get_database_name(MyDatabaseId), prov_database_name) == 0;
+}
+
+/* provisioning._workers_serve_here(): can a run queued here be executed? */
+Datum
+provisioning_workers_serve_here(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(prov_preloaded && prov_shared != NULL && serves_this_database());
+}
 
 void
 require_workers(void)
@@ -26,7 +40,7 @@ require_workers(void)
 				 errmsg("provisioning background workers are not running"),
 				 errdetail("The provisioning library was not loaded at server start."),
 				 errhint("Add provisioning to shared_preload_libraries in postgresql.conf and restart the server.")));
-	if (strcmp(get_database_name(MyDatabaseId), prov_database_name) != 0)
+	if (!serves_this_database())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("provisioning runs only in database \"%s\"", prov_database_name),

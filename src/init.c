@@ -33,6 +33,7 @@ static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
 static int	prov_retry_base_delay = 60;
 static int	prov_retry_max_delay = 3600;
+static int	prov_history_retention = 90 * 86400;
 
 ProvisioningShared *prov_shared = NULL;
 bool		prov_preloaded = false;
@@ -92,6 +93,11 @@ define_settings(void)
 	DefineCustomIntVariable("provisioning.retry_max_delay",
 							"Longest delay between scheduled retries.",
 							NULL, &prov_retry_max_delay, 3600, 0, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.history_retention",
+							"How long finished runs and their log rows are kept; 0 keeps them all.",
+							"A tenant's latest run is always kept. The launcher prunes every few minutes.",
+							&prov_history_retention, 90 * 86400, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("provisioning");
 }

@@ -32,6 +32,8 @@
 #define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out, or a deferred run */
 #define MAX_ACTIVE 64				/* provisioning.max_workers' upper bound */
 #define RELAUNCH_DELAY_MS 1000		/* before restarting the worker of a run whose worker died */
+#define PRUNE_INTERVAL_MS (5 * 60 * 1000)	/* how often old runs are pruned */
+#define PRUNE_BATCH 1000			/* runs deleted per (short) transaction */
 
 typedef struct ActiveRun
 {
@@ -211,10 +213,38 @@ dispatch(void)
 	return !deferred;
 }
 
+/*
+ * Deletes runs older than provisioning.history_retention, a batch per transaction so no
+ * lock is held for long.
+ */
+static void
+prune_history(void)
+{
+	uint64		deleted;
+
+	do
+	{
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		worker_txn_begin("pruning provisioning history");
+		deleted = 0;
+		if (extension_ready())
+		{
+			if (SPI_execute("SELECT provisioning.prune_history(" CppAsString2(PRUNE_BATCH) ")",
+							false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not prune the provisioning history");
+			deleted = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		worker_txn_commit();
+	} while (deleted >= PRUNE_BATCH);
+}
+
 void
 provisioning_launcher_main(Datum arg)
 {
 	MemoryContext loop_cxt;
+	TimestampTz last_prune = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -244,6 +274,11 @@ provisioning_launcher_main(Datum arg)
 		old = MemoryContextSwitchTo(loop_cxt);
 		reap_workers();
 		launched_all = dispatch();
+		if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(), PRUNE_INTERVAL_MS))
+		{
+			prune_history();
+			last_prune = GetCurrentTimestamp();
+		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_cxt);
 

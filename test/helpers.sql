@@ -43,3 +43,21 @@ RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(step, status) || exceptions
      FROM provisioning.step_catalog
     WHERE NOT (basic AND condition = 'pos') $$;
+
+-- Polls until the tenant's provisioning_status is the one wanted, or the deadline passes.
+CREATE FUNCTION test.wait_tenant(tenant uuid, wanted text, timeout_s double precision DEFAULT 60) RETURNS text
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+    status   text;
+BEGIN
+    LOOP
+        SELECT provisioning_status INTO status FROM provisioning.tenants WHERE id = tenant;
+        IF status = wanted OR clock_timestamp() > deadline THEN
+            RETURN status;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;

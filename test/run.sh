@@ -28,6 +28,7 @@ cp expected/*.out "$WORK/regress/expected/"
 cp -r test/pgtap "$WORK/pgtap"
 cp -r test/t "$WORK/t"
 cp test/sim/simctl "$WORK/simctl"
+cp test/concurrent_start.sh "$WORK/concurrent_start.sh"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK"
 
 start_sim "$ROOT"
@@ -43,7 +44,7 @@ psql_owner -f test/helpers.sql
 status=0
 if [ $# -gt 0 ]; then
   for f in "$@"; do cp "$f" "$WORK/only-$(basename "$f")"; done
-  as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+  as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" PGHOST="$PGHOST" PGPORT="$PGPORT" \
     PGDATABASE="$PGDATABASE" PGUSER=postgres pg_prove --ext .sql -v "$WORK"/only-*.sql || status=1
   [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"
   exit $status
@@ -59,7 +60,7 @@ if ! as_owner "$($PGBIN/pg_config --pgxs | xargs dirname)/../test/regress/pg_reg
 fi
 
 echo "== pg_prove: behaviour against the simulated ERPNext"
-if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" PGHOST="$PGHOST" PGPORT="$PGPORT" \
       PGDATABASE="$PGDATABASE" PGUSER=postgres \
       pg_prove --ext .sql --timer "$WORK/pgtap/"; then
   status=1

@@ -78,5 +78,10 @@ SELECT name FROM provisioning.tenants;
 ALTER EXTENSION provisioning UPDATE TO '1.1';
 SELECT name, provisioning_status FROM provisioning.tenants;
 
+-- pg_cron is not installed in this database
+\set SHOW_CONTEXT never
+SELECT provisioning.schedule_retries();
+\echo :LAST_ERROR_SQLSTATE
+
 \c postgres
 DROP DATABASE provisioning_upgrade;

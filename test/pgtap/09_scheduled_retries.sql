@@ -1,0 +1,38 @@
+-- Scheduled retries: a tenant whose engine was offline is provisioned by pg_cron's
+-- retry_due() once the engine is back, without anyone calling provision_start.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+SELECT plan(7);
+
+\set ignored `$SIMCTL reset sched.localhost`
+SELECT test.new_engine('sched') IS NOT NULL AS engine;
+\set ignored `$SIMCTL offline true`
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Scheduled Retail', 'sched') RETURNING id AS tenant \gset
+SELECT is(test.wait_final(:'tenant'), 'NOT_PROVISIONED', 'the engine is offline: NOT_PROVISIONED');
+\set ignored `$SIMCTL offline false`
+
+ALTER SYSTEM SET provisioning.retry_base_delay = 0;
+SELECT pg_reload_conf();
+-- a session reads the reloaded file between statements: poll from the client
+\set ignored `for i in $(seq 1 100); do [ "$(psql -X -At -c 'SHOW provisioning.retry_base_delay')" = 0 ] && break; sleep 0.05; done`
+SELECT is(current_setting('provisioning.retry_base_delay'), '0', 'retries are due at once');
+SELECT cmp_ok(provisioning.retry_due(), '>=', 1, 'retry_due() restarts the run left NOT_PROVISIONED');
+SELECT is(test.wait_final(:'tenant'), 'COMPLETED', 'and the retry completes');
+SELECT is((SELECT retry_attempt FROM provisioning.tenant_onboarding WHERE tenant_id = :'tenant'
+            ORDER BY created_at DESC LIMIT 1), 1, 'as scheduled retry number 1');
+
+-- The same through pg_cron: the job calls retry_due() every minute.
+\set ignored `$SIMCTL offline true`
+SELECT provisioning.provision_start(:'tenant') IS NOT NULL AS started;
+SELECT test.wait_final(:'tenant') = 'NOT_PROVISIONED' AS offline_again;
+\set ignored `$SIMCTL offline false`
+SELECT provisioning.schedule_retries('* * * * *') AS job \gset
+SELECT is((SELECT command FROM cron.job WHERE jobid = :job), 'SELECT provisioning.retry_due()',
+          'schedule_retries() schedules retry_due() with pg_cron');
+SELECT is(test.wait_tenant(:'tenant', 'PROVISIONED', 90), 'PROVISIONED',
+          'pg_cron provisions the tenant once the engine is back');
+SELECT cron.unschedule(:job) AS unscheduled;
+ALTER SYSTEM RESET provisioning.retry_base_delay;
+SELECT pg_reload_conf();
+
+SELECT * FROM finish();
