@@ -161,18 +161,20 @@ def status_latency(n):
     script = os.path.join(os.environ["WORK"], "status.pgbench")
     with open(script, "w") as f:
         f.write(f"\\set n random(1, {n})\nSELECT provisioning.provision_status(md5(:n::text)::uuid);\n")
-    for mode in ("simple", "prepared"):
-        logdir = os.path.join(os.environ["WORK"], f"pgbench-{mode}")
-        os.makedirs(logdir, exist_ok=True)
-        subprocess.run(["pgbench", "-U", "postgres", "-n", "-M", mode, "-c", "2", "-j", "2", "-T", "10",
-                        "-f", script, "-l", "--log-prefix", os.path.join(logdir, "log")],
-                       check=True, capture_output=True, text=True)
-        lat = []
-        for name in os.listdir(logdir):
-            with open(os.path.join(logdir, name)) as f:
-                lat += [int(line.split()[2]) / 1000.0 for line in f]
-        report("status", f"provision_status, {n} tenants x 2 runs, {mode} protocol: p50 / p99",
-               f"{percentile(lat, 50):.3f} / {percentile(lat, 99):.3f} ms", f"goal p99 < 1 ms; {len(lat) / 10:.0f} calls/s")
+    for clients in (1, 2):
+        for mode in ("simple", "prepared"):
+            logdir = os.path.join(os.environ["WORK"], f"pgbench-{mode}-{clients}")
+            os.makedirs(logdir, exist_ok=True)
+            subprocess.run(["pgbench", "-U", "postgres", "-n", "-M", mode, "-c", str(clients), "-j", str(clients),
+                            "-T", "10", "-f", script, "-l", "--log-prefix", os.path.join(logdir, "log")],
+                           check=True, capture_output=True, text=True)
+            lat = []
+            for name in os.listdir(logdir):
+                with open(os.path.join(logdir, name)) as f:
+                    lat += [int(line.split()[2]) / 1000.0 for line in f]
+            report("status", f"provision_status, {n} tenants x 2 runs, {mode}, {clients} client(s): p50 / p99",
+                   f"{percentile(lat, 50):.3f} / {percentile(lat, 99):.3f} ms",
+                   f"goal p99 < 1 ms; {len(lat) / 10:.0f} calls/s")
 
 
 # ---------------------------------------------------------------- health

@@ -10,8 +10,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -19,9 +17,9 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -30,7 +28,7 @@
 
 #define LAUNCHER_NAP_MS 10000		/* safety net only: commits wake the launcher */
 #define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out, or a deferred run */
-#define MAX_ACTIVE 64				/* provisioning.max_workers' upper bound */
+#define MAX_ACTIVE MAX_RUN_WORKERS
 #define RELAUNCH_DELAY_MS 1000		/* before restarting the worker of a run whose worker died */
 #define PRUNE_INTERVAL_MS (5 * 60 * 1000)	/* how often old runs are pruned */
 #define PRUNE_BATCH 1000			/* runs deleted per (short) transaction */
@@ -111,18 +109,6 @@ exited_lately(const pg_uuid_t *run_id, bool *any)
 	return false;
 }
 
-/* Is the 1.1 schema installed in this database? (It may be absent, or at 1.0.) */
-static bool
-extension_ready(void)
-{
-	Oid			nsp;
-
-	if (!OidIsValid(get_extension_oid("provisioning", true)))
-		return false;
-	nsp = get_namespace_oid("provisioning", true);
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("step_catalog", nsp));
-}
-
 /*
  * Runnable runs, oldest first, that no worker holds: at most want of them. *deferred
  * tells whether a run was left for later because its worker exited lately.
@@ -130,32 +116,35 @@ extension_ready(void)
 static int
 find_runnable(pg_uuid_t *found, int want, bool *deferred)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1];
+	pg_uuid_t	ids[MAX_ACTIVE * 2];
 	int			n = 0;
+	int			candidates;
 
 	worker_txn_begin("looking for runnable provisioning runs");
-	if (extension_ready())
+	candidates = runnable_runs(ids, Min(want + n_active, lengthof(ids)));
+	for (int i = 0; i < candidates && n < want; i++)
 	{
-		values[0] = Int32GetDatum(want + n_active);
-		if (SPI_execute_with_args("SELECT id FROM provisioning.tenant_onboarding"
-								  " WHERE status IN ('PENDING', 'IN_PROGRESS')"
-								  " ORDER BY created_at LIMIT $1",
-								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the provisioning queue");
-		for (uint64 i = 0; i < SPI_processed && n < want; i++)
-		{
-			bool		isnull;
-			pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-
-			/* a worker left by an earlier launcher may still hold the run */
-			if (!is_active(id) && !exited_lately(id, deferred) && run_lock_acquire(id, false))
-				memcpy(&found[n++], id, sizeof(pg_uuid_t));
-		}
+		/* a worker (maybe left by an earlier launcher) may hold the run already */
+		if (!is_active(&ids[i]) && !exited_lately(&ids[i], deferred) && run_lock_acquire(&ids[i], false))
+			memcpy(&found[n++], &ids[i], sizeof(pg_uuid_t));
 	}
 	worker_txn_commit();
 	return n;
+}
+
+/* Sets the latch of every run worker; the idle ones look for work. */
+static void
+wake_workers(void)
+{
+	for (int i = 0; i < n_active; i++)
+	{
+		pid_t		pid;
+		PGPROC	   *proc;
+
+		if (GetBackgroundWorkerPid(active[i].handle, &pid) == BGWH_STARTED &&
+			(proc = BackendPidGetProc(pid)) != NULL)
+			SetLatch(&proc->procLatch);
+	}
 }
 
 static bool
@@ -195,19 +184,25 @@ launch_worker(const pg_uuid_t *run_id)
 	return true;
 }
 
-/* Starts workers for runnable runs; false when some run must be tried again soon. */
+/*
+ * Hands runnable runs to idle workers first, then starts workers for the rest; false
+ * when some run must be tried again soon.
+ */
 static bool
 dispatch(void)
 {
 	pg_uuid_t	runs[MAX_ACTIVE];
+	int			idle = Min((int) pg_atomic_read_u32(&prov_shared->idle_workers), n_active);
 	int			capacity = Min(prov_max_workers, MAX_ACTIVE) - n_active;
 	bool		deferred = false;
 	int			n;
 
-	if (capacity <= 0)
+	if (capacity + idle <= 0)
 		return true;
-	n = find_runnable(runs, capacity, &deferred);
-	for (int i = 0; i < n; i++)
+	n = find_runnable(runs, capacity + idle, &deferred);
+	if (n > 0 && idle > 0)
+		wake_workers();
+	for (int i = idle; i < n; i++)
 		if (!launch_worker(&runs[i]))
 			return false;
 	return !deferred;

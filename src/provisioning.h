@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 
+#include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -30,6 +31,7 @@ typedef struct ProvisioningShared
 {
 	slock_t		mutex;			/* protects launcher_latch */
 	Latch	   *launcher_latch; /* NULL while no launcher runs */
+	pg_atomic_uint32 idle_workers;	/* run workers waiting for work */
 	LWLock	   *health_lock;	/* protects the health cache hash */
 } ProvisioningShared;
 
@@ -37,8 +39,12 @@ extern ProvisioningShared *prov_shared;
 extern bool prov_preloaded;
 extern struct HTAB *prov_health_cache;
 
-/* A provisioning run is held by exactly one worker: a session advisory lock (run.c) */
+/* The run queue and the lock that makes a run one worker's (queue.c) */
+#define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
+extern void run_lock_release(const pg_uuid_t *run_id);
+extern bool extension_ready(void);
+extern int	runnable_runs(pg_uuid_t *ids, int max);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);

@@ -35,31 +35,10 @@
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
 #define MAX_INTERRUPTIONS 5
 
-/* A distinct advisory lock space, apart from pg_advisory_lock()'s 1 and 2 */
-#define RUN_LOCK_SPACE 0x5052
+/* How long a run worker with nothing to do waits for work before it exits */
+#define WORKER_IDLE_MS 10000
 
 static SPIPlanPtr record_plan = NULL;
-
-/*
- * Takes the run's session lock without waiting. With for_real false it only tests
- * whether the lock is free (the launcher's check for a worker still holding it).
- */
-bool
-run_lock_acquire(const pg_uuid_t *run_id, bool for_real)
-{
-	LOCKTAG		tag;
-	uint32		k1,
-				k2;
-
-	memcpy(&k1, run_id->data, 4);
-	memcpy(&k2, run_id->data + 4, 4);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, RUN_LOCK_SPACE);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	if (!for_real)
-		LockRelease(&tag, ExclusiveLock, true);
-	return true;
-}
 
 /* ---------------------------------------------------------------- helpers for drivers */
 
@@ -570,12 +549,37 @@ run_execute(RunContext *ctx)
 	}
 }
 
+/* Takes the oldest runnable run no worker holds; false when there is none. */
+static bool
+claim_next_run(pg_uuid_t *run_id)
+{
+	pg_uuid_t	ids[MAX_RUN_WORKERS];
+	bool		claimed = false;
+	int			n;
+
+	worker_txn_begin("looking for a provisioning run");
+	n = runnable_runs(ids, lengthof(ids));
+	for (int i = 0; i < n && !claimed; i++)
+		if (run_lock_acquire(&ids[i], true))
+		{
+			memcpy(run_id, &ids[i], sizeof(pg_uuid_t));
+			claimed = true;
+		}
+	worker_txn_commit();
+	return claimed;
+}
+
+/*
+ * A run worker: executes the run it was started for, then any other runnable run, and
+ * waits idle for the launcher's wake-up (a new run) for a while before it exits. Staying
+ * on saves the next run the process start, the connection and the compiled plans.
+ */
 void
 provisioning_run_main(Datum arg)
 {
 	pg_uuid_t	run_id;
-	RunContext *ctx;
-	bool		locked;
+	bool		claimed;
+	TimestampTz idle_since;
 
 	memcpy(&run_id, MyBgworkerEntry->bgw_extra, sizeof(run_id));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -585,16 +589,41 @@ provisioning_run_main(Datum arg)
 	pgstat_report_appname("provisioning run");
 
 	worker_txn_begin("locking run");
-	locked = run_lock_acquire(&run_id, true);
+	claimed = run_lock_acquire(&run_id, true);
 	worker_txn_commit();
-	if (!locked)
-		proc_exit(0);			/* another worker holds this run */
 
-	ctx = run_load(&run_id);
-	if (ctx != NULL)
+	idle_since = GetCurrentTimestamp();
+	for (;;)
 	{
-		run_execute(ctx);
-		http_client_cleanup(&ctx->http);
+		if (claimed || claim_next_run(&run_id))
+		{
+			RunContext *ctx = run_load(&run_id);
+
+			if (ctx != NULL)
+			{
+				run_execute(ctx);
+				http_client_cleanup(&ctx->http);
+				MemoryContextDelete(ctx->cxt);
+			}
+			run_lock_release(&run_id);
+			claimed = false;
+			idle_since = GetCurrentTimestamp();
+			continue;
+		}
+		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), WORKER_IDLE_MS))
+			proc_exit(0);
+
+		pgstat_report_activity(STATE_IDLE, NULL);
+		pg_atomic_fetch_add_u32(&prov_shared->idle_workers, 1);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_IDLE_MS, PG_WAIT_EXTENSION);
+		pg_atomic_fetch_sub_u32(&prov_shared->idle_workers, 1);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
 	}
-	proc_exit(0);
 }

@@ -127,7 +127,7 @@ sim(POST => '/faults', { site => 'killed.localhost', method => 'POST', path => '
 new_tenant('killed', 'Killed');
 ok(wait_for_delayed_request('killed.localhost'), 'killed worker: the engine is working on its request');
 is($node->safe_psql('postgres',
-	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'provisioning run'"),
+	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'provisioning run' AND state = 'active'"),
 	'1', 'the run worker is terminated');
 check_finished('killed', 'Killed', 'terminated worker');
 
