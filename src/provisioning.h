@@ -32,6 +32,7 @@ typedef struct ProvisioningShared
 	slock_t		mutex;			/* protects launcher_latch */
 	Latch	   *launcher_latch; /* NULL while no launcher runs */
 	pg_atomic_uint32 idle_workers;	/* run workers waiting for work */
+	pg_atomic_uint32 live_workers;	/* run workers alive */
 	LWLock	   *health_lock;	/* protects the health cache hash */
 } ProvisioningShared;
 

@@ -549,6 +549,34 @@ run_execute(RunContext *ctx)
 	}
 }
 
+static bool counted_live = false;
+
+static void
+worker_detach(int code, Datum arg)
+{
+	if (counted_live)
+		pg_atomic_fetch_sub_u32(&prov_shared->live_workers, 1);
+	counted_live = false;
+}
+
+/*
+ * After provisioning.max_workers was lowered, the workers above it leave as they finish
+ * a run; the launcher starts new ones only below it.
+ */
+static bool
+too_many_workers(void)
+{
+	uint32		live = pg_atomic_read_u32(&prov_shared->live_workers);
+
+	if (live <= (uint32) prov_max_workers)
+		return false;
+	/* leave, unless another surplus worker left meanwhile */
+	if (!pg_atomic_compare_exchange_u32(&prov_shared->live_workers, &live, live - 1))
+		return false;
+	counted_live = false;
+	return true;
+}
+
 /* Takes the oldest runnable run no worker holds; false when there is none. */
 static bool
 claim_next_run(pg_uuid_t *run_id)
@@ -587,6 +615,9 @@ provisioning_run_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	pgstat_report_appname("provisioning run");
+	pg_atomic_fetch_add_u32(&prov_shared->live_workers, 1);
+	counted_live = true;
+	before_shmem_exit(worker_detach, 0);
 
 	worker_txn_begin("locking run");
 	claimed = run_lock_acquire(&run_id, true);
@@ -608,6 +639,13 @@ provisioning_run_main(Datum arg)
 			run_lock_release(&run_id);
 			claimed = false;
 			idle_since = GetCurrentTimestamp();
+			if (ConfigReloadPending)
+			{
+				ConfigReloadPending = false;
+				ProcessConfigFile(PGC_SIGHUP);
+			}
+			if (too_many_workers())
+				proc_exit(0);
 			continue;
 		}
 		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), WORKER_IDLE_MS))
