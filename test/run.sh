@@ -70,7 +70,7 @@ echo "== prove: crashes and restarts (PostgreSQL::Test::Cluster)"
 pgxs=$(dirname "$($PGBIN/pg_config --pgxs)")/..
 if ! (cd "$WORK" && as_owner env SIM_CONTROL="$SIM_CONTROL" SIM_PORT="$SIM_PORT" TESTDIR="$WORK" \
         PG_REGRESS="$pgxs/test/regress/pg_regress" PGHOST= PGPORT= \
-        prove -I "$pgxs/test/perl" --timer t/*.pl); then
+        prove -I "$pgxs/test/perl" -I t/lib --timer t/*.pl); then
   status=1
 fi
 

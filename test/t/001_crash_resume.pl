@@ -10,48 +10,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use HTTP::Tiny;
-use JSON::PP;
+use SimEngine;
 use Time::HiRes qw(time sleep);
 
-my $control = $ENV{SIM_CONTROL} or die "SIM_CONTROL is not set: run this through test/run.sh";
-my $sim_port = $ENV{SIM_PORT};
-my $http = HTTP::Tiny->new(timeout => 10);
+my $sim_port = sim_port();
 
-sub sim
-{
-	my ($method, $path, $body) = @_;
-	my $res = $http->request($method, "$control$path",
-		defined $body ? { content => encode_json($body) } : {});
-	die "simulated engine: $method $path: $res->{status} $res->{content}" unless $res->{success};
-	return decode_json($res->{content});
-}
 
-# Waits until the engine has received the request the fault delays.
-sub wait_for_delayed_request
-{
-	my ($site) = @_;
-	my $deadline = time() + 30;
-	while (time() < $deadline)
-	{
-		return 1 if grep { ($_->{fault} // '') eq 'delay' } @{ sim(GET => "/requests?site=$site") };
-		sleep(0.02);
-	}
-	return 0;
-}
 
-# Waits until the engine has finished every request (the interrupted one included).
-sub engine_settled
-{
-	my ($site) = @_;
-	my $deadline = time() + 60;
-	while (time() < $deadline)
-	{
-		return 1 unless grep { !defined $_->{t_end} } @{ sim(GET => "/requests?site=$site") };
-		sleep(0.05);
-	}
-	return 0;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;

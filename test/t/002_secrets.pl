@@ -8,22 +8,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use HTTP::Tiny;
-use JSON::PP;
+use SimEngine;
 
-my $control = $ENV{SIM_CONTROL} or die "SIM_CONTROL is not set: run this through test/run.sh";
-my $sim_port = $ENV{SIM_PORT};
+my $sim_port = sim_port();
 my $key = 'KEY-SENTINEL-7f3a9c';
 my $secret = 'SECRET-SENTINEL-4b8e1d';
 
-my $http = HTTP::Tiny->new(timeout => 10);
-sub sim
-{
-	my ($method, $path, $body) = @_;
-	my $res = $http->request($method, "$control$path", defined $body ? { content => encode_json($body) } : {});
-	die "simulated engine: $method $path: $res->{status}" unless $res->{success};
-	return decode_json($res->{content});
-}
 
 my $node = PostgreSQL::Test::Cluster->new('secrets');
 $node->init;
