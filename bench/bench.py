@@ -5,6 +5,8 @@ Run by bench/run.sh, which starts the throwaway cluster and the engine and expor
 PGHOST, PGPORT, PGDATABASE, SIM_PORT, SIM_CONTROL and WORK. Prints a table and writes
 BENCHMARKS.md. Sizes: BENCH_TENANTS (throughput, default 500), BENCH_STATUS_TENANTS
 (default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 5).
+BENCH_SECTIONS limits what runs after the end-to-end figures (status, health, memory,
+throughput); BENCH_PG_CONF adds a postgresql.conf line, for experiments.
 """
 import json
 import os
@@ -258,18 +260,23 @@ def machine():
 
 def main():
     e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 5))
+    sections = os.environ.get("BENCH_SECTIONS", "e2e,status,health,memory,throughput").split(",")
     print(f"machine: {machine()}")
     print("end to end and the peer")
     calls = end_to_end(0, e2e_runs)
     end_to_end(20, e2e_runs)
-    print("status latency")
-    status_latency(int(os.environ.get("BENCH_STATUS_TENANTS", 100000)))
-    print("health")
-    health()
-    print("memory")
-    memory(int(os.environ.get("BENCH_MEMORY_RUNS", 1000)))
-    print("throughput")
-    throughput(int(os.environ.get("BENCH_TENANTS", 500)), 20, calls)
+    if "status" in sections:
+        print("status latency")
+        status_latency(int(os.environ.get("BENCH_STATUS_TENANTS", 100000)))
+    if "health" in sections:
+        print("health")
+        health()
+    if "memory" in sections:
+        print("memory")
+        memory(int(os.environ.get("BENCH_MEMORY_RUNS", 1000)))
+    if "throughput" in sections:
+        print("throughput")
+        throughput(int(os.environ.get("BENCH_TENANTS", 500)), 20, calls)
 
     out = os.environ.get("BENCH_OUT", os.path.join(HERE, "..", "BENCHMARKS.md"))
     with open(out, "w") as f:

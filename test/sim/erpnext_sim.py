@@ -608,6 +608,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         super().setup()
         API_CONNECTIONS.add(self.connection)
 
+    def parse_request(self):
+        # a request's time runs from its first line to its last byte sent (see handle_api)
+        self.received_at = time.time()
+        return super().parse_request()
+
     def finish(self):
         API_CONNECTIONS.discard(self.connection)
         super().finish()
@@ -682,7 +687,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         return data
 
     def handle_api(self, method):
-        started = time.time()
+        started = getattr(self, "received_at", time.time())
         parsed = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parsed.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
@@ -735,13 +740,16 @@ class ApiHandler(BaseHTTPRequestHandler):
             if e.message and e.status != 401:
                 payload["_server_messages"] = server_messages(e.message)
         finally:
-            entry["t_end"] = time.time()
+            entry["status"] = status
+            entry["t_end"] = time.time()      # again below once the answer is sent
             entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
         if fault and fault["action"] == "drop_after_commit":
-            entry["status"] = status
-            return self.drop(rst=False)
-        entry["status"] = status
-        self.send_json(status, payload, headers)
+            self.drop(rst=False)
+        else:
+            self.send_json(status, payload, headers)
+            self.wfile.flush()
+        entry["t_end"] = time.time()
+        entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
 
     def route(self, site, method, path, query, body, user):
         m = re.match(r"^/api(?:/v1)?/(method|resource)/(.+?)/?$", path)
