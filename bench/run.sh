@@ -7,9 +7,7 @@ ROOT=$PWD
 PGDATABASE=provisioning_bench
 . scripts/cluster.sh
 
-make -s
-if [ "$(id -u)" -eq 0 ]; then make -s install >/dev/null; fi
-
+build_and_install
 make_work
 trap stop_all EXIT
 start_sim "$ROOT"

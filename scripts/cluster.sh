@@ -15,6 +15,18 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# build_and_install: builds the extension and, as root, installs it; elsewhere it must be
+# installed already.
+build_and_install() {
+  make -s
+  if [ "$(id -u)" -eq 0 ]; then
+    make -s install >/dev/null
+  elif [ ! -f "$($PGBIN/pg_config --pkglibdir)/provisioning.so" ]; then
+    echo "run 'make install' as root first, or run this as root" >&2
+    exit 1
+  fi
+}
+
 # make_work: creates $WORK, owned by the cluster's owner.
 make_work() {
   WORK=$(mktemp -d /tmp/provisioning.XXXXXX)

@@ -12,14 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 . scripts/cluster.sh
 
-make -s
-if [ "$(id -u)" -eq 0 ]; then
-  make -s install >/dev/null
-elif [ ! -f "$($PGBIN/pg_config --pkglibdir)/provisioning.so" ]; then
-  echo "run 'make install' as root first, or run this script as root" >&2
-  exit 1
-fi
-
+build_and_install
 make_work
 trap stop_all EXIT
 mkdir -p "$WORK/regress/sql" "$WORK/regress/expected"
