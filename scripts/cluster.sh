@@ -2,7 +2,9 @@
 # cluster with the extension preloaded, and the simulated ERPNext, both on loopback.
 # Everything lives in $WORK (a temporary directory); stop_all removes it.
 
-PGBIN=/usr/lib/postgresql/15/bin
+# PGBIN may name another (relocated) PostgreSQL 15 installation, so that several checkouts
+# can build, install and test at once without sharing one lib/ and extension/ directory.
+: "${PGBIN:=/usr/lib/postgresql/15/bin}"
 : "${PGDATABASE:=provisioning_test}"
 export PGDATABASE
 
@@ -18,9 +20,9 @@ free_port() {
 # build_and_install: builds the extension and, as root, installs it; elsewhere it must be
 # installed already.
 build_and_install() {
-  make -s
+  make -s PG_CONFIG="$PGBIN/pg_config"
   if [ "$(id -u)" -eq 0 ]; then
-    make -s install >/dev/null
+    make -s PG_CONFIG="$PGBIN/pg_config" install >/dev/null
   elif [ ! -f "$($PGBIN/pg_config --pkglibdir)/provisioning.so" ]; then
     echo "run 'make install' as root first, or run this as root" >&2
     exit 1

@@ -1,5 +1,5 @@
--- Migrations: 1.0 updated to 1.1 has the same catalog as a fresh 1.1, and the downgrade
--- (the rollback plan) gives back 1.0 exactly, without the 1.1 columns and indexes.
+-- Migrations: 1.0 updated through 1.1 to 1.2 has the same catalog as a fresh 1.2; each
+-- downgrade (the rollback plan) gives back the earlier version exactly, keeping the data.
 \set SHOW_CONTEXT never
 CREATE DATABASE provisioning_upgrade;
 \c provisioning_upgrade
@@ -40,6 +40,8 @@ $$;
 
 CREATE EXTENSION provisioning VERSION '1.0';
 CREATE TABLE v10 AS SELECT describe_extension() AS d;
+ALTER EXTENSION provisioning UPDATE TO '1.1';
+CREATE TABLE v11 AS SELECT describe_extension() AS d;
 ALTER EXTENSION provisioning UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 CREATE TABLE upgraded AS SELECT describe_extension() AS d;
@@ -60,8 +62,14 @@ SELECT attrelid::regclass, attname FROM pg_attribute
 SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') IS NOT NULL AS onboarding_index,
        to_regclass('provisioning.idx_tenants_provisioning_status') IS NOT NULL AS tenants_index;
 
--- ...and the downgrade removes them, giving back exactly 1.0, data kept
+-- 1.2 -> 1.1 gives back exactly 1.1, data kept
 INSERT INTO provisioning.tenants (name) VALUES ('Kept');
+ALTER EXTENSION provisioning UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+(SELECT d FROM v11 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v11);
+SELECT name FROM provisioning.tenants;
+
+-- ...and the 1.1 -> 1.0 downgrade removes them, giving back exactly 1.0, data kept
 ALTER EXTENSION provisioning UPDATE TO '1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 SELECT count(*) AS columns_left FROM pg_attribute
@@ -75,7 +83,7 @@ SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') AS 
 SELECT name FROM provisioning.tenants;
 
 -- and up again
-ALTER EXTENSION provisioning UPDATE TO '1.1';
+ALTER EXTENSION provisioning UPDATE;
 SELECT name, provisioning_status FROM provisioning.tenants;
 
 -- pg_cron is not installed in this database

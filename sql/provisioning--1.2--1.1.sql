@@ -1,0 +1,4 @@
+-- provisioning 1.2 -> 1.1: the rollback of 1.2. Undoes provisioning--1.1--1.2.sql section
+-- by section, in reverse order; every user row is kept.
+
+\echo Use "ALTER EXTENSION provisioning UPDATE TO '1.1'" to load this file. \quit
