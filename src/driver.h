@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
@@ -67,9 +68,17 @@ typedef struct RunContext
 	List	   *metadata;		/* MetaItem: references to what the engine holds */
 	RunStep    *steps;
 	int			nsteps;
-	long		resume_after_ms;	/* wait before re-checking an interrupted step */
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
+	TimestampTz write_sent_at;	/* when the last write was sent */
+
+	/*
+	 * A create that may still be applied by the engine: sent without an answer, or (a
+	 * resumed run, whose earlier attempt may have left requests in the engine) any create
+	 * at all, unsettled_target NULL. Zero unsettled_since: none.
+	 */
+	TimestampTz unsettled_since;
+	char	   *unsettled_target;
 	HttpClient	http;
 } RunContext;
 
@@ -104,6 +113,11 @@ extern void meta_set(RunContext *ctx, const char *key, const char *value);
 extern const char *step_status_of(RunContext *ctx, const char *step);
 /* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After */
 extern void backoff_sleep(int attempt, int retry_after_s);
+
+/* Creates that may still be applied by the engine (run.c); target names what is created. */
+extern bool create_allowed(RunContext *ctx, const char *target);
+extern void write_unanswered(RunContext *ctx, const char *target);
+extern void settle_pause(RunContext *ctx, const char *target);
 
 /* Filling in a result */
 extern void step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)

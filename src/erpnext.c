@@ -7,6 +7,8 @@
  * where the engine names the document (Fiscal Year covering today, the customer by
  * customer_name, the open POS Opening Entry of the profile). A Customer must never be
  * POSTed blindly: ERPNext answers a duplicate with a new "Walk-In Customer - 1", not 409.
+ * Every create goes through erp_create_once, which never sends a create again while an
+ * earlier one may still be applied by the engine.
  */
 #include "postgres.h"
 
@@ -26,6 +28,7 @@ typedef enum ErpStatus
 	ERP_OK,
 	ERP_NOT_FOUND,
 	ERP_CONFLICT,
+	ERP_UNKNOWN,				/* a write was sent and no answer tells its fate */
 	ERP_FAILED					/* the result holds the failure */
 } ErpStatus;
 
@@ -152,7 +155,7 @@ erp_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
 		case HTTP_TRANSIENT:
 			step_fail(r, FAIL_TRANSIENT, "%s %s: %s", method, what, error_reason(&resp));
 			r->retry_after_s = resp.retry_after_s;
-			return ERP_FAILED;
+			return (strcmp(method, "GET") != 0 && resp.outcome_unknown) ? ERP_UNKNOWN : ERP_FAILED;
 		case HTTP_UNREACHABLE:
 			step_fail(r, FAIL_OFFLINE, "the engine is offline: %s", resp.error);
 			return ERP_FAILED;
@@ -184,9 +187,9 @@ erp_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name, J
 	return st;
 }
 
-/* The name of the first document matching filters (a JSON list), or NULL in *name. */
+/* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
 static ErpStatus
-erp_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, char **name)
+erp_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
 {
 	JsonbContainer *root;
 	char	   *path = psprintf("%s?fields=%s&filters=%s&limit_page_length=1",
@@ -194,9 +197,7 @@ erp_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filter
 								http_escape(filters));
 	ErpStatus	st = erp_call(ctx, r, "GET", path, NULL, &root);
 
-	*name = NULL;
-	if (st == ERP_OK)
-		*name = jb_text(jb_array_object(jb_array(root, "data"), 0), "name");
+	*row = (st == ERP_OK) ? jb_array_object(jb_array(root, "data"), 0) : NULL;
 	return st;
 }
 
@@ -226,78 +227,159 @@ erp_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
 	ErpStatus	st;
 
 	ctx->create_sent = true;
+	ctx->write_sent_at = GetCurrentTimestamp();
 	st = erp_call(ctx, r, method, path, body, &root);
+	/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
 	if (doc)
-		*doc = (st == ERP_OK) ? jb_object(root, "data") : NULL;
+		*doc = (st == ERP_OK) ? (jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message")) : NULL;
 	return st;
 }
 
+/* What erp_create_once looks for before it creates: a document by name, or by filters. */
+typedef struct ErpTarget
+{
+	const char *doctype;
+	const char *name;			/* the name we give it (a child row: its parent's), or NULL */
+	const char *filters;		/* else: a filters list that finds it */
+	const char *parent;			/* a child row: the parent's doctype, and how to find the row */
+	const char *parent_field;
+	const char *row_key;
+	const char *row_value;
+} ErpTarget;
+
+/* The target's document (or row), or NULL in *doc when the engine does not hold it. */
+static ErpStatus
+erp_lookup(RunContext *ctx, StepResult *r, const ErpTarget *t, JsonbContainer **doc)
+{
+	ErpStatus	st;
+	JsonbContainer *parent;
+	JsonbContainer *rows;
+
+	*doc = NULL;
+	if (t->filters)
+		return erp_find(ctx, r, t->doctype, t->filters, doc);
+	st = erp_get(ctx, r, t->parent ? t->parent : t->doctype, t->name, t->parent ? &parent : doc);
+	if (st == ERP_NOT_FOUND && t->parent == NULL)
+		return ERP_OK;
+	if (st != ERP_OK || t->parent == NULL)
+		return st;
+	rows = jb_array(parent, t->parent_field);
+	for (int i = 0; i < jb_array_length(rows); i++)
+	{
+		JsonbContainer *row = jb_array_object(rows, i);
+		char	   *value = jb_text(row, t->row_key);
+
+		if (value && strcmp(value, t->row_value) == 0)
+		{
+			*doc = row;
+			break;
+		}
+	}
+	return ERP_OK;
+}
+
+static char *
+target_text(const ErpTarget *t)
+{
+	if (t->parent)
+		return psprintf("%s of %s %s with %s %s", t->doctype, t->parent, t->name, t->row_key, t->row_value);
+	return psprintf("%s %s", t->doctype, t->name ? t->name : t->filters);
+}
+
 /*
- * Makes sure doctype/name exists: reads it, creates it from body when it is missing.
- * A 409 on create means it appeared meanwhile, so it is read again.
+ * Makes sure the target exists: looks it up, and creates it (POST body to path) only when
+ * it is missing. A create whose answer never came may still be applied by the engine:
+ * until provisioning.write_settle_ms has passed since it was sent, the target is looked
+ * up again instead of created again (create_allowed, run.c); if it has not appeared by
+ * then, the step fails transiently and its next attempt creates it. A 409 means it
+ * appeared meanwhile. *doc gets the document found or made.
  */
+static bool
+erp_create_once(RunContext *ctx, StepResult *r, const ErpTarget *t, const char *path,
+				const char *body, JsonbContainer **doc, bool *created)
+{
+	char	   *target = target_text(t);
+	bool		unanswered = false;
+	bool		conflict = false;
+
+	*created = false;
+	for (;;)
+	{
+		if (erp_lookup(ctx, r, t, doc) != ERP_OK)
+			return false;
+		if (*doc != NULL)
+			return true;
+		if (conflict)
+		{
+			step_fail(r, FAIL_PERMANENT, "POST %s: the engine reported a conflict, yet %s cannot be found",
+					  path, target);
+			return false;
+		}
+		if (!create_allowed(ctx, target))
+		{
+			settle_pause(ctx, target);
+			continue;
+		}
+		if (unanswered)
+		{
+			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
+					  target, prov_write_settle_ms);
+			return false;
+		}
+		switch (erp_write(ctx, r, "POST", path, body, doc))
+		{
+			case ERP_OK:
+				*created = true;
+				if (*doc == NULL)
+				{
+					step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", path);
+					return false;
+				}
+				return true;
+			case ERP_CONFLICT:
+				conflict = true;
+				break;
+			case ERP_UNKNOWN:
+				write_unanswered(ctx, target);
+				unanswered = true;
+				break;
+			case ERP_NOT_FOUND:
+				step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", path);
+				return false;
+			default:
+				return false;
+		}
+	}
+}
+
+/* Makes sure doctype/name exists, created from body when missing. */
 static bool
 erp_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
 		   const char *body, bool *created, JsonbContainer **doc)
 {
+	ErpTarget	t = {.doctype = doctype,.name = name};
 	JsonbContainer *found;
 
-	*created = false;
-	switch (erp_get(ctx, r, doctype, name, &found))
-	{
-		case ERP_OK:
-			if (doc)
-				*doc = found;
-			return true;
-		case ERP_NOT_FOUND:
-			break;
-		default:
-			return false;
-	}
-	switch (erp_write(ctx, r, "POST", resource_path(doctype, NULL), body, doc))
-	{
-		case ERP_OK:
-			*created = true;
-			return true;
-		case ERP_CONFLICT:
-			return erp_get(ctx, r, doctype, name, doc ? doc : &found) == ERP_OK;
-		case ERP_NOT_FOUND:
-			step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", resource_path(doctype, NULL));
-			return false;
-		default:
-			return false;
-	}
+	return erp_create_once(ctx, r, &t, resource_path(doctype, NULL), body, doc ? doc : &found, created);
 }
 
 /*
- * Makes sure a document matching filters exists, creating it from body when none does,
- * for documents the engine names itself. A 409 on create (a same-named or overlapping
- * document appeared meanwhile) means: look again. *name gets the document's name.
+ * Makes sure a document matching filters exists, created from body when none does, for
+ * documents the engine names itself. *name gets the document's name.
  */
 static bool
 erp_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
 				   const char *body, char **name, bool *created)
 {
+	ErpTarget	t = {.doctype = doctype,.filters = filters};
 	JsonbContainer *doc;
 
-	*created = false;
-	if (erp_find(ctx, r, doctype, filters, name) != ERP_OK)
+	if (!erp_create_once(ctx, r, &t, resource_path(doctype, NULL), body, &doc, created))
 		return false;
-	if (*name != NULL)
-		return true;
-	switch (erp_write(ctx, r, "POST", resource_path(doctype, NULL), body, &doc))
-	{
-		case ERP_OK:
-			*name = jb_text(doc, "name");
-			*created = true;
-			if (*name == NULL)
-				step_fail(r, FAIL_PERMANENT, "the engine did not name the new %s", doctype);
-			return *name != NULL;
-		case ERP_CONFLICT:
-			return erp_find(ctx, r, doctype, filters, name) == ERP_OK && *name != NULL;
-		default:
-			return false;
-	}
+	*name = jb_text(doc, "name");
+	if (*name == NULL)
+		step_fail(r, FAIL_PERMANENT, "the engine did not name the %s", doctype);
+	return *name != NULL;
 }
 
 /* Today in the server's time zone: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS". */
@@ -679,37 +761,29 @@ step_customer(RunContext *ctx, StepResult *r)
 static bool
 ensure_cash_account(RunContext *ctx, StepResult *r, const char *cash_account)
 {
-	JsonbContainer *mop;
-	JsonbContainer *rows;
+	ErpTarget	t = {.doctype = "Mode of Payment Account",.parent = "Mode of Payment",.name = CASH,
+	.parent_field = "accounts",.row_key = "company",.row_value = company_of(ctx)};
 	JsonWriter	doc;
 	JsonWriter	body;
+	JsonbContainer *row;
+	bool		created;
 
-	if (erp_get(ctx, r, "Mode of Payment", CASH, &mop) != ERP_OK)
-	{
-		if (r->status != STEP_FAILED)
-			step_fail(r, FAIL_PERMANENT, "the engine has no mode of payment \"%s\"", CASH);
-		return false;
-	}
-	rows = jb_array(mop, "accounts");
-	for (int i = 0; i < jb_array_length(rows); i++)
-	{
-		char	   *company = jb_text(jb_array_object(rows, i), "company");
-
-		if (company && strcmp(company, company_of(ctx)) == 0)
-			return true;
-	}
 	jw_open(&doc, '{');
-	jw_str(&doc, "doctype", "Mode of Payment Account");
-	jw_str(&doc, "parenttype", "Mode of Payment");
+	jw_str(&doc, "doctype", t.doctype);
+	jw_str(&doc, "parenttype", t.parent);
 	jw_str(&doc, "parent", CASH);
-	jw_str(&doc, "parentfield", "accounts");
+	jw_str(&doc, "parentfield", t.parent_field);
 	jw_str(&doc, "company", company_of(ctx));
 	jw_str(&doc, "default_account", cash_account);
 	jw_close(&doc, '}');
 	jw_open(&body, '{');
 	jw_str(&body, "doc", doc.buf.data);
 	jw_close(&body, '}');
-	return erp_write(ctx, r, "POST", "/api/method/frappe.client.insert", body.buf.data, NULL) == ERP_OK;
+	if (erp_create_once(ctx, r, &t, "/api/method/frappe.client.insert", body.buf.data, &row, &created))
+		return true;
+	if (r->status != STEP_FAILED)
+		step_fail(r, FAIL_PERMANENT, "the engine has no mode of payment \"%s\"", CASH);
+	return false;
 }
 
 static char *

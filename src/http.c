@@ -75,9 +75,11 @@ set_common_options(CURL *handle, struct curl_slist *headers, HttpResponse *respo
 	CURL_SETOPT(handle, CURLOPT_PROTOCOLS_STR, "http,https");
 	CURL_SETOPT(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	CURL_SETOPT(handle, CURLOPT_FOLLOWLOCATION, 0L);
+	/* a document named "." or ".." is a path segment, not a step up */
+	CURL_SETOPT(handle, CURLOPT_PATH_AS_IS, 1L);
 	CURL_SETOPT(handle, CURLOPT_CONNECTTIMEOUT_MS, (long) Max(prov_http_connect_timeout_ms, 1));
 	CURL_SETOPT(handle, CURLOPT_TIMEOUT_MS, (long) Max(prov_http_timeout_ms, 1));
-	CURL_SETOPT(handle, CURLOPT_USERAGENT, "provisioning/1.1");
+	CURL_SETOPT(handle, CURLOPT_USERAGENT, "provisioning/1.2");
 	CURL_SETOPT(handle, CURLOPT_HTTPHEADER, headers);
 	CURL_SETOPT(handle, CURLOPT_WRITEFUNCTION, collect_body);
 	CURL_SETOPT(handle, CURLOPT_WRITEDATA, response);
@@ -97,37 +99,55 @@ response_reset(HttpResponse *response)
 	response->outcome = HTTP_TRANSIENT;
 	response->status = 0;
 	response->retry_after_s = -1;
+	response->outcome_unknown = false;
 	response->elapsed_ms = 0;
 	response->error[0] = '\0';
 }
 
+/*
+ * The request headers. The Authorization line is built at its full length (the credentials'
+ * length is bounded where they are stored) and wiped once libcurl holds its copy.
+ */
 struct curl_slist *
 http_headers(const char *authorization, const char *correlation_id)
 {
 	struct curl_slist *list = NULL;
-	const char *lines[4];
-	char		auth_line[1024];
-	char		corr_line[128];
+	char	   *auth_line = psprintf("Authorization: %s", authorization);
+	char	   *corr_line = psprintf("X-Correlation-ID: %s", correlation_id);
+	const char *lines[] = {
+		"Accept: application/json",
+		"Expect:",				/* no 100-continue round trip */
+		auth_line,
+		corr_line,
+	};
 
-	snprintf(auth_line, sizeof(auth_line), "Authorization: %s", authorization);
-	snprintf(corr_line, sizeof(corr_line), "X-Correlation-ID: %s", correlation_id);
-	lines[0] = "Accept: application/json";
-	lines[1] = "Expect:";			/* no 100-continue round trip */
-	lines[2] = auth_line;
-	lines[3] = corr_line;
 	for (int i = 0; i < lengthof(lines); i++)
 	{
 		struct curl_slist *next = curl_slist_append(list, lines[i]);
 
 		if (next == NULL)
 		{
-			curl_slist_free_all(list);
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			http_headers_free(list);
+			list = NULL;
+			break;
 		}
 		list = next;
 	}
-	explicit_bzero(auth_line, sizeof(auth_line));
+	explicit_bzero(auth_line, strlen(auth_line));
+	pfree(auth_line);
+	pfree(corr_line);
+	if (list == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	return list;
+}
+
+/* Frees a header list, wiping every line first: one of them carries the credentials. */
+void
+http_headers_free(struct curl_slist *headers)
+{
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(headers);
 }
 
 CURL *
@@ -164,7 +184,7 @@ http_client_cleanup(HttpClient *client)
 	if (client->curl)
 		curl_easy_cleanup(client->curl);
 	if (client->headers)
-		curl_slist_free_all(client->headers);
+		http_headers_free(client->headers);
 	client->curl = NULL;
 	client->headers = NULL;
 }
@@ -191,10 +211,12 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 {
 	double		total = 0;
 	double		connect = 0;
+	long		sent = 0;
 	struct curl_header *header;
 
 	curl_easy_getinfo(handle, CURLINFO_TOTAL_TIME, &total);
 	curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME, &connect);
+	curl_easy_getinfo(handle, CURLINFO_REQUEST_SIZE, &sent);
 	response->elapsed_ms = total * 1000.0;
 
 	if (code == CURLE_OK)
@@ -207,10 +229,15 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 			long		seconds = strtol(header->value, &end, 10);
 
 			if (end != header->value && seconds >= 0)
-				response->retry_after_s = (int) Min(seconds, 3600);
+				response->retry_after_s = (int) Min(seconds, prov_retry_after_max_s);
 		}
+		/* a gateway's 502/504 says nothing of what the engine behind it did */
+		response->outcome_unknown = (response->status == 502 || response->status == 504);
 		return;
 	}
+
+	/* once sent, the request may have reached the engine whatever went wrong after */
+	response->outcome_unknown = sent > 0;
 
 	if (response->error[0] == '\0')
 		strlcpy(response->error, curl_easy_strerror(code), sizeof(response->error));
@@ -285,7 +312,7 @@ http_request(HttpClient *client, const char *method, const char *url,
 
 	code = curl_easy_perform(handle);
 	if (body_headers)
-		curl_slist_free_all(body_headers);
+		http_headers_free(body_headers);
 	http_finish(handle, code, response);
 }
 

@@ -28,7 +28,8 @@ typedef struct HttpResponse
 	HttpOutcome outcome;
 	long		status;			/* 0 when no HTTP response arrived */
 	StringInfoData body;
-	int			retry_after_s;	/* Retry-After in seconds, or -1 */
+	int			retry_after_s;	/* Retry-After in seconds (capped), or -1 */
+	bool		outcome_unknown;	/* sent, but no answer says whether it was applied */
 	double		elapsed_ms;
 	char		error[CURL_ERROR_SIZE]; /* libcurl's reason when no response arrived */
 } HttpResponse;
@@ -51,6 +52,7 @@ extern char *http_escape(const char *text);
 /* Used by the health probe, which drives several handles at once */
 extern CURL *http_handle_new(struct curl_slist *headers, HttpResponse *response);
 extern struct curl_slist *http_headers(const char *authorization, const char *correlation_id);
+extern void http_headers_free(struct curl_slist *headers);
 extern void http_finish(CURL *handle, CURLcode code, HttpResponse *response);
 
 #endif							/* PROVISIONING_HTTP_H */

@@ -82,6 +82,17 @@ jb_object(JsonbContainer *container, const char *key)
 	return as_container(member(container, key), false);
 }
 
+/* An object member in memory of its own, which outlives the document it was read from. */
+JsonbContainer *
+jb_object_copy(JsonbContainer *container, const char *key)
+{
+	JsonbValue *v = member(container, key);
+
+	if (as_container(v, false) == NULL)
+		return NULL;
+	return &JsonbValueToJsonb(v)->root;
+}
+
 JsonbContainer *
 jb_array(JsonbContainer *container, const char *key)
 {

@@ -17,6 +17,7 @@ extern Jsonb *jb_parse(const char *text, int len);
 /* Lookups on an object; NULL when absent, null, or of another type. */
 extern JsonbContainer *jb_object(JsonbContainer *container, const char *key);
 extern JsonbContainer *jb_array(JsonbContainer *container, const char *key);
+extern JsonbContainer *jb_object_copy(JsonbContainer *container, const char *key);
 extern char *jb_text(JsonbContainer *container, const char *key);
 extern bool jb_bool(JsonbContainer *container, const char *key, bool missing);
 extern int	jb_array_length(JsonbContainer *array);

@@ -40,6 +40,8 @@
 
 static SPIPlanPtr record_plan = NULL;
 
+static void sleep_ms(long ms);
+
 /* ---------------------------------------------------------------- helpers for drivers */
 
 const char *
@@ -88,6 +90,49 @@ step_status_of(RunContext *ctx, const char *step)
 		if (strcmp(ctx->steps[i].key, step) == 0)
 			return ctx->steps[i].status;
 	return "";
+}
+
+/*
+ * May target be created now? Not while a create that may still be applied by the engine
+ * could be it: one sent without an answer less than provisioning.write_settle_ms ago, or,
+ * in a resumed run, any create in the first write_settle_ms. A step creates in a fixed
+ * order after looking each document up, so a create of another target means the
+ * unanswered one was found: it is settled too.
+ */
+bool
+create_allowed(RunContext *ctx, const char *target)
+{
+	if (ctx->unsettled_since == 0)
+		return true;
+	if (TimestampDifferenceExceeds(ctx->unsettled_since, GetCurrentTimestamp(), prov_write_settle_ms) ||
+		(ctx->unsettled_target != NULL && strcmp(ctx->unsettled_target, target) != 0))
+	{
+		ctx->unsettled_since = 0;
+		ctx->unsettled_target = NULL;
+		return true;
+	}
+	return false;
+}
+
+/* The create of target, sent at ctx->write_sent_at, got no answer. */
+void
+write_unanswered(RunContext *ctx, const char *target)
+{
+	ctx->unsettled_since = ctx->write_sent_at;
+	ctx->unsettled_target = MemoryContextStrdup(ctx->cxt, target);
+}
+
+/* Waits a little before the unsettled create is looked for again. */
+void
+settle_pause(RunContext *ctx, const char *target)
+{
+	long		left = prov_write_settle_ms -
+		TimestampDifferenceMilliseconds(ctx->unsettled_since, GetCurrentTimestamp());
+
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("%s: waiting for the engine to apply an unanswered create (%s)",
+									ctx->steps[ctx->current].key, target));
+	sleep_ms(Max(1, Min(left, Min(Max(prov_write_settle_ms / 20, 100), 2000))));
 }
 
 /*
@@ -283,7 +328,15 @@ run_load(const pg_uuid_t *run_id)
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			described = MemoryContextStrdup(cxt, TextDatumGetCString(d));
+		{
+			text	   *t = DatumGetTextPP(d);
+
+			described = MemoryContextAlloc(cxt, VARSIZE_ANY_EXHDR(t) + 1);
+			memcpy(described, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			described[VARSIZE_ANY_EXHDR(t)] = '\0';
+			/* the description holds the engine's credentials */
+			explicit_bzero(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
 	}
 	worker_txn_commit();
 	if (described == NULL)
@@ -297,13 +350,10 @@ run_load(const pg_uuid_t *run_id)
 	if (doc == NULL)
 		elog(ERROR, "the provisioning run's description is not JSON");
 	ctx->correlation_id = jb_text(&doc->root, "correlation_id");
-	ctx->config = jb_object(&doc->root, "config");
+	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
-	{
-		char	   *wait = jb_text(&doc->root, "resume_after_ms");
-
-		ctx->resume_after_ms = wait ? (long) strtod(wait, NULL) : 0;
-	}
+	if (jb_bool(&doc->root, "resumed", false))
+		ctx->unsettled_since = GetCurrentTimestamp();
 
 	steps = jb_array(&doc->root, "steps");
 	ctx->nsteps = jb_array_length(steps);
@@ -333,10 +383,11 @@ run_load(const pg_uuid_t *run_id)
 		ctx->base_url = url;
 		ctx->api_key = jb_text(engine, "api_key");
 		ctx->api_secret = jb_text(engine, "api_secret");
-		ctx->options = jb_object(engine, "options");
+		ctx->options = jb_object_copy(engine, "options");
 	}
-	/* the description held the secret */
+	/* the description and its parsed form held the credentials */
 	explicit_bzero(described, strlen(described));
+	explicit_bzero(doc, VARSIZE(doc));
 	MemoryContextSwitchTo(old);
 	return ctx;
 }
@@ -402,7 +453,11 @@ call_step(RunContext *ctx, StepFunction function, StepResult *result)
 		MemoryContextSwitchTo(cxt);
 		error = CopyErrorData();
 		FlushErrorState();
-		step_fail(result, FAIL_PERMANENT, "internal error: %s", error->message);
+		/* pg_cancel_backend stops the attempt, not the run */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			step_fail(result, FAIL_TRANSIENT, "the step was cancelled");
+		else
+			step_fail(result, FAIL_PERMANENT, "internal error: %s", error->message);
 	}
 	PG_END_TRY();
 }
@@ -504,12 +559,7 @@ run_execute(RunContext *ctx)
 
 		http_client_init(&ctx->http, auth, ctx->correlation_id);
 		explicit_bzero(auth, strlen(auth));
-	}
-
-	if (ctx->resume_after_ms > 0)
-	{
-		pgstat_report_activity(STATE_RUNNING, "waiting for requests of the interrupted attempt to settle");
-		sleep_ms(ctx->resume_after_ms);
+		pfree(auth);
 	}
 
 	/* nothing left to do: only the end is to be recorded */
@@ -549,6 +599,18 @@ run_execute(RunContext *ctx)
 	}
 }
 
+/* Ends a run's life in the worker: its connection, its credentials, its memory. */
+static void
+run_forget(RunContext *ctx)
+{
+	http_client_cleanup(&ctx->http);
+	if (ctx->api_key)
+		explicit_bzero(ctx->api_key, strlen(ctx->api_key));
+	if (ctx->api_secret)
+		explicit_bzero(ctx->api_secret, strlen(ctx->api_secret));
+	MemoryContextDelete(ctx->cxt);
+}
+
 static bool counted_live = false;
 
 static void
@@ -583,10 +645,11 @@ claim_next_run(pg_uuid_t *run_id)
 {
 	pg_uuid_t	ids[MAX_RUN_WORKERS];
 	bool		claimed = false;
+	bool		held_back = false;
 	int			n;
 
 	worker_txn_begin("looking for a provisioning run");
-	n = runnable_runs(ids, lengthof(ids));
+	n = runnable_runs(ids, lengthof(ids), &held_back);
 	for (int i = 0; i < n && !claimed; i++)
 		if (run_lock_acquire(&ids[i], true))
 		{
@@ -633,8 +696,7 @@ provisioning_run_main(Datum arg)
 			if (ctx != NULL)
 			{
 				run_execute(ctx);
-				http_client_cleanup(&ctx->http);
-				MemoryContextDelete(ctx->cxt);
+				run_forget(ctx);
 			}
 			run_lock_release(&run_id);
 			claimed = false;

@@ -1,6 +1,9 @@
 /*
  * worker_txn.c
  *     Short transactions in background workers, with the full worker_spi ritual.
+ *
+ * Committing leaves CurrentMemoryContext in TopMemoryContext; the caller's context comes
+ * back instead, or what a worker allocates after each commit would pile up there.
  */
 #include "postgres.h"
 
@@ -11,9 +14,12 @@
 
 #include "provisioning.h"
 
+static MemoryContext caller_cxt = NULL;
+
 void
 worker_txn_begin(const char *activity)
 {
+	caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -30,4 +36,5 @@ worker_txn_commit(void)
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(caller_cxt);
 }

@@ -6,6 +6,8 @@
 SELECT plan(4);
 
 ALTER SYSTEM SET provisioning.http_retries = 10;
+-- nothing here applies a write late (resets and timeouts drop it unapplied): settle quickly
+ALTER SYSTEM SET provisioning.write_settle_ms = 200;
 SELECT pg_reload_conf();
 \set ignored `$SIMCTL fault '{"action": "status", "status": 503, "probability": 0.10, "times": -1, "seed": 1}'`
 \set ignored `$SIMCTL fault '{"action": "status", "status": 502, "probability": 0.10, "times": -1, "seed": 2}'`
@@ -20,6 +22,7 @@ CREATE TEMP TABLE finals AS
 SELECT t.id, test.wait_final(t.id, 600) AS status FROM provisioning.tenants t WHERE t.engine LIKE 'rand%';
 \set ignored `$SIMCTL clear`
 ALTER SYSTEM RESET provisioning.http_retries;
+ALTER SYSTEM RESET provisioning.write_settle_ms;
 SELECT pg_reload_conf();
 
 SELECT is((SELECT count(*) FROM finals WHERE status = 'COMPLETED'), 100::bigint, 'all 100 tenants are provisioned');

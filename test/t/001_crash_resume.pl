@@ -2,9 +2,9 @@
 # each step in turn, while the engine holds a creating request of that step; the run
 # resumes after the restart, finishes COMPLETED, and the engine holds exactly one of
 # everything. The engine applies the interrupted request 4.5 s after it arrived, after the
-# server is back (http_timeout_ms is 6 s): a resumed step that looked again at once would
-# create the customer twice. Also: a killed run worker, and a fast shutdown with runs in
-# flight.
+# server is back: a resumed run creates nothing it does not find until write_settle_ms (6 s)
+# has passed since it resumed; one that created at once would make the customer twice.
+# Also: a killed run worker, and a fast shutdown with runs in flight.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -25,6 +25,7 @@ shared_preload_libraries = 'provisioning'
 provisioning.database_name = 'postgres'
 provisioning.http_connect_timeout_ms = 1000
 provisioning.http_timeout_ms = 6000
+provisioning.write_settle_ms = 6000
 provisioning.http_retry_delay_ms = 20
 max_worker_processes = 16
 });
