@@ -10,6 +10,10 @@ PGFILEDESC = "provisioning - tenant workspace provisioning in background workers
 PG_CFLAGS  = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
              -Wmissing-prototypes -Werror
 SHLIB_LINK = -lcurl
+# PostgreSQL loads libraries with RTLD_GLOBAL and PGXS 15 hides nothing: export only the
+# entry points (marked PGDLLEXPORT), so http_request & co. never bind to another library's.
+PG_CFLAGS += -fvisibility=hidden
+PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))'
 
 # Debian installs one pg_config per major version; prefer 15's.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)

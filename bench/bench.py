@@ -5,8 +5,9 @@ Run by bench/run.sh, which starts the throwaway cluster and the engine and expor
 PGHOST, PGPORT, PGDATABASE, SIM_PORT, SIM_CONTROL and WORK. Prints a table and writes
 BENCHMARKS.md. Sizes: BENCH_TENANTS (throughput, default 500), BENCH_STATUS_TENANTS
 (default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 5).
-BENCH_SECTIONS limits what runs after the end-to-end figures (status, health, memory,
-throughput); BENCH_PG_CONF adds a postgresql.conf line, for experiments.
+BENCH_WORKER_MEMORY_RUNS (default 1000). BENCH_SECTIONS limits what runs after the
+end-to-end figures (status, health, memory, worker_memory, throughput); BENCH_PG_CONF adds a
+postgresql.conf line, for experiments.
 """
 import json
 import os
@@ -250,6 +251,44 @@ def memory(runs):
     report("memory", "largest run worker private memory seen (one worker per run)", f"{peak_worker} kB")
 
 
+def worker_memory(runs):
+    """One reused run worker through runs x 10 steps, a fifth of the calls failing (503), so
+    that retries happen too: its private memory must stay flat."""
+    set_setting("provisioning.max_workers", 1)
+    set_setting("provisioning.http_retries", 10)
+    set_setting("provisioning.http_retry_delay_ms", 1)
+    control("/faults", {"action": "status", "status": 503, "probability": 0.2, "times": -1, "seed": 7})
+    new_engines("wmem", runs)
+    sql(f"INSERT INTO provisioning.tenants (name, engine) SELECT 'Worker Memory ' || i, 'wmem' || i FROM generate_series(1, {runs}) i")
+    samples = []   # (step attempts so far, worker pid, RssAnon)
+    deadline = time.time() + 3600
+    while time.time() < deadline:
+        row = sql("SELECT (SELECT pid FROM pg_stat_activity WHERE backend_type = 'provisioning run' LIMIT 1), "
+                  "(SELECT coalesce(sum((s->>'attempts')::int), 0) FROM provisioning.tenant_onboarding o "
+                  "   JOIN provisioning.tenants t ON t.id = o.tenant_id, jsonb_array_elements(o.provisioning_steps) s "
+                  "  WHERE t.engine LIKE 'wmem%'), "
+                  "(SELECT count(*) FROM provisioning.tenants WHERE engine LIKE 'wmem%' AND provisioning_status = 'PROVISIONING')")
+        pid, attempts, left = row.split("|")
+        if pid:
+            try:
+                samples.append((int(attempts), int(pid), rss_kb(int(pid))))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        if int(left) == 0:
+            break
+        time.sleep(0.5)
+    urllib.request.urlopen(urllib.request.Request(SIM_CONTROL + "/faults", method="DELETE")).close()
+    for name in ("provisioning.max_workers", "provisioning.http_retries", "provisioning.http_retry_delay_ms"):
+        sql(f"ALTER SYSTEM RESET {name}")
+    sql("SELECT pg_reload_conf()")
+    pids = {pid for _, pid, _ in samples}
+    first = next(s for s in samples if s[0] >= samples[-1][0] // 10)
+    last = samples[-1]
+    report("memory", f"one run worker over {last[0]} step attempts ({runs} runs, 20 % of calls 503): "
+           f"private memory at {first[0]} / {last[0]} attempts", f"{first[2]} / {last[2]} kB",
+           f"flat; {len(pids)} worker process(es)")
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
@@ -260,7 +299,7 @@ def machine():
 
 def main():
     e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 5))
-    sections = os.environ.get("BENCH_SECTIONS", "e2e,status,health,memory,throughput").split(",")
+    sections = os.environ.get("BENCH_SECTIONS", "e2e,status,health,memory,worker_memory,throughput").split(",")
     print(f"machine: {machine()}")
     print("end to end and the peer")
     calls = end_to_end(0, e2e_runs)
@@ -274,6 +313,9 @@ def main():
     if "memory" in sections:
         print("memory")
         memory(int(os.environ.get("BENCH_MEMORY_RUNS", 1000)))
+    if "worker_memory" in sections:
+        print("worker memory")
+        worker_memory(int(os.environ.get("BENCH_WORKER_MEMORY_RUNS", 1000)))
     if "throughput" in sections:
         print("throughput")
         throughput(int(os.environ.get("BENCH_TENANTS", 500)), 20, calls)

@@ -3,3 +3,377 @@
 -- reverse order and keeps every user row.
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Promises under attack (issue 8): identity from gateways only, engine secrets that stay with
+-- their engine, one company per tenant and engine, restores that queue nothing, retries and
+-- pruning that one bad row cannot stop, and a crash-loop guard the launcher reads from the run.
+----------------------------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'provisioning_gateway') THEN
+        CREATE ROLE provisioning_gateway NOLOGIN;
+    END IF;
+END
+$$;
+
+-- Request claims count only where a gateway (PostgREST's authenticator, or the application's
+-- login role) logged in: anyone else could set request.jwt.claims to any identity.
+CREATE OR REPLACE FUNCTION provisioning._claims() RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    raw    text := nullif(current_setting('request.jwt.claims', true), '');
+    claims jsonb;
+BEGIN
+    IF raw IS NULL OR NOT pg_has_role(session_user, 'provisioning_gateway', 'MEMBER') THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        claims := raw::jsonb;
+    EXCEPTION WHEN others THEN
+        RAISE EXCEPTION 'request.jwt.claims is not valid JSON'
+            USING ERRCODE = '42501', DETAIL = 'The request carries no usable identity.';
+    END;
+    IF jsonb_typeof(claims) <> 'object' THEN
+        RAISE EXCEPTION 'request.jwt.claims is not a JSON object'
+            USING ERRCODE = '42501', DETAIL = 'The request carries no usable identity.';
+    END IF;
+    IF claims ? 'exp' THEN
+        IF jsonb_typeof(claims->'exp') <> 'number' THEN
+            RAISE EXCEPTION 'the JWT exp claim must be a number' USING ERRCODE = '42501';
+        END IF;
+        IF (claims->>'exp')::numeric < extract(epoch FROM clock_timestamp()) THEN
+            RAISE EXCEPTION 'the JWT has expired' USING ERRCODE = '42501',
+                HINT = 'Sign in again to get a fresh token.';
+        END IF;
+    END IF;
+    RETURN claims;
+END
+$$;
+
+-- The caller's user id: the sub claim behind a gateway, else the login role's own name.
+CREATE OR REPLACE FUNCTION provisioning._sub() RETURNS text
+    LANGUAGE sql STABLE AS
+$$
+    SELECT CASE WHEN pg_has_role(session_user, 'provisioning_gateway', 'MEMBER')
+                THEN nullif(provisioning._claims()->>'sub', '')
+                ELSE session_user::text END
+$$;
+
+-- Engines: a base_url is scheme, host, port and path only; credentials are one header line each
+-- and travel only to the engine they were given for. Changing base_url therefore needs both
+-- credentials in the same statement: _engine_credentials_given notes which columns an UPDATE
+-- names (column triggers fire only for those), _engine_checked then decides.
+CREATE FUNCTION provisioning._engine_credentials_given() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM set_config('provisioning_engines.given_' || TG_ARGV[0], NEW.name, true);
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION provisioning._engine_checked() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    key_given    boolean := current_setting('provisioning_engines.given_api_key', true) = NEW.name;
+    secret_given boolean := current_setting('provisioning_engines.given_api_secret', true) = NEW.name;
+    column_name  text;
+    value        text;
+BEGIN
+    PERFORM set_config('provisioning_engines.given_api_key', '', true);
+    PERFORM set_config('provisioning_engines.given_api_secret', '', true);
+    IF NEW.base_url ~ '[?#@[:space:][:cntrl:]]' THEN
+        RAISE EXCEPTION 'base_url of engine "%" must not contain user info, a query or a fragment', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
+                  HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
+        value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;
+        IF value ~ '[[:cntrl:]]' THEN
+            RAISE EXCEPTION '% of engine "%" must not contain control characters', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'Line breaks would end the HTTP header that carries it.';
+        END IF;
+        IF octet_length(value) > 1024 THEN
+            RAISE EXCEPTION '% of engine "%" is longer than 1024 bytes', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'It is refused rather than cut short.';
+        END IF;
+    END LOOP;
+    IF TG_OP = 'UPDATE' AND NEW.base_url IS DISTINCT FROM OLD.base_url
+       AND NOT (key_given AND secret_given) THEN
+        RAISE EXCEPTION 'changing the base_url of engine "%" needs its api_key and api_secret in the same statement', NEW.name
+            USING ERRCODE = '42501',
+                  DETAIL = 'Credentials are sent only to the engine they were given for.',
+                  HINT = 'UPDATE provisioning.engines SET base_url = ..., api_key = ..., api_secret = ... WHERE name = ...';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER engines_api_key_given BEFORE UPDATE OF api_key ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_credentials_given('api_key');
+CREATE TRIGGER engines_api_secret_given BEFORE UPDATE OF api_secret ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_credentials_given('api_secret');
+-- named to fire after the two above (BEFORE triggers fire in name order)
+CREATE TRIGGER engines_checked BEFORE INSERT OR UPDATE ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_checked();
+
+-- One company per engine: the company a tenant resolves to (settings.company_name, else its
+-- name) is unique per engine, compared the way the engines' databases compare names.
+CREATE FUNCTION provisioning._company_taken(p_engine text, p_company text, p_tenant_id uuid) RETURNS void
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    holder uuid;
+BEGIN
+    SELECT t.id INTO holder FROM provisioning.tenants t
+     WHERE t.engine = p_engine AND t.id <> p_tenant_id
+       AND md5(lower(coalesce(t.settings->>'company_name', t.name))) = md5(lower(p_company))
+       AND lower(coalesce(t.settings->>'company_name', t.name)) = lower(p_company)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'company "%" on engine "%" belongs to tenant %', p_company, p_engine, holder
+            USING ERRCODE = '23505',
+                  HINT = 'Give this tenant another settings.company_name.';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION provisioning._tenant_company_checked() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NOT NULL THEN
+        PERFORM provisioning._company_taken(NEW.engine, coalesce(NEW.settings->>'company_name', NEW.name), NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tenants_company_checked BEFORE INSERT OR UPDATE OF name, engine, settings ON provisioning.tenants
+    FOR EACH ROW EXECUTE FUNCTION provisioning._tenant_company_checked();
+
+DO $$
+DECLARE
+    dup record;
+BEGIN
+    SELECT engine, lower(coalesce(settings->>'company_name', name)) AS company INTO dup
+      FROM provisioning.tenants WHERE engine IS NOT NULL
+     GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'tenants share company "%" on engine "%"', dup.company, dup.engine
+            USING ERRCODE = '23505',
+                  HINT = 'Give all but one of them another settings.company_name, then update again.';
+    END IF;
+END
+$$;
+-- the race-free guarantee behind the friendlier check above (hashed: a name may be long)
+CREATE UNIQUE INDEX tenants_engine_company_key
+    ON provisioning.tenants (engine, md5(lower(coalesce(settings->>'company_name', name))))
+    WHERE engine IS NOT NULL;
+
+-- When a run began last: the launcher leaves an interrupted run alone for a moment after
+-- that, so a run that kills its worker cannot restart in a tight loop.
+ALTER TABLE provisioning.tenant_onboarding ADD COLUMN claimed_at timestamptz;
+
+-- Queueing checks the company the run resolves to (options may name another one).
+CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                                   metadata jsonb, prior provisioning.tenant_onboarding,
+                                                   attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF t.engine IS NULL THEN
+        RAISE EXCEPTION 'tenant % has no engine', t.id
+            USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
+    PERFORM provisioning._wake();
+    BEGIN
+        INSERT INTO provisioning.tenant_onboarding
+               (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
+                provisioning_metadata, options, retry_of, retry_attempt)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+        RETURNING * INTO r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+     WHERE id = t.id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (t.id, r.id, r.correlation_id, 'PENDING',
+            CASE WHEN prior.id IS NULL THEN 'run queued'
+                 ELSE format('retry of run %s queued (attempt %s)', prior.id, attempt) END);
+    RETURN r;
+END
+$$;
+
+-- Options that name things in the engine are an admin's to set: a member naming another
+-- tenant's company would act on it.
+CREATE OR REPLACE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t      provisioning.tenants := provisioning._authorize(tenant_id);
+    naming text;
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF jsonb_typeof(options) = 'object'
+       AND NOT pg_has_role(provisioning._caller(), 'provisioning_admin', 'MEMBER') THEN
+        SELECT k INTO naming FROM jsonb_object_keys(options) k
+         WHERE k IN ('company_name', 'abbr', 'pos_user') ORDER BY k LIMIT 1;
+        IF naming IS NOT NULL THEN
+            RAISE EXCEPTION 'only provisioning_admin may set option "%"', naming
+                USING ERRCODE = '42501',
+                      DETAIL = 'company_name, abbr and pos_user name things in the engine; the tenant''s settings decide them.';
+        END IF;
+    END IF;
+    -- references to what the engine already holds carry over; every step re-checks them
+    r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
+END
+$$;
+
+-- A run begins (or resumes): claimed_at is the crash-loop guard's clock, and resumed tells the
+-- worker that requests of an earlier attempt may still be in the engine (it then creates
+-- nothing it does not find until provisioning.write_settle_ms has passed).
+CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r       provisioning.tenant_onboarding;
+    resumed boolean;
+BEGIN
+    SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
+    UPDATE provisioning.tenant_onboarding
+       SET status = 'IN_PROGRESS', started_at = coalesce(started_at, clock_timestamp()),
+           claimed_at = clock_timestamp()
+     WHERE id = p_run_id AND status IN ('PENDING', 'IN_PROGRESS')
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING'
+     WHERE id = r.tenant_id AND provisioning_status <> 'PROVISIONING';
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
+            CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
+    RETURN jsonb_build_object(
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config, 'resumed', resumed,
+        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata,
+        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
+                                             'api_key', e.api_key, 'api_secret', e.api_secret,
+                                             'options', e.options)
+                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
+                    WHERE t.id = r.tenant_id));
+END
+$$;
+
+-- A restore (pg_dump's scripts and pg_restore run with row_security off) brings tenants back
+-- as they were: it queues nothing, whatever their status.
+CREATE OR REPLACE FUNCTION provisioning._tenant_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
+       OR current_setting('row_security') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    RETURN NULL;
+END
+$$;
+
+-- Each tenant is retried on its own: one with bad settings or no engine is reported and
+-- skipped. The delay's exponent is capped before it is computed, so it cannot overflow.
+CREATE OR REPLACE FUNCTION provisioning.retry_due() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    max_attempts integer := coalesce(current_setting('provisioning.retry_max_attempts', true), '5')::integer;
+    base_s       double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_base_delay', true), '60s')::interval);
+    max_s        double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_max_delay', true), '1h')::interval);
+    started      integer := 0;
+    due          record;
+BEGIN
+    PERFORM provisioning._require_admin();
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
+           AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           AND r.retry_attempt < max_attempts
+           AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
+               <= clock_timestamp()
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
+            started := started + 1;
+        EXCEPTION
+            WHEN SQLSTATE 'PT409' THEN
+                NULL;  -- someone started a run meanwhile
+            WHEN others THEN
+                RAISE WARNING 'retry of tenant % skipped: %', (due.t).id, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    RETURN started;
+END
+$$;
+
+-- Set-based: a run is old history when it finished before the retention and its tenant has
+-- a later run (the tenant_onboarding_tenant_created_idx answers that per row).
+CREATE OR REPLACE FUNCTION provisioning.prune_history(batch integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    retention interval := coalesce(current_setting('provisioning.history_retention', true), '90d')::interval;
+    deleted   integer;
+BEGIN
+    PERFORM provisioning._require_admin();
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be a positive number' USING ERRCODE = '22023';
+    END IF;
+    IF retention <= interval '0' THEN
+        RETURN 0;       -- 0 keeps everything
+    END IF;
+    DELETE FROM provisioning.tenant_onboarding o
+     WHERE o.id IN (SELECT x.id FROM provisioning.tenant_onboarding x
+                     WHERE x.status NOT IN ('PENDING', 'IN_PROGRESS')
+                       AND x.finished_at < clock_timestamp() - retention
+                       AND EXISTS (SELECT FROM provisioning.tenant_onboarding y
+                                    WHERE y.tenant_id = x.tenant_id AND y.created_at > x.created_at)
+                     LIMIT batch FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+
+REVOKE ALL ON FUNCTION provisioning._engine_credentials_given(), provisioning._engine_checked(),
+                       provisioning._company_taken(text, text, uuid), provisioning._tenant_company_checked()
+       FROM PUBLIC;

@@ -2,3 +2,229 @@
 -- by section, in reverse order; every user row is kept.
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.1'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Promises under attack (issue 8), undone: the 1.1 definitions come back; the gateway role
+-- stays (roles are the cluster's, and other databases may use them).
+----------------------------------------------------------------------------------------------------
+
+DROP TRIGGER tenants_company_checked ON provisioning.tenants;
+DROP FUNCTION provisioning._tenant_company_checked();
+DROP FUNCTION provisioning._company_taken(text, text, uuid);
+DROP INDEX provisioning.tenants_engine_company_key;
+DROP TRIGGER engines_checked ON provisioning.engines;
+DROP TRIGGER engines_api_secret_given ON provisioning.engines;
+DROP TRIGGER engines_api_key_given ON provisioning.engines;
+DROP FUNCTION provisioning._engine_checked();
+DROP FUNCTION provisioning._engine_credentials_given();
+ALTER TABLE provisioning.tenant_onboarding DROP COLUMN claimed_at;
+
+CREATE OR REPLACE FUNCTION provisioning._claims() RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    raw    text := nullif(current_setting('request.jwt.claims', true), '');
+    claims jsonb;
+BEGIN
+    IF raw IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        claims := raw::jsonb;
+    EXCEPTION WHEN others THEN
+        RAISE EXCEPTION 'request.jwt.claims is not valid JSON'
+            USING ERRCODE = '42501', DETAIL = 'The request carries no usable identity.';
+    END;
+    IF jsonb_typeof(claims) <> 'object' THEN
+        RAISE EXCEPTION 'request.jwt.claims is not a JSON object'
+            USING ERRCODE = '42501', DETAIL = 'The request carries no usable identity.';
+    END IF;
+    IF claims ? 'exp' THEN
+        IF jsonb_typeof(claims->'exp') <> 'number' THEN
+            RAISE EXCEPTION 'the JWT exp claim must be a number' USING ERRCODE = '42501';
+        END IF;
+        IF (claims->>'exp')::numeric < extract(epoch FROM clock_timestamp()) THEN
+            RAISE EXCEPTION 'the JWT has expired' USING ERRCODE = '42501',
+                HINT = 'Sign in again to get a fresh token.';
+        END IF;
+    END IF;
+    RETURN claims;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._sub() RETURNS text
+    LANGUAGE sql STABLE AS
+$$
+    SELECT nullif(provisioning._claims()->>'sub', '')
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                        metadata jsonb, prior provisioning.tenant_onboarding,
+                                        attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF t.engine IS NULL THEN
+        RAISE EXCEPTION 'tenant % has no engine', t.id
+            USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    PERFORM provisioning._wake();
+    BEGIN
+        INSERT INTO provisioning.tenant_onboarding
+               (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
+                provisioning_metadata, options, retry_of, retry_attempt)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+        RETURNING * INTO r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+     WHERE id = t.id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (t.id, r.id, r.correlation_id, 'PENDING',
+            CASE WHEN prior.id IS NULL THEN 'run queued'
+                 ELSE format('retry of run %s queued (attempt %s)', prior.id, attempt) END);
+    RETURN r;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t provisioning.tenants := provisioning._authorize(tenant_id);
+    r provisioning.tenant_onboarding;
+BEGIN
+    -- references to what the engine already holds carry over; every step re-checks them
+    r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r            provisioning.tenant_onboarding;
+    resumed      boolean;
+    resume_after double precision := 0;
+BEGIN
+    SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
+    IF resumed THEN
+        SELECT greatest(0, extract(epoch FROM coalesce(current_setting('provisioning.http_timeout_ms', true), '15s')::interval
+                                              - (clock_timestamp() - max(l.at))) * 1000)
+          INTO resume_after
+          FROM provisioning.run_log l WHERE l.run_id = p_run_id;
+    END IF;
+    UPDATE provisioning.tenant_onboarding
+       SET status = 'IN_PROGRESS', started_at = coalesce(started_at, clock_timestamp())
+     WHERE id = p_run_id AND status IN ('PENDING', 'IN_PROGRESS')
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING'
+     WHERE id = r.tenant_id AND provisioning_status <> 'PROVISIONING';
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
+            CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
+    RETURN jsonb_build_object(
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'resume_after_ms', coalesce(resume_after, 0),
+        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata,
+        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
+                                             'api_key', e.api_key, 'api_secret', e.api_secret,
+                                             'options', e.options)
+                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
+                    WHERE t.id = r.tenant_id));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._tenant_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean THEN
+        RETURN NULL;
+    END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning.retry_due() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    max_attempts integer := coalesce(current_setting('provisioning.retry_max_attempts', true), '5')::integer;
+    base_delay   interval := coalesce(current_setting('provisioning.retry_base_delay', true), '60s')::interval;
+    max_delay    interval := coalesce(current_setting('provisioning.retry_max_delay', true), '1h')::interval;
+    started      integer := 0;
+    due          record;
+BEGIN
+    PERFORM provisioning._require_admin();
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
+           AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           AND r.retry_attempt < max_attempts
+           AND r.finished_at + least(max_delay, base_delay * 2 ^ r.retry_attempt) <= clock_timestamp()
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
+            started := started + 1;
+        EXCEPTION WHEN SQLSTATE 'PT409' THEN
+            NULL;  -- someone started a run meanwhile
+        END;
+    END LOOP;
+    RETURN started;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning.prune_history(batch integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    retention interval := coalesce(current_setting('provisioning.history_retention', true), '90d')::interval;
+    deleted   integer;
+BEGIN
+    PERFORM provisioning._require_admin();
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be a positive number' USING ERRCODE = '22023';
+    END IF;
+    IF retention <= interval '0' THEN
+        RETURN 0;       -- 0 keeps everything
+    END IF;
+    DELETE FROM provisioning.tenant_onboarding o
+     WHERE o.id IN (SELECT x.id FROM provisioning.tenant_onboarding x
+                     WHERE x.status NOT IN ('PENDING', 'IN_PROGRESS')
+                       AND x.finished_at < clock_timestamp() - retention
+                       AND x.id <> (provisioning._latest_run(x.tenant_id)).id
+                     LIMIT batch FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+

@@ -5,6 +5,13 @@
 #ifndef PROVISIONING_API_H
 #define PROVISIONING_API_H
 
+#include "fmgr.h"
+
+/* The SQL-callable functions: with the worker entry points, all the library exports. */
+extern PGDLLEXPORT Datum provisioning_wake(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_workers_serve_here(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_engine_health(PG_FUNCTION_ARGS);
+
 /* Errors out, saying what to set, unless the workers can run for this database. */
 extern void require_workers(void);
 

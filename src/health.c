@@ -3,14 +3,15 @@
  *     engine_health(): probe engines, all at once, and cache the answers per engine.
  *
  * The probe is the driver's authenticated read-only request. All engines not in the
- * cache are probed concurrently with one libcurl multi handle, so an offline engine
- * answers within the connect timeout however many engines are asked about. The cache
- * lives in shared memory: every backend shares it, and it works in read-only
- * transactions (PostgREST GET).
+ * cache are probed concurrently with one libcurl multi handle under one deadline, so
+ * offline engines answer within the connect timeout however many are asked about. The
+ * cache lives in shared memory, holds at most HEALTH_CACHE_SIZE answers (the oldest
+ * goes first), and works in read-only transactions (PostgREST GET).
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -34,9 +35,11 @@ PG_FUNCTION_INFO_V1(provisioning_engine_health);
 typedef struct Probe
 {
 	char	   *engine;
+	HealthKey	key;			/* set once the engine row is read */
 	HealthEntry answer;			/* what is reported */
 	bool		cached;
-	bool		known;			/* the engine row exists */
+	bool		known;			/* the engine row exists and has a driver */
+	const EngineDriver *driver;
 	char	   *url;
 	char	   *authorization;
 	CURL	   *handle;
@@ -52,11 +55,16 @@ set_answer(Probe *p, const char *status, const char *error)
 }
 
 static void
-make_key(HealthKey *key, const char *engine)
+make_key(HealthKey *key, const char *engine, const char *const *row, int ncols)
 {
 	memset(key, 0, sizeof(HealthKey));
 	key->database = MyDatabaseId;
 	strlcpy(key->engine, engine, ENGINE_NAME_LEN);
+	for (int i = 0; i < ncols; i++)
+		key->fingerprint = hash_combine64(key->fingerprint,
+										  row[i] ? hash_bytes_extended((const unsigned char *) row[i],
+																	   strlen(row[i]), i)
+										  : (uint64) i);
 }
 
 static void
@@ -67,11 +75,11 @@ read_cache(Probe *probes, int n)
 	LWLockAcquire(prov_shared->health_lock, LW_SHARED);
 	for (int i = 0; i < n; i++)
 	{
-		HealthKey	key;
 		HealthEntry *e;
 
-		make_key(&key, probes[i].engine);
-		e = hash_search(prov_health_cache, &key, HASH_FIND, NULL);
+		if (!probes[i].known)
+			continue;
+		e = hash_search(prov_health_cache, &probes[i].key, HASH_FIND, NULL);
 		if (e && now - e->checked_at < (int64) prov_health_cache_ttl * USECS_PER_SEC)
 		{
 			probes[i].answer = *e;
@@ -81,31 +89,43 @@ read_cache(Probe *probes, int n)
 	LWLockRelease(prov_shared->health_lock);
 }
 
+/* Makes room for one more answer: an expired one goes, else the oldest. */
+static void
+evict_one(void)
+{
+	HASH_SEQ_STATUS scan;
+	HealthEntry *e;
+	HealthEntry *oldest = NULL;
+
+	hash_seq_init(&scan, prov_health_cache);
+	while ((e = hash_seq_search(&scan)) != NULL)
+		if (oldest == NULL || e->checked_at < oldest->checked_at)
+			oldest = e;
+	if (oldest)
+		hash_search(prov_health_cache, &oldest->key, HASH_REMOVE, NULL);
+}
+
 static void
 write_cache(Probe *probes, int n)
 {
 	LWLockAcquire(prov_shared->health_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < n; i++)
 	{
-		HealthKey	key;
 		HealthEntry *e;
-		bool		found;
 
 		if (probes[i].cached || !probes[i].known)
 			continue;
-		make_key(&key, probes[i].engine);
-		/* a full cache only means the next call probes again */
-		e = hash_search(prov_health_cache, &key, HASH_ENTER_NULL, &found);
-		if (e)
-		{
-			probes[i].answer.key = key;
-			*e = probes[i].answer;
-		}
+		if (hash_search(prov_health_cache, &probes[i].key, HASH_FIND, NULL) == NULL &&
+			hash_get_num_entries(prov_health_cache) >= HEALTH_CACHE_SIZE)
+			evict_one();
+		e = hash_search(prov_health_cache, &probes[i].key, HASH_ENTER, NULL);
+		probes[i].answer.key = probes[i].key;
+		*e = probes[i].answer;
 	}
 	LWLockRelease(prov_shared->health_lock);
 }
 
-/* Reads the engine rows of the probes not answered from the cache. */
+/* Reads the engine rows: the cache key, and what a probe needs when it is not cached. */
 static void
 load_engines(Probe *probes, int n)
 {
@@ -117,12 +137,10 @@ load_engines(Probe *probes, int n)
 	for (int i = 0; i < n; i++)
 	{
 		Probe	   *p = &probes[i];
-		const EngineDriver *driver;
+		const char *row[5];
 
-		if (p->cached)
-			continue;
 		values[0] = CStringGetTextDatum(p->engine);
-		if (SPI_execute_with_args("SELECT kind, base_url, api_key, api_secret"
+		if (SPI_execute_with_args("SELECT kind, base_url, api_key, api_secret, options::text"
 								  " FROM provisioning.engines WHERE name = $1",
 								  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read provisioning.engines");
@@ -131,23 +149,27 @@ load_engines(Probe *probes, int n)
 			set_answer(p, "offline", "no such engine");
 			continue;
 		}
-		driver = driver_for_kind(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		if (driver == NULL)
+		for (int c = 0; c < lengthof(row); c++)
+			row[c] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, c + 1);
+		p->driver = driver_for_kind(row[0]);
+		if (p->driver == NULL)
 		{
 			set_answer(p, "offline", "there is no driver for this kind of engine in this version");
 			continue;
 		}
 		p->known = true;
+		make_key(&p->key, p->engine, row, lengthof(row));
 		{
 			/* SPI's memory goes away at SPI_finish */
 			MemoryContext spi = MemoryContextSwitchTo(caller);
 
-			p->url = psprintf("%s%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
-							  driver->health_path);
-			p->authorization = driver->authorization(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
-													 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
+			p->url = psprintf("%s%s", row[1], p->driver->health_path);
+			p->authorization = p->driver->authorization(row[2], row[3]);
 			MemoryContextSwitchTo(spi);
 		}
+		for (int c = 2; c <= 3; c++)
+			if (row[c])
+				explicit_bzero((char *) row[c], strlen(row[c]));
 	}
 	SPI_finish();
 }
@@ -237,7 +259,7 @@ probe_engines(Probe *probes, int n)
 				curl_easy_cleanup(probes[i].handle);
 			}
 			if (probes[i].headers)
-				curl_slist_free_all(probes[i].headers);
+				http_headers_free(probes[i].headers);
 			if (probes[i].authorization)
 				explicit_bzero(probes[i].authorization, strlen(probes[i].authorization));
 			probes[i].handle = NULL;
@@ -272,8 +294,8 @@ provisioning_engine_health(PG_FUNCTION_ARGS)
 		probes[i].answer.latency_ms = -1;
 	}
 
-	read_cache(probes, n);
 	load_engines(probes, n);
+	read_cache(probes, n);
 	probe_engines(probes, n);
 	write_cache(probes, n);
 

@@ -12,10 +12,15 @@
 #define HEALTH_CACHE_SIZE 1024
 #define ENGINE_NAME_LEN 64		/* engines.name is at most 63 bytes */
 
+/*
+ * An answer is about what was probed: the engine's row as it was (kind, base_url,
+ * credentials, options), folded into a fingerprint, so a changed engine is probed afresh.
+ */
 typedef struct HealthKey
 {
 	Oid			database;
 	char		engine[ENGINE_NAME_LEN];
+	uint64		fingerprint;
 } HealthKey;
 
 typedef struct HealthEntry

@@ -28,6 +28,8 @@ int			prov_http_timeout_ms = 15000;
 int			prov_http_retries = 3;
 int			prov_http_retry_delay_ms = 500;
 int			prov_health_cache_ttl = 30;
+int			prov_write_settle_ms = 120000;
+int			prov_retry_after_max_s = 60;
 
 static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
@@ -42,7 +44,32 @@ HTAB	   *prov_health_cache = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-void		_PG_init(void);
+/* A name PostgreSQL could connect to: said once, at the setting, not at every launch. */
+static bool
+check_database_name(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("provisioning.database_name must name a database (1 to %d bytes).",
+							NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+/* Each run worker takes a background worker slot, and the launcher one more. */
+static bool
+check_max_workers(int *newval, void **extra, GucSource source)
+{
+	if (*newval >= max_worker_processes)
+	{
+		GUC_check_errdetail("max_worker_processes is %d: the launcher and %d run workers need %d slots.",
+							max_worker_processes, *newval, *newval + 1);
+		GUC_check_errhint("Raise max_worker_processes (a restart) or lower provisioning.max_workers.");
+		return false;
+	}
+	return true;
+}
 
 static void
 define_settings(void)
@@ -50,12 +77,12 @@ define_settings(void)
 	DefineCustomStringVariable("provisioning.database_name",
 							   "Database in which the provisioning workers run.",
 							   NULL, &prov_database_name, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   PGC_POSTMASTER, 0, check_database_name, NULL, NULL);
 	DefineCustomIntVariable("provisioning.max_workers",
 							"Maximum number of provisioning runs executed at once.",
 							"Each run uses one background worker slot (max_worker_processes).",
-							&prov_max_workers, 4, 1, 64,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
+							&prov_max_workers, 4, 1, MAX_RUN_WORKERS,
+							PGC_SIGHUP, 0, check_max_workers, NULL, NULL);
 	DefineCustomBoolVariable("provisioning.auto_start",
 							 "Starts provisioning when a tenant with an engine is inserted.",
 							 NULL, &prov_auto_start, true,
@@ -78,6 +105,16 @@ define_settings(void)
 							"Attempt n waits about delay * 2^(n-1), with jitter, or the engine's Retry-After.",
 							&prov_http_retry_delay_ms, 500, 1, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.write_settle_ms",
+							"How long a create that got no answer may still be applied by the engine.",
+							"Until then it is looked for, not sent again; a resumed run creates nothing "
+							"it does not find for this long. The engine's own request timeout: 120 s for ERPNext's gunicorn.",
+							&prov_write_settle_ms, 120000, 0, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.retry_after_max",
+							"Longest wait an engine's Retry-After can impose before a retry.",
+							NULL, &prov_retry_after_max_s, 60, 0, 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.health_cache_ttl",
 							"How long engine_health() reuses an engine's last answer.",
 							NULL, &prov_health_cache_ttl, 30, 0, 86400,

@@ -29,7 +29,6 @@
 #define LAUNCHER_NAP_MS 10000		/* safety net only: commits wake the launcher */
 #define LAUNCH_RETRY_MS 1000		/* after max_worker_processes ran out, or a deferred run */
 #define MAX_ACTIVE MAX_RUN_WORKERS
-#define RELAUNCH_DELAY_MS 1000		/* before restarting the worker of a run whose worker died */
 #define PRUNE_INTERVAL_MS (5 * 60 * 1000)	/* how often old runs are pruned */
 #define PRUNE_BATCH 1000			/* runs deleted per (short) transaction */
 
@@ -41,19 +40,7 @@ typedef struct ActiveRun
 
 static ActiveRun active[MAX_ACTIVE];
 static int	n_active = 0;
-
-/*
- * Runs whose worker exited lately. A run still runnable after its worker exited was
- * interrupted (the worker was killed, or failed); it resumes, but not in a tight loop.
- */
-typedef struct ExitedRun
-{
-	pg_uuid_t	run_id;
-	TimestampTz exited_at;
-} ExitedRun;
-
-static ExitedRun exited[MAX_ACTIVE];
-static int	n_exited = 0;
+static bool out_of_slots = false;	/* the last worker start found no free slot */
 
 static void
 launcher_detach(int code, Datum arg)
@@ -74,9 +61,6 @@ reap_workers(void)
 
 		if (GetBackgroundWorkerPid(active[i].handle, &pid) == BGWH_STOPPED)
 		{
-			exited[n_exited % MAX_ACTIVE].run_id = active[i].run_id;
-			exited[n_exited % MAX_ACTIVE].exited_at = GetCurrentTimestamp();
-			n_exited++;
 			pfree(active[i].handle);
 			active[i] = active[--n_active];
 		}
@@ -94,24 +78,9 @@ is_active(const pg_uuid_t *run_id)
 	return false;
 }
 
-static bool
-exited_lately(const pg_uuid_t *run_id, bool *any)
-{
-	TimestampTz since = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -RELAUNCH_DELAY_MS);
-
-	for (int i = 0; i < Min(n_exited, MAX_ACTIVE); i++)
-		if (exited[i].exited_at > since &&
-			memcmp(exited[i].run_id.data, run_id->data, UUID_LEN) == 0)
-		{
-			*any = true;
-			return true;
-		}
-	return false;
-}
-
 /*
- * Runnable runs, oldest first, that no worker holds: at most want of them. *deferred
- * tells whether a run was left for later because its worker exited lately.
+ * Runnable runs, oldest first, that no worker holds or is being started for: at most want
+ * of them. *deferred tells whether a run was held back for a moment (runnable_runs).
  */
 static int
 find_runnable(pg_uuid_t *found, int want, bool *deferred)
@@ -121,13 +90,10 @@ find_runnable(pg_uuid_t *found, int want, bool *deferred)
 	int			candidates;
 
 	worker_txn_begin("looking for runnable provisioning runs");
-	candidates = runnable_runs(ids, Min(want + n_active, lengthof(ids)));
+	candidates = runnable_runs(ids, Min(want + n_active, lengthof(ids)), deferred);
 	for (int i = 0; i < candidates && n < want; i++)
-	{
-		/* a worker (maybe left by an earlier launcher) may hold the run already */
-		if (!is_active(&ids[i]) && !exited_lately(&ids[i], deferred) && run_lock_acquire(&ids[i], false))
+		if (!is_active(&ids[i]))
 			memcpy(&found[n++], &ids[i], sizeof(pg_uuid_t));
-	}
 	worker_txn_commit();
 	return n;
 }
@@ -173,11 +139,16 @@ launch_worker(const pg_uuid_t *run_id)
 	MemoryContextSwitchTo(old);
 	if (!ok)
 	{
-		ereport(LOG,
-				(errmsg("provisioning launcher could not start a worker for run %s", id),
-				 errhint("Raise max_worker_processes; the run starts when a slot is free.")));
+		/* said once until a start succeeds again, not at every retry */
+		if (!out_of_slots)
+			ereport(LOG,
+					(errmsg("provisioning launcher could not start a worker for run %s", id),
+					 errdetail("All max_worker_processes background worker slots are in use."),
+					 errhint("Raise max_worker_processes, or lower provisioning.max_workers; the run starts when a slot is free.")));
+		out_of_slots = true;
 		return false;
 	}
+	out_of_slots = false;
 	memcpy(&active[n_active].run_id, run_id, sizeof(pg_uuid_t));
 	active[n_active].handle = handle;
 	n_active++;
@@ -209,30 +180,27 @@ dispatch(void)
 }
 
 /*
- * Deletes runs older than provisioning.history_retention, a batch per transaction so no
- * lock is held for long.
+ * Deletes one batch of runs older than provisioning.history_retention in a short
+ * transaction; true when there may be more. The loop prunes a batch per pass, between
+ * dispatches, so pruning never delays a queued run.
  */
-static void
-prune_history(void)
+static bool
+prune_batch(void)
 {
-	uint64		deleted;
+	int			deleted = 0;
 
-	do
+	worker_txn_begin("pruning provisioning history");
+	if (extension_ready())
 	{
 		bool		isnull;
 
-		CHECK_FOR_INTERRUPTS();
-		worker_txn_begin("pruning provisioning history");
-		deleted = 0;
-		if (extension_ready())
-		{
-			if (SPI_execute("SELECT provisioning.prune_history(" CppAsString2(PRUNE_BATCH) ")",
-							false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not prune the provisioning history");
-			deleted = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		}
-		worker_txn_commit();
-	} while (deleted >= PRUNE_BATCH);
+		if (SPI_execute("SELECT provisioning.prune_history(" CppAsString2(PRUNE_BATCH) ")",
+						false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not prune the provisioning history");
+		deleted = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	worker_txn_commit();
+	return deleted >= PRUNE_BATCH;
 }
 
 void
@@ -240,6 +208,7 @@ provisioning_launcher_main(Datum arg)
 {
 	MemoryContext loop_cxt;
 	TimestampTz last_prune = 0;
+	bool		pruning = false;	/* a pruning pass has more batches to go */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -269,9 +238,9 @@ provisioning_launcher_main(Datum arg)
 		old = MemoryContextSwitchTo(loop_cxt);
 		reap_workers();
 		launched_all = dispatch();
-		if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(), PRUNE_INTERVAL_MS))
+		if (pruning || TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(), PRUNE_INTERVAL_MS))
 		{
-			prune_history();
+			pruning = prune_batch();
 			last_prune = GetCurrentTimestamp();
 		}
 		MemoryContextSwitchTo(old);
@@ -279,7 +248,8 @@ provisioning_launcher_main(Datum arg)
 
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 launched_all ? LAUNCHER_NAP_MS : LAUNCH_RETRY_MS, PG_WAIT_EXTENSION);
+						 pruning ? 0 : launched_all ? LAUNCHER_NAP_MS : LAUNCH_RETRY_MS,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

@@ -25,6 +25,8 @@ extern int	prov_http_timeout_ms;
 extern int	prov_http_retries;
 extern int	prov_http_retry_delay_ms;
 extern int	prov_health_cache_ttl;
+extern int	prov_write_settle_ms;
+extern int	prov_retry_after_max_s;
 
 /* State in shared memory (init.c) */
 typedef struct ProvisioningShared
@@ -42,16 +44,18 @@ extern struct HTAB *prov_health_cache;
 
 /* The run queue and the lock that makes a run one worker's (queue.c) */
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
+#define RELAUNCH_DELAY_MS 1000	/* an interrupted run waits this long after its last claim */
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
 extern void run_lock_release(const pg_uuid_t *run_id);
 extern bool extension_ready(void);
-extern int	runnable_runs(pg_uuid_t *ids, int max);
+extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);
 extern void worker_txn_commit(void);
 
-/* Background worker entry points */
+/* Entry points: only these (and the SQL-callable functions) leave the library */
+extern PGDLLEXPORT void _PG_init(void);
 extern PGDLLEXPORT void provisioning_launcher_main(Datum arg);
 extern PGDLLEXPORT void provisioning_run_main(Datum arg);
 

@@ -12,6 +12,7 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 #include "provisioning.h"
 
@@ -55,24 +56,32 @@ run_lock_release(const pg_uuid_t *run_id)
 	LockRelease(&tag, ExclusiveLock, true);
 }
 
-/* Is the 1.1 schema installed in this database? (It may be absent, or at 1.0.) */
+/*
+ * Is the schema this library works with (1.2) installed in this database? It may be
+ * absent, or older until ALTER EXTENSION provisioning UPDATE: the workers wait for it.
+ */
 bool
 extension_ready(void)
 {
 	Oid			nsp;
+	Oid			runs;
 
 	if (!OidIsValid(get_extension_oid("provisioning", true)))
 		return false;
 	nsp = get_namespace_oid("provisioning", true);
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("step_catalog", nsp));
+	runs = OidIsValid(nsp) ? get_relname_relid("tenant_onboarding", nsp) : InvalidOid;
+	return OidIsValid(runs) && get_attnum(runs, "claimed_at") != InvalidAttrNumber;
 }
 
 /*
- * Up to max runnable runs (queued, or interrupted while running), oldest first, into
- * ids. Call inside a worker transaction.
+ * Up to max runs (queued, or interrupted while running), oldest first, into ids, that no
+ * worker holds and that are not held back: an interrupted run claimed less than
+ * RELAUNCH_DELAY_MS ago (its worker died at once: no tight crash loop), and a run with no
+ * log row yet (a restore in progress brings its log after it; a queued run always has its
+ * "run queued" row). *held_back says whether any was. Call inside a worker transaction.
  */
 int
-runnable_runs(pg_uuid_t *ids, int max)
+runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 {
 	Oid			types[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(max)};
@@ -80,17 +89,27 @@ runnable_runs(pg_uuid_t *ids, int max)
 
 	if (max <= 0 || !extension_ready())
 		return 0;
-	if (SPI_execute_with_args("SELECT id FROM provisioning.tenant_onboarding"
-							  " WHERE status IN ('PENDING', 'IN_PROGRESS')"
-							  " ORDER BY created_at LIMIT $1",
+	if (SPI_execute_with_args("SELECT o.id, o.status = 'IN_PROGRESS'"
+							  "   AND o.claimed_at > pg_catalog.clock_timestamp() - interval '" CppAsString2(RELAUNCH_DELAY_MS) " ms'"
+							  "  FROM provisioning.tenant_onboarding o"
+							  " WHERE o.status IN ('PENDING', 'IN_PROGRESS')"
+							  "   AND EXISTS (SELECT FROM provisioning.run_log l WHERE l.run_id = o.id)"
+							  " ORDER BY o.created_at LIMIT $1",
 							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the provisioning queue");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 
-		memcpy(&ids[n++], DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-			   sizeof(pg_uuid_t));
+		if (!run_lock_acquire(id, false))
+			continue;			/* a worker has it */
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)))
+		{
+			*held_back = true;
+			continue;
+		}
+		memcpy(&ids[n++], id, sizeof(pg_uuid_t));
 	}
 	return n;
 }

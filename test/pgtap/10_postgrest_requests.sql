@@ -49,7 +49,8 @@ BEGIN
     END IF;
 END
 $$;
-GRANT tap_pgrst_web_anon, provisioning_user, provisioning_admin TO tap_pgrst_authenticator;
+-- claims are trusted only from a gateway: PostgREST's authenticator is one
+GRANT tap_pgrst_web_anon, provisioning_user, provisioning_admin, provisioning_gateway TO tap_pgrst_authenticator;
 
 ----------------------------------------------------------------------------------------------------
 -- The harness

@@ -82,7 +82,7 @@ $$;
 DELETE FROM provisioning.tenants
  WHERE id IN (:'T_PLAIN', :'T_UNI', :'T_FAILED', :'T_NOENG', :'T_HENG', :'T_BADSET', :'T_UNKSET', :'T_ODOO')
     OR id::text LIKE '00000000-0000-4000-8000-0000000012__';
-DELETE FROM provisioning.engines WHERE name IN ('tap_hostile', 'tap_hostile_odoo', E'tap_hostile O''Brien "Ü" 😀 \\ ;');
+DELETE FROM provisioning.engines WHERE name IN ('tap_hostile', 'tap_hostile_names', 'tap_hostile_odoo', E'tap_hostile O''Brien "Ü" 😀 \\ ;');
 
 CREATE TABLE tap_hostile.at_start AS
 SELECT pg_postmaster_start_time() AS postmaster_started, tap_hostile.snapshot() AS snap;
@@ -93,7 +93,8 @@ SELECT pg_postmaster_start_time() AS postmaster_started, tap_hostile.snapshot() 
 -- Two engines nobody answers at; the second with a name and a URL full of quotes and Unicode.
 INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret) VALUES
     ('tap_hostile', 'erpnext', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret'),
-    (E'tap_hostile O''Brien "Ü" 😀 \\ ;', 'erpnext', E'http://127.0.0.1:9/"\\''?q=%00&x=😀',
+    ('tap_hostile_names', 'erpnext', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret'),
+    (E'tap_hostile O''Brien "Ü" 😀 \\ ;', 'erpnext', E'http://127.0.0.1:9/"\\''/q=%00&x=😀',
      'tap-hostile-key', 'tap-hostile-engine-secret'),
     ('tap_hostile_odoo', 'odoo', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret');
 
@@ -167,9 +168,10 @@ SELECT row_number() OVER (), name, ok FROM (VALUES
     (E'Del\u007f', false)
 ) AS v(name, ok);
 
--- A tenant per hostile name: 00000000-0000-4000-8000-0000000012NN
+-- A tenant per hostile name: 00000000-0000-4000-8000-0000000012NN, on an engine of their own
+-- (one of them is T_UNI's company)
 INSERT INTO provisioning.tenants (id, name, engine)
-SELECT format('00000000-0000-4000-8000-0000000012%s', to_char(n, 'FM00'))::uuid, name, 'tap_hostile'
+SELECT format('00000000-0000-4000-8000-0000000012%s', to_char(n, 'FM00'))::uuid, name, 'tap_hostile_names'
   FROM tap_hostile.names;
 
 ----------------------------------------------------------------------------------------------------
@@ -352,12 +354,13 @@ VALUES
     ('options: a valid object padded with 1 MB of white space', 'provision_start', :'T_PLAIN',
      '{' || repeat(' ', 1048576) || '"abbr": "HC"' || repeat(E'\n', 1000) || '}', '{OK}');
 
--- Quote- and Unicode-laden company names given as an option reach the run intact.
+-- Quote- and Unicode-laden company names given as an option reach the run intact; the
+-- one T_UNI holds on the same engine is refused (one company per engine: 23505).
 INSERT INTO tap_hostile.cases (grp, fn, a1, a2, expect, key, company)
 SELECT 'company_name option: hostile name ' || n, 'provision_start', :'T_PLAIN',
        jsonb_build_object('company_name', name)::text,
-       CASE WHEN ok THEN '{OK}' ELSE '{22023}' END::text[], 'company_name',
-       CASE WHEN ok THEN name END
+       CASE WHEN NOT ok THEN '{22023}' WHEN n = 1 THEN '{23505}' ELSE '{OK}' END::text[], 'company_name',
+       CASE WHEN ok AND n <> 1 THEN name END
   FROM tap_hostile.names;
 
 -- A second start, or a retry, while a run is queued: PT409 (bad options are still 22023).
@@ -605,11 +608,11 @@ SELECT diag(format('%s: %s', fn, string_agg(format('%s × %s', n, outcome), ', '
 
 -- (a)
 SELECT ok(NOT EXISTS (SELECT FROM tap_hostile.report
-                       WHERE outcome <> ALL ('{OK,22023,22P02,PT404,PT409,42501,54000,54001}')
+                       WHERE outcome <> ALL ('{OK,22023,22P02,PT404,PT409,42501,23505,54000,54001}')
                           OR (outcome = 'OK' AND why IS NOT NULL)),
-          '(a) every case ended in a correct answer or in 22023, 22P02, PT404, PT409, 42501 or 54xxx');
+          '(a) every case ended in a correct answer or in 22023, 22P02, PT404, PT409, 42501, 23505 or 54xxx');
 SELECT diag('outside the allowed outcomes: ' || line) FROM tap_hostile.report
- WHERE outcome <> ALL ('{OK,22023,22P02,PT404,PT409,42501,54000,54001}') OR (outcome = 'OK' AND why IS NOT NULL)
+ WHERE outcome <> ALL ('{OK,22023,22P02,PT404,PT409,42501,23505,54000,54001}') OR (outcome = 'OK' AND why IS NOT NULL)
  ORDER BY id LIMIT 40;
 
 SELECT ok(NOT EXISTS (SELECT FROM tap_hostile.report WHERE outcome <> ALL (expect)),
@@ -652,10 +655,10 @@ BEGIN
 END
 $$;
 SELECT tap_hostile.queue_and_read(:'T_PLAIN',
-           jsonb_build_object('company_name', E'O''Brien "Ünïcødé" 😀 \\ ; DROP TABLE provisioning.tenants; --')) AS opt,
+           jsonb_build_object('company_name', E'O''Brien "Ünïcødé" 😀 \\ ; DROP TABLE provisioning.tenants; -- Outlet')) AS opt,
        tap_hostile.queue_and_read(:'T_UNI', '{}') AS named \gset
 SELECT is((:'opt'::jsonb)->'config'->>'company_name',
-          E'O''Brien "Ünïcødé" 😀 \\ ; DROP TABLE provisioning.tenants; --',
+          E'O''Brien "Ünïcødé" 😀 \\ ; DROP TABLE provisioning.tenants; -- Outlet',
           '(d) a company name full of quotes and Unicode given as an option is kept intact in the run''s config');
 SELECT is((:'opt'::jsonb)->'status', (:'opt'::jsonb)->'doc',
           '(d) ...and the queued run''s status document reads back as it was returned');
@@ -669,7 +672,7 @@ SELECT is((:'named'::jsonb)->'config'->>'company_name',
 DELETE FROM provisioning.tenants
  WHERE id IN (:'T_PLAIN', :'T_UNI', :'T_FAILED', :'T_NOENG', :'T_HENG', :'T_BADSET', :'T_UNKSET', :'T_ODOO')
     OR id::text LIKE '00000000-0000-4000-8000-0000000012__';
-DELETE FROM provisioning.engines WHERE name IN ('tap_hostile', 'tap_hostile_odoo', E'tap_hostile O''Brien "Ü" 😀 \\ ;');
+DELETE FROM provisioning.engines WHERE name IN ('tap_hostile', 'tap_hostile_names', 'tap_hostile_odoo', E'tap_hostile O''Brien "Ü" 😀 \\ ;');
 
 SELECT is(tap_hostile.snapshot(), (SELECT snap FROM tap_hostile.at_start),
           '(b) with the fixtures gone, tenants, runs, run log, members and engines are as at the start');
