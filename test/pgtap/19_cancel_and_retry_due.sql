@@ -3,7 +3,7 @@
 -- is reported and skipped, and a long retry history cannot overflow the backoff.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(8);
+SELECT plan(11);
 
 \set ignored `$SIMCTL reset cancel.localhost`
 \set ignored `$SIMCTL fault '{"site": "cancel.localhost", "method": "GET", "path": "^/api/resource/Company/", "action": "delay", "delay_ms": 2500, "times": 1}'`
@@ -35,6 +35,28 @@ SELECT ok(EXISTS (SELECT FROM provisioning.provision_logs(:'tenant') WHERE step 
           'the cancelled attempt was retried');
 \set summary `$SIMCTL summary cancel.localhost`
 SELECT is((:'summary'::jsonb->>'Company')::int, 1, 'one company');
+
+-- An engine's Retry-After is capped by provisioning.retry_after_max (1 s here), not obeyed for an hour.
+ALTER SYSTEM SET provisioning.retry_after_max = 1;
+SELECT pg_reload_conf();
+\set ignored `for i in $(seq 1 100); do [ "$(psql -X -At -c 'SHOW provisioning.retry_after_max')" = 1s ] && break; sleep 0.05; done`
+\set ignored `$SIMCTL reset later.localhost`
+\set ignored `$SIMCTL fault '{"site": "later.localhost", "method": "GET", "path": "get_logged_user", "action": "status", "status": 429, "retry_after": 3600, "times": 1}'`
+SELECT test.new_engine('later') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Later Retail', 'later') RETURNING id AS tenant \gset
+SELECT is(test.wait_final(:'tenant', 30), 'COMPLETED', 'Retry-After: 3600 held the run for about a second');
+ALTER SYSTEM RESET provisioning.retry_after_max;
+SELECT pg_reload_conf();
+
+-- A company named ".." is a document name, not a step up the URL's path.
+\set ignored `$SIMCTL reset dots.localhost`
+SELECT test.new_engine('dots') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine, settings) VALUES ('Dots', 'dots', '{"company_name": "..", "abbr": "DD"}')
+RETURNING id AS tenant \gset
+SELECT isnt(test.wait_final(:'tenant'), 'IN_PROGRESS', 'the run ends');
+\set requests `$SIMCTL requests dots.localhost`
+SELECT ok(EXISTS (SELECT FROM jsonb_array_elements(:'requests'::jsonb) r WHERE r->>'path' = '/api/resource/Company/..'),
+          'the engine was asked for /api/resource/Company/..');
 
 -- retry_due(): two tenants left NOT_PROVISIONED by an offline engine, a day ago; then one's
 -- settings go bad.
