@@ -209,6 +209,7 @@ probe_engines(Probe *probes, int n)
 		int			running = 0;
 		CURLMsg    *msg;
 		int			left;
+		TimestampTz deadline;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -224,6 +225,8 @@ probe_engines(Probe *probes, int n)
 						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 						 errmsg("could not prepare the probe of engine %s", p->engine)));
 		}
+		/* one deadline for all: a probe still without an answer then is offline */
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), prov_http_timeout_ms);
 		do
 		{
 			CURLMcode	mc = curl_multi_perform(multi, &running);
@@ -235,7 +238,7 @@ probe_engines(Probe *probes, int n)
 						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 						 errmsg("engine probes failed: %s", curl_multi_strerror(mc))));
 			CHECK_FOR_INTERRUPTS();
-		} while (running > 0);
+		} while (running > 0 && GetCurrentTimestamp() < deadline);
 
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
 		{
@@ -271,7 +274,12 @@ probe_engines(Probe *probes, int n)
 
 	for (int i = 0; i < n; i++)
 		if (probes[i].known && !probes[i].cached)
+		{
+			if (probes[i].answer.status[0] == '\0')
+				set_answer(&probes[i], "offline",
+						   psprintf("no answer within %d ms", prov_http_timeout_ms));
 			probes[i].answer.checked_at = GetCurrentTimestamp();
+		}
 }
 
 /* provisioning._engine_health(engine_names text[]) returns jsonb: an object by engine. */
