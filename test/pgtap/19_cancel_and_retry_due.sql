@@ -3,7 +3,7 @@
 -- is reported and skipped, and a long retry history cannot overflow the backoff.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(11);
+SELECT plan(13);
 
 \set ignored `$SIMCTL reset cancel.localhost`
 \set ignored `$SIMCTL fault '{"site": "cancel.localhost", "method": "GET", "path": "^/api/resource/Company/", "action": "delay", "delay_ms": 2500, "times": 1}'`
@@ -83,6 +83,16 @@ SELECT pg_reload_conf();
 SELECT lives_ok('SELECT provisioning.retry_due()', 'a long retry history is capped at retry_max_delay, not overflowed');
 ALTER SYSTEM RESET provisioning.retry_max_attempts;
 SELECT pg_reload_conf();
+
+-- Settings are checked where they are set, with a reason, not at every launch.
+\set ON_ERROR_STOP 0
+ALTER SYSTEM SET provisioning.max_workers = 40;
+\set ON_ERROR_STOP 1
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '22023', 'max_workers that leaves the launcher no worker slot is refused');
+\set ON_ERROR_STOP 0
+ALTER SYSTEM SET provisioning.database_name = '';
+\set ON_ERROR_STOP 1
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '22023', 'an empty database_name is refused');
 
 \set ignored `$SIMCTL clear`
 SELECT * FROM finish();
