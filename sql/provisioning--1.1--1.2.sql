@@ -377,3 +377,12 @@ $$;
 REVOKE ALL ON FUNCTION provisioning._engine_credentials_given(), provisioning._engine_checked(),
                        provisioning._company_taken(text, text, uuid), provisioning._tenant_company_checked()
        FROM PUBLIC;
+
+-- The workers wait for this schema; once it commits, the queue is theirs again.
+DO $$
+BEGIN
+    IF provisioning._workers_serve_here() THEN
+        PERFORM provisioning._wake();
+    END IF;
+END
+$$;
