@@ -61,3 +61,30 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Runs stmt in a session logged in as login (then SET ROLE role, when given) with
+-- request.jwt.claims set, and gives back its one value, 'ok' for none, or the SQLSTATE it
+-- raised; always rolled back. SET SESSION AUTHORIZATION makes login the session_user, as a
+-- direct login would.
+CREATE FUNCTION test.as_login(login text, role text, claims text, stmt text) RETURNS text
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    result text;
+BEGIN
+    BEGIN
+        PERFORM set_config('session_authorization', login, true);
+        IF role IS NOT NULL THEN
+            PERFORM set_config('role', role, true);
+        END IF;
+        PERFORM set_config('request.jwt.claims', coalesce(claims, ''), true);
+        EXECUTE stmt INTO result;
+        RAISE SQLSTATE 'TPOK0';
+    EXCEPTION
+        WHEN SQLSTATE 'TPOK0' THEN
+            RETURN coalesce(result, 'ok');
+        WHEN OTHERS THEN
+            RETURN 'SQLSTATE ' || SQLSTATE;
+    END;
+END
+$$;

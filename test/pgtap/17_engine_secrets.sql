@@ -6,52 +6,32 @@
 \set QUIET 1
 SELECT plan(15);
 
-CREATE SCHEMA t17;
--- Runs stmt as an admin's direct login and gives back its result or SQLSTATE; always rolled back.
-CREATE FUNCTION t17.as_admin(stmt text) RETURNS text LANGUAGE plpgsql AS
-$$
-DECLARE
-    result text;
-BEGIN
-    BEGIN
-        PERFORM set_config('session_authorization', 'tap_admin17', true);
-        EXECUTE stmt INTO result;
-        RAISE SQLSTATE 'TPOK0';
-    EXCEPTION
-        WHEN SQLSTATE 'TPOK0' THEN
-            RETURN coalesce(result, 'ok');
-        WHEN OTHERS THEN
-            RETURN 'SQLSTATE ' || SQLSTATE;
-    END;
-END
-$$;
 CREATE ROLE tap_admin17 LOGIN;
 GRANT provisioning_admin TO tap_admin17;
-GRANT USAGE ON SCHEMA t17 TO tap_admin17;
 
 \set ignored `$SIMCTL reset sec17.localhost`
 SELECT test.new_engine('sec17') IS NOT NULL AS engine;
 CREATE TEMP TABLE before17 AS SELECT * FROM provisioning.engines WHERE name = 'sec17';
 
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1/listener' WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1/listener' WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 42501', 'a new base_url without credentials is refused');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1', api_key = 'mine' WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1', api_key = 'mine' WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 42501', '...and with a new key but the old secret');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1', api_key = api_key, api_secret = api_secret WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1', api_key = api_key, api_secret = api_secret WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 42501', '...and with the credentials assigned to themselves (an admin cannot read them)');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1#/x' , api_key = 'k', api_secret = 's' WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1#/x' , api_key = 'k', api_secret = 's' WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 22023', 'a base_url with a fragment is refused');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1/?a=b', api_key = 'k', api_secret = 's' WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET base_url = 'http://127.0.0.1:1/?a=b', api_key = 'k', api_secret = 's' WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 22023', '...so is one with a query');
-SELECT is(t17.as_admin($$INSERT INTO provisioning.engines (name, kind, base_url) VALUES ('u17', 'erpnext', 'http://user:pass@127.0.0.1:1') RETURNING 'added'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$INSERT INTO provisioning.engines (name, kind, base_url) VALUES ('u17', 'erpnext', 'http://user:pass@127.0.0.1:1') RETURNING 'added'$$),
           'SQLSTATE 22023', '...and one with user info');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET api_secret = E'x\r\nX-Evil: 1' WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET api_secret = E'x\r\nX-Evil: 1' WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 22023', 'a secret with a line break is refused');
-SELECT is(t17.as_admin($$UPDATE provisioning.engines SET api_key = repeat('k', 1025) WHERE name = 'sec17' RETURNING 'changed'$$),
+SELECT is(test.as_login('tap_admin17', NULL, NULL, $$UPDATE provisioning.engines SET api_key = repeat('k', 1025) WHERE name = 'sec17' RETURNING 'changed'$$),
           'SQLSTATE 22023', 'an over-long key is refused, not cut short');
 SELECT is((SELECT row(e.*)::text FROM provisioning.engines e WHERE name = 'sec17'),
           (SELECT row(b.*)::text FROM before17 b), 'the refused statements changed nothing');
-SELECT is(t17.as_admin(format($$UPDATE provisioning.engines SET base_url = %L, api_key = 'simkey', api_secret = 'simsecret' WHERE name = 'sec17' RETURNING 'changed'$$,
+SELECT is(test.as_login('tap_admin17', NULL, NULL, format($$UPDATE provisioning.engines SET base_url = %L, api_key = 'simkey', api_secret = 'simsecret' WHERE name = 'sec17' RETURNING 'changed'$$,
                               test.sim_url('sec17') || '/')),
           'changed', 'a new base_url with both credentials in the same statement is taken');
 
@@ -84,7 +64,6 @@ SELECT is((SELECT sum(allocated_size) FROM pg_shmem_allocations WHERE name IS NU
 
 DELETE FROM provisioning.tenants WHERE name = 'Health Seventeen' OR name LIKE 'Health %';
 DELETE FROM provisioning.engines WHERE name LIKE 'h17x%' OR name = 'sec17';
-DROP SCHEMA t17 CASCADE;
 REVOKE provisioning_admin FROM tap_admin17;
 DROP ROLE tap_admin17;
 SELECT * FROM finish();

@@ -6,35 +6,10 @@
 \set QUIET 1
 SELECT plan(12);
 
-CREATE SCHEMA t18;
--- Runs stmt in a session logged in as login (SET ROLE role when given) with claims set,
--- and gives back its result or SQLSTATE; always rolled back.
-CREATE FUNCTION t18.as_login(login text, role text, claims text, stmt text) RETURNS text LANGUAGE plpgsql AS
-$$
-DECLARE
-    result text;
-BEGIN
-    BEGIN
-        PERFORM set_config('session_authorization', login, true);
-        IF role IS NOT NULL THEN
-            PERFORM set_config('role', role, true);
-        END IF;
-        PERFORM set_config('request.jwt.claims', claims, true);
-        EXECUTE stmt INTO result;
-        RAISE SQLSTATE 'TPOK0';
-    EXCEPTION
-        WHEN SQLSTATE 'TPOK0' THEN
-            RETURN coalesce(result, 'ok');
-        WHEN OTHERS THEN
-            RETURN 'SQLSTATE ' || SQLSTATE;
-    END;
-END
-$$;
 CREATE ROLE tap_direct18 LOGIN;
 GRANT provisioning_user TO tap_direct18;
 CREATE ROLE tap_gateway18 LOGIN NOINHERIT;
 GRANT provisioning_gateway, provisioning_user, provisioning_admin TO tap_gateway18;
-GRANT USAGE ON SCHEMA t18 TO tap_direct18, tap_gateway18;
 
 SET provisioning.auto_start = off;
 INSERT INTO provisioning.engines (name, kind, base_url) VALUES ('id18', 'erpnext', 'http://127.0.0.1:9');
@@ -44,37 +19,37 @@ INSERT INTO provisioning.tenants (id, name, engine) VALUES
 INSERT INTO provisioning.tenant_members VALUES ('00000000-0000-4000-8000-0000000018a1', 'alice', 'owner');
 RESET provisioning.auto_start;
 
-SELECT is(t18.as_login('tap_direct18', NULL, '{"sub": "alice"}',
+SELECT is(test.as_login('tap_direct18', NULL, '{"sub": "alice"}',
                        $$SELECT provisioning.provision_status('00000000-0000-4000-8000-0000000018a1')->>'status'$$),
           'SQLSTATE 42501', 'a direct login claiming to be alice is not alice');
-SELECT is(t18.as_login('tap_direct18', NULL, '{"sub": "alice"}',
+SELECT is(test.as_login('tap_direct18', NULL, '{"sub": "alice"}',
                        $$SELECT count(*)::text FROM provisioning.tenants$$),
           '0', '...and sees none of her rows');
 INSERT INTO provisioning.tenant_members VALUES ('00000000-0000-4000-8000-0000000018a1', 'tap_direct18', 'member');
-SELECT is(t18.as_login('tap_direct18', NULL, '{"sub": "bob"}',
+SELECT is(test.as_login('tap_direct18', NULL, '{"sub": "bob"}',
                        $$SELECT provisioning.provision_status('00000000-0000-4000-8000-0000000018a1')->>'status'$$),
           'NOT_PROVISIONED', 'it acts as itself: its role name is its user id');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
                        $$SELECT provisioning.provision_status('00000000-0000-4000-8000-0000000018a1')->>'status'$$),
           'NOT_PROVISIONED', 'behind a gateway the sub claim is the user');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
                        $$SELECT provisioning.provision_status('00000000-0000-4000-8000-0000000018b1')->>'status'$$),
           'SQLSTATE 42501', '...and alice still cannot read Bob''s tenant');
 
 -- Options that name things in the engine
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
                        $$SELECT provisioning.provision_start('00000000-0000-4000-8000-0000000018a1', '{"company_name": "Bob Retail"}')->>'status'$$),
           'SQLSTATE 42501', 'a member may not name the company');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
                        $$SELECT provisioning.provision_start('00000000-0000-4000-8000-0000000018a1', '{"abbr": "BR"}')->>'status'$$),
           'SQLSTATE 42501', '...nor the abbreviation');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_user', '{"sub": "alice"}',
                        $$SELECT provisioning.provision_start('00000000-0000-4000-8000-0000000018a1', '{"pos_user": "bob@example.com"}')->>'status'$$),
           'SQLSTATE 42501', '...nor the POS user');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_admin', '{"sub": "root"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_admin', '{"sub": "root"}',
                        $$SELECT provisioning.provision_start('00000000-0000-4000-8000-0000000018a1', '{"company_name": "bob retail"}')->>'status'$$),
           'SQLSTATE 23505', 'an admin naming another tenant''s company on the same engine gets 23505');
-SELECT is(t18.as_login('tap_gateway18', 'provisioning_admin', '{"sub": "root"}',
+SELECT is(test.as_login('tap_gateway18', 'provisioning_admin', '{"sub": "root"}',
                        $$SELECT provisioning.provision_start('00000000-0000-4000-8000-0000000018a1', '{"company_name": "Alice Retail (Main)"}')->>'status'$$),
           'PENDING', '...and may name a company of its own');
 
@@ -86,7 +61,6 @@ SELECT lives_ok($$INSERT INTO provisioning.tenants (name, engine, settings) VALU
 
 DELETE FROM provisioning.tenants WHERE engine = 'id18';
 DELETE FROM provisioning.engines WHERE name = 'id18';
-DROP SCHEMA t18 CASCADE;
 DROP ROLE tap_direct18;
 REVOKE provisioning_gateway, provisioning_user, provisioning_admin FROM tap_gateway18;
 DROP ROLE tap_gateway18;
