@@ -307,7 +307,7 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 static RunContext *
 run_load(const pg_uuid_t *run_id)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run",
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "provisioning run",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
 	RunContext *ctx;
@@ -671,6 +671,7 @@ provisioning_run_main(Datum arg)
 	pg_uuid_t	run_id;
 	bool		claimed;
 	TimestampTz idle_since;
+	MemoryContext loop_cxt;
 
 	memcpy(&run_id, MyBgworkerEntry->bgw_extra, sizeof(run_id));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -686,9 +687,14 @@ provisioning_run_main(Datum arg)
 	claimed = run_lock_acquire(&run_id, true);
 	worker_txn_commit();
 
+	/* whatever a pass of the loop allocates goes with it: a reused worker stays flat */
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(loop_cxt);
 	idle_since = GetCurrentTimestamp();
 	for (;;)
 	{
+		MemoryContextReset(loop_cxt);
 		if (claimed || claim_next_run(&run_id))
 		{
 			RunContext *ctx = run_load(&run_id);
