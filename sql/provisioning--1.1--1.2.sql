@@ -378,6 +378,12 @@ REVOKE ALL ON FUNCTION provisioning._engine_credentials_given(), provisioning._e
                        provisioning._company_taken(text, text, uuid), provisioning._tenant_company_checked()
        FROM PUBLIC;
 
+-- The status vocabulary the C code works with (status.h), for a test to hold against the
+-- tables' check constraints and the SQL that writes statuses.
+CREATE FUNCTION provisioning._vocabulary() RETURNS jsonb
+    LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_vocabulary';
+REVOKE ALL ON FUNCTION provisioning._vocabulary() FROM PUBLIC;
+
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$
 BEGIN

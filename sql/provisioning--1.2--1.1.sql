@@ -8,6 +8,7 @@
 -- stays (roles are the cluster's, and other databases may use them).
 ----------------------------------------------------------------------------------------------------
 
+DROP FUNCTION provisioning._vocabulary();
 DROP TRIGGER tenants_company_checked ON provisioning.tenants;
 DROP FUNCTION provisioning._tenant_company_checked();
 DROP FUNCTION provisioning._company_taken(text, text, uuid);

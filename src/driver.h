@@ -19,14 +19,7 @@
 #include "utils/uuid.h"
 
 #include "http.h"
-
-typedef enum StepStatus
-{
-	STEP_COMPLETED,
-	STEP_EXISTS,
-	STEP_SKIPPED,
-	STEP_FAILED
-} StepStatus;
+#include "status.h"
 
 /* Why a step failed: decides whether it is retried, and the run's final status. */
 typedef enum FailKind
@@ -39,7 +32,7 @@ typedef enum FailKind
 
 typedef struct StepResult
 {
-	StepStatus	status;
+	StepStatus	status;			/* completed, exists, skipped or failed */
 	FailKind	kind;
 	int			retry_after_s;	/* the engine's Retry-After, or -1 */
 	char	   *message;
@@ -49,7 +42,7 @@ typedef struct StepResult
 typedef struct RunStep
 {
 	char	   *key;
-	char	   *status;			/* pending, running, completed, exists, skipped, failed */
+	StepStatus	status;
 	bool		critical;
 	int			attempts;
 } RunStep;
@@ -70,6 +63,7 @@ typedef struct RunContext
 	int			nsteps;
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
+	bool		session_open;	/* the driver's begin succeeded */
 	TimestampTz write_sent_at;	/* when the last write was sent */
 
 	/*
@@ -90,13 +84,35 @@ typedef struct StepImpl
 	StepFunction function;
 } StepImpl;
 
+/* An engine's row as a health probe reads it. */
+typedef struct EngineAccess
+{
+	const char *base_url;		/* without a trailing slash */
+	const char *api_key;
+	const char *api_secret;
+	JsonbContainer *options;
+} EngineAccess;
+
+/* What a health probe sends: a GET, or a POST of body. */
+typedef struct ProbeRequest
+{
+	char	   *url;
+	char	   *authorization;	/* the Authorization header's value, or NULL */
+	char	   *body;			/* JSON, or NULL */
+} ProbeRequest;
+
+/*
+ * An engine driver. The run calls begin before its first step (again at each attempt
+ * until it succeeds, with the step's retries); each step's function then does the step's
+ * work. engine_health asks probe_request what to send and probe_judge what the answer
+ * means, the engine's way: "online", "offline" or "unauthorized", and why when not online.
+ */
 typedef struct EngineDriver
 {
 	const char *kind;
-	/* the Authorization header's value */
-	char	   *(*authorization) (const char *api_key, const char *api_secret);
-	/* an authenticated, side-effect free request for health probes */
-	const char *health_path;
+	bool		(*begin) (RunContext *ctx, StepResult *result);
+	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
+	const char *(*probe_judge) (const HttpResponse *response, char **why);
 	const StepImpl *steps;		/* terminated by { NULL, NULL } */
 } EngineDriver;
 
@@ -110,7 +126,7 @@ extern const char *config_text(RunContext *ctx, const char *key);
 extern bool config_bool(RunContext *ctx, const char *key);
 extern const char *meta_get(RunContext *ctx, const char *key);
 extern void meta_set(RunContext *ctx, const char *key, const char *value);
-extern const char *step_status_of(RunContext *ctx, const char *step);
+extern StepStatus step_status_of(RunContext *ctx, const char *step);
 /* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After */
 extern void backoff_sleep(int attempt, int retry_after_s);
 

@@ -7,8 +7,9 @@
  * where the engine names the document (Fiscal Year covering today, the customer by
  * customer_name, the open POS Opening Entry of the profile). A Customer must never be
  * POSTed blindly: ERPNext answers a duplicate with a new "Walk-In Customer - 1", not 409.
- * Every create goes through erp_create_once, which never sends a create again while an
- * earlier one may still be applied by the engine.
+ * The Frappe client (frappe.c) does the requests, and every create goes through
+ * frappe_create_once, which never sends a create again while an earlier one may still be
+ * applied by the engine.
  */
 #include "postgres.h"
 
@@ -17,20 +18,13 @@
 #include "utils/timestamp.h"
 
 #include "driver.h"
+#include "frappe.h"
 #include "json.h"
 #include "provisioning.h"
 
 #define WALK_IN_CUSTOMER "Walk-In Customer"
 #define CASH "Cash"
-
-typedef enum ErpStatus
-{
-	ERP_OK,
-	ERP_NOT_FOUND,
-	ERP_CONFLICT,
-	ERP_UNKNOWN,				/* a write was sent and no answer tells its fate */
-	ERP_FAILED					/* the result holds the failure */
-} ErpStatus;
+#define LOGGED_USER_PATH "/api/method/frappe.auth.get_logged_user"
 
 static const struct
 {
@@ -43,344 +37,6 @@ static const struct
 	{"DEMO-TEA", "Demo Tea", "2.75"},
 	{"DEMO-CROISSANT", "Demo Croissant", "2.25"},
 };
-
-/* Frappe wraps messages twice: a JSON string holding a list of JSON strings. */
-static void
-append_server_messages(StringInfo out, const char *encoded)
-{
-	Jsonb	   *list = jb_parse(encoded, strlen(encoded));
-
-	if (list == NULL || !JsonContainerIsArray(&list->root))
-		return;
-	for (int i = 0; i < jb_array_length(&list->root); i++)
-	{
-		char	   *item = jb_array_text(&list->root, i);
-		Jsonb	   *msg = item ? jb_parse(item, strlen(item)) : NULL;
-		char	   *text = msg ? jb_text(&msg->root, "message") : item;
-		bool		in_tag = false;
-
-		if (text == NULL)
-			continue;
-		if (out->len > 0)
-			appendStringInfoString(out, "; ");
-		/* the messages carry HTML such as <strong>; keep the text */
-		for (const char *c = text; *c; c++)
-		{
-			if (*c == '<')
-				in_tag = true;
-			else if (*c == '>')
-				in_tag = false;
-			else if (!in_tag)
-				appendStringInfoChar(out, *c);
-		}
-	}
-}
-
-/* A person-readable reason from an engine error response. */
-static char *
-error_reason(HttpResponse *resp)
-{
-	StringInfoData out;
-	Jsonb	   *body;
-	char	   *exc_type = NULL;
-	char	   *messages;
-
-	if (resp->status == 0)
-		return pstrdup(resp->error);
-
-	initStringInfo(&out);
-	body = jb_parse(resp->body.data, resp->body.len);
-	if (body != NULL && JsonContainerIsObject(&body->root))
-	{
-		exc_type = jb_text(&body->root, "exc_type");
-		messages = jb_text(&body->root, "_server_messages");
-		if (messages)
-			append_server_messages(&out, messages);
-		if (out.len == 0 && (messages = jb_text(&body->root, "exception")) != NULL)
-			appendStringInfoString(&out, messages);
-	}
-	if (out.len == 0)
-		return psprintf("HTTP %ld%s%s", resp->status, exc_type ? " " : "", exc_type ? exc_type : "");
-	return psprintf("HTTP %ld %s: %s", resp->status, exc_type ? exc_type : "error", out.data);
-}
-
-/*
- * Sends one request. 404 and 409 are answers the caller interprets; any other
- * failure is classified into the result. A GET that fails transiently is sent again
- * right here, up to provisioning.http_retries times; a write is not, because the
- * engine may have applied it: its step is retried instead (as many times), and reads
- * first. An engine that cannot be reached at all is left to the step's retries.
- */
-static ErpStatus
-erp_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
-		 const char *body, JsonbContainer **root)
-{
-	HttpResponse resp = {0};
-	char	   *url = psprintf("%s%s", ctx->base_url, path);
-	Jsonb	   *json;
-	const char *what = strchr(path, '?') ? pnstrdup(path, strchr(path, '?') - path) : path;
-
-	*root = NULL;
-	http_request(&ctx->http, method, url, body, &resp);
-	for (int attempt = 1; strcmp(method, "GET") == 0 && attempt <= prov_http_retries &&
-		 resp.outcome == HTTP_TRANSIENT; attempt++)
-	{
-		backoff_sleep(attempt, resp.retry_after_s);
-		http_request(&ctx->http, method, url, body, &resp);
-	}
-	switch (resp.outcome)
-	{
-		case HTTP_OK:
-			json = jb_parse(resp.body.data, resp.body.len);
-			if (json == NULL || !JsonContainerIsObject(&json->root))
-			{
-				step_fail(r, FAIL_TRANSIENT, "%s %s: the engine answered HTTP %ld with no JSON object",
-						  method, what, resp.status);
-				return ERP_FAILED;
-			}
-			*root = &json->root;
-			return ERP_OK;
-		case HTTP_NOT_FOUND:
-			return ERP_NOT_FOUND;
-		case HTTP_CONFLICT:
-			step_fail(r, FAIL_PERMANENT, "%s %s: %s", method, what, error_reason(&resp));
-			return ERP_CONFLICT;
-		case HTTP_UNAUTHORIZED:
-			step_fail(r, FAIL_PERMANENT, "the engine refused the API key: %s %s: %s",
-					  method, what, error_reason(&resp));
-			return ERP_FAILED;
-		case HTTP_REJECTED:
-			step_fail(r, FAIL_PERMANENT, "%s %s: %s", method, what, error_reason(&resp));
-			return ERP_FAILED;
-		case HTTP_TRANSIENT:
-			step_fail(r, FAIL_TRANSIENT, "%s %s: %s", method, what, error_reason(&resp));
-			r->retry_after_s = resp.retry_after_s;
-			return (strcmp(method, "GET") != 0 && resp.outcome_unknown) ? ERP_UNKNOWN : ERP_FAILED;
-		case HTTP_UNREACHABLE:
-			step_fail(r, FAIL_OFFLINE, "the engine is offline: %s", resp.error);
-			return ERP_FAILED;
-	}
-	pg_unreachable();
-}
-
-static char *
-resource_path(const char *doctype, const char *name)
-{
-	if (name == NULL)
-		return psprintf("/api/resource/%s", http_escape(doctype));
-	return psprintf("/api/resource/%s/%s", http_escape(doctype), http_escape(name));
-}
-
-/* Reads one document into *doc. */
-static ErpStatus
-erp_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name, JsonbContainer **doc)
-{
-	JsonbContainer *root;
-	ErpStatus	st = erp_call(ctx, r, "GET", resource_path(doctype, name), NULL, &root);
-
-	*doc = (st == ERP_OK) ? jb_object(root, "data") : NULL;
-	if (st == ERP_OK && *doc == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "GET %s: the answer has no document", resource_path(doctype, name));
-		return ERP_FAILED;
-	}
-	return st;
-}
-
-/* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
-static ErpStatus
-erp_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
-{
-	JsonbContainer *root;
-	char	   *path = psprintf("%s?fields=%s&filters=%s&limit_page_length=1",
-								resource_path(doctype, NULL), http_escape("[\"name\"]"),
-								http_escape(filters));
-	ErpStatus	st = erp_call(ctx, r, "GET", path, NULL, &root);
-
-	*row = (st == ERP_OK) ? jb_array_object(jb_array(root, "data"), 0) : NULL;
-	return st;
-}
-
-static ErpStatus
-erp_count(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, long *count)
-{
-	JsonbContainer *root;
-	char	   *path = psprintf("/api/method/frappe.client.get_count?doctype=%s&filters=%s",
-								http_escape(doctype), http_escape(filters));
-	ErpStatus	st = erp_call(ctx, r, "GET", path, NULL, &root);
-	char	   *n = (st == ERP_OK) ? jb_text(root, "message") : NULL;
-
-	if (st == ERP_OK && n == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "get_count of %s: the answer has no count", doctype);
-		return ERP_FAILED;
-	}
-	*count = n ? strtol(n, NULL, 10) : 0;
-	return st;
-}
-
-static ErpStatus
-erp_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
-		  const char *body, JsonbContainer **doc)
-{
-	JsonbContainer *root;
-	ErpStatus	st;
-
-	ctx->create_sent = true;
-	ctx->write_sent_at = GetCurrentTimestamp();
-	st = erp_call(ctx, r, method, path, body, &root);
-	/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
-	if (doc)
-		*doc = (st == ERP_OK) ? (jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message")) : NULL;
-	return st;
-}
-
-/* What erp_create_once looks for before it creates: a document by name, or by filters. */
-typedef struct ErpTarget
-{
-	const char *doctype;
-	const char *name;			/* the name we give it (a child row: its parent's), or NULL */
-	const char *filters;		/* else: a filters list that finds it */
-	const char *parent;			/* a child row: the parent's doctype, and how to find the row */
-	const char *parent_field;
-	const char *row_key;
-	const char *row_value;
-} ErpTarget;
-
-/* The target's document (or row), or NULL in *doc when the engine does not hold it. */
-static ErpStatus
-erp_lookup(RunContext *ctx, StepResult *r, const ErpTarget *t, JsonbContainer **doc)
-{
-	ErpStatus	st;
-	JsonbContainer *parent;
-	JsonbContainer *rows;
-
-	*doc = NULL;
-	if (t->filters)
-		return erp_find(ctx, r, t->doctype, t->filters, doc);
-	st = erp_get(ctx, r, t->parent ? t->parent : t->doctype, t->name, t->parent ? &parent : doc);
-	if (st == ERP_NOT_FOUND && t->parent == NULL)
-		return ERP_OK;
-	if (st != ERP_OK || t->parent == NULL)
-		return st;
-	rows = jb_array(parent, t->parent_field);
-	for (int i = 0; i < jb_array_length(rows); i++)
-	{
-		JsonbContainer *row = jb_array_object(rows, i);
-		char	   *value = jb_text(row, t->row_key);
-
-		if (value && strcmp(value, t->row_value) == 0)
-		{
-			*doc = row;
-			break;
-		}
-	}
-	return ERP_OK;
-}
-
-static char *
-target_text(const ErpTarget *t)
-{
-	if (t->parent)
-		return psprintf("%s of %s %s with %s %s", t->doctype, t->parent, t->name, t->row_key, t->row_value);
-	return psprintf("%s %s", t->doctype, t->name ? t->name : t->filters);
-}
-
-/*
- * Makes sure the target exists: looks it up, and creates it (POST body to path) only when
- * it is missing. A create whose answer never came may still be applied by the engine:
- * until provisioning.write_settle_ms has passed since it was sent, the target is looked
- * up again instead of created again (create_allowed, run.c); if it has not appeared by
- * then, the step fails transiently and its next attempt creates it. A 409 means it
- * appeared meanwhile. *doc gets the document found or made.
- */
-static bool
-erp_create_once(RunContext *ctx, StepResult *r, const ErpTarget *t, const char *path,
-				const char *body, JsonbContainer **doc, bool *created)
-{
-	char	   *target = target_text(t);
-	bool		unanswered = false;
-	bool		conflict = false;
-
-	*created = false;
-	for (;;)
-	{
-		if (erp_lookup(ctx, r, t, doc) != ERP_OK)
-			return false;
-		if (*doc != NULL)
-			return true;
-		if (conflict)
-		{
-			step_fail(r, FAIL_PERMANENT, "POST %s: the engine reported a conflict, yet %s cannot be found",
-					  path, target);
-			return false;
-		}
-		if (!create_allowed(ctx, target))
-		{
-			settle_pause(ctx, target);
-			continue;
-		}
-		if (unanswered)
-		{
-			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
-					  target, prov_write_settle_ms);
-			return false;
-		}
-		switch (erp_write(ctx, r, "POST", path, body, doc))
-		{
-			case ERP_OK:
-				*created = true;
-				if (*doc == NULL)
-				{
-					step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", path);
-					return false;
-				}
-				return true;
-			case ERP_CONFLICT:
-				conflict = true;
-				break;
-			case ERP_UNKNOWN:
-				write_unanswered(ctx, target);
-				unanswered = true;
-				break;
-			case ERP_NOT_FOUND:
-				step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", path);
-				return false;
-			default:
-				return false;
-		}
-	}
-}
-
-/* Makes sure doctype/name exists, created from body when missing. */
-static bool
-erp_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
-		   const char *body, bool *created, JsonbContainer **doc)
-{
-	ErpTarget	t = {.doctype = doctype,.name = name};
-	JsonbContainer *found;
-
-	return erp_create_once(ctx, r, &t, resource_path(doctype, NULL), body, doc ? doc : &found, created);
-}
-
-/*
- * Makes sure a document matching filters exists, created from body when none does, for
- * documents the engine names itself. *name gets the document's name.
- */
-static bool
-erp_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
-				   const char *body, char **name, bool *created)
-{
-	ErpTarget	t = {.doctype = doctype,.filters = filters};
-	JsonbContainer *doc;
-
-	if (!erp_create_once(ctx, r, &t, resource_path(doctype, NULL), body, &doc, created))
-		return false;
-	*name = jb_text(doc, "name");
-	if (*name == NULL)
-		step_fail(r, FAIL_PERMANENT, "the engine did not name the %s", doctype);
-	return *name != NULL;
-}
 
 /* Today in the server's time zone: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS". */
 static void
@@ -412,7 +68,7 @@ company_abbr(RunContext *ctx, StepResult *r)
 
 	if (meta_get(ctx, "company_abbr"))
 		return meta_get(ctx, "company_abbr");
-	if (erp_get(ctx, r, "Company", company_of(ctx), &company) != ERP_OK)
+	if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
@@ -442,28 +98,6 @@ pos_user(RunContext *ctx)
 	return user ? user : meta_get(ctx, "api_user");
 }
 
-/* A filters list of [field, "=", value] conditions from field/value pairs. */
-static char *
-equal_filters(int n, const char *const *pairs)
-{
-	JsonWriter	w;
-
-	jw_open(&w, '[');
-	for (int i = 0; i < n; i++)
-	{
-		JsonWriter	cond;
-
-		jw_open(&cond, '[');
-		jw_str(&cond, NULL, pairs[2 * i]);
-		jw_str(&cond, NULL, "=");
-		jw_str(&cond, NULL, pairs[2 * i + 1]);
-		jw_close(&cond, ']');
-		jw_raw(&w, NULL, cond.buf.data);
-	}
-	jw_close(&w, ']');
-	return w.buf.data;
-}
-
 /* ---------------------------------------------------------------- steps */
 
 static void
@@ -473,7 +107,7 @@ step_engine_check(RunContext *ctx, StepResult *r)
 	const char *known = meta_get(ctx, "api_user");
 	char	   *user;
 
-	if (erp_call(ctx, r, "GET", "/api/method/frappe.auth.get_logged_user", NULL, &root) != ERP_OK)
+	if (frappe_call(ctx, r, "GET", LOGGED_USER_PATH, NULL, &root) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no frappe.auth.get_logged_user method (HTTP 404); is this ERPNext?");
@@ -509,7 +143,7 @@ step_fiscal_year(RunContext *ctx, StepResult *r)
 	jw_str(&body, "year_start_date", psprintf("%d-01-01", year));
 	jw_str(&body, "year_end_date", psprintf("%d-12-31", year));
 	jw_close(&body, '}');
-	if (!erp_find_or_insert(ctx, r, "Fiscal Year", filters, body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Fiscal Year", filters, body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "fiscal_year", name);
 	step_done(ctx, r, created, "fiscal year %s covers %s", name, today);
@@ -533,7 +167,7 @@ step_company(RunContext *ctx, StepResult *r)
 	jw_str(&body, "chart_of_accounts", config_text(ctx, "chart_of_accounts"));
 	jw_close(&body, '}');
 
-	if (!erp_ensure(ctx, r, "Company", company_of(ctx), body.buf.data, &created, &doc))
+	if (!frappe_ensure(ctx, r, "Company", company_of(ctx), body.buf.data, &created, &doc))
 		return;
 	abbr = jb_text(doc, "abbr");
 	meta_set(ctx, "company", jb_text(doc, "name") ? jb_text(doc, "name") : company_of(ctx));
@@ -548,18 +182,18 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 {
 	const char *company = company_of(ctx);
 	const char *pair[] = {"company", company};
-	char	   *filters = equal_filters(1, pair);
+	char	   *filters = frappe_equal_filters(1, pair);
 	const char *chart = config_text(ctx, "chart_of_accounts");
 	long		accounts;
 	JsonWriter	body;
 	JsonbContainer *doc;
 
-	if (erp_count(ctx, r, "Account", filters, &accounts) != ERP_OK)
+	if (frappe_count(ctx, r, "Account", filters, &accounts) != FRAPPE_OK)
 		return;
 	if (accounts > 0)
 	{
 		/* imported by this run's company step, or there before */
-		bool		fresh = strcmp(step_status_of(ctx, "step_2_company"), "completed") == 0;
+		bool		fresh = step_status_of(ctx, "step_2_company") == STEP_COMPLETED;
 
 		meta_set(ctx, "accounts", psprintf("%ld", accounts));
 		step_done(ctx, r, fresh, "%ld accounts for %s", accounts, company);
@@ -571,13 +205,13 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 	jw_str(&body, "create_chart_of_accounts_based_on", "Standard Template");
 	jw_str(&body, "chart_of_accounts", chart);
 	jw_close(&body, '}');
-	if (erp_write(ctx, r, "PUT", resource_path("Company", company), body.buf.data, &doc) != ERP_OK)
+	if (frappe_write(ctx, r, "PUT", frappe_resource_path("Company", company), body.buf.data, &doc) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company);
 		return;
 	}
-	if (erp_count(ctx, r, "Account", filters, &accounts) != ERP_OK)
+	if (frappe_count(ctx, r, "Account", filters, &accounts) != FRAPPE_OK)
 		return;
 	if (accounts == 0)
 	{
@@ -603,11 +237,11 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	if (abbr == NULL)
 		return;
 	parent = warehouse_name("All Warehouses", abbr);
-	switch (erp_get(ctx, r, "Warehouse", parent, &found))
+	switch (frappe_get(ctx, r, "Warehouse", parent, &found))
 	{
-		case ERP_OK:
+		case FRAPPE_OK:
 			break;
-		case ERP_NOT_FOUND:
+		case FRAPPE_NOT_FOUND:
 			parent = NULL;
 			break;
 		default:
@@ -626,7 +260,7 @@ step_warehouses(RunContext *ctx, StepResult *r)
 			jw_str(&body, "parent_warehouse", parent);
 		jw_int(&body, "is_group", 0);
 		jw_close(&body, '}');
-		if (!erp_ensure(ctx, r, "Warehouse", name, body.buf.data, &created, NULL))
+		if (!frappe_ensure(ctx, r, "Warehouse", name, body.buf.data, &created, NULL))
 			return;
 		made += created;
 		meta_set(ctx, i == 0 ? "main_warehouse" : "pos_warehouse", name);
@@ -647,7 +281,7 @@ ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
 	JsonWriter	body;
 
 	*changed = false;
-	if (erp_get(ctx, r, doctype, doctype, &doc) != ERP_OK)
+	if (frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no %s", doctype);
@@ -665,7 +299,7 @@ ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
 	jw_close(&body, '}');
 	if (!*changed)
 		return true;
-	return erp_write(ctx, r, "PUT", resource_path(doctype, doctype), body.buf.data, NULL) == ERP_OK;
+	return frappe_write(ctx, r, "PUT", frappe_resource_path(doctype, doctype), body.buf.data, NULL) == FRAPPE_OK;
 }
 
 static void
@@ -729,7 +363,7 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_raw(&body, "standard_rate", demo_items[i].rate);
 		jw_raw(&body, "item_defaults", psprintf("[%s]", row.buf.data));
 		jw_close(&body, '}');
-		if (!erp_ensure(ctx, r, "Item", demo_items[i].code, body.buf.data, &created, NULL))
+		if (!frappe_ensure(ctx, r, "Item", demo_items[i].code, body.buf.data, &created, NULL))
 			return;
 		made += created;
 	}
@@ -751,7 +385,7 @@ step_customer(RunContext *ctx, StepResult *r)
 	jw_str(&body, "customer_group", "Individual");
 	jw_str(&body, "territory", "All Territories");
 	jw_close(&body, '}');
-	if (!erp_find_or_insert(ctx, r, "Customer", equal_filters(1, pair), body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "customer", name);
 	step_done(ctx, r, created, "customer %s", name);
@@ -761,7 +395,7 @@ step_customer(RunContext *ctx, StepResult *r)
 static bool
 ensure_cash_account(RunContext *ctx, StepResult *r, const char *cash_account)
 {
-	ErpTarget	t = {.doctype = "Mode of Payment Account",.parent = "Mode of Payment",.name = CASH,
+	FrappeTarget	t = {.doctype = "Mode of Payment Account",.parent = "Mode of Payment",.name = CASH,
 	.parent_field = "accounts",.row_key = "company",.row_value = company_of(ctx)};
 	JsonWriter	doc;
 	JsonWriter	body;
@@ -779,7 +413,7 @@ ensure_cash_account(RunContext *ctx, StepResult *r, const char *cash_account)
 	jw_open(&body, '{');
 	jw_str(&body, "doc", doc.buf.data);
 	jw_close(&body, '}');
-	if (erp_create_once(ctx, r, &t, "/api/method/frappe.client.insert", body.buf.data, &row, &created))
+	if (frappe_create_once(ctx, r, &t, "/api/method/frappe.client.insert", body.buf.data, &row, &created))
 		return true;
 	if (r->status != STEP_FAILED)
 		step_fail(r, FAIL_PERMANENT, "the engine has no mode of payment \"%s\"", CASH);
@@ -808,7 +442,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 
 	if (abbr == NULL)
 		return;
-	if (erp_get(ctx, r, "Company", company_of(ctx), &company) != ERP_OK)
+	if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
@@ -848,7 +482,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "payments", psprintf("[%s]", payment.buf.data));
 	jw_raw(&body, "applicable_for_users", psprintf("[%s]", user.buf.data));
 	jw_close(&body, '}');
-	if (!erp_ensure(ctx, r, "POS Profile", name, body.buf.data, &created, NULL))
+	if (!frappe_ensure(ctx, r, "POS Profile", name, body.buf.data, &created, NULL))
 		return;
 	meta_set(ctx, "pos_profile", name);
 	step_done(ctx, r, created, "POS profile %s", name);
@@ -881,16 +515,56 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "balance_details", psprintf("[%s]", row.buf.data));
 	jw_int(&body, "docstatus", 1);
 	jw_close(&body, '}');
-	if (!erp_find_or_insert(ctx, r, "POS Opening Entry", equal_filters(3, pairs), body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "POS Opening Entry", frappe_equal_filters(3, pairs), body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "pos_opening_entry", name);
 	step_done(ctx, r, created, "POS opening entry %s is open", name);
 }
 
+/* ---------------------------------------------------------------- the driver */
+
+/* Frappe's token scheme: "token key:secret" on every request */
 static char *
-erpnext_authorization(const char *api_key, const char *api_secret)
+token(const char *api_key, const char *api_secret)
 {
 	return psprintf("token %s:%s", api_key ? api_key : "", api_secret ? api_secret : "");
+}
+
+/* Nothing to log in to: the run's client carries the token. */
+static bool
+erpnext_begin(RunContext *ctx, StepResult *r)
+{
+	char	   *auth = token(ctx->api_key, ctx->api_secret);
+
+	http_client_init(&ctx->http, auth, ctx->correlation_id);
+	explicit_bzero(auth, strlen(auth));
+	pfree(auth);
+	return true;
+}
+
+/* The health probe asks who the key belongs to, as step 0 does. */
+static void
+erpnext_probe_request(const EngineAccess *engine, ProbeRequest *request)
+{
+	request->url = psprintf("%s%s", engine->base_url, LOGGED_USER_PATH);
+	request->authorization = token(engine->api_key, engine->api_secret);
+	request->body = NULL;
+}
+
+/* Frappe answers a refused key with 401/403 and anything else it cannot do with its status. */
+static const char *
+erpnext_probe_judge(const HttpResponse *response, char **why)
+{
+	if (response->outcome == HTTP_OK)
+		return "online";
+	if (response->outcome == HTTP_UNAUTHORIZED)
+	{
+		*why = psprintf("the engine refused the API key (HTTP %ld)", response->status);
+		return "unauthorized";
+	}
+	*why = response->status != 0 ? psprintf("the engine answered HTTP %ld", response->status)
+		: pstrdup(response->error);
+	return "offline";
 }
 
 static const StepImpl erpnext_steps[] = {
@@ -909,7 +583,9 @@ static const StepImpl erpnext_steps[] = {
 
 const EngineDriver erpnext_driver = {
 	.kind = "erpnext",
-	.authorization = erpnext_authorization,
-	.health_path = "/api/method/frappe.auth.get_logged_user",
+	.begin = erpnext_begin,
+	.probe_request = erpnext_probe_request,
+	.probe_judge = erpnext_probe_judge,
 	.steps = erpnext_steps,
 };
+

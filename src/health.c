@@ -40,8 +40,7 @@ typedef struct Probe
 	bool		cached;
 	bool		known;			/* the engine row exists and has a driver */
 	const EngineDriver *driver;
-	char	   *url;
-	char	   *authorization;
+	ProbeRequest request;		/* url NULL: nothing to send */
 	CURL	   *handle;
 	struct curl_slist *headers;
 	HttpResponse response;
@@ -162,9 +161,10 @@ load_engines(Probe *probes, int n)
 		{
 			/* SPI's memory goes away at SPI_finish */
 			MemoryContext spi = MemoryContextSwitchTo(caller);
+			Jsonb	   *options = jb_parse(row[4], strlen(row[4]));
+			EngineAccess access = {http_base_url(row[1]), row[2], row[3], options ? &options->root : NULL};
 
-			p->url = psprintf("%s%s", row[1], p->driver->health_path);
-			p->authorization = p->driver->authorization(row[2], row[3]);
+			p->driver->probe_request(&access, &p->request);
 			MemoryContextSwitchTo(spi);
 		}
 		for (int c = 2; c <= 3; c++)
@@ -177,17 +177,11 @@ load_engines(Probe *probes, int n)
 static void
 judge(Probe *p)
 {
-	HttpResponse *r = &p->response;
+	char	   *why = NULL;
+	const char *status = p->driver->probe_judge(&p->response, &why);
 
-	p->answer.latency_ms = r->elapsed_ms;
-	if (r->outcome == HTTP_OK)
-		set_answer(p, "online", NULL);
-	else if (r->outcome == HTTP_UNAUTHORIZED)
-		set_answer(p, "unauthorized", psprintf("the engine refused the API key (HTTP %ld)", r->status));
-	else if (r->status != 0)
-		set_answer(p, "offline", psprintf("the engine answered HTTP %ld", r->status));
-	else
-		set_answer(p, "offline", r->error);
+	p->answer.latency_ms = p->response.elapsed_ms;
+	set_answer(p, status, why);
 }
 
 /* Probes every engine that needs it, concurrently. */
@@ -215,11 +209,13 @@ probe_engines(Probe *probes, int n)
 		{
 			Probe	   *p = &probes[i];
 
-			if (p->cached || p->url == NULL)
+			if (p->cached || p->request.url == NULL)
 				continue;
-			p->headers = http_headers(p->authorization, correlation);
+			p->headers = http_headers(p->request.authorization, correlation, p->request.body != NULL);
 			p->handle = http_handle_new(p->headers, &p->response);
-			if (curl_easy_setopt(p->handle, CURLOPT_URL, p->url) != CURLE_OK ||
+			if (p->request.body)
+				http_set_body(p->handle, p->request.body);
+			if (curl_easy_setopt(p->handle, CURLOPT_URL, p->request.url) != CURLE_OK ||
 				curl_multi_add_handle(multi, p->handle) != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -263,8 +259,11 @@ probe_engines(Probe *probes, int n)
 			}
 			if (probes[i].headers)
 				http_headers_free(probes[i].headers);
-			if (probes[i].authorization)
-				explicit_bzero(probes[i].authorization, strlen(probes[i].authorization));
+			/* both may carry credentials */
+			if (probes[i].request.authorization)
+				explicit_bzero(probes[i].request.authorization, strlen(probes[i].request.authorization));
+			if (probes[i].request.body)
+				explicit_bzero(probes[i].request.body, strlen(probes[i].request.body));
 			probes[i].handle = NULL;
 			probes[i].headers = NULL;
 		}

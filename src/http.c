@@ -105,25 +105,31 @@ response_reset(HttpResponse *response)
 }
 
 /*
- * The request headers. The Authorization line is built at its full length (the credentials'
- * length is bounded where they are stored) and wiped once libcurl holds its copy.
+ * The request headers: Authorization when the engine takes one (built at its full length,
+ * the credentials' length is bounded where they are stored, and wiped once libcurl holds
+ * its copy), and Content-Type for requests with a JSON body.
  */
 struct curl_slist *
-http_headers(const char *authorization, const char *correlation_id)
+http_headers(const char *authorization, const char *correlation_id, bool json_body)
 {
 	struct curl_slist *list = NULL;
-	char	   *auth_line = psprintf("Authorization: %s", authorization);
+	char	   *auth_line = authorization ? psprintf("Authorization: %s", authorization) : NULL;
 	char	   *corr_line = psprintf("X-Correlation-ID: %s", correlation_id);
 	const char *lines[] = {
 		"Accept: application/json",
 		"Expect:",				/* no 100-continue round trip */
-		auth_line,
 		corr_line,
+		json_body ? "Content-Type: application/json" : NULL,
+		auth_line,
 	};
 
 	for (int i = 0; i < lengthof(lines); i++)
 	{
-		struct curl_slist *next = curl_slist_append(list, lines[i]);
+		struct curl_slist *next;
+
+		if (lines[i] == NULL)
+			continue;
+		next = curl_slist_append(list, lines[i]);
 
 		if (next == NULL)
 		{
@@ -133,8 +139,11 @@ http_headers(const char *authorization, const char *correlation_id)
 		}
 		list = next;
 	}
-	explicit_bzero(auth_line, strlen(auth_line));
-	pfree(auth_line);
+	if (auth_line)
+	{
+		explicit_bzero(auth_line, strlen(auth_line));
+		pfree(auth_line);
+	}
 	pfree(corr_line);
 	if (list == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -148,6 +157,14 @@ http_headers_free(struct curl_slist *headers)
 	for (struct curl_slist *h = headers; h; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
+}
+
+/* A JSON body to POST; the handle's headers must carry its Content-Type. */
+void
+http_set_body(CURL *handle, const char *json_body)
+{
+	CURL_SETOPT(handle, CURLOPT_POSTFIELDSIZE, (long) strlen(json_body));
+	CURL_SETOPT(handle, CURLOPT_POSTFIELDS, json_body);
 }
 
 CURL *
@@ -170,7 +187,8 @@ void
 http_client_init(HttpClient *client, const char *authorization, const char *correlation_id)
 {
 	http_global_init();
-	client->headers = http_headers(authorization, correlation_id);
+	client->headers = http_headers(authorization, correlation_id, false);
+	client->body_headers = http_headers(authorization, correlation_id, true);
 	client->curl = curl_easy_init();
 	if (client->curl == NULL)
 		ereport(ERROR,
@@ -185,8 +203,11 @@ http_client_cleanup(HttpClient *client)
 		curl_easy_cleanup(client->curl);
 	if (client->headers)
 		http_headers_free(client->headers);
+	if (client->body_headers)
+		http_headers_free(client->body_headers);
 	client->curl = NULL;
 	client->headers = NULL;
+	client->body_headers = NULL;
 }
 
 static HttpOutcome
@@ -274,26 +295,14 @@ http_request(HttpClient *client, const char *method, const char *url,
 			 const char *json_body, HttpResponse *response)
 {
 	CURL	   *handle = client->curl;
-	struct curl_slist *body_headers = NULL;
 	CURLcode	code;
 
 	response_reset(response);
 	curl_easy_reset(handle);	/* keeps the connection cache */
-	set_common_options(handle, client->headers, response);
+	set_common_options(handle, json_body ? client->body_headers : client->headers, response);
 	CURL_SETOPT(handle, CURLOPT_URL, url);
-
 	if (json_body != NULL)
-	{
-		/* a copy of the shared list with the body's type appended */
-		for (struct curl_slist *h = client->headers; h; h = h->next)
-			body_headers = curl_slist_append(body_headers, h->data);
-		body_headers = curl_slist_append(body_headers, "Content-Type: application/json");
-		if (body_headers == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		CURL_SETOPT(handle, CURLOPT_HTTPHEADER, body_headers);
-		CURL_SETOPT(handle, CURLOPT_POSTFIELDSIZE, (long) strlen(json_body));
-		CURL_SETOPT(handle, CURLOPT_POSTFIELDS, json_body);
-	}
+		http_set_body(handle, json_body);
 	if (strcmp(method, "GET") == 0)
 		CURL_SETOPT(handle, CURLOPT_HTTPGET, 1L);
 	else
@@ -311,9 +320,19 @@ http_request(HttpClient *client, const char *method, const char *url,
 	}
 
 	code = curl_easy_perform(handle);
-	if (body_headers)
-		http_headers_free(body_headers);
 	http_finish(handle, code, response);
+}
+
+/* An engine's base URL without its trailing slashes: paths are appended to it. */
+char *
+http_base_url(const char *url)
+{
+	char	   *copy = pstrdup(url ? url : "");
+	int			len = strlen(copy);
+
+	while (len > 0 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	return copy;
 }
 
 char *

@@ -38,20 +38,25 @@ typedef struct HttpResponse
 typedef struct HttpClient
 {
 	CURL	   *curl;
-	struct curl_slist *headers; /* Authorization, Accept, X-Correlation-ID */
+	struct curl_slist *headers; /* Accept, X-Correlation-ID, Authorization (if any) */
+	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
 } HttpClient;
 
 extern void http_global_init(void);
+/* authorization: the Authorization header's value, or NULL for engines that take none */
 extern void http_client_init(HttpClient *client, const char *authorization,
 							 const char *correlation_id);
 extern void http_client_cleanup(HttpClient *client);
 extern void http_request(HttpClient *client, const char *method, const char *url,
 						 const char *json_body, HttpResponse *response);
 extern char *http_escape(const char *text);
+extern char *http_base_url(const char *url);
 
 /* Used by the health probe, which drives several handles at once */
 extern CURL *http_handle_new(struct curl_slist *headers, HttpResponse *response);
-extern struct curl_slist *http_headers(const char *authorization, const char *correlation_id);
+extern struct curl_slist *http_headers(const char *authorization, const char *correlation_id,
+									   bool json_body);
+extern void http_set_body(CURL *handle, const char *json_body);
 extern void http_headers_free(struct curl_slist *headers);
 extern void http_finish(CURL *handle, CURLcode code, HttpResponse *response);
 

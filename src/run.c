@@ -83,13 +83,14 @@ meta_set(RunContext *ctx, const char *key, const char *value)
 	MemoryContextSwitchTo(old);
 }
 
-const char *
+/* The status of step in this run; pending for a step the run does not have. */
+StepStatus
 step_status_of(RunContext *ctx, const char *step)
 {
 	for (int i = 0; i < ctx->nsteps; i++)
 		if (strcmp(ctx->steps[i].key, step) == 0)
 			return ctx->steps[i].status;
-	return "";
+	return STEP_PENDING;
 }
 
 /*
@@ -190,23 +191,6 @@ step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 /* ---------------------------------------------------------------- recording */
 
 static const char *
-status_name(StepStatus status)
-{
-	switch (status)
-	{
-		case STEP_COMPLETED:
-			return "completed";
-		case STEP_EXISTS:
-			return "exists";
-		case STEP_SKIPPED:
-			return "skipped";
-		case STEP_FAILED:
-			return "failed";
-	}
-	pg_unreachable();
-}
-
-static const char *
 fail_kind_name(FailKind kind)
 {
 	switch (kind)
@@ -242,7 +226,7 @@ metadata_json(RunContext *ctx)
  */
 static void
 record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
-	   double duration_ms, int next, const char *run_status, FailKind kind)
+	   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
 {
 	Oid			types[10] = {UUIDOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -274,7 +258,7 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	else
 		nulls[7] = 'n';
 	if (run_status)
-		values[8] = CStringGetTextDatum(run_status);
+		values[8] = CStringGetTextDatum(run_status_names[*run_status]);
 	else
 		nulls[8] = 'n';
 	if (kind_name)
@@ -297,7 +281,7 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 
 	if (next >= 0)
 	{
-		ctx->steps[next].status = "running";
+		ctx->steps[next].status = STEP_RUNNING;
 		ctx->steps[next].attempts++;
 	}
 }
@@ -362,25 +346,22 @@ run_load(const pg_uuid_t *run_id)
 	{
 		JsonbContainer *s = jb_array_object(steps, i);
 		char	   *attempts = jb_text(s, "attempts");
+		char	   *status = jb_text(s, "status");
+		int			known = status ? step_status_of_name(status) : -1;
 
 		ctx->steps[i].key = jb_text(s, "step");
-		ctx->steps[i].status = jb_text(s, "status");
 		ctx->steps[i].critical = jb_bool(s, "critical", true);
 		ctx->steps[i].attempts = attempts ? atoi(attempts) : 0;
-		if (ctx->steps[i].key == NULL || ctx->steps[i].status == NULL)
+		if (ctx->steps[i].key == NULL || known < 0)
 			elog(ERROR, "step %d of the provisioning run is malformed", i);
+		ctx->steps[i].status = (StepStatus) known;
 	}
 
 	engine = jb_object(&doc->root, "engine");
 	if (engine != NULL)
 	{
-		char	   *url = jb_text(engine, "base_url");
-		int			len = url ? strlen(url) : 0;
-
-		while (len > 0 && url[len - 1] == '/')
-			url[--len] = '\0';
 		ctx->engine_kind = jb_text(engine, "kind");
-		ctx->base_url = url;
+		ctx->base_url = http_base_url(jb_text(engine, "base_url"));
 		ctx->api_key = jb_text(engine, "api_key");
 		ctx->api_secret = jb_text(engine, "api_secret");
 		ctx->options = jb_object_copy(engine, "options");
@@ -497,7 +478,7 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 		else if (step->attempts > 1 + prov_http_retries + MAX_INTERRUPTIONS)
 			step_fail(result, FAIL_PERMANENT,
 					  "the step was interrupted %d times by server restarts; giving up", step->attempts - 1);
-		else
+		else if (ctx->session_open || (ctx->session_open = driver->begin(ctx, result)))
 			call_step(ctx, function, result);
 		MemoryContextSwitchTo(old);
 
@@ -520,31 +501,23 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 	MemoryContextDelete(attempt_cxt);
 }
 
-static bool
-is_done(const char *status)
-{
-	return strcmp(status, "completed") == 0 || strcmp(status, "exists") == 0 ||
-		strcmp(status, "skipped") == 0;
-}
-
 /* The first step from idx on that still has to run (pending, or running when resumed). */
 static int
 next_runnable(RunContext *ctx, int idx)
 {
 	for (int i = idx; i < ctx->nsteps; i++)
-		if (strcmp(ctx->steps[i].status, "pending") == 0 ||
-			strcmp(ctx->steps[i].status, "running") == 0)
+		if (ctx->steps[i].status == STEP_PENDING || ctx->steps[i].status == STEP_RUNNING)
 			return i;
 	return -1;
 }
 
-static const char *
+static RunStatus
 final_status(RunContext *ctx)
 {
 	for (int i = 0; i < ctx->nsteps; i++)
-		if (!is_done(ctx->steps[i].status))
-			return "PARTIAL";
-	return "COMPLETED";
+		if (!STEP_IS_DONE(ctx->steps[i].status))
+			return RUN_PARTIAL;
+	return RUN_COMPLETED;
 }
 
 static void
@@ -553,19 +526,12 @@ run_execute(RunContext *ctx)
 	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	int			next = next_runnable(ctx, 0);
 
-	if (ctx->engine_kind)
-	{
-		char	   *auth = driver ? driver->authorization(ctx->api_key, ctx->api_secret) : pstrdup("");
-
-		http_client_init(&ctx->http, auth, ctx->correlation_id);
-		explicit_bzero(auth, strlen(auth));
-		pfree(auth);
-	}
-
 	/* nothing left to do: only the end is to be recorded */
 	if (next < 0)
 	{
-		record(ctx, -1, NULL, 0, NULL, 0, -1, final_status(ctx), FAIL_NONE);
+		RunStatus	end = final_status(ctx);
+
+		record(ctx, -1, NULL, 0, NULL, 0, -1, &end, FAIL_NONE);
 		return;
 	}
 	record(ctx, -1, NULL, 0, NULL, 0, next, NULL, FAIL_NONE);
@@ -575,27 +541,29 @@ run_execute(RunContext *ctx)
 		int			cur = next;
 		StepResult	result;
 		TimestampTz start = GetCurrentTimestamp();
-		const char *run_status = NULL;
+		RunStatus	end;
+		bool		ends = false;
 		double		duration_ms;
 
 		execute_step(ctx, driver, cur, &result);
 		duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
-		ctx->steps[cur].status = (char *) status_name(result.status);
+		ctx->steps[cur].status = result.status;
 
 		if (result.status == STEP_FAILED && ctx->steps[cur].critical)
 		{
+			/* an engine out of reach at the very start: nothing was provisioned */
 			next = -1;
-			run_status = (strcmp(ctx->steps[cur].key, "step_0_engine_check") == 0 &&
-						  result.kind == FAIL_OFFLINE) ? "NOT_PROVISIONED" : "FAILED";
+			ends = true;
+			end = (cur == 0 && result.kind == FAIL_OFFLINE) ? RUN_NOT_PROVISIONED : RUN_FAILED;
 		}
 		else
 		{
 			next = next_runnable(ctx, cur + 1);
-			if (next < 0)
-				run_status = final_status(ctx);
+			if ((ends = (next < 0)))
+				end = final_status(ctx);
 		}
-		record(ctx, cur, ctx->steps[cur].status, ctx->steps[cur].attempts, result.message,
-			   duration_ms, next, run_status, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
+		record(ctx, cur, step_status_names[result.status], ctx->steps[cur].attempts, result.message,
+			   duration_ms, next, ends ? &end : NULL, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
 	}
 }
 

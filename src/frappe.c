@@ -1,0 +1,362 @@
+/*
+ * frappe.c
+ *     A client of Frappe's REST API (v1 paths), on which ERPNext runs: requests, the
+ *     error envelope, and the read-before-create helpers every ERPNext step uses.
+ */
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "driver.h"
+#include "frappe.h"
+#include "json.h"
+#include "provisioning.h"
+
+/* Frappe wraps messages twice: a JSON string holding a list of JSON strings. */
+static void
+append_server_messages(StringInfo out, const char *encoded)
+{
+	Jsonb	   *list = jb_parse(encoded, strlen(encoded));
+
+	if (list == NULL || !JsonContainerIsArray(&list->root))
+		return;
+	for (int i = 0; i < jb_array_length(&list->root); i++)
+	{
+		char	   *item = jb_array_text(&list->root, i);
+		Jsonb	   *msg = item ? jb_parse(item, strlen(item)) : NULL;
+		char	   *text = msg ? jb_text(&msg->root, "message") : item;
+		bool		in_tag = false;
+
+		if (text == NULL)
+			continue;
+		if (out->len > 0)
+			appendStringInfoString(out, "; ");
+		/* the messages carry HTML such as <strong>; keep the text */
+		for (const char *c = text; *c; c++)
+		{
+			if (*c == '<')
+				in_tag = true;
+			else if (*c == '>')
+				in_tag = false;
+			else if (!in_tag)
+				appendStringInfoChar(out, *c);
+		}
+	}
+}
+
+/* A person-readable reason from an engine error response. */
+static char *
+error_reason(HttpResponse *resp)
+{
+	StringInfoData out;
+	Jsonb	   *body;
+	char	   *exc_type = NULL;
+	char	   *messages;
+
+	if (resp->status == 0)
+		return pstrdup(resp->error);
+
+	initStringInfo(&out);
+	body = jb_parse(resp->body.data, resp->body.len);
+	if (body != NULL && JsonContainerIsObject(&body->root))
+	{
+		exc_type = jb_text(&body->root, "exc_type");
+		messages = jb_text(&body->root, "_server_messages");
+		if (messages)
+			append_server_messages(&out, messages);
+		if (out.len == 0 && (messages = jb_text(&body->root, "exception")) != NULL)
+			appendStringInfoString(&out, messages);
+	}
+	if (out.len == 0)
+		return psprintf("HTTP %ld%s%s", resp->status, exc_type ? " " : "", exc_type ? exc_type : "");
+	return psprintf("HTTP %ld %s: %s", resp->status, exc_type ? exc_type : "error", out.data);
+}
+
+/*
+ * Sends one request. 404 and 409 are answers the caller interprets; any other
+ * failure is classified into the result. A GET that fails transiently is sent again
+ * right here, up to provisioning.http_retries times; a write is not, because the
+ * engine may have applied it: its step is retried instead (as many times), and reads
+ * first. An engine that cannot be reached at all is left to the step's retries.
+ */
+FrappeStatus
+frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
+		 const char *body, JsonbContainer **root)
+{
+	HttpResponse resp = {0};
+	char	   *url = psprintf("%s%s", ctx->base_url, path);
+	Jsonb	   *json;
+	const char *what = strchr(path, '?') ? pnstrdup(path, strchr(path, '?') - path) : path;
+
+	*root = NULL;
+	http_request(&ctx->http, method, url, body, &resp);
+	for (int attempt = 1; strcmp(method, "GET") == 0 && attempt <= prov_http_retries &&
+		 resp.outcome == HTTP_TRANSIENT; attempt++)
+	{
+		backoff_sleep(attempt, resp.retry_after_s);
+		http_request(&ctx->http, method, url, body, &resp);
+	}
+	switch (resp.outcome)
+	{
+		case HTTP_OK:
+			json = jb_parse(resp.body.data, resp.body.len);
+			if (json == NULL || !JsonContainerIsObject(&json->root))
+			{
+				step_fail(r, FAIL_TRANSIENT, "%s %s: the engine answered HTTP %ld with no JSON object",
+						  method, what, resp.status);
+				return FRAPPE_FAILED;
+			}
+			*root = &json->root;
+			return FRAPPE_OK;
+		case HTTP_NOT_FOUND:
+			return FRAPPE_NOT_FOUND;
+		case HTTP_CONFLICT:
+			step_fail(r, FAIL_PERMANENT, "%s %s: %s", method, what, error_reason(&resp));
+			return FRAPPE_CONFLICT;
+		case HTTP_UNAUTHORIZED:
+			step_fail(r, FAIL_PERMANENT, "the engine refused the API key: %s %s: %s",
+					  method, what, error_reason(&resp));
+			return FRAPPE_FAILED;
+		case HTTP_REJECTED:
+			step_fail(r, FAIL_PERMANENT, "%s %s: %s", method, what, error_reason(&resp));
+			return FRAPPE_FAILED;
+		case HTTP_TRANSIENT:
+			step_fail(r, FAIL_TRANSIENT, "%s %s: %s", method, what, error_reason(&resp));
+			r->retry_after_s = resp.retry_after_s;
+			return (strcmp(method, "GET") != 0 && resp.outcome_unknown) ? FRAPPE_UNKNOWN : FRAPPE_FAILED;
+		case HTTP_UNREACHABLE:
+			step_fail(r, FAIL_OFFLINE, "the engine is offline: %s", resp.error);
+			return FRAPPE_FAILED;
+	}
+	pg_unreachable();
+}
+
+char *
+frappe_resource_path(const char *doctype, const char *name)
+{
+	if (name == NULL)
+		return psprintf("/api/resource/%s", http_escape(doctype));
+	return psprintf("/api/resource/%s/%s", http_escape(doctype), http_escape(name));
+}
+
+/* Reads one document into *doc. */
+FrappeStatus
+frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name, JsonbContainer **doc)
+{
+	JsonbContainer *root;
+	FrappeStatus	st = frappe_call(ctx, r, "GET", frappe_resource_path(doctype, name), NULL, &root);
+
+	*doc = (st == FRAPPE_OK) ? jb_object(root, "data") : NULL;
+	if (st == FRAPPE_OK && *doc == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "GET %s: the answer has no document", frappe_resource_path(doctype, name));
+		return FRAPPE_FAILED;
+	}
+	return st;
+}
+
+/* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
+static FrappeStatus
+frappe_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
+{
+	JsonbContainer *root;
+	char	   *path = psprintf("%s?fields=%s&filters=%s&limit_page_length=1",
+								frappe_resource_path(doctype, NULL), http_escape("[\"name\"]"),
+								http_escape(filters));
+	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
+
+	*row = (st == FRAPPE_OK) ? jb_array_object(jb_array(root, "data"), 0) : NULL;
+	return st;
+}
+
+FrappeStatus
+frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, long *count)
+{
+	JsonbContainer *root;
+	char	   *path = psprintf("/api/method/frappe.client.get_count?doctype=%s&filters=%s",
+								http_escape(doctype), http_escape(filters));
+	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
+	char	   *n = (st == FRAPPE_OK) ? jb_text(root, "message") : NULL;
+
+	if (st == FRAPPE_OK && n == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "get_count of %s: the answer has no count", doctype);
+		return FRAPPE_FAILED;
+	}
+	*count = n ? strtol(n, NULL, 10) : 0;
+	return st;
+}
+
+FrappeStatus
+frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+		  const char *body, JsonbContainer **doc)
+{
+	JsonbContainer *root;
+	FrappeStatus	st;
+
+	ctx->create_sent = true;
+	ctx->write_sent_at = GetCurrentTimestamp();
+	st = frappe_call(ctx, r, method, path, body, &root);
+	/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
+	if (doc)
+		*doc = (st == FRAPPE_OK) ? (jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message")) : NULL;
+	return st;
+}
+
+/* The target's document (or row), or NULL in *doc when the engine does not hold it. */
+static FrappeStatus
+frappe_lookup(RunContext *ctx, StepResult *r, const FrappeTarget *t, JsonbContainer **doc)
+{
+	FrappeStatus	st;
+	JsonbContainer *parent;
+	JsonbContainer *rows;
+
+	*doc = NULL;
+	if (t->filters)
+		return frappe_find(ctx, r, t->doctype, t->filters, doc);
+	st = frappe_get(ctx, r, t->parent ? t->parent : t->doctype, t->name, t->parent ? &parent : doc);
+	if (st == FRAPPE_NOT_FOUND && t->parent == NULL)
+		return FRAPPE_OK;
+	if (st != FRAPPE_OK || t->parent == NULL)
+		return st;
+	rows = jb_array(parent, t->parent_field);
+	for (int i = 0; i < jb_array_length(rows); i++)
+	{
+		JsonbContainer *row = jb_array_object(rows, i);
+		char	   *value = jb_text(row, t->row_key);
+
+		if (value && strcmp(value, t->row_value) == 0)
+		{
+			*doc = row;
+			break;
+		}
+	}
+	return FRAPPE_OK;
+}
+
+static char *
+target_text(const FrappeTarget *t)
+{
+	if (t->parent)
+		return psprintf("%s of %s %s with %s %s", t->doctype, t->parent, t->name, t->row_key, t->row_value);
+	return psprintf("%s %s", t->doctype, t->name ? t->name : t->filters);
+}
+
+/*
+ * Makes sure the target exists: looks it up, and creates it (POST body to path) only when
+ * it is missing. A create whose answer never came may still be applied by the engine:
+ * until provisioning.write_settle_ms has passed since it was sent, the target is looked
+ * up again instead of created again (create_allowed, run.c); if it has not appeared by
+ * then, the step fails transiently and its next attempt creates it. A 409 means it
+ * appeared meanwhile. *doc gets the document found or made.
+ */
+bool
+frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
+				const char *body, JsonbContainer **doc, bool *created)
+{
+	char	   *target = target_text(t);
+	bool		unanswered = false;
+	bool		conflict = false;
+
+	*created = false;
+	for (;;)
+	{
+		if (frappe_lookup(ctx, r, t, doc) != FRAPPE_OK)
+			return false;
+		if (*doc != NULL)
+			return true;
+		if (conflict)
+		{
+			step_fail(r, FAIL_PERMANENT, "POST %s: the engine reported a conflict, yet %s cannot be found",
+					  path, target);
+			return false;
+		}
+		if (!create_allowed(ctx, target))
+		{
+			settle_pause(ctx, target);
+			continue;
+		}
+		if (unanswered)
+		{
+			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
+					  target, prov_write_settle_ms);
+			return false;
+		}
+		switch (frappe_write(ctx, r, "POST", path, body, doc))
+		{
+			case FRAPPE_OK:
+				*created = true;
+				if (*doc == NULL)
+				{
+					step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", path);
+					return false;
+				}
+				return true;
+			case FRAPPE_CONFLICT:
+				conflict = true;
+				break;
+			case FRAPPE_UNKNOWN:
+				write_unanswered(ctx, target);
+				unanswered = true;
+				break;
+			case FRAPPE_NOT_FOUND:
+				step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", path);
+				return false;
+			default:
+				return false;
+		}
+	}
+}
+
+/* Makes sure doctype/name exists, created from body when missing. */
+bool
+frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+		   const char *body, bool *created, JsonbContainer **doc)
+{
+	FrappeTarget	t = {.doctype = doctype,.name = name};
+	JsonbContainer *found;
+
+	return frappe_create_once(ctx, r, &t, frappe_resource_path(doctype, NULL), body, doc ? doc : &found, created);
+}
+
+/*
+ * Makes sure a document matching filters exists, created from body when none does, for
+ * documents the engine names itself. *name gets the document's name.
+ */
+bool
+frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+				   const char *body, char **name, bool *created)
+{
+	FrappeTarget	t = {.doctype = doctype,.filters = filters};
+	JsonbContainer *doc;
+
+	if (!frappe_create_once(ctx, r, &t, frappe_resource_path(doctype, NULL), body, &doc, created))
+		return false;
+	*name = jb_text(doc, "name");
+	if (*name == NULL)
+		step_fail(r, FAIL_PERMANENT, "the engine did not name the %s", doctype);
+	return *name != NULL;
+}
+
+
+/* A filters list of [field, "=", value] conditions from field/value pairs. */
+char *
+frappe_equal_filters(int n, const char *const *pairs)
+{
+	JsonWriter	w;
+
+	jw_open(&w, '[');
+	for (int i = 0; i < n; i++)
+	{
+		JsonWriter	cond;
+
+		jw_open(&cond, '[');
+		jw_str(&cond, NULL, pairs[2 * i]);
+		jw_str(&cond, NULL, "=");
+		jw_str(&cond, NULL, pairs[2 * i + 1]);
+		jw_close(&cond, ']');
+		jw_raw(&w, NULL, cond.buf.data);
+	}
+	jw_close(&w, ']');
+	return w.buf.data;
+}

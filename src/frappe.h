@@ -1,0 +1,53 @@
+/*
+ * frappe.h
+ *     A client of Frappe's REST API, for the ERPNext driver.
+ */
+#ifndef PROVISIONING_FRAPPE_H
+#define PROVISIONING_FRAPPE_H
+
+#include "driver.h"
+
+typedef enum FrappeStatus
+{
+	FRAPPE_OK,
+	FRAPPE_NOT_FOUND,
+	FRAPPE_CONFLICT,
+	FRAPPE_UNKNOWN,				/* a write was sent and no answer tells its fate */
+	FRAPPE_FAILED				/* the result holds the failure */
+} FrappeStatus;
+
+/* What frappe_create_once looks for before it creates: a document by name, or by filters. */
+typedef struct FrappeTarget
+{
+	const char *doctype;
+	const char *name;			/* the name we give it (a child row: its parent's), or NULL */
+	const char *filters;		/* else: a filters list that finds it */
+	const char *parent;			/* a child row: the parent's doctype, and how to find the row */
+	const char *parent_field;
+	const char *row_key;
+	const char *row_value;
+} FrappeTarget;
+
+/*
+ * One request to base_url + path. 404 and 409 are answers the caller interprets; any
+ * other failure is classified into r. *root is the answer's JSON object.
+ */
+extern FrappeStatus frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
+								const char *body, JsonbContainer **root);
+extern char *frappe_resource_path(const char *doctype, const char *name);
+extern FrappeStatus frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+							   JsonbContainer **doc);
+extern FrappeStatus frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+								 long *count);
+extern FrappeStatus frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+								 const char *body, JsonbContainer **doc);
+extern bool frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
+							   const char *body, JsonbContainer **doc, bool *created);
+extern bool frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+						  const char *body, bool *created, JsonbContainer **doc);
+extern bool frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+								  const char *body, char **name, bool *created);
+/* A filters list of [field, "=", value] conditions from n field/value pairs. */
+extern char *frappe_equal_filters(int n, const char *const *pairs);
+
+#endif							/* PROVISIONING_FRAPPE_H */

@@ -1,0 +1,79 @@
+/*
+ * status.c
+ *     The names of the statuses in status.h, and provisioning._vocabulary() for SQL.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "api.h"
+#include "json.h"
+#include "status.h"
+
+PG_FUNCTION_INFO_V1(provisioning_vocabulary);
+
+const char *const run_status_names[] = {
+	[RUN_PENDING] = "PENDING",
+	[RUN_IN_PROGRESS] = "IN_PROGRESS",
+	[RUN_COMPLETED] = "COMPLETED",
+	[RUN_PARTIAL] = "PARTIAL",
+	[RUN_FAILED] = "FAILED",
+	[RUN_NOT_PROVISIONED] = "NOT_PROVISIONED",
+	NULL
+};
+
+const char *const step_status_names[] = {
+	[STEP_PENDING] = "pending",
+	[STEP_RUNNING] = "running",
+	[STEP_COMPLETED] = "completed",
+	[STEP_EXISTS] = "exists",
+	[STEP_SKIPPED] = "skipped",
+	[STEP_FAILED] = "failed",
+	NULL
+};
+
+const char *const tenant_status_names[] = {
+	[TENANT_NOT_PROVISIONED] = "NOT_PROVISIONED",
+	[TENANT_PROVISIONING] = "PROVISIONING",
+	[TENANT_PROVISIONED] = "PROVISIONED",
+	[TENANT_PARTIAL] = "PARTIAL",
+	[TENANT_FAILED] = "FAILED",
+	NULL
+};
+
+int
+step_status_of_name(const char *name)
+{
+	for (int i = 0; step_status_names[i]; i++)
+		if (strcmp(step_status_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+names_json(const char *const *names)
+{
+	JsonWriter	w;
+
+	jw_open(&w, '[');
+	for (int i = 0; names[i]; i++)
+		jw_str(&w, NULL, names[i]);
+	jw_close(&w, ']');
+	return w.buf.data;
+}
+
+/* provisioning._vocabulary() returns jsonb: {"run": [...], "step": [...], "tenant": [...]} */
+Datum
+provisioning_vocabulary(PG_FUNCTION_ARGS)
+{
+	JsonWriter	w;
+
+	jw_open(&w, '{');
+	jw_raw(&w, "run", names_json(run_status_names));
+	jw_raw(&w, "step", names_json(step_status_names));
+	jw_raw(&w, "tenant", names_json(tenant_status_names));
+	jw_close(&w, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(w.buf.data)));
+}
