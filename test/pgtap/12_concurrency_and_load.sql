@@ -22,7 +22,7 @@ INSERT INTO provisioning.tenants (name, engine) SELECT 'Bulk ' || i, 'bulk' || i
 CREATE TEMP TABLE concurrency (peak integer);
 DO $$
 DECLARE
-    deadline timestamptz := clock_timestamp() + interval '5 min';
+    deadline timestamptz := clock_timestamp() + interval '4 min';
     running  integer;
     busy     bigint;
     max_seen integer := 0;
@@ -35,7 +35,7 @@ BEGIN
          WHERE engine LIKE 'bulk%' AND provisioning_status = 'PROVISIONING';
         EXIT WHEN busy = 0;
         IF clock_timestamp() > deadline THEN
-            RAISE EXCEPTION 'TIMEOUT after 5 min waiting for the 1000 bulk tenants to be provisioned: % still PROVISIONING', busy;
+            RAISE EXCEPTION 'TIMEOUT after 4 min waiting for the 1000 bulk tenants to be provisioned: % still PROVISIONING', busy;
         END IF;
         PERFORM pg_sleep(0.01);
     END LOOP;
