@@ -34,7 +34,16 @@ endif
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
 $(OBJS): $(wildcard src/*.h)
 
+# The tests queue runs, which only the database the workers serve accepts; they also delete
+# every tenant they can see, so they never pick that database by themselves.
 installcheck-prep:
+	@served=$$($(bindir)/psql -X -At -d postgres -c 'SHOW provisioning.database_name' 2>/dev/null); \
+	if [ "$$served" != '$(CONTRIB_TESTDB)' ]; then \
+	  echo "installcheck needs a server with shared_preload_libraries = 'provisioning' and" \
+	       "provisioning.database_name = '$(CONTRIB_TESTDB)' (it serves '$$served'): set them and restart," \
+	       "or name a test database the server serves with CONTRIB_TESTDB=..." >&2; \
+	  exit 1; \
+	fi
 	$(bindir)/psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$(CONTRIB_TESTDB)'" | grep -q 1 \
 	  || $(bindir)/createdb '$(CONTRIB_TESTDB)'
 	$(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d '$(CONTRIB_TESTDB)' -c 'CREATE EXTENSION IF NOT EXISTS provisioning'
