@@ -6,7 +6,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SimEngine;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 
 my $sim_port = sim_port();
 
