@@ -17,7 +17,7 @@ use Time::HiRes qw(time);
 my $sim_port = sim_port();
 my $site = 'failover.localhost';
 
-# http_timeout_ms is shorter than the held POST (6 s), so waiting for the interrupted
+# http_timeout_ms is shorter than the held POST (7 s), so waiting for the interrupted
 # request to time out does not make the resumed step safe: it has to re-check until
 # provisioning.write_settle_ms has passed since it resumed. Until that setting exists
 # (issue 8) the server warns that it does not know it and goes on.
@@ -27,7 +27,7 @@ $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'provisioning'
 provisioning.database_name = 'postgres'
 provisioning.http_connect_timeout_ms = 1000
-provisioning.http_timeout_ms = 3000
+provisioning.http_timeout_ms = 4000
 provisioning.http_retry_delay_ms = 20
 provisioning.write_settle_ms = 8000
 });
@@ -46,15 +46,16 @@ my $current_step = "SELECT (SELECT provisioning.provision_status(id)->>'current_
 
 sim(POST => '/reset', { site => $site });
 sim(POST => '/faults', { site => $site, method => 'PUT', path => '^/api/resource/Stock Settings',
-	action => 'delay', delay_ms => 1500, times => 1 });
+	action => 'delay', delay_ms => 2500, times => 1 });
 sim(POST => '/faults', { site => $site, method => 'POST', path => '^/api/resource/Customer',
-	action => 'delay', delay_ms => 6000, times => 1 });
+	action => 'delay', delay_ms => 7000, times => 1 });
 $primary->safe_psql('postgres', qq{
 	INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
 	VALUES ('failover', 'erpnext', 'http://$site:$sim_port', 'simkey', 'simsecret');
 	INSERT INTO provisioning.tenants (name, engine) VALUES ('Failover', 'failover')});
 
-# The standby follows the run up to step 5, then loses the primary's stream.
+# The standby follows the run up to step 5, then loses the primary's stream while the
+# engine holds step 5's request (2.5 s, within http_timeout_ms: the step succeeds).
 ok(wait_for_delayed_request($site, qr{/Stock%20Settings|/Stock Settings}), 'the primary is in step 5');
 ok($standby->poll_query_until('postgres', "$current_step = 'step_5_settings'"),
 	'the standby replayed the run up to step 5');
