@@ -15,6 +15,19 @@ SHLIB_LINK = -lcurl
 PG_CFLAGS += -fvisibility=hidden
 PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))'
 
+# PostgreSQL's own test targets (pgvector's way), against an installed, running server:
+#   make installcheck        test/sql/*.sql with pg_regress against expected/ (test/expected
+#                            links there), in database contrib_regression (CONTRIB_TESTDB=...
+#                            names another), which must be the server's provisioning.database_name
+#   make prove_installcheck  test/t/*.pl with prove and PostgreSQL::Test::Cluster (each test
+#                            makes its own clusters from the installed binaries)
+# The extension's workers keep a connection to the database they serve, so pg_regress
+# cannot drop and re-create it as usual: it uses the database as it is (--use-existing)
+# after installcheck-prep has created it and the extension where missing.
+REGRESS       = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS  = --inputdir=test --use-existing
+REGRESS_PREP  = installcheck-prep
+
 # Debian installs one pg_config per major version; prefer 15's.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -25,7 +38,31 @@ endif
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: deps demo test bench
+# The tests queue runs, which only the database the workers serve accepts; they also delete
+# every tenant they can see, so they never pick that database by themselves.
+installcheck-prep:
+	@served=$$($(bindir)/psql -X -At -d postgres -c 'SHOW provisioning.database_name' 2>/dev/null); \
+	if [ "$$served" != '$(CONTRIB_TESTDB)' ]; then \
+	  echo "installcheck needs a server with shared_preload_libraries = 'provisioning' and" \
+	       "provisioning.database_name = '$(CONTRIB_TESTDB)' (it serves '$$served'): set them and restart," \
+	       "or name a test database the server serves with CONTRIB_TESTDB=..." >&2; \
+	  exit 1; \
+	fi
+	$(bindir)/psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$(CONTRIB_TESTDB)'" | grep -q 1 \
+	  || $(bindir)/createdb '$(CONTRIB_TESTDB)'
+	$(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d '$(CONTRIB_TESTDB)' -c 'CREATE EXTENSION IF NOT EXISTS provisioning'
+
+# PGXS's recipe with our Perl module (test/t/lib). initdb refuses root, so as root the tests
+# run as postgres; tmp_check must then be theirs.
+TAP_OWNER = $(if $(filter 0,$(shell id -u)),runuser -u postgres --)
+prove_installcheck:
+	rm -rf '$(CURDIR)'/tmp_check && mkdir -p '$(CURDIR)'/tmp_check
+	$(if $(TAP_OWNER),chown postgres '$(CURDIR)'/tmp_check)
+	$(TAP_OWNER) env TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
+	  PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	  $(PROVE) $(PG_PROVE_FLAGS) -I test/t/lib $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+
+.PHONY: deps demo test bench installcheck-prep prove_installcheck
 deps:
 	scripts/install-deps.sh
 

@@ -82,5 +82,11 @@ stop_all() {
   if [ -n "${WORK:-}" ] && [ -f "$WORK/data/postmaster.pid" ]; then
     as_owner pg_ctl -D "$WORK/data" -m fast -w stop >/dev/null 2>&1
   fi
+  # clusters of a Perl TAP test that was stopped by its time limit
+  if [ -n "${WORK:-}" ] && [ -d "$WORK/tmp_check" ]; then
+    find "$WORK/tmp_check" -name postmaster.pid 2>/dev/null | while read -r pid; do
+      as_owner pg_ctl -D "$(dirname "$pid")" -m immediate -w stop >/dev/null 2>&1 || true
+    done
+  fi
   [ -n "${KEEP_WORK:-}" ] || rm -rf "${WORK:-/nonexistent}"
 }

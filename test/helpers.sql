@@ -11,7 +11,8 @@ LANGUAGE sql AS
 $$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
    VALUES (site, 'erpnext', test.sim_url(site), 'simkey', api_secret) RETURNING name $$;
 
--- Polls the tenant's status until its run ends, or the deadline passes.
+-- Polls the tenant's status until its run ends. After the deadline it answers a TIMEOUT
+-- text naming the wait, so the assertion that compares it fails saying what it waited for.
 CREATE FUNCTION test.wait_final(tenant uuid, timeout_s double precision DEFAULT 60) RETURNS text
 LANGUAGE plpgsql AS
 $$
@@ -25,7 +26,8 @@ BEGIN
             RETURN status;
         END IF;
         IF clock_timestamp() > deadline THEN
-            RETURN format('TIMEOUT (still %s)', status);
+            RETURN format('TIMEOUT after %s s waiting for the run of tenant %s to end (still %s)',
+                          timeout_s, tenant, status);
         END IF;
         PERFORM pg_sleep(0.02);
     END LOOP;
@@ -44,7 +46,8 @@ $$ SELECT jsonb_object_agg(step, status) || exceptions
      FROM provisioning.step_catalog
     WHERE NOT (basic AND condition = 'pos') $$;
 
--- Polls until the tenant's provisioning_status is the one wanted, or the deadline passes.
+-- Polls until the tenant's provisioning_status is the one wanted; after the deadline, a
+-- TIMEOUT text as wait_final's.
 CREATE FUNCTION test.wait_tenant(tenant uuid, wanted text, timeout_s double precision DEFAULT 60) RETURNS text
 LANGUAGE plpgsql AS
 $$
@@ -54,8 +57,12 @@ DECLARE
 BEGIN
     LOOP
         SELECT provisioning_status INTO status FROM provisioning.tenants WHERE id = tenant;
-        IF status = wanted OR clock_timestamp() > deadline THEN
+        IF status = wanted THEN
             RETURN status;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN format('TIMEOUT after %s s waiting for tenant %s to be %s (still %s)',
+                          timeout_s, tenant, wanted, status);
         END IF;
         PERFORM pg_sleep(0.05);
     END LOOP;

@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
 # Runs every test on a throwaway cluster with the extension preloaded:
-#   pg_regress  test/sql/*.sql against expected/*.out   (the SQL surface)
+#   pg_regress  test/sql/*.sql against expected/*.out   (the SQL surface; `make installcheck`)
 #   pg_prove    test/pgtap/*.sql                        (behaviour, end to end against the
 #                                                        simulated ERPNext in test/sim)
-#   prove       test/t/*.pl                             (crashes and restarts, with
-#                                                        PostgreSQL's own Perl TAP modules)
+#   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
+#                                                        with PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
-# With arguments (test/pgtap/*.sql files) it runs only those, for development.
+# With arguments (test/pgtap/*.sql or test/t/*.pl files) it runs only those, for development.
+# Each test file gets TEST_FILE_LIMIT seconds (default 300); one that runs out fails, named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . scripts/cluster.sh
+: "${TEST_FILE_LIMIT:=300}"
 
 build_and_install
 make_work
-trap stop_all EXIT
-mkdir -p "$WORK/regress/sql" "$WORK/regress/expected"
-cp test/sql/*.sql "$WORK/regress/sql/"
-cp expected/*.out "$WORK/regress/expected/"
+file_pid=
+stop_file() { [ -z "$file_pid" ] || kill -- -"$file_pid" 2>/dev/null || true; }
+trap 'stop_file; stop_all' EXIT
+trap 'exit 130' INT TERM
 cp -r test/pgtap "$WORK/pgtap"
 cp -r test/t "$WORK/t"
-cp test/sim/simctl "$WORK/simctl"
-cp test/concurrent_start.sh "$WORK/concurrent_start.sh"
+cp test/sim/simctl test/concurrent_start.sh test/wait_for.sh "$WORK/"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK"
 
 start_sim "$ROOT"
@@ -34,41 +35,68 @@ start_cluster \
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
            -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'"
 psql_owner -f test/helpers.sql
+export SIM_CONTROL SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
+       WAIT_FOR="$WORK/wait_for.sh" PGUSER=postgres
 
-status=0
-if [ $# -gt 0 ]; then
-  for f in "$@"; do cp "$f" "$WORK/only-$(basename "$f")"; done
-  as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-    PGDATABASE="$PGDATABASE" PGUSER=postgres pg_prove --ext .sql -v "$WORK"/only-*.sql || status=1
-  [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"
-  exit $status
-fi
+ran=0
+failed=()
+# run_file FILE CMD...: runs one test file's command under the time limit; a file that
+# failed or ran out of time is remembered by name.
+run_file() {
+  local file=$1 rc=0
+  shift
+  ran=$((ran + 1))
+  # timeout runs the file in a process group of its own (so that it can end all of it):
+  # an interrupt of this script must end that group too (stop_file)
+  timeout -k 10 "$TEST_FILE_LIMIT" "$@" &
+  file_pid=$!
+  wait "$file_pid" || rc=$?
+  file_pid=
+  case $rc in
+    0) ;;
+    124|137) echo "TIME LIMIT: $file ran out of its $TEST_FILE_LIMIT s"; failed+=("$file (ran out of time)") ;;
+    *) failed+=("$file") ;;
+  esac
+}
 
-echo "== pg_regress: the SQL surface"
-tests=$(cd test/sql && ls *.sql | sed 's/\.sql$//' | sort)
-if ! as_owner "$($PGBIN/pg_config --pgxs | xargs dirname)/../test/regress/pg_regress" \
-      --use-existing --dbname="$PGDATABASE" --host="$PGHOST" --port="$PGPORT" --user=postgres \
-      --inputdir="$WORK/regress" --outputdir="$WORK/regress" $tests; then
-  cat "$WORK/regress/regression.diffs" || true
-  status=1
-fi
-
-echo "== pg_prove: behaviour against the simulated ERPNext"
-if ! as_owner env SIM_CONTROL="$SIM_CONTROL" SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-      PGDATABASE="$PGDATABASE" PGUSER=postgres \
-      pg_prove --ext .sql --timer "$WORK/pgtap/"; then
-  status=1
-fi
-
-echo "== prove: crashes and restarts (PostgreSQL::Test::Cluster)"
+# The test commands, as the cluster's owner (postgres when we are root).
+owner=(env PATH="$PGBIN:$PATH")
+[ "$(id -u)" -eq 0 ] && owner=(runuser -u postgres -- "${owner[@]}")
 pgxs=$(dirname "$($PGBIN/pg_config --pgxs)")/..
-if ! (cd "$WORK" && as_owner env SIM_CONTROL="$SIM_CONTROL" SIM_PORT="$SIM_PORT" TESTDIR="$WORK" \
-        PG_REGRESS="$pgxs/test/regress/pg_regress" PGHOST= PGPORT= \
-        prove -I "$pgxs/test/perl" -I t/lib --timer t/*.pl); then
-  status=1
+pgtap_file() { run_file "$1" "${owner[@]}" pg_prove --ext .sql --timer "$WORK/pgtap/$(basename "$1")"; }
+tap_file() {
+  run_file "$1" "${owner[@]}" sh -c 'cd "$0" && rm -rf tmp_check && exec "$@"' "$WORK" \
+    env TESTDIR="$WORK" PG_REGRESS="$pgxs/test/regress/pg_regress" PGHOST= PGPORT= PGDATABASE= \
+    prove -I "$pgxs/test/perl" -I t/lib --timer "t/$(basename "$1")"
+}
+
+if [ $# -gt 0 ]; then
+  for f in "$@"; do
+    case $f in
+      *.sql) pgtap_file "$f" ;;
+      *.pl)  tap_file "$f" ;;
+      *) echo "test/run.sh: $f is neither a pgTAP (.sql) nor a Perl TAP (.pl) file" >&2; exit 2 ;;
+    esac
+  done
+else
+  echo "== pg_regress: the SQL surface (make installcheck)"
+  for f in test/sql/*.sql; do
+    run_file "$f" make -s PG_CONFIG="$PGBIN/pg_config" CONTRIB_TESTDB="$PGDATABASE" \
+      REGRESS="$(basename "$f" .sql)" installcheck
+    if [ -s regression.diffs ]; then cat regression.diffs; fi
+  done
+
+  echo "== pg_prove: behaviour against the simulated ERPNext"
+  for f in test/pgtap/*.sql; do pgtap_file "$f"; done
+
+  echo "== prove: crashes, restarts, failover and upgrades (PostgreSQL::Test::Cluster)"
+  for f in test/t/*.pl; do tap_file "$f"; done
 fi
 
-if [ $status -ne 0 ]; then
+[ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"
+if [ ${#failed[@]} -gt 0 ]; then
   echo "== server log (tail)"; tail -n 60 "$WORK/server.log"
+  printf '== failed: %s\n' "${failed[@]}"
 fi
-exit $status
+echo "files: $((ran - ${#failed[@]})) passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]

@@ -19,7 +19,7 @@ SELECT count(test.new_engine('rand' || i)) FROM generate_series(1, 100) i;
 INSERT INTO provisioning.tenants (name, engine) SELECT 'Random ' || i, 'rand' || i FROM generate_series(1, 100) i;
 
 CREATE TEMP TABLE finals AS
-SELECT t.id, test.wait_final(t.id, 600) AS status FROM provisioning.tenants t WHERE t.engine LIKE 'rand%';
+SELECT t.id, test.wait_final(t.id, 240) AS status FROM provisioning.tenants t WHERE t.engine LIKE 'rand%';
 \set ignored `$SIMCTL clear`
 ALTER SYSTEM RESET provisioning.http_retries;
 ALTER SYSTEM RESET provisioning.write_settle_ms;

@@ -14,7 +14,7 @@ SELECT is(test.wait_final(:'tenant'), 'NOT_PROVISIONED', 'the engine is offline:
 ALTER SYSTEM SET provisioning.retry_base_delay = 0;
 SELECT pg_reload_conf();
 -- a session reads the reloaded file between statements: poll from the client
-\set ignored `for i in $(seq 1 100); do [ "$(psql -X -At -c 'SHOW provisioning.retry_base_delay')" = 0 ] && break; sleep 0.05; done`
+\set ignored `$WAIT_FOR 'the reload of provisioning.retry_base_delay = 0' "SELECT current_setting('provisioning.retry_base_delay') = '0'"`
 SELECT is(current_setting('provisioning.retry_base_delay'), '0', 'retries are due at once');
 SELECT cmp_ok(provisioning.retry_due(), '>=', 1, 'retry_due() restarts the run left NOT_PROVISIONED');
 SELECT is(test.wait_final(:'tenant'), 'COMPLETED', 'and the retry completes');

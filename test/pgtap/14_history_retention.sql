@@ -20,7 +20,7 @@ SELECT tenant_id, id, correlation_id, 'COMPLETED', 'old' FROM provisioning.tenan
 
 ALTER SYSTEM SET provisioning.history_retention = '25d';
 SELECT pg_reload_conf();
-\set ignored `for i in $(seq 1 100); do [ "$(psql -X -At -c 'SHOW provisioning.history_retention')" = 25d ] && break; sleep 0.05; done`
+\set ignored `$WAIT_FOR 'the reload of provisioning.history_retention = 25d' "SELECT current_setting('provisioning.history_retention') = '25d'"`
 
 SELECT is(provisioning.prune_history(2), 2, 'a batch of two of the three runs older than 25 days');
 SELECT is(provisioning.prune_history(2), 1, 'then the last one');
@@ -31,7 +31,7 @@ SELECT is((SELECT count(*) FROM provisioning.run_log WHERE tenant_id = '00000000
 
 ALTER SYSTEM SET provisioning.history_retention = '1s';
 SELECT pg_reload_conf();
-\set ignored `for i in $(seq 1 100); do [ "$(psql -X -At -c 'SHOW provisioning.history_retention')" = 1s ] && break; sleep 0.05; done`
+\set ignored `$WAIT_FOR 'the reload of provisioning.history_retention = 1s' "SELECT current_setting('provisioning.history_retention') = '1s'"`
 SELECT provisioning.prune_history() IS NOT NULL AS pruned;
 SELECT is((SELECT count(*) FROM provisioning.tenant_onboarding WHERE tenant_id = '00000000-0000-4000-8000-0000000014a1'),
           1::bigint, 'a tenant''s latest run is always kept');

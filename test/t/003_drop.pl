@@ -6,7 +6,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SimEngine;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 
 my $sim_port = sim_port();
 
@@ -30,13 +30,7 @@ sub busy_worker
 		INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
 		VALUES ('$site', 'erpnext', 'http://$site.localhost:$sim_port', 'simkey', 'simsecret');
 		INSERT INTO provisioning.tenants (name, engine) VALUES ('Busy', '$site')});
-	my $deadline = time() + 30;
-	while (time() < $deadline)
-	{
-		return 1 if grep { ($_->{fault} // '') eq 'delay' } @{ sim(GET => "/requests?site=$site.localhost") };
-		sleep(0.02);
-	}
-	return 0;
+	return wait_for_delayed_request("$site.localhost");
 }
 
 sub no_run_workers
