@@ -70,7 +70,7 @@ MAIN_COMPANY = 1
 SUPERUSER = 1
 SYSTEM_GROUP = 3        # base.group_system (Settings); seeded below
 
-VERSION_INFO = {16: [16, 0, 0, "final", 0, ""], 17: [17, 0, 0, "final", 0, ""], 18: [18, 0, 0, "final", 0, ""]}
+VERSIONS = (16, 17, 18)
 
 
 # ------------------------------------------------------------------------------ errors
@@ -138,7 +138,8 @@ def envelope_error(exc):
 # ------------------------------------------------------------------------------ fields
 
 class Field:
-    """required: a bool, or the versions in which the field is required."""
+    """required: a bool, or the versions in which the field is required; selection: the
+    values, or a function of the version giving them."""
 
     def __init__(self, kind, string, comodel=None, required=False, size=None, selection=None,
                  default=None, check_company=False, compute=None, versions=(16, 17, 18)):
@@ -149,6 +150,9 @@ class Field:
 
     def is_required(self, version):
         return version in self.required if isinstance(self.required, tuple) else self.required
+
+    def choices(self, version):
+        return self.selection(version) if callable(self.selection) else self.selection
 
 
 def char(string, **kw):
@@ -223,9 +227,6 @@ class Env:
     def is_admin(self):
         return self.su or SYSTEM_GROUP in self.user["groups_id"]
 
-    def model(self, name):
-        return MODELS[name]
-
     def sudo(self):
         return Env(self.db, SUPERUSER, {**self.context, "allowed_company_ids": []}, self.warnings)
 
@@ -282,7 +283,7 @@ def leaf_matches(env, model, rec, leaf):
         return found if op == "in" else not found
     if op in ("like", "ilike", "not like", "not ilike", "=like", "=ilike"):
         text, pattern = str(have or ""), str(want)
-        if "i" in op:
+        if op.endswith("ilike"):
             text, pattern = text.lower(), pattern.lower()
         if op.startswith("="):
             found = re.fullmatch(re.escape(pattern).replace("%", ".*").replace("_", "."), text) is not None
@@ -344,13 +345,13 @@ def m2m_commands(current, commands):
         code = command[0]
         if code == 6:
             ids = list(command[2])
-        elif code == 4 and command[1] not in ids:
-            ids.append(command[1])
-        elif code == 3 and command[1] in ids:
-            ids.remove(command[1])
+        elif code == 4:
+            ids = ids if command[1] in ids else ids + [command[1]]
+        elif code == 3:
+            ids = [i for i in ids if i != command[1]]
         elif code == 5:
             ids = []
-        elif code not in (4, 3):
+        else:
             raise ValueError(f"Unsupported x2many command {command!r}")
     return ids
 
@@ -374,7 +375,6 @@ class Model:
     company_field = "company_id"        # the multi-company record rule's field, or None
     has_active = False
     unique = ()                         # (fields, message): SQL unique constraints
-    blank_defaults = {}
     field_defs = {}
 
     def __init_subclass__(cls):
@@ -429,15 +429,15 @@ class Model:
         rows = [r for r in env.db.table(self.name).values()
                 if self.visible(env, r) and self.active_ok(env, r, domain) and match(r)]
         for part in reversed([p.split() for p in (order or "id").split(",") if p.strip()]):
-            rows.sort(key=lambda r, f=part[0]: (r.get(f) is False, r.get(f) if f != "id" else r["id"]),
+            rows.sort(key=lambda r, f=part[0]: (r.get(f) is False, r.get(f)),
                       reverse=len(part) > 1 and part[1].lower() == "desc")
         return rows
 
     # -------------------------------------------------------------- values
 
     def clean(self, env, vals, operation):
-        """Drops unknown and computed fields (with a warning, as Odoo), converts commands,
-        truncates sized chars, checks selections."""
+        """Drops unknown and computed fields (with a warning, as Odoo), truncates sized chars,
+        checks selections and that many2one targets exist."""
         if not isinstance(vals, dict):
             raise ValueError(f"Invalid values {vals!r}")
         fields = self.fields(env.version)
@@ -451,7 +451,7 @@ class Model:
             field = fields[key]
             if field.kind == "char" and field.size and isinstance(value, str):
                 value = value[:field.size]
-            if field.kind == "selection" and value is not False and value not in field.selection:
+            if field.kind == "selection" and value is not False and value not in field.choices(env.version):
                 raise ValueError(f"Wrong value for {self.name}.{key}: {value!r}")
             if field.kind == "many2one" and value and not env.db.get(field.comodel, value):
                 raise not_null(self, field)     # a foreign key violation, converted alike
@@ -589,7 +589,7 @@ class Model:
             if field.comodel:
                 info["relation"] = field.comodel
             if field.selection:
-                info["selection"] = [[v, v] for v in field.selection]
+                info["selection"] = [[v, v] for v in field.choices(env.version)]
             if field.size:
                 info["size"] = field.size
             described[fname] = {k: v for k, v in info.items() if not attributes or k in attributes}
@@ -706,8 +706,6 @@ class ResCompany(Model):
         "fiscalyear_last_day": number("Fiscalyear Last Day", default=31),
         "fiscalyear_last_month": selection("Fiscalyear Last Month", [str(m) for m in range(1, 13)], default="12"),
         "anglo_saxon_accounting": boolean("Use anglo-saxon accounting", default=False),
-        "pos_ids": Field("many2many", "POS configs", comodel="pos.config", compute=lambda env, rec: [
-            c["id"] for c in env.db.where("pos.config", company_id=rec["id"])]),
     }
     unique = ((("name",), "The company name must be unique!"),)
 
@@ -1006,10 +1004,6 @@ def create_warehouse(env, company, name, code):
 
 # ------------------------------------------------------------------------------ products
 
-def product_types(env):
-    return ["consu", "service", "combo"] if env.version >= 18 else ["consu", "service", "product"]
-
-
 class PosCategory(Model):
     name, description, company_field = "pos.category", "Point of Sale Category", None
     field_defs = {"name": char("Category Name", required=True)}
@@ -1026,7 +1020,9 @@ class ProductTemplate(Model):
         "name": char("Name", required=True), "active": boolean("Active", default=True),
         "list_price": number("Sales Price", "float", default=1.0), "sale_ok": boolean("Can be Sold", default=True),
         "available_in_pos": boolean("Available in POS", default=False),
-        "type": selection("Product Type", ["consu", "service", "product", "combo"], default="consu"),
+        # storable: type "product" until 17, is_storable from 18 on
+        "type": selection("Product Type", lambda version: ["consu", "service", "combo"] if version >= 18
+                          else ["consu", "service", "product"], default="consu"),
         "is_storable": boolean("Track Inventory", default=False, versions=(18,)),
         "pos_categ_id": many2one("pos.category", "Point of Sale Category", versions=(16,)),
         "pos_categ_ids": many2many("pos.category", "Point of Sale Category", versions=(17, 18)),
@@ -1035,12 +1031,6 @@ class ProductTemplate(Model):
         "product_variant_ids": Field("many2many", "Products", comodel="product.product", compute=lambda env, rec: [
             p["id"] for p in env.db.where("product.product", product_tmpl_id=rec["id"])]),
     }
-
-    def clean(self, env, vals, operation):
-        # the selection changed in 18 (storable = is_storable); the field's list spans versions
-        if isinstance(vals, dict) and "type" in vals and vals["type"] not in product_types(env):
-            raise ValueError(f"Wrong value for {self.name}.type: {vals['type']!r}")
-        return super().clean(env, vals, operation)
 
     def after_create(self, env, rec):
         env.db.insert("product.product", {"product_tmpl_id": rec["id"], "name": rec["name"], "active": True,
@@ -1134,8 +1124,7 @@ def default_pos_pricelist(env, vals):
 
 
 def default_payment_methods(env, vals):
-    """18: a company without a usable method gets Cash (on a new cash journal), Card and
-    Customer Account; it needs a bank journal."""
+    """18 sets up the company's Cash, Card and Customer Account methods; it needs a bank journal."""
     if env.version < 18:
         return []
     return setup_payment_methods(env, vals.get("company_id") or env.company)
@@ -1237,11 +1226,7 @@ class PosConfig(Model):
                              'install one from the Invoicing tab.')
         if not config["payment_method_ids"]:
             raise validation_error("You must have at least one payment method configured to launch a session.")
-        for m in config["payment_method_ids"]:
-            method = env.db.get("pos.payment.method", m)
-            journal = env.db.get("account.journal", method["journal_id"]) if method["journal_id"] else None
-            if journal and journal["type"] == "cash" and not (journal["profit_account_id"] and journal["loss_account_id"]):
-                raise validation_error("You need a loss and profit account on your cash journal.")
+        check_cash_journals(env, config)
 
     @rpc("records")
     def open_ui(self, env, ids):
@@ -1264,6 +1249,14 @@ class PosConfig(Model):
         return {"type": "ir.actions.act_window", "res_model": "pos.session", "res_id": session["id"],
                 "view_mode": "form"}
 
+
+def check_cash_journals(env, config):
+    """Cash differences are posted to the cash journal's profit and loss accounts."""
+    for m in config["payment_method_ids"]:
+        method = env.db.get("pos.payment.method", m)
+        journal = env.db.get("account.journal", method["journal_id"]) if method["journal_id"] else None
+        if journal and journal["type"] == "cash" and not (journal["profit_account_id"] and journal["loss_account_id"]):
+            raise validation_error("You need a loss and profit account on your cash journal.")
 
 
 def company_has_chart(env, company_id):
@@ -1324,7 +1317,7 @@ class PosSession(Model):
         # action_pos_session_open: cash control waits for the opening cash count
         config = env.db.get("pos.config", rec["config_id"])
         rec["name"] = f"POS/{rec['id']:05d}"
-        rec["start_at"] = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S")
+        rec["start_at"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         rec["state"] = "opening_control" if MODELS["pos.config"].all_fields["cash_control"].compute(
             env, config) else "opened"
 
@@ -1332,8 +1325,7 @@ class PosSession(Model):
     def set_cashbox_pos(self, env, ids, cashbox_value, notes):
         for session in self.browse(env, ids, "write"):
             if cashbox_value:       # a difference with the last closing balance (0) is posted
-                config = env.db.get("pos.config", session["config_id"])
-                MODELS["pos.config"].check_before_new_session(env, config)
+                check_cash_journals(env, env.db.get("pos.config", session["config_id"]))
             session.update(state="opened", cash_register_balance_start=cashbox_value, opening_notes=notes)
         return None
 
@@ -1468,11 +1460,9 @@ def check_credentials(db, uid, password):
 
 
 def common_service(method, args):
-    if method in ("version", "about"):
-        if method == "about":
-            return "See http://openerp.com"
+    if method == "version":
         version = CONFIG["version"]
-        return {"server_version": f"{version}.0", "server_version_info": VERSION_INFO[version],
+        return {"server_version": f"{version}.0", "server_version_info": [version, 0, 0, "final", 0, ""],
                 "server_serie": f"{version}.0", "protocol_version": 1}
     if method in ("authenticate", "login"):
         return authenticate(*args)
@@ -1542,28 +1532,26 @@ def dispatch(service, method, args, warnings):
     if service == "common":
         return common_service(method, args)
     if service == "object":
-        db = database(args[0]) if args else None
-        work = lambda: object_service(method, args, warnings)      # noqa: E731
-        return in_transaction(db, work) if db else work()
-    if service == "db" and method == "list":
-        return sorted(DATABASES)
-    if service == "db" and method == "server_version":
-        return f"{CONFIG['version']}.0"
-    raise KeyError(service if service not in ("db",) else method)
+        def work():
+            return object_service(method, args, warnings)
+        return in_transaction(database(args[0]), work) if args else work()
+    raise KeyError(service)     # the db service (master password) is not simulated
 
 
 def describe_call(params):
-    """The words a fault's method matches and the log shows: "object.execute_kw res.partner
-    create", "common.authenticate", ..., and the database named."""
-    if not isinstance(params, dict):
-        return "", None
+    """What the log shows of a JSON-RPC call, and what fault rules match: rpc is the words
+    "object.execute_kw res.partner create", "common.authenticate", ...; db the database named."""
+    params = params if isinstance(params, dict) else {}
     service, method, args = params.get("service"), params.get("method"), params.get("args")
-    words = [f"{service}.{method}"]
-    if service == "object" and isinstance(args, list) and len(args) >= 5:
-        words += [str(args[3]), str(args[4])]
-    db = args[0] if isinstance(args, list) and args and service in ("object", "common") and method not in (
-        "version", "about") else None
-    return " ".join(words), db if isinstance(db, str) else None
+    args = args if isinstance(args, list) else []
+    call = {"service": service, "method": method, "model": None, "model_method": None, "db": None,
+            "rpc": f"{service}.{method}" if service else ""}
+    if service == "object" and len(args) >= 5:
+        call.update(model=str(args[3]), model_method=str(args[4]))
+        call["rpc"] += f" {args[3]} {args[4]}"
+    if args and isinstance(args[0], str) and (service == "object" or method in ("authenticate", "login")):
+        call["db"] = args[0]
+    return call
 
 
 # ------------------------------------------------------------------------------ HTTP
@@ -1597,22 +1585,17 @@ class ApiHandler(simcore.ApiHandler):
         path = urllib.parse.urlsplit(self.path).path
         raw = self.read_raw_body()
         request = self.parse_envelope(http_method, path, raw)
-        params = request.get("params") if isinstance(request, dict) else None
-        call, db = describe_call(params) if path == "/jsonrpc" else ("", None)
+        json_request = isinstance(request, dict)
+        call = describe_call(request.get("params") if json_request and path == "/jsonrpc" else None)
         entry = simcore.log_request({
-            "http_method": http_method, "path": path, "db": db, "rpc": call,
-            "service": params.get("service") if isinstance(params, dict) else None,
-            "method": params.get("method") if isinstance(params, dict) else None,
-            "model": call.split()[1] if len(call.split()) > 2 else None,
-            "model_method": call.split()[2] if len(call.split()) > 2 else None,
-            "id": request.get("id") if isinstance(request, dict) else None,
+            "http_method": http_method, "path": path, **call, "id": request.get("id") if json_request else None,
             "correlation_id": self.headers.get("X-Correlation-ID"),
             "content_type": self.headers.get("Content-Type"),
             "t_start": getattr(self, "received_at", time.time()), "fault": None, "status": None,
             "error": None, "warnings": []})
         self.entry = entry
         self.wait_latency()
-        fault = FAULTS.take(fault_matcher(db, call))
+        fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]))
         self.answer(entry, fault, lambda: self.run(entry, path, request))
 
     def parse_envelope(self, http_method, path, raw):
@@ -1650,6 +1633,7 @@ class ApiHandler(simcore.ApiHandler):
         return None
 
     def run(self, entry, path, request):
+        """The answer to a parsed request: the result, or the error envelope (HTTP 200)."""
         if isinstance(request, Reply):
             return request
         params = request.get("params", {})
@@ -1662,10 +1646,8 @@ class ApiHandler(simcore.ApiHandler):
                     result = common_service("version", [])
                 else:
                     missing = [k for k in ("service", "method", "args") if k not in params]
-                    if missing:
-                        raise TypeError(f"jsonrpc() missing {len(missing)} required positional argument"
-                                        f"{'s' if len(missing) > 1 else ''}: "
-                                        + " and ".join(f"'{m}'" for m in missing))
+                    if missing:     # the route's signature is jsonrpc(service, method, args)
+                        raise TypeError(f"jsonrpc() missing required positional arguments: {', '.join(missing)}")
                     result = dispatch(params["service"], params["method"], params["args"], entry["warnings"])
                 if result is not None:      # None: neither result nor error
                     body["result"] = result
@@ -1740,7 +1722,7 @@ class ControlHandler(simcore.ControlHandler):
             return {"ok": True, "db": name, "users": [{"login": u["login"], "uid": uid}
                                                       for uid, u in db.table("res.users").items() if uid in db.secrets]}
         if path == "/version":
-            if int(body.get("version", 0)) not in VERSION_INFO:
+            if int(body.get("version", 0)) not in VERSIONS:
                 return None
             CONFIG["version"] = int(body["version"])
             DATABASES.clear()
@@ -1755,7 +1737,7 @@ def main():
     parser.add_argument("--login", default="admin")
     parser.add_argument("--api-key", default="simsecret")
     parser.add_argument("--password", default="admin")
-    parser.add_argument("--version", type=int, choices=sorted(VERSION_INFO), default=17)
+    parser.add_argument("--version", type=int, choices=VERSIONS, default=17)
     parser.add_argument("--ready-file")
     args = parser.parse_args()
     CONFIG.update(login=args.login, api_key=args.api_key, password=args.password, version=args.version)

@@ -366,6 +366,8 @@ class RulesTest(TestBase):
         client, a, _ = self.two_companies()
         client.company = a
         client.fails("account.account", "search_count", [[["company_ids", "in", [a]]]], "builtins.ValueError")
+        self.assertEqual(list(client.call("account.account", "fields_get", [["company_id", "company_ids"]],
+                                          attributes=["type"])), ["company_id"])
         self.assertEqual(client.call("account.account", "search_count", [[]]), 0)
 
 
@@ -417,6 +419,30 @@ class ConstraintsTest(TestBase):
         # a new chart drops the company's payment methods
         client.call("account.chart.template", "try_loading", [[], "fr", client.company])
         self.assertEqual(client.call("pos.payment.method", "search_count", [[["id", "in", cash]]]), 0)
+
+    def test_settings_load_a_chart(self):
+        client = self.tenant()
+        settings = client.call("res.config.settings", "create", [{"chart_template": "generic_coa",
+                                                                  "fiscalyear_last_month": "6"}])
+        self.assertEqual(client.call("res.config.settings", "execute", [[settings]])["type"], "ir.actions.client")
+        company = client.call("res.company", "read", [[client.company]],
+                              fields=["chart_template", "fiscalyear_last_month"])[0]
+        self.assertEqual((company["chart_template"], company["fiscalyear_last_month"]), ("generic_coa", "6"))
+        self.assertEqual(client.call("account.journal", "search_count", [[["type", "=", "cash"]]]), 1)
+
+    def test_16_loads_a_chart_once(self):
+        SIM.control("POST", "/version", {"version": 16})
+        try:
+            client = self.tenant()
+            template = client.call("ir.model.data", "search_read", [[["name", "=", "configurable_chart_template"]]],
+                                   fields=["res_id"])[0]["res_id"]
+            client.fails("account.chart.template", "try_loading", [[template], client.company], "builtins.AttributeError")
+            for _ in range(2):      # the second call finds a chart and silently does nothing
+                self.assertIsNone(client.call("account.chart.template", "try_loading", [[template]]))
+            self.assertEqual(client.call("account.account", "search_count", [[["company_id", "=", client.company]]]),
+                             26)
+        finally:
+            SIM.control("POST", "/version", {"version": 17})
 
     def test_product_types_by_version(self):
         client = self.tenant()
