@@ -119,77 +119,101 @@ class Client:
         return found[0] if found else self.call(model, "create", [values])
 
 
-def provision(client, version, company_name="Tenant A"):
-    """The reference's section 5, reading before every write; returns what it found or made."""
-    client.company = None
-    assert client.authenticate()
-    usd = client.call("res.currency", "search", [[["name", "=", "USD"]]], context={"active_test": False})[0]
-    cid = client.find_or_create("res.company", [["name", "=", company_name]],
-                                {"name": company_name, "currency_id": usd})
-    user = client.call("res.users", "read", [[client.uid]], fields=["company_ids"])[0]
-    if cid not in user["company_ids"]:
-        client.call("res.users", "write", [[client.uid], {"company_ids": [[4, cid]]}])
-    client.company = cid
+class Provisioner:
+    """The reference's section 5 as the driver will run it: every step reads before it writes."""
 
-    chart_field = "chart_template_id" if version == 16 else "chart_template"
-    account_domain = [["company_ids", "in", [cid]]] if version >= 18 else [["company_id", "=", cid]]
-    chart = client.call("res.company", "read", [[cid]], fields=[chart_field])[0][chart_field]
-    if not chart and not client.call("account.account", "search_count", [account_domain]):
-        if version == 16:
-            template = client.call("ir.model.data", "search_read", [[["module", "=", "l10n_generic_coa"],
-                                                                    ["name", "=", "configurable_chart_template"]]],
-                                   fields=["res_id"])[0]["res_id"]
-            client.call("account.chart.template", "try_loading", [[template]], install_demo=False,
-                        context={"allowed_company_ids": [cid]})
-        else:
-            client.call("account.chart.template", "try_loading", [[], "generic_coa", cid], install_demo=False)
-    assert client.call("account.account", "search_count", [account_domain]) > 0
+    def __init__(self, client, version, company_name="Tenant A"):
+        self.client, self.version, self.company_name = client, version, company_name
 
-    partner = client.call("res.company", "read", [[cid]], fields=["partner_id"])[0]["partner_id"][0]
-    warehouses = {name: client.find_or_create("stock.warehouse", [["company_id", "=", cid], ["name", "=", name]],
-                                              {"name": name, "code": code, "company_id": cid, "partner_id": partner})
-                  for name, code in (("Main Store", "MAIN"), ("POS Store", "POSST"))}
-    settings = client.call("res.config.settings", "create", [{"group_stock_multi_locations": True}])
-    client.call("res.config.settings", "execute", [[settings]])
-    for product in ("Demo Coffee", "Demo Tea"):
-        client.find_or_create("product.template", [["name", "=", product], ["company_id", "in", [cid, False]]],
-                              {"name": product, "list_price": 2.5, "sale_ok": True, "available_in_pos": True,
-                               "type": "consu", "company_id": cid})
-    customer = client.find_or_create("res.partner", [["name", "=", "Walk-In Customer"],
-                                                     ["company_id", "in", [cid, False]]],
-                                      {"name": "Walk-In Customer", "customer_rank": 1, "company_id": cid})
+    def run(self):
+        """The ids of what the run found or made."""
+        client = self.client
+        client.company = None
+        client.test.assertTrue(client.authenticate())
+        cid = self.company()
+        self.chart(cid)
+        warehouses = self.warehouses(cid)
+        settings = client.call("res.config.settings", "create", [{"group_stock_multi_locations": True}])
+        client.call("res.config.settings", "execute", [[settings]])
+        for product in ("Demo Coffee", "Demo Tea"):
+            client.find_or_create("product.template", [["name", "=", product], ["company_id", "in", [cid, False]]],
+                                  {"name": product, "list_price": 2.5, "sale_ok": True, "available_in_pos": True,
+                                   "type": "consu", "company_id": cid})
+        customer = client.find_or_create("res.partner", [["name", "=", "Walk-In Customer"],
+                                                         ["company_id", "in", [cid, False]]],
+                                          {"name": "Walk-In Customer", "customer_rank": 1, "company_id": cid})
+        config = self.pos_config(cid, warehouses["POS Store"])
+        return {"company": cid, "customer": customer, "config": config, "session": self.session(config)}
 
-    store = client.call("stock.warehouse", "read", [[warehouses["POS Store"]]], fields=["pos_type_id"])[0]
-    profile = {"name": f"{company_name} POS", "company_id": cid, "warehouse_id": warehouses["POS Store"],
-               "picking_type_id": store["pos_type_id"][0]}
-    configs = client.call("pos.config", "search_read", [[["company_id", "=", cid]]], fields=["name"])
-    if configs:     # adopt the config the chart's POS localisation made ("Shop"), or our own
-        config = configs[0]["id"]
-        if configs[0]["name"] != profile["name"]:
-            client.call("pos.config", "write", [[config], profile])
-    else:
+    def company(self):
+        """The company, and the API user's access to it; from here on calls carry it in the context."""
+        client = self.client
+        usd = client.call("res.currency", "search", [[["name", "=", "USD"]]], context={"active_test": False})[0]
+        cid = client.find_or_create("res.company", [["name", "=", self.company_name]],
+                                    {"name": self.company_name, "currency_id": usd})
+        user = client.call("res.users", "read", [[client.uid]], fields=["company_ids"])[0]
+        if cid not in user["company_ids"]:
+            client.call("res.users", "write", [[client.uid], {"company_ids": [[4, cid]]}])
+        client.company = cid
+        return cid
+
+    def chart(self, cid):
+        client = self.client
+        chart_field = "chart_template_id" if self.version == 16 else "chart_template"
+        accounts = [["company_ids", "in", [cid]]] if self.version >= 18 else [["company_id", "=", cid]]
+        chart = client.call("res.company", "read", [[cid]], fields=[chart_field])[0][chart_field]
+        if not chart and not client.call("account.account", "search_count", [accounts]):
+            if self.version == 16:
+                template = client.call("ir.model.data", "search_read", [[["module", "=", "l10n_generic_coa"],
+                                                                        ["name", "=", "configurable_chart_template"]]],
+                                       fields=["res_id"])[0]["res_id"]
+                client.call("account.chart.template", "try_loading", [[template]], install_demo=False)
+            else:
+                client.call("account.chart.template", "try_loading", [[], "generic_coa", cid], install_demo=False)
+        client.test.assertGreater(client.call("account.account", "search_count", [accounts]), 0)
+
+    def warehouses(self, cid):
+        client = self.client
+        partner = client.call("res.company", "read", [[cid]], fields=["partner_id"])[0]["partner_id"][0]
+        return {name: client.find_or_create("stock.warehouse", [["company_id", "=", cid], ["name", "=", name]],
+                                            {"name": name, "code": code, "company_id": cid, "partner_id": partner})
+                for name, code in (("Main Store", "MAIN"), ("POS Store", "POSST"))}
+
+    def pos_config(self, cid, warehouse):
+        """Adopts the config the chart's POS localisation made ("Shop"), or makes one with Cash
+        on the company's cash journal."""
+        client = self.client
+        store = client.call("stock.warehouse", "read", [[warehouse]], fields=["pos_type_id"])[0]
+        profile = {"name": f"{self.company_name} POS", "company_id": cid, "warehouse_id": warehouse,
+                   "picking_type_id": store["pos_type_id"][0]}
+        configs = client.call("pos.config", "search_read", [[["company_id", "=", cid]]], fields=["name"])
+        if configs:
+            if configs[0]["name"] != profile["name"]:
+                client.call("pos.config", "write", [[configs[0]["id"]], profile])
+            return configs[0]["id"]
         cash_journal = client.call("account.journal", "search", [[["company_id", "=", cid], ["type", "=", "cash"]]],
                                    limit=1)[0]
-        cash = client.find_or_create("pos.payment.method", [["company_id", "=", cid],
-                                                            ["journal_id", "=", cash_journal]],
+        cash = client.find_or_create("pos.payment.method", [["company_id", "=", cid], ["journal_id", "=", cash_journal]],
                                      {"name": "Cash", "journal_id": cash_journal, "company_id": cid})
-        config = client.call("pos.config", "create", [{**profile, "payment_method_ids": [[6, 0, [cash]]]}])
+        return client.call("pos.config", "create", [{**profile, "payment_method_ids": [[6, 0, [cash]]]}])
 
-    sessions = client.call("pos.session", "search_read", [[["config_id", "=", config], ["state", "!=", "closed"],
-                                                           ["rescue", "=", False]]], fields=["state"])
-    if sessions:
-        session, state = sessions[0]["id"], sessions[0]["state"]
-    else:
-        if version == 16:
-            client.call("pos.config", "open_session_cb", [[config]])
-        else:
-            action = client.call("pos.config", "open_ui", [[config]])
-            assert action["type"] == "ir.actions.act_url"
-        current = client.call("pos.config", "read", [[config]], fields=["current_session_id", "current_session_state"])[0]
-        session, state = current["current_session_id"][0], current["current_session_state"]
-    if state == "opening_control":
-        client.call("pos.session", "set_cashbox_pos", [[session], 0.0, "opened by provisioner"])
-    return {"company": cid, "customer": customer, "config": config, "session": session}
+    def session(self, config):
+        """An opened session: 16 opens it with open_session_cb, 17+ with open_ui; cash control
+        leaves it in opening_control until the opening cash count."""
+        client = self.client
+        current = client.call("pos.config", "read", [[config]], fields=["current_session_id"])[0]
+        if not current["current_session_id"]:
+            if self.version == 16:
+                client.call("pos.config", "open_session_cb", [[config]])
+            else:
+                client.test.assertEqual(client.call("pos.config", "open_ui", [[config]])["type"],
+                                        "ir.actions.act_url")
+            current = client.call("pos.config", "read", [[config]], fields=["current_session_id"])[0]
+        session = current["current_session_id"][0]
+        state = client.call("pos.session", "read", [[session]], fields=["state"])[0]["state"]
+        if state == "opening_control":
+            client.call("pos.session", "set_cashbox_pos", [[session], 0.0, "opened by provisioner"])
+        return session
 
 
 class TestBase(unittest.TestCase):
@@ -278,9 +302,9 @@ class ProvisioningTest(TestBase):
     def provision_twice(self, version):
         db = self.fresh_db()
         client = Client(self, db)
-        first = provision(client, version)
+        first = Provisioner(client, version).run()
         creates = [r for r in self.requests(db) if r["model_method"] in ("create", "write", "try_loading")]
-        second = provision(client, version)
+        second = Provisioner(client, version).run()
         self.assertEqual(first, second)
         again = [r for r in self.requests(db) if r["model_method"] in ("create", "write", "try_loading")]
         # the second run writes nothing but the transient settings record and its execute
@@ -536,15 +560,13 @@ class FaultTest(TestBase):
 
     def test_probability_db_scope_and_listing(self):
         client = self.tenant()
-        other = self.fresh_db()
-        rule = self.fault(db=other, action="error", times=-1)
+        elsewhere = self.fault(db=self.fresh_db(), action="error", times=-1)
         self.assertTrue(client.authenticate())          # another database's rule
-        self.fault(db=client.db, method="common.version", action="status", status=500, probability=0.5, seed=3,
-                   times=-1)
-        self.assertEqual([r["id"] for r in SIM.control("GET", "/faults")][0], rule)
-        statuses = {SIM.post("/jsonrpc", json.dumps({"params": {"service": "common", "method": "version",
-                                                                "args": []}}).encode())[0] for _ in range(20)}
-        self.assertEqual(statuses, {200})       # version names no database: the db rule never matches
+        coin = self.fault(method="common.version", action="status", status=500, probability=0.5, seed=3, times=-1)
+        version = json.dumps({"params": {"service": "common", "method": "version", "args": []}}).encode()
+        statuses = [SIM.post("/jsonrpc", version)[0] for _ in range(20)]
+        self.assertEqual(set(statuses), {200, 500})
+        self.assertEqual([(r["id"], r["times"]) for r in SIM.control("GET", "/faults")], [(elsewhere, -1), (coin, -1)])
 
     def test_request_log(self):
         client = self.tenant()
