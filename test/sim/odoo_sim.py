@@ -32,18 +32,26 @@ Control API (JSON, on the control port); the common part is in simcore.py:
                       "name","message" (error: the exception, default odoo.exceptions.UserError),
                       "status","retry_after" (status), "delay_ms", "times" (default 1, -1
                       forever), "probability", "seed"}  -> {"id"}
-                     noop answers success with no result and changes nothing (how 16's
-                     try_loading answers when it skips a company).
+                     Not run: error (an error envelope, HTTP 200), status (that HTTP status,
+                     an HTML page), reset (a TCP reset), timeout (closed without an answer
+                     after delay_ms), noop (success with no result: how 16's try_loading
+                     answers when it skips a company). Run: delay (after delay_ms),
+                     drop_after_commit (then closed without an answer).
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
-  POST   /reset      {"db", "users": [{"login","api_key","password","admin"}], "drop"}: a fresh
-                     database (as after installing account, stock and point_of_sale, with one
-                     company), or with drop none at all; without a db, forget everything
+  POST   /reset      {"db", "users": [{"login","api_key","password","admin" (default true)}],
+                      "drop"}: a fresh database (as after installing account, stock and
+                     point_of_sale, with one company; users default to --login/--api-key),
+                     or with drop none at all; without a db, forget everything
                      -> {"ok", "db", "users": [{"login","uid"}]}
   GET    /version    POST /version {"version": 16|17|18}: the server's version (forgets
                      every database: they belong to the other server)
-  GET    /requests?db=D   every API request received, in order
+  GET    /requests?db=D   every API request received, in order: {"seq", "http_method", "path",
+                     "db", "service", "method", "model", "model_method", "rpc" (what faults
+                     match), "id", "correlation_id" (X-Correlation-ID), "content_type",
+                     "t_start", "t_end", "duration_ms", "fault", "status", "error" (data.name),
+                     "warnings" (unknown fields Odoo would ignore)}
   GET    /records?db=D&model=M[&domain=JSON]   the stored records, unfiltered by rules
   GET    /summary?db=D[&company=NAME]   counts of what a provisioning run creates, in the
                      named company or every company but the database's first
