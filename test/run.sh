@@ -43,6 +43,9 @@ if [ $# -gt 0 ]; then
   exit $status
 fi
 
+echo "== the simulated Odoo's self-test"
+python3 test/sim/test_odoo_sim.py || status=1
+
 echo "== pg_regress: the SQL surface"
 tests=$(cd test/sql && ls *.sql | sed 's/\.sql$//' | sort)
 if ! as_owner "$($PGBIN/pg_config --pgxs | xargs dirname)/../test/regress/pg_regress" \
