@@ -478,6 +478,18 @@ class ConstraintsTest(TestBase):
                          "Wrong value for product.template.type: 'product'")
             client.fails("pos.config", "create", [{"name": "No warehouse"}], "odoo.exceptions.RedirectWarning",
                          "Please create a warehouse for company Tenant C.")
+            client.call("stock.warehouse", "create", [{"name": "Main Store", "code": "MAIN"}])
+            client.fails("pos.config", "create", [{"name": "No chart"}], "odoo.exceptions.UserError",
+                         "Ensure that there is an existing bank journal.")
+            client.call("account.chart.template", "try_loading", [[], "generic_coa", client.company])
+            config = client.call("pos.config", "create", [{"name": "Defaults"}])
+            methods = client.call("pos.config", "read", [[config]], fields=["payment_method_ids", "journal_id"])[0]
+            self.assertEqual(methods["journal_id"][1], "Point of Sale")
+            self.assertEqual([(m["name"], m["journal_id"] and m["journal_id"][1]) for m in client.call(
+                "pos.payment.method", "read", [methods["payment_method_ids"]], fields=["name", "journal_id"])],
+                [("Cash", "Cash"), ("Card", "Bank"), ("Customer Account", False)])
+            # the chart's "Shop" took the first cash journal: one cash method per journal in 18
+            self.assertEqual(client.call("account.journal", "search_count", [[["type", "=", "cash"]]]), 2)
         finally:
             SIM.control("POST", "/version", {"version": 17})
 
