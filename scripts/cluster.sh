@@ -40,7 +40,7 @@ make_work() {
 # start_sim: the simulated ERPNext; sets SIM_PORT and SIM_CONTROL.
 start_sim() {
   local src=$1
-  cp "$src/test/sim/erpnext_sim.py" "$WORK/erpnext_sim.py"
+  cp "$src/test/sim/erpnext_sim.py" "$src/test/sim/simcore.py" "$WORK/"
   python3 "$WORK/erpnext_sim.py" --port 0 --control-port 0 --ready-file "$WORK/sim.json" \
     >"$WORK/sim.log" 2>&1 &
   SIM_PID=$!

@@ -29,7 +29,6 @@ start_sim "$ROOT"
 start_cluster \
   "provisioning.http_connect_timeout_ms = 1000" \
   "provisioning.http_timeout_ms = 3000" \
-  "provisioning.write_settle_ms = 6000" \
   "provisioning.http_retry_delay_ms = 20" \
   "provisioning.health_cache_ttl = 2"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
@@ -79,6 +78,9 @@ if [ $# -gt 0 ]; then
     esac
   done
 else
+  echo "== the simulated Odoo's self-test"
+  run_file test/sim/test_odoo_sim.py python3 test/sim/test_odoo_sim.py
+
   echo "== pg_regress: the SQL surface (make installcheck)"
   for f in test/sql/*.sql; do
     run_file "$f" make -s PG_CONFIG="$PGBIN/pg_config" CONTRIB_TESTDB="$PGDATABASE" \

@@ -16,6 +16,9 @@ State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does
 seeded as after the setup wizard's "Installing presets" stage, without a Company or a
 Fiscal Year.
 
+The HTTP servers, fault rules, request log and the control API's common endpoints are in
+simcore.py, shared with odoo_sim.py.
+
 Usage: erpnext_sim.py --port P --control-port C [--api-key K --api-secret S]
                       [--user Administrator] [--ready-file F]
 Port 0 picks a free port; the ready file then tells {"port", "control_port"}.
@@ -42,25 +45,15 @@ import base64
 import datetime
 import fnmatch
 import json
-import os
-import random
 import re
-import signal
-import socket
-import struct
-import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.RLock()
+import simcore
+from simcore import FAULTS, LOCK, Reply
+
 CONFIG = {"api_key": "simkey", "api_secret": "simsecret", "user": "Administrator"}
 SITES = {}
-FAULTS = []
-REQUESTS = []
-LATENCY = {"ms": 0}
-NEXT_FAULT_ID = [1]
 
 SINGLES = {"Stock Settings", "Selling Settings", "Global Defaults", "POS Settings", "System Settings"}
 SUMMARY_DOCTYPES = ["Fiscal Year", "Company", "Account", "Warehouse", "Customer", "POS Profile",
@@ -540,23 +533,13 @@ def update(site, doctype, name, changes):
 
 # ------------------------------------------------------------------------------ faults
 
-def take_fault(site, method, path):
-    with LOCK:
-        for rule in FAULTS:
-            if rule["times"] == 0:
-                continue
-            if rule.get("site") and rule["site"] != site:
-                continue
-            if rule.get("method") and rule["method"].upper() != method:
-                continue
-            if rule.get("path") and not re.search(rule["path"], path):
-                continue
-            if rule["rng"].random() >= rule.get("probability", 1.0):
-                continue
-            if rule["times"] > 0:
-                rule["times"] -= 1
-            return rule
-    return None
+def fault_matcher(site, method, path):
+    """Matches a fault rule's site, HTTP method and path (a regex on the decoded path with its query)."""
+    def matches(rule):
+        return ((not rule.get("site") or rule["site"] == site)
+                and (not rule.get("method") or rule["method"].upper() == method)
+                and (not rule.get("path") or re.search(rule["path"], path)))
+    return matches
 
 
 # ------------------------------------------------------------------------------ API handler
@@ -566,56 +549,8 @@ def server_messages(message):
                                    "raise_exception": 1})])
 
 
-class ConnectionTracking:
-    """Keeps the open connections of a server, so going offline can close them."""
-
-    def __init__(self):
-        self.connections = set()
-
-    def add(self, sock):
-        with LOCK:
-            self.connections.add(sock)
-
-    def discard(self, sock):
-        with LOCK:
-            self.connections.discard(sock)
-
-    def close_all(self):
-        with LOCK:
-            conns, self.connections = list(self.connections), set()
-        for sock in conns:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-API_CONNECTIONS = ConnectionTracking()
-
-
-class ApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ApiHandler(simcore.ApiHandler):
     server_version = "SimulatedFrappe/15"
-    # One send per response, without Nagle: otherwise headers and body leave in two
-    # segments and the client's delayed ACK adds ~40 ms to every keep-alive request.
-    wbufsize = 1 << 16
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def setup(self):
-        super().setup()
-        API_CONNECTIONS.add(self.connection)
-
-    def parse_request(self):
-        # a request's time runs from its first line to its last byte sent (see handle_api)
-        self.received_at = time.time()
-        return super().parse_request()
-
-    def finish(self):
-        API_CONNECTIONS.discard(self.connection)
-        super().finish()
 
     def do_GET(self):
         self.handle_api("GET")
@@ -628,28 +563,6 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.handle_api("DELETE")
-
-    def send_json(self, status, body, headers=()):
-        data = json.dumps(body, default=str).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def drop(self, rst):
-        """Closes the connection without an answer; with rst, abortively (a reset)."""
-        self.close_connection = True
-        try:
-            if rst:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            else:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            self.connection.close()
-        except OSError:
-            pass
 
     def authenticate(self, site):
         header = self.headers.get("Authorization")
@@ -674,8 +587,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         return CONFIG["user"]
 
     def read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_raw_body()
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if ctype == "application/json":
             data = json.loads(raw or b"{}")
@@ -687,69 +599,50 @@ class ApiHandler(BaseHTTPRequestHandler):
         return data
 
     def handle_api(self, method):
-        started = getattr(self, "received_at", time.time())
         parsed = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parsed.path)
         query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         site = site_for(self.headers.get("Host"))
-        entry = {"method": method, "path": parsed.path, "query": parsed.query, "site": site.host,
-                 "correlation_id": self.headers.get("X-Correlation-ID"),
-                 "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
-                 "t_start": started, "fault": None, "status": None, "auth_ok": None}
-        with LOCK:
-            entry["seq"] = len(REQUESTS) + 1
-            REQUESTS.append(entry)
+        entry = simcore.log_request({
+            "method": method, "path": parsed.path, "query": parsed.query, "site": site.host,
+            "correlation_id": self.headers.get("X-Correlation-ID"),
+            "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept"),
+            "t_start": getattr(self, "received_at", time.time()), "fault": None, "status": None,
+            "auth_ok": None})
         try:
             body = self.read_body() if method in ("POST", "PUT") else {}
         except (ValueError, json.JSONDecodeError):
             body = None
-        if LATENCY["ms"]:
-            time.sleep(LATENCY["ms"] / 1000.0)
+        self.wait_latency()
+        full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
+        fault = FAULTS.take(fault_matcher(site.host, method, full_path))
+        self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
 
-        fault = take_fault(site.host, method, path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else ""))
-        status, payload, headers = None, None, []
+    def canned_reply(self, fault):
+        if fault["action"] != "status":
+            return None
+        status = fault.get("status", 500)
+        names = {429: "TooManyRequestsError", 417: "ValidationError", 409: "DuplicateEntryError",
+                 404: "DoesNotExistError", 403: "PermissionError", 401: "AuthenticationError",
+                 503: "SessionStopped"}
+        exc = names.get(status, "Exception")
+        headers = [("Retry-After", str(fault["retry_after"]))] if fault.get("retry_after") is not None else []
+        return Reply(status, {"exc_type": exc, "_server_messages": server_messages(f"Injected {exc} ({status})")},
+                     headers)
+
+    def run(self, entry, site, method, path, query, body):
         try:
-            if fault:
-                entry["fault"] = fault["action"]
-                if fault["action"] == "delay":
-                    time.sleep(fault.get("delay_ms", 0) / 1000.0)
-                elif fault["action"] == "timeout":
-                    time.sleep(fault.get("delay_ms", 0) / 1000.0)
-                    return self.drop(rst=False)
-                elif fault["action"] == "reset":
-                    return self.drop(rst=True)
-                elif fault["action"] == "status":
-                    status = fault.get("status", 500)
-                    names = {429: "TooManyRequestsError", 417: "ValidationError", 409: "DuplicateEntryError",
-                             404: "DoesNotExistError", 403: "PermissionError", 401: "AuthenticationError",
-                             503: "SessionStopped"}
-                    exc = names.get(status, "Exception")
-                    payload = {"exc_type": exc, "_server_messages": server_messages(f"Injected {exc} ({status})")}
-                    if fault.get("retry_after") is not None:
-                        headers.append(("Retry-After", str(fault["retry_after"])))
-            if status is None:
-                user = self.authenticate(site)
-                entry["auth_ok"] = user != "Guest"
-                if body is None:
-                    raise validation("Request body is not valid JSON")
-                with LOCK:
-                    status, payload = 200, self.route(site, method, path, query, body, user)
+            user = self.authenticate(site)
+            entry["auth_ok"] = user != "Guest"
+            if body is None:
+                raise validation("Request body is not valid JSON")
+            with LOCK:
+                return Reply(200, self.route(site, method, path, query, body, user))
         except FrappeError as e:
-            status = e.status
             payload = {"exc_type": e.exc_type}
             if e.message and e.status != 401:
                 payload["_server_messages"] = server_messages(e.message)
-        finally:
-            entry["status"] = status
-            entry["t_end"] = time.time()      # again below once the answer is sent
-            entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
-        if fault and fault["action"] == "drop_after_commit":
-            self.drop(rst=False)
-        else:
-            self.send_json(status, payload, headers)
-            self.wfile.flush()
-        entry["t_end"] = time.time()
-        entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+            return Reply(e.status, payload)
 
     def route(self, site, method, path, query, body, user):
         m = re.match(r"^/api(?:/v1)?/(method|resource)/(.+?)/?$", path)
@@ -831,134 +724,42 @@ class ApiHandler(BaseHTTPRequestHandler):
 
 # ------------------------------------------------------------------------------ control API
 
-class ControlHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ControlHandler(simcore.ControlHandler):
+    scope = "site"
 
-    def log_message(self, *args):
-        pass
+    def control_get(self, path, q):
+        site = site_for(q.get("site"))
+        if path == "/count":
+            conditions = parse_filters(q.get("filters"))
+            return {"count": sum(1 for d in site.table(q["doctype"]).values() if matches(d, conditions))}
+        if path == "/docs":
+            return {"data": list(site.table(q["doctype"]).values())}
+        if path == "/summary":
+            summary = {dt: len(site.table(dt)) for dt in SUMMARY_DOCTYPES}
+            summary["Stock Settings"] = {k: site.get("Stock Settings", "Stock Settings").get(k) for k in
+                                         ("default_warehouse", "valuation_method", "stock_uom",
+                                          "allow_negative_stock")}
+            summary["Selling Settings"] = {k: site.get("Selling Settings", "Selling Settings").get(k) for k in
+                                           ("customer_group", "territory", "selling_price_list")}
+            return summary
+        return None
 
-    def reply(self, body, status=200):
-        data = json.dumps(body, default=str).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}") if length else {}
-
-    def do_GET(self):
-        parsed = urllib.parse.urlsplit(self.path)
-        q = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
-        with LOCK:
-            if parsed.path == "/health":
-                return self.reply({"ok": True})
-            if parsed.path == "/faults":
-                return self.reply([{k: v for k, v in r.items() if k != "rng"} for r in FAULTS])
-            if parsed.path == "/requests":
-                return self.reply([r for r in REQUESTS if "site" not in q or r["site"] == q["site"]])
-            site = site_for(q.get("site"))
-            if parsed.path == "/count":
-                conditions = parse_filters(q.get("filters"))
-                return self.reply({"count": sum(1 for d in site.table(q["doctype"]).values()
-                                                if matches(d, conditions))})
-            if parsed.path == "/docs":
-                return self.reply({"data": list(site.table(q["doctype"]).values())})
-            if parsed.path == "/summary":
-                summary = {dt: len(site.table(dt)) for dt in SUMMARY_DOCTYPES}
-                summary["Stock Settings"] = {k: site.get("Stock Settings", "Stock Settings").get(k) for k in
-                                             ("default_warehouse", "valuation_method", "stock_uom",
-                                              "allow_negative_stock")}
-                summary["Selling Settings"] = {k: site.get("Selling Settings", "Selling Settings").get(k) for k in
-                                               ("customer_group", "territory", "selling_price_list")}
-                return self.reply(summary)
-        self.reply({"error": "not found"}, 404)
-
-    def do_POST(self):
-        path = urllib.parse.urlsplit(self.path).path
-        body = self.body()
-        if path == "/faults":
-            with LOCK:
-                rule = dict(body)
-                rule["id"] = NEXT_FAULT_ID[0]
-                NEXT_FAULT_ID[0] += 1
-                rule.setdefault("times", 1)
-                rule["rng"] = random.Random(rule.get("seed"))
-                FAULTS.append(rule)
-            return self.reply({"id": rule["id"]})
-        if path == "/latency":
-            LATENCY["ms"] = int(body.get("ms", 0))
-            return self.reply({"ms": LATENCY["ms"]})
-        if path == "/offline":
-            API.set_offline(bool(body.get("offline")))
-            return self.reply({"offline": API.offline})
+    def control_post(self, path, body):
         if path == "/reset":
-            with LOCK:
-                if body.get("site"):
-                    SITES.pop(body["site"].lower(), None)
-                else:
-                    SITES.clear()
-                    FAULTS.clear()
-                    REQUESTS.clear()
-                    LATENCY["ms"] = 0
-            return self.reply({"ok": True})
+            if body.get("site"):
+                SITES.pop(body["site"].lower(), None)
+            else:
+                SITES.clear()
+                simcore.forget_everything()
+            return {"ok": True}
         m = re.match(r"^/sites/([^/]+)/credentials$", path)
         if m:
-            with LOCK:
-                site_for(m.group(1)).credentials = {"api_key": body["api_key"], "api_secret": body["api_secret"]}
-            return self.reply({"ok": True})
-        self.reply({"error": "not found"}, 404)
-
-    def do_DELETE(self):
-        if urllib.parse.urlsplit(self.path).path == "/faults":
-            with LOCK:
-                FAULTS.clear()
-            return self.reply({"ok": True})
-        self.reply({"error": "not found"}, 404)
-
-
-# ------------------------------------------------------------------------------ servers
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def handle_error(self, request, client_address):
-        pass    # dropped and reset connections are on purpose
-
-
-class ApiListener:
-    """The API port, which can go offline (closed: connections refused) and come back."""
-
-    def __init__(self, port):
-        self.port = port
-        self.offline = False
-        self.httpd = None
-        self.start()
-
-    def start(self):
-        self.httpd = Server(("127.0.0.1", self.port), ApiHandler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def set_offline(self, offline):
-        if offline and not self.offline:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            API_CONNECTIONS.close_all()
-        elif not offline and self.offline:
-            self.start()
-        self.offline = offline
-
-
-API = None
+            site_for(m.group(1)).credentials = {"api_key": body["api_key"], "api_secret": body["api_secret"]}
+            return {"ok": True}
+        return None
 
 
 def main():
-    global API
     parser = argparse.ArgumentParser(description="Simulated ERPNext for tests")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
@@ -968,19 +769,7 @@ def main():
     parser.add_argument("--ready-file")
     args = parser.parse_args()
     CONFIG.update(api_key=args.api_key, api_secret=args.api_secret, user=args.user)
-
-    API = ApiListener(args.port)
-    control = Server(("127.0.0.1", args.control_port), ControlHandler)
-    threading.Thread(target=control.serve_forever, daemon=True).start()
-    if args.ready_file:
-        with open(args.ready_file + ".tmp", "w") as f:
-            json.dump({"port": API.port, "control_port": control.server_address[1]}, f)
-        os.replace(args.ready_file + ".tmp", args.ready_file)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    sys.exit(0)
+    simcore.serve(ApiHandler, ControlHandler, args.port, args.control_port, args.ready_file)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,339 @@
+"""What the simulated engines (erpnext_sim.py, odoo_sim.py) share: the API port that can go
+offline, the request log, fault rules and the actions they take, and the control server's
+common endpoints. Standard library only; every listener is on loopback.
+
+Each simulator runs in its own process, so the state below is per engine.
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.RLock()
+REQUESTS = []
+LATENCY = {"ms": 0}
+
+
+# ------------------------------------------------------------------------------ faults
+
+class FaultRules:
+    """Rules that make the engine misbehave. Common fields: action, times (default 1, -1
+    forever), probability, seed, delay_ms; each engine matches its own other fields."""
+
+    def __init__(self):
+        self.rules = []
+        self.next_id = 1
+
+    def add(self, spec):
+        with LOCK:
+            rule = dict(spec)
+            rule["id"] = self.next_id
+            self.next_id += 1
+            rule.setdefault("times", 1)
+            rule["rng"] = random.Random(rule.get("seed"))
+            self.rules.append(rule)
+            return rule["id"]
+
+    def clear(self):
+        with LOCK:
+            self.rules.clear()
+
+    def listing(self):
+        with LOCK:
+            return [{k: v for k, v in r.items() if k != "rng"} for r in self.rules]
+
+    def take(self, matches):
+        """The first rule that matches (matches(rule) checks the engine's own fields) and
+        fires under its probability; a use is counted off its times."""
+        with LOCK:
+            for rule in self.rules:
+                if rule["times"] == 0 or not matches(rule):
+                    continue
+                if rule["rng"].random() >= rule.get("probability", 1.0):
+                    continue
+                if rule["times"] > 0:
+                    rule["times"] -= 1
+                return rule
+        return None
+
+
+FAULTS = FaultRules()
+
+
+def log_request(entry):
+    with LOCK:
+        entry["seq"] = len(REQUESTS) + 1
+        REQUESTS.append(entry)
+    return entry
+
+
+def forget_everything():
+    """What resetting the whole engine forgets besides its data."""
+    with LOCK:
+        FAULTS.clear()
+        REQUESTS.clear()
+        LATENCY["ms"] = 0
+
+
+# ------------------------------------------------------------------------------ API port
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    connections = None      # a ConnectionTracking on the API port
+
+    def handle_error(self, request, client_address):
+        pass    # dropped and reset connections are on purpose
+
+
+class ConnectionTracking:
+    """Keeps the open connections of a server, so going offline can close them."""
+
+    def __init__(self):
+        self.connections = set()
+
+    def add(self, sock):
+        with LOCK:
+            self.connections.add(sock)
+
+    def discard(self, sock):
+        with LOCK:
+            self.connections.discard(sock)
+
+    def close_all(self):
+        with LOCK:
+            conns, self.connections = list(self.connections), set()
+        for sock in conns:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class ApiListener:
+    """The API port, which can go offline (closed: connections refused) and come back."""
+
+    def __init__(self, port, handler):
+        self.port = port
+        self.handler = handler
+        self.offline = False
+        self.httpd = None
+        self.connections = ConnectionTracking()
+        self.start()
+
+    def start(self):
+        self.httpd = Server(("127.0.0.1", self.port), self.handler)
+        self.httpd.connections = self.connections
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def set_offline(self, offline):
+        if offline and not self.offline:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.connections.close_all()
+        elif not offline and self.offline:
+            self.start()
+        self.offline = offline
+
+
+class Reply:
+    """An answer: a JSON body, or text with its content type."""
+
+    def __init__(self, status, body, headers=(), content_type="application/json"):
+        self.status, self.body, self.headers, self.content_type = status, body, list(headers), content_type
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    """The engine's API side: connection tracking, timing, and the fault actions that
+    every engine takes the same way. Subclasses build the request's log entry and run it."""
+
+    protocol_version = "HTTP/1.1"
+    # One send per response, without Nagle: otherwise headers and body leave in two
+    # segments and the client's delayed ACK adds ~40 ms to every keep-alive request.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def parse_request(self):
+        # a request's time runs from its first line to its last byte sent (see answer)
+        self.received_at = time.time()
+        return super().parse_request()
+
+    def finish(self):
+        self.server.connections.discard(self.connection)
+        super().finish()
+
+    def read_raw_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_reply(self, reply):
+        if reply.content_type == "application/json":
+            data = json.dumps(reply.body, default=str).encode()
+        else:
+            data = reply.body.encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in reply.headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def drop(self, rst):
+        """Closes the connection without an answer; with rst, abortively (a reset)."""
+        self.close_connection = True
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
+        except OSError:
+            pass
+
+    def canned_reply(self, fault):
+        """The engine's answer for a fault action that answers instead of running the
+        request (e.g. an error status), or None."""
+        raise NotImplementedError
+
+    def answer(self, entry, fault, run):
+        """Takes the fault's action, runs the request (run() returns a Reply) unless the
+        fault answered or dropped it, and answers; drop_after_commit runs it and then closes
+        the connection without an answer. The log entry gets the status and timing."""
+        started = entry["t_start"]
+        reply = None
+        try:
+            if fault:
+                entry["fault"] = fault["action"]
+                if fault["action"] in ("delay", "timeout"):
+                    time.sleep(fault.get("delay_ms", 0) / 1000.0)
+                if fault["action"] == "timeout":
+                    return self.drop(rst=False)
+                if fault["action"] == "reset":
+                    return self.drop(rst=True)
+                reply = self.canned_reply(fault)
+            if reply is None:
+                reply = run()
+        finally:
+            entry["status"] = reply.status if reply else None
+            entry["t_end"] = time.time()      # again below once the answer is sent
+            entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+        if fault and fault["action"] == "drop_after_commit":
+            self.drop(rst=False)
+        else:
+            self.send_reply(reply)
+            self.wfile.flush()
+        entry["t_end"] = time.time()
+        entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+
+    def wait_latency(self):
+        if LATENCY["ms"]:
+            time.sleep(LATENCY["ms"] / 1000.0)
+
+
+# ------------------------------------------------------------------------------ control API
+
+class ControlHandler(BaseHTTPRequestHandler):
+    """The control API's common endpoints: /health, /faults, /latency, /offline and
+    /requests?<scope>=X (scope: the engine's unit of tenancy, a site or a database).
+    Subclasses answer the rest in control_get and control_post (None: not found)."""
+
+    protocol_version = "HTTP/1.1"
+    scope = None
+    listener = None     # the ApiListener, set by serve()
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, body, status=200):
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    def do_GET(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        with LOCK:
+            if parsed.path == "/health":
+                return self.reply({"ok": True})
+            if parsed.path == "/faults":
+                return self.reply(FAULTS.listing())
+            if parsed.path == "/requests":
+                return self.reply([r for r in REQUESTS if self.scope not in q or r[self.scope] == q[self.scope]])
+            answer = self.control_get(parsed.path, q)
+        if answer is None:
+            return self.reply({"error": "not found"}, 404)
+        self.reply(answer)
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        body = self.body()
+        if path == "/faults":
+            return self.reply({"id": FAULTS.add(body)})
+        if path == "/latency":
+            LATENCY["ms"] = int(body.get("ms", 0))
+            return self.reply({"ms": LATENCY["ms"]})
+        if path == "/offline":
+            self.listener.set_offline(bool(body.get("offline")))
+            return self.reply({"offline": self.listener.offline})
+        with LOCK:
+            answer = self.control_post(path, body)
+        if answer is None:
+            return self.reply({"error": "not found"}, 404)
+        self.reply(answer)
+
+    def do_DELETE(self):
+        if urllib.parse.urlsplit(self.path).path == "/faults":
+            FAULTS.clear()
+            return self.reply({"ok": True})
+        self.reply({"error": "not found"}, 404)
+
+    def control_get(self, path, q):
+        return None
+
+    def control_post(self, path, body):
+        return None
+
+
+# ------------------------------------------------------------------------------ process
+
+def serve(api_handler, control_handler, port, control_port, ready_file):
+    """Runs the engine until SIGTERM or SIGINT; the ready file, written once both ports
+    listen, tells {"port", "control_port"} (port 0 picks a free one)."""
+    listener = ApiListener(port, api_handler)
+    control_handler.listener = listener
+    control = Server(("127.0.0.1", control_port), control_handler)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    if ready_file:
+        with open(ready_file + ".tmp", "w") as f:
+            json.dump({"port": listener.port, "control_port": control.server_address[1]}, f)
+        os.replace(ready_file + ".tmp", ready_file)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    sys.exit(0)

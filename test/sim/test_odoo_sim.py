@@ -1,0 +1,612 @@
+"""Self-test of the simulated Odoo (odoo_sim.py), over HTTP as the Odoo driver will use it:
+the transport and error envelopes, the provisioning sequence of the reference's section 5 in
+16, 17 and 18 (twice: the second run finds everything), the multi-company rules, the
+constraints and quirks, every fault action and the control API.
+
+Run: python3 test/sim/test_odoo_sim.py (or python3 -m unittest discover -s test/sim -p test_odoo_sim.py)
+"""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = "simsecret"
+
+
+class Simulator:
+    """odoo_sim.py in a child process on free loopback ports."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory()
+        ready = os.path.join(self.dir.name, "ready.json")
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "odoo_sim.py"), "--ready-file", ready])
+        deadline = time.time() + 10
+        while not os.path.exists(ready):
+            if time.time() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the simulated Odoo did not start")
+            time.sleep(0.02)
+        with open(ready) as f:
+            ports = json.load(f)
+        self.port, self.control_port = ports["port"], ports["control_port"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(5)
+        self.dir.cleanup()
+
+    def control(self, method, path, body=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.control_port}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def post(self, path, data, headers=None, timeout=5):
+        """A raw POST: (status, headers, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("POST", path, data, {"Content-Type": "application/json", **(headers or {})})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+
+SIM = None
+
+
+def setUpModule():
+    global SIM
+    SIM = Simulator()
+
+
+def tearDownModule():
+    SIM.stop()
+
+
+class Client:
+    """A JSON-RPC client for one database, as the driver talks to Odoo."""
+
+    def __init__(self, test, db, login="admin", key=KEY):
+        self.test, self.db, self.login, self.key = test, db, login, key
+        self.uid = None
+        self.company = None
+
+    def envelope(self, service, method, *args, headers=None):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 7,
+                           "params": {"service": service, "method": method, "args": list(args)}})
+        status, _, data = SIM.post("/jsonrpc", body.encode(), headers)
+        self.test.assertEqual(status, 200)
+        answer = json.loads(data)
+        self.test.assertEqual((answer["jsonrpc"], answer["id"]), ("2.0", 7))
+        return answer
+
+    def authenticate(self):
+        self.uid = self.envelope("common", "authenticate", self.db, self.login, self.key, {})["result"]
+        return self.uid
+
+    def execute(self, model, method, args, **kwargs):
+        """The execute_kw envelope; the tenant's company goes in the context once known."""
+        if self.company and "context" not in kwargs:
+            kwargs["context"] = {"allowed_company_ids": [self.company]}
+        return self.envelope("object", "execute_kw", self.db, self.uid, self.key, model, method, args, kwargs)
+
+    def call(self, model, method, args, **kwargs):
+        answer = self.execute(model, method, args, **kwargs)
+        self.test.assertNotIn("error", answer, f"{model}.{method}: {answer.get('error')}")
+        return answer.get("result")
+
+    def fails(self, model, method, args, name, message=None, **kwargs):
+        answer = self.execute(model, method, args, **kwargs)
+        self.test.assertNotIn("result", answer)
+        error = answer["error"]
+        self.test.assertEqual((error["code"], error["message"]), (200, "Odoo Server Error"))
+        self.test.assertEqual(error["data"]["name"], name, error["data"]["message"])
+        self.test.assertEqual(set(error["data"]), {"name", "message", "arguments", "context", "debug"})
+        if message is not None:
+            self.test.assertIn(message, error["data"]["message"])
+        return error["data"]
+
+    def find_or_create(self, model, domain, values):
+        found = self.call(model, "search", [domain], limit=1)
+        return found[0] if found else self.call(model, "create", [values])
+
+
+class Provisioner:
+    """The reference's section 5 as the driver will run it: every step reads before it writes."""
+
+    def __init__(self, client, version, company_name="Tenant A"):
+        self.client, self.version, self.company_name = client, version, company_name
+
+    def run(self):
+        """The ids of what the run found or made."""
+        client = self.client
+        client.company = None
+        client.test.assertTrue(client.authenticate())
+        cid = self.company()
+        self.chart(cid)
+        warehouses = self.warehouses(cid)
+        settings = client.call("res.config.settings", "create", [{"group_stock_multi_locations": True}])
+        client.call("res.config.settings", "execute", [[settings]])
+        for product in ("Demo Coffee", "Demo Tea"):
+            client.find_or_create("product.template", [["name", "=", product], ["company_id", "in", [cid, False]]],
+                                  {"name": product, "list_price": 2.5, "sale_ok": True, "available_in_pos": True,
+                                   "type": "consu", "company_id": cid})
+        customer = client.find_or_create("res.partner", [["name", "=", "Walk-In Customer"],
+                                                         ["company_id", "in", [cid, False]]],
+                                          {"name": "Walk-In Customer", "customer_rank": 1, "company_id": cid})
+        config = self.pos_config(cid, warehouses["POS Store"])
+        return {"company": cid, "customer": customer, "config": config, "session": self.session(config)}
+
+    def company(self):
+        """The company, and the API user's access to it; from here on calls carry it in the context."""
+        client = self.client
+        usd = client.call("res.currency", "search", [[["name", "=", "USD"]]], context={"active_test": False})[0]
+        cid = client.find_or_create("res.company", [["name", "=", self.company_name]],
+                                    {"name": self.company_name, "currency_id": usd})
+        user = client.call("res.users", "read", [[client.uid]], fields=["company_ids"])[0]
+        if cid not in user["company_ids"]:
+            client.call("res.users", "write", [[client.uid], {"company_ids": [[4, cid]]}])
+        client.company = cid
+        return cid
+
+    def chart(self, cid):
+        client = self.client
+        chart_field = "chart_template_id" if self.version == 16 else "chart_template"
+        accounts = [["company_ids", "in", [cid]]] if self.version >= 18 else [["company_id", "=", cid]]
+        chart = client.call("res.company", "read", [[cid]], fields=[chart_field])[0][chart_field]
+        if not chart and not client.call("account.account", "search_count", [accounts]):
+            if self.version == 16:
+                template = client.call("ir.model.data", "search_read", [[["module", "=", "l10n_generic_coa"],
+                                                                        ["name", "=", "configurable_chart_template"]]],
+                                       fields=["res_id"])[0]["res_id"]
+                client.call("account.chart.template", "try_loading", [[template]], install_demo=False)
+            else:
+                client.call("account.chart.template", "try_loading", [[], "generic_coa", cid], install_demo=False)
+        client.test.assertGreater(client.call("account.account", "search_count", [accounts]), 0)
+
+    def warehouses(self, cid):
+        client = self.client
+        partner = client.call("res.company", "read", [[cid]], fields=["partner_id"])[0]["partner_id"][0]
+        return {name: client.find_or_create("stock.warehouse", [["company_id", "=", cid], ["name", "=", name]],
+                                            {"name": name, "code": code, "company_id": cid, "partner_id": partner})
+                for name, code in (("Main Store", "MAIN"), ("POS Store", "POSST"))}
+
+    def pos_config(self, cid, warehouse):
+        """Adopts the config the chart's POS localisation made ("Shop"), or makes one with Cash
+        on the company's cash journal."""
+        client = self.client
+        store = client.call("stock.warehouse", "read", [[warehouse]], fields=["pos_type_id"])[0]
+        profile = {"name": f"{self.company_name} POS", "company_id": cid, "warehouse_id": warehouse,
+                   "picking_type_id": store["pos_type_id"][0]}
+        configs = client.call("pos.config", "search_read", [[["company_id", "=", cid]]], fields=["name"])
+        if configs:
+            if configs[0]["name"] != profile["name"]:
+                client.call("pos.config", "write", [[configs[0]["id"]], profile])
+            return configs[0]["id"]
+        cash_journal = client.call("account.journal", "search", [[["company_id", "=", cid], ["type", "=", "cash"]]],
+                                   limit=1)[0]
+        cash = client.find_or_create("pos.payment.method", [["company_id", "=", cid], ["journal_id", "=", cash_journal]],
+                                     {"name": "Cash", "journal_id": cash_journal, "company_id": cid})
+        return client.call("pos.config", "create", [{**profile, "payment_method_ids": [[6, 0, [cash]]]}])
+
+    def session(self, config):
+        """An opened session: 16 opens it with open_session_cb, 17+ with open_ui; cash control
+        leaves it in opening_control until the opening cash count."""
+        client = self.client
+        current = client.call("pos.config", "read", [[config]], fields=["current_session_id"])[0]
+        if not current["current_session_id"]:
+            if self.version == 16:
+                client.call("pos.config", "open_session_cb", [[config]])
+            else:
+                client.test.assertEqual(client.call("pos.config", "open_ui", [[config]])["type"],
+                                        "ir.actions.act_url")
+            current = client.call("pos.config", "read", [[config]], fields=["current_session_id"])[0]
+        session = current["current_session_id"][0]
+        state = client.call("pos.session", "read", [[session]], fields=["state"])[0]["state"]
+        if state == "opening_control":
+            client.call("pos.session", "set_cashbox_pos", [[session], 0.0, "opened by provisioner"])
+        return session
+
+
+class TestBase(unittest.TestCase):
+    db_counter = 0
+
+    def fresh_db(self, **reset):
+        TestBase.db_counter += 1
+        name = f"{self.id().rsplit('.', 1)[-1]}_{TestBase.db_counter}"
+        SIM.control("POST", "/reset", {"db": name, **reset})
+        return name
+
+    def summary(self, db, company=None):
+        query = f"/summary?db={db}" + (f"&company={urllib.request.quote(company)}" if company else "")
+        return SIM.control("GET", query)
+
+    def requests(self, db):
+        return SIM.control("GET", f"/requests?db={db}")
+
+    def tearDown(self):
+        SIM.control("DELETE", "/faults")
+        SIM.control("POST", "/latency", {"ms": 0})
+
+
+class TransportTest(TestBase):
+    def test_version_and_authenticate(self):
+        db = self.fresh_db()
+        client = Client(self, db)
+        version = client.envelope("common", "version")["result"]
+        self.assertEqual(version, {"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
+                                   "server_serie": "17.0", "protocol_version": 1})
+        self.assertIsInstance(client.authenticate(), int)
+        self.assertIs(Client(self, db, key="wrong").authenticate(), False)
+        self.assertIs(Client(self, db, login="nobody").authenticate(), False)
+        status, _, data = SIM.post("/web/webclient/version_info", b'{"jsonrpc":"2.0","method":"call","params":{}}')
+        self.assertEqual(json.loads(data)["result"]["server_serie"], "17.0")
+
+    def test_missing_database_is_an_error_envelope(self):
+        db = self.fresh_db(drop=True)
+        answer = Client(self, db).envelope("common", "authenticate", db, "admin", KEY, {})
+        self.assertEqual(answer["error"]["data"]["name"], "psycopg2.OperationalError")
+        self.assertIn(f'database "{db}" does not exist', answer["error"]["data"]["message"])
+
+    def test_refusals_before_dispatch(self):
+        status, headers, data = SIM.post("/jsonrpc", b"{}", {"Content-Type": "text/plain"})
+        self.assertEqual(status, 400)
+        self.assertIn("but '/jsonrpc' is type='json'", data.decode())
+        status, _, data = SIM.post("/jsonrpc", b"{not json")
+        self.assertEqual((status, data), (400, b"Invalid JSON data"))
+        status, _, _ = SIM.post("/xmlrpc/2/object", b"{}")
+        self.assertEqual(status, 404)
+        conn = http.client.HTTPConnection("127.0.0.1", SIM.port, timeout=5)
+        conn.request("GET", "/jsonrpc")
+        self.assertEqual(conn.getresponse().status, 400)
+        conn.close()
+
+    def test_envelope_id_and_a_none_result(self):
+        body = {"jsonrpc": "2.0", "method": "ignored", "params": {"service": "common", "method": "version",
+                                                                  "args": []}}
+        status, _, data = SIM.post("/jsonrpc", json.dumps(body).encode())
+        self.assertEqual(json.loads(data)["id"], None)
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        cid = client.call("res.company", "create", [{"name": "Tenant N"}])
+        answer = client.execute("account.chart.template", "try_loading", [[], "generic_coa", cid],
+                                context={"allowed_company_ids": [cid]})
+        self.assertEqual(answer, {"jsonrpc": "2.0", "id": 7})     # neither result nor error
+
+    def test_object_service_errors(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        client.key = "wrong"
+        client.fails("res.partner", "search", [[]], "odoo.exceptions.AccessDenied", "Access Denied")
+        client.key = KEY
+        client.fails("res.partner", "_search", [[]], "odoo.exceptions.AccessError",
+                     "Private methods (such as _search) cannot be called remotely.")
+        client.fails("no.such.model", "search", [[]], "odoo.exceptions.UserError", "Object no.such.model doesn't exist")
+        client.fails("res.partner", "frobnicate", [[]], "builtins.AttributeError")
+        client.fails("res.partner", "search_read", [[]], "builtins.ValueError", fields=["no_such_field"])
+        client.fails("res.partner", "search", [[["no_such_field", "=", 1]]], "builtins.ValueError")
+        client.fails("account.chart.template", "try_loading", ["generic_coa", 1], "builtins.TypeError",
+                     "try_loading() missing 1 required positional argument: 'company'")
+        client.fails("account.chart.template", "try_loading", [[], "no_such_template", 1], "builtins.KeyError")
+
+
+class ProvisioningTest(TestBase):
+    def provision_twice(self, version):
+        db = self.fresh_db()
+        client = Client(self, db)
+        first = Provisioner(client, version).run()
+        creates = [r for r in self.requests(db) if r["model_method"] in ("create", "write", "try_loading")]
+        second = Provisioner(client, version).run()
+        self.assertEqual(first, second)
+        again = [r for r in self.requests(db) if r["model_method"] in ("create", "write", "try_loading")]
+        # the second run writes nothing but the transient settings record and its execute
+        self.assertEqual([r["model"] for r in again[len(creates):]], ["res.config.settings"])
+        return db, client, first
+
+    def expected(self, version):
+        return {"res.company": 1, "account.account": 26, "account.journal cash": 1,
+                "account.journal": 8, "stock.warehouse": 2 if version >= 18 else 3,
+                "res.partner Walk-In Customer": 1, "pos.payment.method": 3 if version <= 17 else 1,
+                "pos.config": 1, "pos.session": 1, "pos.session opened": 1, "product.template": 2,
+                "product.template available_in_pos": 2,
+                "chart_template": ["1"] if version == 16 else ["generic_coa"]}
+
+    def test_sequence_in_17(self):
+        db, client, made = self.provision_twice(17)
+        self.assertEqual(self.summary(db), self.expected(17))
+        self.assertEqual(self.summary(db, "Tenant A"), self.expected(17))
+        config = client.call("pos.config", "read", [[made["config"]]],
+                             fields=["name", "current_session_state", "cash_control", "company_has_template"])[0]
+        self.assertEqual(config, {"id": made["config"], "name": "Tenant A POS", "current_session_state": "opened",
+                                  "cash_control": True, "company_has_template": True})
+        log = self.requests(db)
+        self.assertTrue(all(r["t_end"] >= r["t_start"] and r["status"] == 200 for r in log))
+        self.assertIn("object.execute_kw pos.session set_cashbox_pos", [r["rpc"] for r in log])
+
+    def test_sequence_in_16_and_18(self):
+        for version in (16, 18):
+            with self.subTest(version=version):
+                SIM.control("POST", "/version", {"version": version})
+                try:
+                    db, client, _ = self.provision_twice(version)
+                    self.assertEqual(self.summary(db), self.expected(version))
+                finally:
+                    SIM.control("POST", "/version", {"version": 17})
+
+    def test_country_loads_its_chart_in_17(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        belgium = client.call("res.country", "search", [[["code", "=", "BE"]]])[0]
+        eur = client.call("res.currency", "search", [[["name", "=", "EUR"]]], context={"active_test": False})[0]
+        cid = client.call("res.company", "create", [{"name": "Tenant BE", "currency_id": eur, "country_id": belgium}])
+        self.assertEqual(client.call("res.company", "read", [[cid]], fields=["chart_template"])[0]["chart_template"],
+                         "be_comp")
+        self.assertEqual(client.call("res.currency", "read", [[eur]], fields=["active"])[0]["active"], True)
+
+
+class RulesTest(TestBase):
+    def two_companies(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        a = client.call("res.company", "create", [{"name": "Tenant A"}])
+        b = client.call("res.company", "create", [{"name": "Tenant B"}])
+        return client, a, b
+
+    def test_allowed_companies(self):
+        client, a, b = self.two_companies()
+        other = Client(self, client.db, login="clerk", key="clerk-key")
+        SIM.control("POST", "/reset", {"db": client.db + "_u", "users": [{"login": "clerk", "api_key": "clerk-key",
+                                                                          "admin": False}]})
+        other.db = client.db + "_u"
+        other.authenticate()
+        other.fails("res.partner", "search", [[]], "odoo.exceptions.AccessError",
+                    "Access to unauthorized or invalid companies.", context={"allowed_company_ids": [1, 99]})
+        other.fails("res.company", "create", [{"name": "Nope"}], "odoo.exceptions.AccessError",
+                    "You are not allowed to create 'Companies' (res.company) records.")
+        client.company = a
+        self.assertEqual(client.call("stock.warehouse", "search_count", [[]]), 1)      # only A's
+        b_warehouse = client.call("stock.warehouse", "search", [[]], context={"allowed_company_ids": [b]})[0]
+        client.fails("stock.warehouse", "read", [[b_warehouse]], "odoo.exceptions.AccessError", "top-secret")
+        client.fails("res.partner", "create", [{"name": "X", "company_id": b}], "odoo.exceptions.AccessError",
+                     "doesn't have 'create' access")
+        self.assertEqual(client.call("res.partner", "search_count", [[["name", "=", "X"]]],
+                                     context={"allowed_company_ids": [a, b]}), 0)   # rolled back
+        client.fails("stock.warehouse", "create", [{"name": "W", "code": "W", "company_id": a,
+                                                    "partner_id": client.call("res.company", "read", [[b]],
+                                                                              fields=["partner_id"])[0]
+                                                    ["partner_id"][0]}],
+                     "odoo.exceptions.UserError", "Incompatible companies on records",
+                     context={"allowed_company_ids": [a, b]})
+
+    def test_account_company_field_by_version(self):
+        client, a, _ = self.two_companies()
+        client.company = a
+        client.fails("account.account", "search_count", [[["company_ids", "in", [a]]]], "builtins.ValueError")
+        self.assertEqual(list(client.call("account.account", "fields_get", [["company_id", "company_ids"]],
+                                          attributes=["type"])), ["company_id"])
+        self.assertEqual(client.call("account.account", "search_count", [[]]), 0)
+
+
+class ConstraintsTest(TestBase):
+    def tenant(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        client.company = client.call("res.company", "create", [{"name": "Tenant C"}])
+        return client
+
+    def test_warehouse_codes(self):
+        client = self.tenant()
+        wh = client.call("stock.warehouse", "create", [{"name": "Main Store", "code": "MAINSTORE",
+                                                        "company_id": client.company}])
+        self.assertEqual(client.call("stock.warehouse", "read", [[wh]], fields=["code"])[0]["code"], "MAINS")
+        client.fails("stock.warehouse", "create", [{"name": "Main Stores", "code": "MAINSX", "company_id": client.company}],
+                     "odoo.exceptions.ValidationError",
+                     "The operation cannot be completed: The short name of the warehouse must be unique per company!")
+        client.fails("stock.warehouse", "create", [{"name": "No Code", "company_id": client.company}],
+                     "odoo.exceptions.ValidationError", "a mandatory field is not set")
+
+    def test_quirks(self):
+        client = self.tenant()
+        ids = client.call("res.partner", "create", [[{"name": "Walk-In Customer", "favourite": "blue"},
+                                                     {"name": "Walk-In Customer"}]])
+        self.assertEqual(len(ids), 2)       # no uniqueness: read before you write
+        self.assertIn("res.partner.create() includes unknown fields: favourite", self.requests(client.db)[-1]["warnings"])
+        record = client.call("res.partner", "read", [ids[:1]], fields=["email", "company_id"])[0]
+        self.assertEqual(record, {"id": ids[0], "email": False, "company_id": False})    # shared: no default
+        client.fails("res.partner", "create", [[{"name": "Fine"}, {"type": "contact"}]],
+                     "odoo.exceptions.ValidationError", "Contacts require a name")
+        self.assertEqual(client.call("res.partner", "search_count", [[["name", "=", "Fine"]]]), 0)
+
+    def test_pos_rules(self):
+        client = self.tenant()
+        client.call("account.chart.template", "try_loading", [[], "generic_coa", client.company])
+        shop = client.call("pos.config", "search_read", [[]], fields=["name", "payment_method_ids"])
+        self.assertEqual([c["name"] for c in shop], ["Shop"])
+        cash = [m["id"] for m in client.call("pos.payment.method", "search_read", [[]], fields=["is_cash_count"])
+                if m["is_cash_count"]]
+        client.fails("pos.config", "create", [{"name": "Second", "payment_method_ids": [[6, 0, cash]]}],
+                     "odoo.exceptions.ValidationError", "This cash payment method is already used")
+        config = shop[0]["id"]
+        client.call("pos.config", "open_ui", [[config]])
+        client.fails("pos.session", "create", [{"config_id": config}], "odoo.exceptions.ValidationError",
+                     "Another session is already opened for this point of sale.")
+        client.fails("pos.config", "write", [[config], {"payment_method_ids": [[5]]}], "odoo.exceptions.UserError",
+                     "while a session is open")
+        # a new chart drops the company's payment methods
+        client.call("account.chart.template", "try_loading", [[], "fr", client.company])
+        self.assertEqual(client.call("pos.payment.method", "search_count", [[["id", "in", cash]]]), 0)
+
+    def test_settings_load_a_chart(self):
+        client = self.tenant()
+        settings = client.call("res.config.settings", "create", [{"chart_template": "generic_coa",
+                                                                  "fiscalyear_last_month": "6"}])
+        self.assertEqual(client.call("res.config.settings", "execute", [[settings]])["type"], "ir.actions.client")
+        company = client.call("res.company", "read", [[client.company]],
+                              fields=["chart_template", "fiscalyear_last_month"])[0]
+        self.assertEqual((company["chart_template"], company["fiscalyear_last_month"]), ("generic_coa", "6"))
+        self.assertEqual(client.call("account.journal", "search_count", [[["type", "=", "cash"]]]), 1)
+
+    def test_16_loads_a_chart_once(self):
+        SIM.control("POST", "/version", {"version": 16})
+        try:
+            client = self.tenant()
+            template = client.call("ir.model.data", "search_read", [[["name", "=", "configurable_chart_template"]]],
+                                   fields=["res_id"])[0]["res_id"]
+            client.fails("account.chart.template", "try_loading", [[template], client.company], "builtins.AttributeError")
+            for _ in range(2):      # the second call finds a chart and silently does nothing
+                self.assertIsNone(client.call("account.chart.template", "try_loading", [[template]]))
+            self.assertEqual(client.call("account.account", "search_count", [[["company_id", "=", client.company]]]),
+                             26)
+        finally:
+            SIM.control("POST", "/version", {"version": 17})
+
+    def test_product_types_by_version(self):
+        client = self.tenant()
+        client.call("product.template", "create", [{"name": "Stored", "type": "product"}])
+        SIM.control("POST", "/version", {"version": 18})
+        try:
+            client = self.tenant()
+            client.fails("product.template", "create", [{"name": "Stored", "type": "product"}], "builtins.ValueError",
+                         "Wrong value for product.template.type: 'product'")
+            client.fails("pos.config", "create", [{"name": "No warehouse"}], "odoo.exceptions.RedirectWarning",
+                         "Please create a warehouse for company Tenant C.")
+            client.call("stock.warehouse", "create", [{"name": "Main Store", "code": "MAIN"}])
+            client.fails("pos.config", "create", [{"name": "No chart"}], "odoo.exceptions.UserError",
+                         "Ensure that there is an existing bank journal.")
+            client.call("account.chart.template", "try_loading", [[], "generic_coa", client.company])
+            config = client.call("pos.config", "create", [{"name": "Defaults"}])
+            methods = client.call("pos.config", "read", [[config]], fields=["payment_method_ids", "journal_id"])[0]
+            self.assertEqual(methods["journal_id"][1], "Point of Sale")
+            self.assertEqual([(m["name"], m["journal_id"] and m["journal_id"][1]) for m in client.call(
+                "pos.payment.method", "read", [methods["payment_method_ids"]], fields=["name", "journal_id"])],
+                [("Cash", "Cash"), ("Card", "Bank"), ("Customer Account", False)])
+            # the chart's "Shop" took the first cash journal: one cash method per journal in 18
+            self.assertEqual(client.call("account.journal", "search_count", [[["type", "=", "cash"]]]), 2)
+        finally:
+            SIM.control("POST", "/version", {"version": 17})
+
+
+class FaultTest(TestBase):
+    def tenant(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        return client
+
+    def fault(self, **rule):
+        return SIM.control("POST", "/faults", rule)["id"]
+
+    def test_error_envelope_then_normal(self):
+        client = self.tenant()
+        self.fault(db=client.db, method="object.execute_kw res.partner create", action="error",
+                   name="odoo.exceptions.ValidationError", message="Injected validation")
+        client.fails("res.partner", "create", [{"name": "P"}], "odoo.exceptions.ValidationError", "Injected validation")
+        client.call("res.partner", "create", [{"name": "P"}])
+        self.assertEqual(client.call("res.partner", "search_count", [[["name", "=", "P"]]]), 1)
+        log = self.requests(client.db)
+        self.assertEqual([(r["fault"], r["error"]) for r in log[-3:-1]],
+                         [("error", "odoo.exceptions.ValidationError"), (None, None)])
+
+    def test_http_status_with_retry_after(self):
+        client = self.tenant()
+        self.fault(db=client.db, pattern=r"res\.partner (search|create)$", action="status", status=503,
+                   retry_after=2, times=2)
+        body = json.dumps({"jsonrpc": "2.0", "params": {"service": "object", "method": "execute_kw", "args": [
+            client.db, client.uid, KEY, "res.partner", "search", [[]], {}]}}).encode()
+        for _ in range(2):
+            status, headers, _ = SIM.post("/jsonrpc", body)
+            self.assertEqual((status, headers.get("Retry-After")), (503, "2"))
+        self.assertEqual(SIM.post("/jsonrpc", body)[0], 200)
+
+    def test_delay_timeout_and_reset(self):
+        client = self.tenant()
+        self.fault(db=client.db, method="common.authenticate", action="delay", delay_ms=300)
+        started = time.time()
+        self.assertTrue(client.authenticate())
+        self.assertGreaterEqual(time.time() - started, 0.3)
+        self.fault(db=client.db, method="common.authenticate", action="reset")
+        with self.assertRaises((ConnectionResetError, http.client.RemoteDisconnected)):
+            client.authenticate()
+        self.fault(db=client.db, method="common.authenticate", action="timeout", delay_ms=1500)
+        with self.assertRaises((socket.timeout, TimeoutError)):
+            SIM.post("/jsonrpc", json.dumps({"params": {"service": "common", "method": "authenticate",
+                                                        "args": [client.db, "admin", KEY, {}]}}).encode(), timeout=0.5)
+        faults = [r["fault"] for r in self.requests(client.db)]
+        self.assertEqual(faults[-3:], ["delay", "reset", "timeout"])
+
+    def test_drop_after_commit(self):
+        client = self.tenant()
+        self.fault(db=client.db, method="object.execute_kw res.company create", action="drop_after_commit")
+        with self.assertRaises(http.client.RemoteDisconnected):
+            client.call("res.company", "create", [{"name": "Lost Answer"}])
+        self.assertEqual(client.call("res.company", "search_count", [[["name", "=", "Lost Answer"]]]), 1)
+
+    def test_noop_changes_nothing(self):
+        client = self.tenant()
+        cid = client.call("res.company", "create", [{"name": "Tenant Z"}])
+        self.fault(db=client.db, method="object.execute_kw account.chart.template try_loading", action="noop")
+        answer = client.execute("account.chart.template", "try_loading", [[], "generic_coa", cid])
+        self.assertEqual(answer, {"jsonrpc": "2.0", "id": 7})
+        client.company = cid
+        self.assertEqual(client.call("account.account", "search_count", [[]]), 0)
+
+    def test_offline_and_latency(self):
+        client = self.tenant()
+        SIM.control("POST", "/offline", {"offline": True})
+        try:
+            with self.assertRaises(ConnectionRefusedError):
+                client.authenticate()
+        finally:
+            SIM.control("POST", "/offline", {"offline": False})
+        SIM.control("POST", "/latency", {"ms": 200})
+        started = time.time()
+        self.assertTrue(client.authenticate())
+        self.assertGreaterEqual(time.time() - started, 0.2)
+
+    def test_probability_db_scope_and_listing(self):
+        client = self.tenant()
+        elsewhere = self.fault(db=self.fresh_db(), action="error", times=-1)
+        self.assertTrue(client.authenticate())          # another database's rule
+        coin = self.fault(method="common.version", action="status", status=500, probability=0.5, seed=3, times=-1)
+        version = json.dumps({"params": {"service": "common", "method": "version", "args": []}}).encode()
+        statuses = [SIM.post("/jsonrpc", version)[0] for _ in range(20)]
+        self.assertEqual(set(statuses), {200, 500})
+        self.assertEqual([(r["id"], r["times"]) for r in SIM.control("GET", "/faults")], [(elsewhere, -1), (coin, -1)])
+
+    def test_request_log(self):
+        client = self.tenant()
+        client.envelope("common", "version", headers={"X-Correlation-ID": "c0ffee"})
+        client.call("res.partner", "search", [[]])
+        entry = self.requests(client.db)[-1]
+        self.assertEqual({k: entry[k] for k in ("http_method", "path", "db", "service", "method", "model",
+                                                "model_method", "rpc", "id", "fault", "status", "error")},
+                         {"http_method": "POST", "path": "/jsonrpc", "db": client.db, "service": "object",
+                          "method": "execute_kw", "model": "res.partner", "model_method": "search",
+                          "rpc": "object.execute_kw res.partner search", "id": 7, "fault": None, "status": 200,
+                          "error": None})
+        version = [r for r in SIM.control("GET", "/requests") if r["correlation_id"] == "c0ffee"]
+        self.assertEqual([r["rpc"] for r in version], ["common.version"])
+
+
+class ControlTest(TestBase):
+    def test_reset_seeds_users_and_drops(self):
+        db = self.fresh_db(users=[{"login": "bot@example.com", "api_key": "bot-key"}])
+        self.assertIs(Client(self, db).authenticate(), False)       # only the seeded users
+        self.assertIsInstance(Client(self, db, "bot@example.com", "bot-key").authenticate(), int)
+        records = SIM.control("GET", f"/records?db={db}&model=res.users&domain=" +
+                              urllib.request.quote('[["login", "=", "bot@example.com"]]'))
+        self.assertEqual([r["login"] for r in records], ["bot@example.com"])
+        SIM.control("POST", "/reset", {"db": db, "drop": True})
+        self.assertIn("error", Client(self, db).envelope("common", "authenticate", db, "admin", KEY, {}))
+        self.assertEqual(SIM.control("GET", "/version"), {"version": 17})
+
+
+if __name__ == "__main__":
+    unittest.main()
