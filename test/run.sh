@@ -29,6 +29,7 @@ start_sim "$ROOT"
 start_cluster \
   "provisioning.http_connect_timeout_ms = 1000" \
   "provisioning.http_timeout_ms = 3000" \
+  "provisioning.write_settle_ms = 6000" \
   "provisioning.http_retry_delay_ms = 20" \
   "provisioning.health_cache_ttl = 2"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \

@@ -1,8 +1,9 @@
-# Upgrading a database the workers serve (spec section 1): a database on version 1.1 with
-# finished runs, and a run whose worker is in the middle of a step, is updated to the
-# newest version with ALTER EXTENSION provisioning UPDATE. The run in flight finishes
-# COMPLETED with nothing duplicated in the engine; finished runs and their logs are
-# unchanged. Then the rollback to 1.1 keeps every row.
+# Upgrading a database the workers serve (spec section 1). A new library is installed and the
+# server restarted: the database is still on version 1.1, with finished runs, a queued run
+# and a run the restart interrupted in the middle of a step. The workers wait for the schema
+# they work with and touch nothing; ALTER EXTENSION provisioning UPDATE hands them the
+# queue, and both runs finish COMPLETED with nothing duplicated in the engine; finished runs
+# and their logs are unchanged. Then the rollback to 1.1 keeps every row.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -20,9 +21,10 @@ provisioning.database_name = 'postgres'
 provisioning.http_connect_timeout_ms = 1000
 provisioning.http_timeout_ms = 6000
 provisioning.http_retry_delay_ms = 20
+provisioning.write_settle_ms = 2000
 });
 $node->start;
-$node->safe_psql('postgres', "CREATE EXTENSION provisioning VERSION '1.1'");
+$node->safe_psql('postgres', "CREATE EXTENSION provisioning");
 my $default_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'provisioning'");
 
@@ -42,34 +44,50 @@ sub tenant_status
 	return $node->safe_psql('postgres', "SELECT provisioning_status FROM provisioning.tenants WHERE engine = '$site'");
 }
 
-# Two tenants provisioned on 1.1.
+# Two tenants provisioned, then the schema as a 1.1 install has it (the rollback script).
 new_tenant($_) for qw(done1 done2);
 ok($node->poll_query_until('postgres',
-	"SELECT bool_and(provisioning_status = 'PROVISIONED') FROM provisioning.tenants"), 'two tenants provisioned on 1.1');
+	"SELECT bool_and(provisioning_status = 'PROVISIONED') FROM provisioning.tenants"), 'two tenants provisioned');
+$node->safe_psql('postgres', "ALTER EXTENSION provisioning UPDATE TO '1.1'");
 
 # What must not change: the runs finished now, and their log rows.
 $node->safe_psql('postgres', 'CREATE TABLE finished AS SELECT id FROM provisioning.tenant_onboarding');
 my $finished = q{
 	SELECT md5(string_agg(r, '' ORDER BY r)) FROM (
-	  SELECT row_to_json(o)::text AS r FROM provisioning.tenant_onboarding o WHERE id IN (SELECT id FROM finished)
+	  SELECT (row_to_json(o)::jsonb - 'claimed_at')::text AS r   -- a 1.2 column
+	    FROM provisioning.tenant_onboarding o WHERE id IN (SELECT id FROM finished)
 	  UNION ALL
 	  SELECT row_to_json(l)::text FROM provisioning.run_log l WHERE run_id IN (SELECT id FROM finished)) s};
 my $before = $node->safe_psql('postgres', $finished);
 
-# A third run, its worker waiting on the engine's answer to POST Customer.
-sim(POST => '/faults', { site => 'inflight.localhost', method => 'POST', path => '^/api/resource/Customer',
-	action => 'delay', delay_ms => 3000, times => 1 });
+# A queued run, and a run the restart interrupted in its first step: on 1.1 nobody touches them.
+new_tenant('queued');
 new_tenant('inflight');
-ok(wait_for_delayed_request('inflight.localhost'), 'a run worker waits on the engine');
+$node->safe_psql('postgres', q{
+	UPDATE provisioning.tenant_onboarding o
+	   SET status = 'IN_PROGRESS', started_at = now(),
+	       provisioning_steps = jsonb_set(provisioning_steps, '{0}',
+	                                      provisioning_steps->0 || '{"status": "running", "attempts": 1}')
+	  FROM provisioning.tenants t WHERE t.id = o.tenant_id AND t.engine = 'inflight'});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'provisioning launcher'"),
+	'the launcher serves the database');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(o.status, ',' ORDER BY t.engine) FROM provisioning.tenant_onboarding o
+	  JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.engine IN ('inflight', 'queued')}),
+	'IN_PROGRESS,PENDING', 'on 1.1 the runs wait: the workers run nothing on a schema older than theirs');
+is(scalar(@{ sim(GET => '/requests?site=queued.localhost') }) + scalar(@{ sim(GET => '/requests?site=inflight.localhost') }),
+	0, 'and no engine was called');
+
 $node->safe_psql('postgres', 'ALTER EXTENSION provisioning UPDATE');
 is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'provisioning'"),
-	$default_version, "updated to $default_version while the run is in flight");
-is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'provisioning run' AND state = 'active'"),
-	'1', 'the run worker is still there');
-
+	$default_version, "updated to $default_version");
+ok($node->poll_query_until('postgres', "SELECT provisioning_status <> 'PROVISIONING' FROM provisioning.tenants WHERE engine = 'queued'"),
+	'the queued run ends');
+is(tenant_status('queued'), 'PROVISIONED', 'its tenant is provisioned');
 ok($node->poll_query_until('postgres', "SELECT provisioning_status <> 'PROVISIONING' FROM provisioning.tenants WHERE engine = 'inflight'"),
 	'the run in flight ends');
-is(tenant_status('inflight'), 'PROVISIONED', 'the tenant is provisioned');
+is(tenant_status('inflight'), 'PROVISIONED', 'the interrupted run resumed and its tenant is provisioned');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(o.status, ',') FROM provisioning.tenant_onboarding o
 	  JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.engine = 'inflight'}),
