@@ -384,6 +384,147 @@ CREATE FUNCTION provisioning._vocabulary() RETURNS jsonb
     LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_vocabulary';
 REVOKE ALL ON FUNCTION provisioning._vocabulary() FROM PUBLIC;
 
+----------------------------------------------------------------------------------------------------
+-- Engine kinds (issue 10): the step catalog and the settings' defaults per kind of engine. Both
+-- kinds have the same ten step keys, so a status document looks the same for either.
+----------------------------------------------------------------------------------------------------
+
+CREATE TABLE provisioning.engine_kinds (
+    kind             text PRIMARY KEY CHECK (kind IN ('erpnext', 'odoo')),
+    setting_defaults jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(setting_defaults) = 'object')
+);
+INSERT INTO provisioning.engine_kinds VALUES
+    ('erpnext', '{"chart_of_accounts": "Standard"}'),
+    ('odoo',    '{"chart_of_accounts": "generic_coa"}');
+
+ALTER TABLE provisioning.step_catalog
+    ADD COLUMN engine_kind text NOT NULL DEFAULT 'erpnext' REFERENCES provisioning.engine_kinds (kind),
+    DROP CONSTRAINT step_catalog_pkey,
+    DROP CONSTRAINT step_catalog_position_key,
+    DROP CONSTRAINT step_catalog_condition_check;
+ALTER TABLE provisioning.step_catalog
+    ALTER COLUMN engine_kind DROP DEFAULT,
+    ADD CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, step),
+    ADD CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, position),
+    -- unsupported: the engine has nothing to do for the step; it is skipped, with the
+    -- description as the reason
+    ADD CONSTRAINT step_catalog_condition_check
+        CHECK (condition IN ('always', 'demo_data', 'pos', 'unsupported'));
+INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description) VALUES
+    ('odoo', 'step_0_engine_check',        0, true,  'always',      'engine reachable and the login and API key accepted'),
+    ('odoo', 'step_1_fiscal_year',         1, true,  'unsupported', 'Odoo Community has no fiscal-year document'),
+    ('odoo', 'step_2_company',             2, true,  'always',      'the company (res.company), and the API user''s access to it'),
+    ('odoo', 'step_3_chart_of_accounts',   3, true,  'always',      'the chart template loaded for the company, with its accounts and journals'),
+    ('odoo', 'step_4_warehouses',          4, true,  'always',      'Main Store, and POS Store when pos_store_enabled (stock.warehouse)'),
+    ('odoo', 'step_5_settings',            5, true,  'always',      'the company''s settings'),
+    ('odoo', 'step_6_items',               6, false, 'demo_data',   'demo products available in the POS when include_demo_data'),
+    ('odoo', 'step_7_customer',            7, true,  'always',      'customer Walk-In Customer (res.partner)'),
+    ('odoo', 'step_8_pos_profile',         8, true,  'pos',         'a Cash payment method and the POS configuration (pos.config)'),
+    ('odoo', 'step_9_pos_session',         9, true,  'pos',         'an opened POS session (pos.session)');
+GRANT SELECT ON provisioning.engine_kinds TO provisioning_admin, provisioning_user;
+
+-- The settings a run uses: the kind's defaults, then the tenant's settings, then this run's
+-- options; engine_kind says which catalog the run's steps come from.
+CREATE OR REPLACE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine), 'erpnext');
+    config      jsonb;
+BEGIN
+    PERFORM provisioning._check_settings(t.settings, 'setting');
+    PERFORM provisioning._check_settings(options, 'option');
+    config := jsonb_build_object('company_name', t.name, 'currency', 'USD', 'country', 'United States',
+                                 'include_demo_data', false, 'pos_store_enabled', true,
+                                 'provisioning_type', 'FULL_POS')
+              || (SELECT k.setting_defaults FROM provisioning.engine_kinds k WHERE k.kind = engine_kind)
+              || t.settings || options || jsonb_build_object('engine_kind', engine_kind);
+    IF length(config->>'company_name') NOT BETWEEN 1 AND 140 OR config->>'company_name' ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'company name must be 1 to 140 characters without control characters'
+            USING ERRCODE = '22023',
+                  HINT = 'Set settings.company_name, or pass company_name in options.';
+    END IF;
+    RETURN config;
+END
+$$;
+
+-- A fresh step list for a run: every step of the engine kind's catalog for the run's type,
+-- skipped where its condition does not hold, with the reason.
+CREATE OR REPLACE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_agg(jsonb_build_object(
+               'step', c.step,
+               'status', CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END,
+               'critical', c.critical, 'attempts', 0,
+               'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
+               'message', s.reason)
+             ORDER BY c.position)
+      FROM provisioning.step_catalog c,
+           LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
+                                WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
+                                THEN 'include_demo_data is off' END AS reason) s
+     WHERE c.engine_kind = coalesce(config->>'engine_kind', 'erpnext')
+       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+$$;
+
+-- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
+-- over, not re-run. The settings are resolved again (the tenant's settings may have been
+-- fixed since) with the options and type of the earlier run; its steps are those of the
+-- earlier run's engine kind.
+CREATE OR REPLACE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
+                                                   p_step text, attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    kind      text := coalesce(prior.provisioning_config->>'engine_kind', 'erpnext');
+    start_pos integer;
+    blocker   text;
+    steps     jsonb;
+BEGIN
+    IF p_step IS NULL THEN
+        SELECT e->>'step' INTO p_step
+          FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+        IF p_step IS NULL THEN
+            RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
+                USING ERRCODE = '22023',
+                      HINT = 'Pass the step to start from, or call provision_start for a new full run.';
+        END IF;
+    END IF;
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.engine_kind = kind AND c.step = p_step;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown step "%"', p_step
+            USING ERRCODE = '22023',
+                  HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
+                                         FROM provisioning.step_catalog c WHERE c.engine_kind = kind) || '.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT e->>'step' INTO blocker
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+     WHERE c.position < start_pos AND c.critical
+       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+     ORDER BY c.position LIMIT 1;
+    IF blocker IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker
+            USING ERRCODE = '22023', HINT = format('Retry from %s.', blocker);
+    END IF;
+    -- Earlier steps keep their outcome; the rest start afresh.
+    SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+        ON f->>'step' = e->>'step';
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+END
+$$;
+
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$
 BEGIN

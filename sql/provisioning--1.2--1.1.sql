@@ -4,6 +4,109 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.1'" to load this file. \quit
 
 ----------------------------------------------------------------------------------------------------
+-- Engine kinds (issue 10), undone: one ERPNext step catalog again.
+----------------------------------------------------------------------------------------------------
+
+DELETE FROM provisioning.step_catalog WHERE engine_kind <> 'erpnext';
+ALTER TABLE provisioning.step_catalog
+    DROP CONSTRAINT step_catalog_pkey,
+    DROP CONSTRAINT step_catalog_position_key,
+    DROP CONSTRAINT step_catalog_condition_check,
+    DROP COLUMN engine_kind;
+ALTER TABLE provisioning.step_catalog
+    ADD CONSTRAINT step_catalog_pkey PRIMARY KEY (step),
+    ADD CONSTRAINT step_catalog_position_key UNIQUE (position),
+    ADD CONSTRAINT step_catalog_condition_check CHECK (condition IN ('always', 'demo_data', 'pos'));
+DROP TABLE provisioning.engine_kinds;
+
+CREATE OR REPLACE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb;
+BEGIN
+    PERFORM provisioning._check_settings(t.settings, 'setting');
+    PERFORM provisioning._check_settings(options, 'option');
+    config := jsonb_build_object('company_name', t.name, 'currency', 'USD', 'country', 'United States',
+                                 'chart_of_accounts', 'Standard', 'include_demo_data', false,
+                                 'pos_store_enabled', true, 'provisioning_type', 'FULL_POS')
+              || t.settings || options;
+    IF length(config->>'company_name') NOT BETWEEN 1 AND 140 OR config->>'company_name' ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'company name must be 1 to 140 characters without control characters'
+            USING ERRCODE = '22023',
+                  HINT = 'Set settings.company_name, or pass company_name in options.';
+    END IF;
+    RETURN config;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_agg(jsonb_build_object(
+               'step', c.step,
+               'status', CASE WHEN skip THEN 'skipped' ELSE 'pending' END,
+               'critical', c.critical, 'attempts', 0,
+               'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
+               'message', CASE WHEN skip THEN 'include_demo_data is off' END)
+             ORDER BY c.position)
+      FROM provisioning.step_catalog c,
+           LATERAL (SELECT c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean AS skip) s
+     WHERE NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
+                                        p_step text, attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    start_pos integer;
+    blocker   text;
+    steps     jsonb;
+BEGIN
+    IF p_step IS NULL THEN
+        SELECT e->>'step' INTO p_step
+          FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+        IF p_step IS NULL THEN
+            RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
+                USING ERRCODE = '22023',
+                      HINT = 'Pass the step to start from, or call provision_start for a new full run.';
+        END IF;
+    END IF;
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.step = p_step;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown step "%"', p_step
+            USING ERRCODE = '22023',
+                  HINT = 'Steps: ' || (SELECT string_agg(step, ', ' ORDER BY position) FROM provisioning.step_catalog) || '.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT e->>'step' INTO blocker
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.step = e->>'step'
+     WHERE c.position < start_pos AND c.critical
+       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+     ORDER BY c.position LIMIT 1;
+    IF blocker IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker
+            USING ERRCODE = '22023', HINT = format('Retry from %s.', blocker);
+    END IF;
+    -- Earlier steps keep their outcome; the rest start afresh.
+    SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+        ON f->>'step' = e->>'step';
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+END
+$$;
+
+----------------------------------------------------------------------------------------------------
 -- Promises under attack (issue 8), undone: the 1.1 definitions come back; the gateway role
 -- stays (roles are the cluster's, and other databases may use them).
 ----------------------------------------------------------------------------------------------------

@@ -39,12 +39,14 @@ CREATE FUNCTION test.step_statuses(tenant uuid) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(e->>'step', e->>'status')
      FROM jsonb_array_elements(provisioning.provision_status(tenant)->'steps') e $$;
 
--- Every step with the same status, except those listed in the exceptions object.
-CREATE FUNCTION test.all_steps(status text, exceptions jsonb DEFAULT '{}', basic boolean DEFAULT false)
+-- Every step of an engine kind's catalog with the same status, except those listed in the
+-- exceptions object.
+CREATE FUNCTION test.all_steps(status text, exceptions jsonb DEFAULT '{}', basic boolean DEFAULT false,
+                               kind text DEFAULT 'erpnext')
 RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(step, status) || exceptions
      FROM provisioning.step_catalog
-    WHERE NOT (basic AND condition = 'pos') $$;
+    WHERE engine_kind = kind AND NOT (basic AND condition = 'pos') $$;
 
 -- Polls until the tenant's provisioning_status is the one wanted; after the deadline, a
 -- TIMEOUT text as wait_final's.

@@ -11,8 +11,9 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
  WHERE p.pronamespace = 'provisioning'::regnamespace AND p.proname !~ '^_'
  ORDER BY 1;
 
--- The step catalog
-SELECT step, position, critical, condition FROM provisioning.step_catalog ORDER BY position;
+-- The step catalog: the same ten steps for each kind of engine
+SELECT engine_kind, step, position, critical, condition FROM provisioning.step_catalog ORDER BY engine_kind, position;
+SELECT kind, setting_defaults FROM provisioning.engine_kinds ORDER BY kind;
 
 -- Tables whose data pg_dump keeps
 SELECT unnest(extconfig)::regclass AS dumped FROM pg_extension WHERE extname = 'provisioning' ORDER BY 1;
