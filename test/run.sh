@@ -67,6 +67,10 @@ if ! (cd "$WORK" && as_owner env SIM_CONTROL="$SIM_CONTROL" SIM_PORT="$SIM_PORT"
   status=1
 fi
 
+echo "== browser: ui/ in headless Chromium through the PostgREST stand-in"
+PATH="$PGBIN:$PATH" WORK="$WORK" SIM_CONTROL="$SIM_CONTROL" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+  PGDATABASE="$PGDATABASE" test/ui/run.sh || status=1
+
 if [ $status -ne 0 ]; then
   echo "== server log (tail)"; tail -n 60 "$WORK/server.log"
 fi

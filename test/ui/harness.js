@@ -23,7 +23,6 @@ mkdirSync(artifacts, { recursive: true });
 
 export const tokens = {
   admin: sign({ role: 'provisioning_admin', sub: 'ui-admin' }, JWT_SECRET),
-  member: sign({ role: 'provisioning_user', sub: 'ui-member' }, JWT_SECRET),
   stranger: sign({ role: 'provisioning_user', sub: 'ui-stranger' }, JWT_SECRET),
 };
 
