@@ -145,6 +145,8 @@ test('the logs expand and collapse, by mouse and keyboard, with one row per log 
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
     assert.match(await part(page, 'logs').textContent(), /\d+ ms/, 'durations are listed');
     await screenshot(page, '07-logs');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '07-logs-dark');
     await toggle.focus();
     await page.keyboard.press('Enter');
     await waitFor(async () => !(await part(page, 'logs').isVisible()), 'the logs to collapse');
