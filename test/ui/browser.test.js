@@ -64,6 +64,27 @@ test('create a workspace on the page and watch it reach COMPLETED, step by step'
   }
 });
 
+test('the gateway\'s validation errors show under the field they name', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uiform');
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    await page.fill('input[name=name]', 'Form Retail');
+    await page.selectOption('select[name=engine]', engine);
+    await page.fill('input[name=currency]', 'X'.repeat(141));
+    await page.click('button[type=submit]');
+    await waitFor(async () => /currency.*140 characters/.test(await page.locator('#err-currency').textContent()),
+                  'the currency error under its field');
+    assert.equal(await page.locator('input[name=currency]').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('provisioning-status').count(), 0, 'no workspace was created');
+    const { rows: [{ n }] } = await db.query(`SELECT count(*)::int AS n FROM provisioning.tenants WHERE name = 'Form Retail'`);
+    assert.equal(n, 0);
+    await screenshot(page, '00-form-error');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a chart failure shows its message; Retry runs to COMPLETED', TIMEOUT, async () => {
   const engine = await newEngine(db, 'uichart');
   const page = await newPage(browser, gw);
@@ -190,6 +211,31 @@ test('polling stops at a final status', TIMEOUT, async () => {
     assert.ok(polled >= 2, `it polled while the run went on (${polled} requests)`);
     await page.waitForTimeout(1250);   // five polling intervals: no request may go
     assert.equal(page.statusRequests.length, polled, 'no status request after the final status');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await page.close();
+  }
+});
+
+test('a hidden page does not poll; shown again, it goes on', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uihidden');
+  await sim('/latency', { ms: 300 });   // the run outlasts the hidden window
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Hidden Retail', $1) RETURNING id`, [engine]);
+  const page = await newPage(browser, gw);
+  const setVisibility = (state) => page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitFor(() => page.statusRequests.length >= 2, 'two status requests');
+    await setVisibility('hidden');
+    const settled = page.statusRequests.length;   // at most one already on its way
+    await page.waitForTimeout(1250);   // five polling intervals: no new request may go
+    assert.ok(page.statusRequests.length <= settled + 1, 'no polling while hidden');
+    await setVisibility('visible');
+    await waitStatus(page, 'COMPLETED');
   } finally {
     await sim('/latency', { ms: 0 });
     await page.close();

@@ -121,9 +121,9 @@ export async function startGateway(options) {
     const fn = findFunction(catalog, 'provision_status', ['tenant_id']);
     await transaction(req, url, auth, { sql: rpcStatement(catalog, fn, ['tenant_id']),
                                         params: [JSON.stringify({ tenant_id: tenantId })], readOnly: true });
+    const unsubscribe = await relay.subscribe(tenantId, (payload) => res.write(`data: ${payload}\n\n`));
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     res.write('retry: 1000\n: connected\n\n');
-    const unsubscribe = await relay.subscribe(tenantId, (payload) => res.write(`data: ${payload}\n\n`));
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), 15000);
     res.on('close', () => { clearInterval(heartbeat); unsubscribe(); });
   }
