@@ -47,7 +47,7 @@ ol { list-style: none; margin: 0; padding: 0; }
 .dot { width: 12px; height: 12px; border-radius: 50%; border: 2px solid var(--ps-line); box-sizing: border-box; }
 [data-status=running] .dot { border-color: var(--ps-accent); border-top-color: transparent; animation: spin 1s linear infinite; }
 [data-status=completed] .dot, [data-status=exists] .dot { background: var(--ps-ok); border-color: var(--ps-ok); }
-[data-status=skipped] .dot { background: var(--ps-track); border-style: dashed; }
+[data-status=skipped] .dot { border-style: dashed; border-color: var(--ps-muted); }
 [data-status=failed] .dot { background: var(--ps-bad); border-color: var(--ps-bad); }
 @keyframes spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { [data-status=running] .dot { animation: none; } [part=progress-bar] { transition: none; } }

@@ -39,7 +39,7 @@ async function loadEngines() {
 async function loadTenants() {
   let tenants;
   try {
-    tenants = await gateway('/tenants?select=id,name,provisioning_status&order=created_at.desc');
+    tenants = await gateway('/tenants?select=id,name,provisioning_status&order=created_at.desc&limit=100');
   } catch (err) {
     document.getElementById('who').textContent = `Tenants could not be listed: ${err.message}`;
     return;

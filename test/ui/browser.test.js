@@ -32,7 +32,7 @@ test('create a workspace on the page and watch it reach COMPLETED, step by step'
   const page = await newPage(browser, gw);
   try {
     await openAdminPage(page, gw);
-    const tenant = await createOnPage(page, { name: 'Happy Retail', engine, demo: true });
+    const tenant = await createOnPage(page, { name: 'UI Happy Retail', engine, demo: true });
     await waitFor(async () => (await part(page, 'step').count()) === 10, 'ten step indicators');
     await waitFor(async () => (await page.evaluate(() => Object.values(window.__stepStates)
       .filter((s) => s.at(-1) === 'completed').length)) >= 4, 'four completed steps');
@@ -152,7 +152,7 @@ test('an engine offline is said so; Retry once it is back completes', TIMEOUT, a
 });
 
 test('the logs expand and collapse, by mouse and keyboard, with one row per log row and durations', TIMEOUT, async () => {
-  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'Happy Retail'`);
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
   const page = await newPage(browser, gw);
   try {
     await openComponent(page, gw, { 'tenant-id': tenant });
@@ -179,8 +179,26 @@ test('the logs expand and collapse, by mouse and keyboard, with one row per log 
   }
 });
 
+test('a strict CSP with Trusted Types lets the component through, and is enforced', TIMEOUT, async () => {
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitStatus(page, 'COMPLETED');
+    await part(page, 'logs-toggle').click();
+    await waitFor(async () => (await part(page, 'logs').locator('tbody tr').count()) > 0, 'the log rows');
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'no CSP violation');
+    const refused = await page.evaluate(() => {
+      try { document.body.innerHTML = '<b>x</b>'; return false; } catch { return true; }
+    });
+    assert.ok(refused, 'the page enforces Trusted Types (innerHTML is refused)');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a non-member sees "no access", an unknown tenant "not found", and polling stops', TIMEOUT, async () => {
-  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'Happy Retail'`);
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
   const cases = [[tenant, tokens.stranger, /no access/i, '08-no-access'], [randomUUID(), tokens.admin, /not found/i, '09-not-found']];
   for (const [id, token, text, shot] of cases) {
     const page = await newPage(browser, gw);

@@ -76,11 +76,13 @@ export async function screenshot(page, name) {
 }
 
 // In every page: each provisioning-change with the time it happened, each
-// provisioning-finished, and every data-status each step indicator took.
+// provisioning-finished, every data-status each step indicator took, and CSP violations.
 function recorder() {
   window.__changes = [];
   window.__finished = [];
   window.__stepStates = {};
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective));
   const seen = new WeakSet();
   const note = (li) => {
     const states = (window.__stepStates[li.dataset.step] ??= []);
@@ -121,7 +123,7 @@ export async function openComponent(page, gw, attrs, token = tokens.admin) {
     for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, v);
     el.token = tok;
     document.body.append(el);
-  }, [{ api: gw.url, interval: '250', ...attrs }, token]);
+  }, [{ api: `${gw.url}/`, interval: '250', ...attrs }, token]);   // api with a trailing slash; the page's has none
 }
 
 // The admin page, signed in with a token.

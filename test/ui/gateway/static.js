@@ -6,7 +6,8 @@ import path from 'node:path';
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
                 '.css': 'text/css; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                 + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                 + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+                 + "require-trusted-types-for 'script'; trusted-types 'none'";
 
 export async function serveStatic(req, res, root, relative) {
   const file = path.resolve(root, '.' + path.posix.normalize('/' + decodeURIComponent(relative || '/workspaces.html')));
