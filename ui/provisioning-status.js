@@ -167,7 +167,7 @@ export class ProvisioningStatus extends HTMLElement {
 
   attributeChangedCallback(name, before, after) {
     if (!this.isConnected || before === after || name === 'token') return;
-    if (name === 'interval') this.#schedule(this.#interval);
+    if (name === 'interval') { if (!isFinal(this.#doc)) this.#schedule(this.#interval); }
     else this.#restart();
   }
 
@@ -258,11 +258,10 @@ export class ProvisioningStatus extends HTMLElement {
       if (generation !== this.#generation) return;
       next = this.#failed(err);
     } finally {
-      if (generation === this.#generation) {
-        this.#busy = false;
-        if (this.#again) { this.#again = false; next = 0; }
-        if (next != null) this.#schedule(next);
-      }
+      // A stale answer (the element was restarted meanwhile) schedules nothing of its own.
+      this.#busy = false;
+      if (this.#again) { this.#again = false; next = 0; }
+      if (next != null) this.#schedule(next);
     }
   }
 
