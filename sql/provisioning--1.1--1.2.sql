@@ -12,9 +12,10 @@
 -- desk page /app/point-of-sale, Odoo's POS UI for the run's pos.config), or the engine's
 -- home page when the run made no POS. base_url holds no user info (engines' CHECK); its
 -- query and fragment are dropped.
+-- No SET clause: it is inlined into the status document (its callers fix search_path).
 CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
     RETURNS text
-    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE sql IMMUTABLE AS
 $$
     SELECT rtrim(regexp_replace(base_url, '[?#].*$', ''), '/') ||
            CASE engine_kind
@@ -26,12 +27,15 @@ $$
 $$;
 
 -- The status document of a run (spec section 4), given its engine's kind and base URL.
+-- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
+-- transaction, which makes provision_status faster than in 1.1.
 CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
                                          engine_kind text, engine_url text)
     RETURNS jsonb
-    LANGUAGE sql STABLE AS
+    LANGUAGE plpgsql STABLE AS
 $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_build_object(
                'tenant_id', r.tenant_id, 'run_id', r.id, 'correlation_id', r.correlation_id,
                'provisioning_type', r.provisioning_type, 'engine_kind', engine_kind,
                'workspace_url', CASE WHEN r.status IN ('COMPLETED', 'PARTIAL')
@@ -50,7 +54,8 @@ $$
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
                                                          'at', e->'finished_at'))
                               FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
-              FROM jsonb_array_elements(r.provisioning_steps) e) s
+              FROM jsonb_array_elements(r.provisioning_steps) e) s);
+END
 $$;
 
 -- The 1.1 signature, kept for provision_start and provision_retry: looks the engine up.
@@ -72,7 +77,7 @@ DECLARE
     t   provisioning.tenants := provisioning._authorize(tenant_id);
     doc jsonb;
 BEGIN
-    SELECT CASE WHEN r.id IS NULL
+    SELECT CASE WHEN latest.run IS NULL
                 THEN jsonb_build_object('tenant_id', t.id, 'run_id', NULL, 'correlation_id', NULL,
                                         'provisioning_type', NULL, 'engine_kind', e.kind,
                                         'workspace_url', NULL, 'status', 'NOT_PROVISIONED',
@@ -80,13 +85,12 @@ BEGIN
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
                                         'started_at', NULL, 'finished_at', NULL)
-                ELSE provisioning._status_doc(r, t.provisioning_status, e.kind, e.base_url) END
+                ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
       LEFT JOIN provisioning.engines e ON e.name = t.engine
-      LEFT JOIN provisioning.tenant_onboarding r
-             ON r.id = (SELECT o.id FROM provisioning.tenant_onboarding o
-                         WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1);
+      LEFT JOIN LATERAL (SELECT o AS run FROM provisioning.tenant_onboarding o
+                          WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1) latest ON true;
     RETURN doc;
 END
 $$;
