@@ -25,6 +25,7 @@ export async function startGateway(options) {
   const relay = new EventRelay(options.pg);
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
+      if (res.headersSent) return res.end();   // an event stream that broke
       const e = err instanceof HttpError ? err : new HttpError(500, 'PGRST000', String(err?.message ?? err));
       send(res, e.status, JSON.stringify(e.body), e.headers);
     });
@@ -68,15 +69,17 @@ export async function startGateway(options) {
   function authenticate(header, queryToken) {
     const m = /^bearer\s*(.*)$/i.exec(header ?? '');
     const token = m ? m[1] : queryToken;
+    const anonymousDisabled = () => new HttpError(401, 'PGRST302', 'Anonymous access is disabled',
+                                                  { headers: { 'WWW-Authenticate': 'Bearer' } });
     if (token == null) {
-      if (!options.anonRole) throw new HttpError(401, 'PGRST302', 'Anonymous access is disabled', { headers: { 'WWW-Authenticate': 'Bearer' } });
+      if (!options.anonRole) throw anonymousDisabled();
       return { role: options.anonRole, claims: { role: options.anonRole }, anonymous: true };
     }
     try {
       if (token === '') throw new JwtError('PGRST301', 'Empty JWT is sent in Authorization header');
       const claims = verify(token, options.jwtSecret);
       const role = typeof claims.role === 'string' ? claims.role : options.anonRole;
-      if (!role) throw new HttpError(401, 'PGRST302', 'Anonymous access is disabled', { headers: { 'WWW-Authenticate': 'Bearer' } });
+      if (!role) throw anonymousDisabled();
       return { role, claims: { ...claims, role }, anonymous: role === options.anonRole };
     } catch (err) {
       if (!(err instanceof JwtError)) throw err;
