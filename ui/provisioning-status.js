@@ -126,7 +126,7 @@ export class ProvisioningStatus extends HTMLElement {
   static observedAttributes = ['tenant-id', 'api', 'token', 'interval', 'events'];
 
   #root; #parts = {}; #steps = new Map();
-  #token; #doc = null; #docText = ''; #finishedKey = null;
+  #token; #doc = null; #docText = ''; #finishedKey = null; #notice = '';
   #timer = null; #failures = 0; #stopped = false; #busy = false; #again = false;
   #events = null; #eventsOpen = false; #logsOpen = false; #acting = false; #generation = 0;
   getToken = null;
@@ -185,10 +185,14 @@ export class ProvisioningStatus extends HTMLElement {
     this.#renderActions();
     const fn = this.#doc.run_id == null ? 'provision_start' : 'provision_retry';
     try {
-      this.#accept(await this.#call('POST', fn, { tenant_id: this.getAttribute('tenant-id') }));
-      this.#say('', '');
+      const doc = await this.#call('POST', fn, { tenant_id: this.getAttribute('tenant-id') });
+      this.#notice = '';
+      this.#accept(doc);
     } catch (err) {
-      if (err.status === 409) this.#say('A run is already in progress for this workspace.', 'bad');
+      if (err.status === 409) {
+        this.#notice = 'A run is already in progress for this workspace.';   // kept until a run ends
+        this.#say(this.#notice, 'warn');
+      }
       else if (err.status) this.#say(`Retry refused: ${err.message}`, 'bad');
       else this.#say('Retry failed: the gateway could not be reached.', 'bad');
     } finally {
@@ -343,9 +347,11 @@ export class ProvisioningStatus extends HTMLElement {
       li.dataset.step = e.step;
       return li;
     }));
-    if (isFinal(doc)) this.#say(FINAL_MESSAGE[doc.status], { COMPLETED: 'ok', PARTIAL: 'warn' }[doc.status] ?? 'bad');
-    else if (doc.run_id == null) this.#say('This workspace has not been provisioned yet.', '');
-    else this.#say('', '');
+    if (isFinal(doc)) {
+      this.#notice = '';
+      this.#say(FINAL_MESSAGE[doc.status], { COMPLETED: 'ok', PARTIAL: 'warn' }[doc.status] ?? 'bad');
+    } else if (doc.run_id == null) this.#say('This workspace has not been provisioned yet.', '');
+    else this.#say(this.#notice, 'warn');
     this.#renderActions();
   }
 

@@ -109,6 +109,31 @@ test('a chart failure shows its message; Retry runs to COMPLETED', TIMEOUT, asyn
   }
 });
 
+test('a retry while another is already running is told so (409), then shows that run', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uiconflict');
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine, settings) VALUES ('Conflict Retail', $1, '{"chart_of_accounts": "Standrad"}')
+     RETURNING id`, [engine]);
+  const pages = [await newPage(browser, gw), await newPage(browser, gw)];
+  try {
+    for (const page of pages) {
+      await openComponent(page, gw, { 'tenant-id': tenant });
+      await waitStatus(page, 'FAILED');
+    }
+    await sim('/latency', { ms: 500 });   // the first retry's run is still going when the second comes
+    await part(pages[0], 'retry').click();
+    await waitFor(() => pages[0].evaluate(() => window.__changes.at(-1).doc.status !== 'FAILED'), 'the first retry to queue a run');
+    await part(pages[1], 'retry').click();
+    await waitFor(async () => /already in progress/.test(await part(pages[1], 'message').textContent()), 'the 409 message');
+    await screenshot(pages[1], '05-conflict');
+    await waitFor(() => pages[1].evaluate(() => ['PENDING', 'IN_PROGRESS'].includes(window.__changes.at(-1).doc.status)),
+                  'the second page to show the running run');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    for (const page of pages) await page.close();
+  }
+});
+
 test('a failed demo items step ends PARTIAL with its error, and the workspace can be entered', TIMEOUT, async () => {
   const engine = await newEngine(db, 'uipartial');
   await sim('/faults', { site: 'uipartial.localhost', method: 'POST', path: '/api/resource/Item',
