@@ -67,7 +67,7 @@ deps:
 	scripts/install-deps.sh
 
 demo: deps
-	scripts/demo.sh
+	UI=$(UI) scripts/demo.sh
 
 test: deps
 	test/run.sh

@@ -2,29 +2,37 @@
 # The demo: a throwaway cluster with the extension preloaded and the simulated ERPNext,
 # a tenant inserted, a live progress bar until its run ends, then what the engine holds.
 # DEMO_LATENCY_MS (default 120) slows every engine call so the steps can be watched.
+# UI=1 also serves ui/workspaces.html on loopback (scripts/demo-ui.sh) and keeps serving it
+# after the demo run, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PGDATABASE=provisioning_demo
 . scripts/cluster.sh
+. scripts/demo-ui.sh
 
 build_and_install
 make_work
-trap stop_all EXIT
+trap 'stop_ui_gateway; stop_all' EXIT
 start_sim "$ROOT"
 start_cluster
 curl -sSf -X POST "$SIM_CONTROL/latency" -d "{\"ms\": ${DEMO_LATENCY_MS:-120}}" >/dev/null
 
 echo "PostgreSQL 15 on $PGHOST:$PGPORT, simulated ERPNext on 127.0.0.1:$SIM_PORT"
-tenant=$(psql_owner -At <<SQL
+psql_owner <<SQL
 CREATE EXTENSION provisioning;
 INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
 VALUES ('acme-erp', 'erpnext', 'http://acme.localhost:$SIM_PORT', 'simkey', 'simsecret');
-INSERT INTO provisioning.tenants (name, engine, settings)
-VALUES ('Acme Retail', 'acme-erp', '{"abbr": "AR", "include_demo_data": true}')
-RETURNING id;
 SQL
-)
+if [ -n "${UI:-}" ]; then
+  start_ui_gateway
+  echo "Create a workspace on the page (engine acme-erp) and watch it there."
+  echo "Press Enter to run the terminal demo as well."
+  [ -t 0 ] && read -r _
+fi
+tenant=$(psql_owner -At -c "INSERT INTO provisioning.tenants (name, engine, settings)
+                            VALUES ('Acme Retail', 'acme-erp', '{\"abbr\": \"AR\", \"include_demo_data\": true}')
+                            RETURNING id")
 echo "INSERT INTO provisioning.tenants ... -> tenant $tenant; the trigger queued its run"
 echo
 
@@ -50,3 +58,9 @@ curl -sSf "$SIM_CONTROL/summary?site=acme.localhost" | python3 -c '
 import json, sys
 for doctype, n in json.load(sys.stdin).items():
     print(f"  {doctype:<20} {n}")'
+
+if [ -n "${UI:-}" ]; then
+  echo
+  echo "Still serving $GATEWAY_URL/ui/workspaces.html: create more workspaces there. Ctrl-C stops."
+  wait "$GATEWAY_PID"
+fi

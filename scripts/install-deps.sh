@@ -7,7 +7,11 @@ packages=(
   make gcc python3 curl
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libcurl4-openssl-dev libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+  chromium
 )
+# Node (the browser tests and the UI demo): Debian's, unless a node and npm are there already.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

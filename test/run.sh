@@ -94,6 +94,10 @@ else
 
   echo "== prove: crashes, restarts, failover and upgrades (PostgreSQL::Test::Cluster)"
   for f in test/t/*.pl; do tap_file "$f"; done
+
+  echo "== browser: ui/ in headless Chromium through the PostgREST stand-in"
+  run_file test/ui/run.sh env PATH="$PGBIN:$PATH" WORK="$WORK" SIM_CONTROL="$SIM_CONTROL" PGHOST="$PGHOST" \
+    PGPORT="$PGPORT" PGDATABASE="$PGDATABASE" test/ui/run.sh
 fi
 
 [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"

@@ -1,0 +1,359 @@
+// The status component and the admin page in headless Chromium, against the real cluster,
+// the simulated ERPNext and the PostgREST stand-in. Run by test/ui/run.sh.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  connectDb, sim, newEngine, gateway, launchBrowser, waitFor, screenshot, newPage, openComponent,
+  openAdminPage, createOnPage, part, waitStatus, tokens,
+} from './harness.js';
+
+const TIMEOUT = { timeout: 120000 };
+let db, gw, browser;
+
+before(async () => {
+  db = await connectDb();
+  gw = await gateway();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await sim('/latency', { ms: 0 }).catch(() => {});
+  await browser?.close();
+  await gw?.close();
+  await db?.end();
+});
+
+const changes = (page) => page.evaluate(() => window.__changes);
+
+test('create a workspace on the page and watch it reach COMPLETED, step by step', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uihappy');
+  await sim('/latency', { ms: 400 });   // every step lasts longer than a poll interval
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    const tenant = await createOnPage(page, { name: 'UI Happy Retail', engine, demo: true });
+    await waitFor(async () => (await part(page, 'step').count()) === 10, 'ten step indicators');
+    await waitFor(async () => (await page.evaluate(() => Object.values(window.__stepStates)
+      .filter((s) => s.at(-1) === 'completed').length)) >= 4, 'four completed steps');
+    await screenshot(page, '01-running');
+    await waitStatus(page, 'COMPLETED');
+    await part(page, 'enter').waitFor({ timeout: 5000 });
+    await screenshot(page, '02-completed');
+
+    // The first step may already be running when the component first shows the run.
+    const states = await page.evaluate(() => window.__stepStates);
+    assert.equal(Object.keys(states).length, 10);
+    for (const [step, seen] of Object.entries(states)) {
+      const expected = step === 'step_0_engine_check' && seen[0] === 'running' ? ['running', 'completed'] : ['pending', 'running', 'completed'];
+      assert.deepEqual(seen, expected, `${step} went through pending, running, completed`);
+    }
+    assert.equal(await part(page, 'progress').getAttribute('aria-valuenow'), '100');
+    const href = await part(page, 'enter').getAttribute('href');
+    assert.match(href, /^http:\/\/uihappy\.localhost:\d+\/app\/point-of-sale$/);
+    assert.match(await part(page, 'message').textContent(), /ready/);
+    assert.equal(await part(page, 'retry').count(), 0, 'no retry button after a completed run');
+    const finished = await page.evaluate(() => window.__finished);
+    assert.equal(finished.length, 1, 'provisioning-finished once');
+    assert.equal(finished[0].tenant_id, tenant);
+    await waitFor(async () => (await page.locator(`tr[data-tenant="${tenant}"] .status`).textContent()) === 'PROVISIONED',
+                  'the tenant list to say PROVISIONED');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await page.close();
+  }
+});
+
+test('the gateway\'s validation errors show under the field they name', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uiform');
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    await page.fill('input[name=name]', 'Form Retail');
+    await page.selectOption('select[name=engine]', engine);
+    await page.fill('input[name=currency]', 'X'.repeat(141));
+    await page.click('button[type=submit]');
+    await waitFor(async () => /currency.*140 characters/.test(await page.locator('#err-currency').textContent()),
+                  'the currency error under its field');
+    assert.equal(await page.locator('input[name=currency]').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('provisioning-status').count(), 0, 'no workspace was created');
+    const { rows: [{ n }] } = await db.query(`SELECT count(*)::int AS n FROM provisioning.tenants WHERE name = 'Form Retail'`);
+    assert.equal(n, 0);
+    await screenshot(page, '00-form-error');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a chart failure shows its message; Retry runs to COMPLETED', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uichart');
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    const tenant = await createOnPage(page, { name: 'Chart Retail', engine, chart: 'Standrad' });
+    await waitStatus(page, 'FAILED');
+    await waitFor(async () => /Standrad/.test(await part(page, 'errors').textContent()), 'the chart error in the errors');
+    assert.match(await part(page, 'errors').textContent(), /Chart of accounts/);
+    assert.match(await part(page, 'message').textContent(), /failed/i);
+    assert.equal(await page.locator('provisioning-status [part=step][data-step=step_3_chart_of_accounts]').getAttribute('data-status'), 'failed');
+    await screenshot(page, '03-failed');
+
+    await db.query(`UPDATE provisioning.tenants SET settings = settings || '{"chart_of_accounts": "Standard"}' WHERE id = $1`, [tenant]);
+    await part(page, 'retry').click();
+    await waitStatus(page, 'COMPLETED');
+    await part(page, 'enter').waitFor({ timeout: 5000 });
+    assert.equal(await part(page, 'errors').locator('li').count(), 0);
+    await screenshot(page, '04-retried');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a retry while another is already running is told so (409), then shows that run', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uiconflict');
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine, settings) VALUES ('Conflict Retail', $1, '{"chart_of_accounts": "Standrad"}')
+     RETURNING id`, [engine]);
+  const pages = [await newPage(browser, gw), await newPage(browser, gw)];
+  try {
+    for (const page of pages) {
+      await openComponent(page, gw, { 'tenant-id': tenant });
+      await waitStatus(page, 'FAILED');
+    }
+    await sim('/latency', { ms: 500 });   // the first retry's run is still going when the second comes
+    await part(pages[0], 'retry').click();
+    await waitFor(() => pages[0].evaluate(() => window.__changes.at(-1).doc.status !== 'FAILED'), 'the first retry to queue a run');
+    await part(pages[1], 'retry').click();
+    await waitFor(async () => /already in progress/.test(await part(pages[1], 'message').textContent()), 'the 409 message');
+    await screenshot(pages[1], '05-conflict');
+    await waitFor(() => pages[1].evaluate(() => ['PENDING', 'IN_PROGRESS'].includes(window.__changes.at(-1).doc.status)),
+                  'the second page to show the running run');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    for (const page of pages) await page.close();
+  }
+});
+
+test('a failed demo items step ends PARTIAL with its error, and the workspace can be entered', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uipartial');
+  await sim('/faults', { site: 'uipartial.localhost', method: 'POST', path: '/api/resource/Item',
+                         action: 'status', status: 417, times: -1 });
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    await createOnPage(page, { name: 'Partial Retail', engine, demo: true });
+    await waitStatus(page, 'PARTIAL');
+    await part(page, 'enter').waitFor({ timeout: 5000 });
+    const errors = await part(page, 'errors').textContent();
+    assert.match(errors, /Items/);
+    assert.match(errors, /HTTP 417/);
+    assert.equal(await part(page, 'retry').count(), 1, 'Retry is offered');
+    assert.match(await part(page, 'message').textContent(), /optional step failed/);
+    await screenshot(page, '05-partial');
+  } finally {
+    await sim('/faults', undefined, 'DELETE');
+    await page.close();
+  }
+});
+
+test('an engine offline is said so; Retry once it is back completes', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uioffline');
+  await sim('/offline', { offline: true });
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    await createOnPage(page, { name: 'Offline Retail', engine });
+    await waitStatus(page, 'NOT_PROVISIONED');
+    await waitFor(async () => /offline/.test(await part(page, 'errors').textContent()), 'the offline error');
+    assert.match(await part(page, 'message').textContent(), /could not be reached/);
+    await screenshot(page, '06-offline');
+    await sim('/offline', { offline: false });
+    await part(page, 'retry').click();
+    await waitStatus(page, 'COMPLETED');
+  } finally {
+    await sim('/offline', { offline: false });
+    await page.close();
+  }
+});
+
+test('the logs expand and collapse, by mouse and keyboard, with one row per log row and durations', TIMEOUT, async () => {
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitStatus(page, 'COMPLETED');
+    const toggle = part(page, 'logs-toggle');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await part(page, 'logs').isVisible(), false);
+    await toggle.click();
+    const { rows: [{ n }] } = await db.query('SELECT count(*)::int AS n FROM provisioning.provision_logs($1)', [tenant]);
+    await waitFor(async () => (await part(page, 'logs').locator('tbody tr').count()) === n, `${n} log rows`);
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    assert.match(await part(page, 'logs').textContent(), /\d+ ms/, 'durations are listed');
+    await screenshot(page, '07-logs');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '07-logs-dark');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await waitFor(async () => !(await part(page, 'logs').isVisible()), 'the logs to collapse');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await page.keyboard.press('Space');
+    await waitFor(() => part(page, 'logs').isVisible(), 'the logs to expand from the keyboard');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a strict CSP with Trusted Types lets the component through, and is enforced', TIMEOUT, async () => {
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitStatus(page, 'COMPLETED');
+    await part(page, 'logs-toggle').click();
+    await waitFor(async () => (await part(page, 'logs').locator('tbody tr').count()) > 0, 'the log rows');
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'no CSP violation');
+    const refused = await page.evaluate(() => {
+      try { document.body.innerHTML = '<b>x</b>'; return false; } catch { return true; }
+    });
+    assert.ok(refused, 'the page enforces Trusted Types (innerHTML is refused)');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a non-member sees "no access", an unknown tenant "not found", and polling stops', TIMEOUT, async () => {
+  const { rows: [{ id: tenant }] } = await db.query(`SELECT id FROM provisioning.tenants WHERE name = 'UI Happy Retail'`);
+  const cases = [[tenant, tokens.stranger, /no access/i, '08-no-access'], [randomUUID(), tokens.admin, /not found/i, '09-not-found']];
+  for (const [id, token, text, shot] of cases) {
+    const page = await newPage(browser, gw);
+    try {
+      await openComponent(page, gw, { 'tenant-id': id }, token);
+      await waitFor(async () => text.test(await part(page, 'message').textContent()), `the message ${text}`);
+      await screenshot(page, shot);
+      const count = page.statusRequests.length;
+      await page.waitForTimeout(1250);   // five polling intervals: no request may go
+      assert.equal(page.statusRequests.length, count, 'no status request after the refusal');
+      assert.equal(await part(page, 'retry').count(), 0);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
+test('polling stops at a final status', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uipolling');
+  await sim('/latency', { ms: 100 });   // the run is still going when the page opens
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Polling Retail', $1) RETURNING id`, [engine]);
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitFor(() => page.evaluate(() => window.__finished.length === 1), 'provisioning-finished');
+    const polled = page.statusRequests.length;
+    assert.ok(polled >= 2, `it polled while the run went on (${polled} requests)`);
+    await page.waitForTimeout(1250);   // five polling intervals: no request may go
+    assert.equal(page.statusRequests.length, polled, 'no status request after the final status');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await page.close();
+  }
+});
+
+test('a hidden page does not poll; shown again, it goes on', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uihidden');
+  await sim('/latency', { ms: 300 });   // the run outlasts the hidden window
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Hidden Retail', $1) RETURNING id`, [engine]);
+  const page = await newPage(browser, gw);
+  const setVisibility = (state) => page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitFor(() => page.statusRequests.length >= 2, 'two status requests');
+    await setVisibility('hidden');
+    const settled = page.statusRequests.length;   // at most one already on its way
+    await page.waitForTimeout(1250);   // five polling intervals: no new request may go
+    assert.ok(page.statusRequests.length <= settled + 1, 'no polling while hidden');
+    await setVisibility('visible');
+    await waitStatus(page, 'COMPLETED');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await page.close();
+  }
+});
+
+test('with events, each committed change shows within 300 ms; NOTIFY carries the documented keys only', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uievents');
+  const listener = await connectDb();
+  const notes = [];
+  listener.on('notification', (n) => notes.push({ t: Date.now(), payload: JSON.parse(n.payload) }));
+  await listener.query('LISTEN provisioning');
+  await db.query(`SET provisioning.auto_start = off`);
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Events Retail', $1) RETURNING id`, [engine]);
+  await db.query(`RESET provisioning.auto_start`);
+  await sim('/latency', { ms: 150 });
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant, interval: '60000',
+                                    events: `${gw.url}/events?tenant_id=${tenant}&access_token=${tokens.admin}` });
+    await waitFor(() => page.evaluate(() => window.__changes.length === 1), 'the first status');
+    const polledBefore = page.statusRequests.length;
+    await db.query('SELECT provisioning.provision_start($1)', [tenant]);
+    await waitStatus(page, 'COMPLETED');
+    await waitFor(() => notes.some((n) => n.payload.tenant_id === tenant && n.payload.status === 'COMPLETED'), 'the last notification');
+    const mine = notes.filter((n) => n.payload.tenant_id === tenant);
+    const keys = ['current_step', 'progress', 'run_id', 'status', 'step', 'step_status', 'tenant_id'];
+    for (const n of mine) assert.deepEqual(Object.keys(n.payload).sort(), keys, 'the documented keys, no message');
+    for (const step of ['step_0_engine_check', 'step_5_settings', 'step_9_pos_session']) {
+      assert.deepEqual(mine.filter((n) => n.payload.step === step).map((n) => n.payload.step_status), ['running', 'completed'],
+                       `${step}: a notification when it started and when it ended`);
+    }
+    const seen = await changes(page);
+    const rank = { pending: 0, running: 1, PENDING: 0, IN_PROGRESS: 1 };
+    const reached = (doc, p) => doc.run_id === p.run_id && (p.step
+      ? (rank[doc.steps.find((s) => s.step === p.step)?.status] ?? 2) >= (rank[p.step_status] ?? 2)
+      : (rank[doc.status] ?? 2) >= (rank[p.status] ?? 2));
+    const lags = mine.map((n) => {
+      const shown = seen.find((c) => reached(c.doc, n.payload));
+      assert.ok(shown, `the page showed ${JSON.stringify(n.payload)}`);
+      return Math.max(0, shown.t - n.t);
+    });
+    const worst = Math.max(...lags);
+    console.log(`${mine.length} notifications; page behind the commit by at most ${worst} ms`);
+    assert.ok(worst <= 300, `every change shown within 300 ms (worst ${worst} ms)`);
+    assert.ok(page.statusRequests.length - polledBefore <= mine.length + 1, 'requests come from events, not from polling');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await listener.end();
+    await page.close();
+  }
+});
+
+test('the gateway going away: "reconnecting", the last state kept, then back to COMPLETED', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uigateway');
+  await sim('/latency', { ms: 250 });
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Gateway Retail', $1) RETURNING id`, [engine]);
+  const page = await newPage(browser, gw);
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitFor(async () => (await page.locator('provisioning-status [part=step][data-status=completed]').count()) >= 2,
+                  'two completed steps');
+    const port = gw.port;
+    await gw.close();
+    await waitFor(async () => /reconnecting/i.test(await part(page, 'connection').textContent()), '"reconnecting"');
+    assert.equal(await part(page, 'step').count(), 10, 'the steps are still shown');
+    assert.ok(Number(await part(page, 'progress').getAttribute('aria-valuenow')) > 0, 'the progress is kept');
+    await screenshot(page, '10-reconnecting');
+    gw = await gateway(port);
+    await waitStatus(page, 'COMPLETED', 90000);
+    assert.equal(await part(page, 'connection').textContent(), '');
+  } finally {
+    await sim('/latency', { ms: 0 });
+    await page.close();
+  }
+});

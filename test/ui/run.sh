@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The browser tests: ui/ in headless Chromium (Debian's chromium, driven by playwright-core;
+# no browser is downloaded) against a running cluster, the simulated ERPNext and the
+# PostgREST stand-in, which the tests start themselves.
+# Needs PGHOST, PGPORT, PGDATABASE (the extension and test/helpers.sql loaded), SIM_CONTROL,
+# WORK (screenshots go to $WORK/ui-screenshots, or UI_ARTIFACTS), psql on PATH.
+# Prints TAP, then "N passed, N failed"; exits non-zero when a test failed.
+set -uo pipefail
+cd "$(dirname "$0")"
+command -v chromium >/dev/null || { echo "chromium is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error >&2 || exit 1
+fi
+psql -X -q -v ON_ERROR_STOP=1 -U postgres -f roles.sql || exit 1
+export UI_ARTIFACTS=${UI_ARTIFACTS:-$WORK/ui-screenshots}
+mkdir -p "$UI_ARTIFACTS"
+node --test --test-reporter=tap --test-timeout=900000 browser.test.js | tee "$UI_ARTIFACTS/tap.txt"
+status=${PIPESTATUS[0]}
+echo "$(grep -c '^ok ' "$UI_ARTIFACTS/tap.txt") passed, $(grep -c '^not ok ' "$UI_ARTIFACTS/tap.txt") failed (screenshots: $UI_ARTIFACTS)"
+exit "$status"
