@@ -151,6 +151,7 @@ http_client_init(HttpClient *client, const char *authorization, const char *corr
 {
 	http_global_init();
 	client->headers = http_headers(authorization, correlation_id);
+	client->elapsed_ms = 0;
 	client->curl = curl_easy_init();
 	if (client->curl == NULL)
 		ereport(ERROR,
@@ -287,6 +288,7 @@ http_request(HttpClient *client, const char *method, const char *url,
 	if (body_headers)
 		curl_slist_free_all(body_headers);
 	http_finish(handle, code, response);
+	client->elapsed_ms += response->elapsed_ms;
 }
 
 char *

@@ -38,6 +38,7 @@ typedef struct HttpClient
 {
 	CURL	   *curl;
 	struct curl_slist *headers; /* Authorization, Accept, X-Correlation-ID */
+	double		elapsed_ms;		/* time spent in requests: the run's engine time */
 } HttpClient;
 
 extern void http_global_init(void);

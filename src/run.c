@@ -31,6 +31,7 @@
 #include "driver.h"
 #include "json.h"
 #include "provisioning.h"
+#include "run_events.h"
 
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
 #define MAX_INTERRUPTIONS 5
@@ -419,7 +420,7 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 
 	ctx->current = idx;
 	ctx->create_sent = false;
-	pgstat_report_activity(STATE_RUNNING, step->key);
+	run_event_step_started(ctx, idx);
 
 	for (;;)
 	{
@@ -456,11 +457,12 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 		delay = backoff_ms(step->attempts, result->retry_after_s);
 		message = psprintf("attempt %d failed: %s; retried after %ld ms",
 						   step->attempts, result->message, delay);
+		run_event_retry(ctx, idx, result, delay);
 		sleep_ms(delay);
 		/* recorded as the next attempt begins: a resume waits from there (_run_begin) */
 		record(ctx, idx, "retrying", step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
 		step->attempts++;
-		pgstat_report_activity(STATE_RUNNING, step->key);
+		run_event_activity(ctx, idx);
 	}
 	MemoryContextDelete(attempt_cxt);
 }
@@ -506,6 +508,7 @@ run_execute(RunContext *ctx)
 		explicit_bzero(auth, strlen(auth));
 	}
 
+	run_event_run_started(ctx);
 	if (ctx->resume_after_ms > 0)
 	{
 		pgstat_report_activity(STATE_RUNNING, "waiting for requests of the interrupted attempt to settle");
@@ -516,6 +519,7 @@ run_execute(RunContext *ctx)
 	if (next < 0)
 	{
 		record(ctx, -1, NULL, 0, NULL, 0, -1, final_status(ctx), FAIL_NONE);
+		run_event_run_finished(ctx, final_status(ctx));
 		return;
 	}
 	record(ctx, -1, NULL, 0, NULL, 0, next, NULL, FAIL_NONE);
@@ -546,6 +550,9 @@ run_execute(RunContext *ctx)
 		}
 		record(ctx, cur, ctx->steps[cur].status, ctx->steps[cur].attempts, result.message,
 			   duration_ms, next, run_status, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
+		run_event_step_finished(ctx, cur, &result, duration_ms);
+		if (run_status)
+			run_event_run_finished(ctx, run_status);
 	}
 }
 
