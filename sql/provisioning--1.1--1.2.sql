@@ -3,3 +3,148 @@
 -- reverse order and keeps every user row.
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Metrics (issue 13)
+----------------------------------------------------------------------------------------------------
+
+-- The run_queued server log line, in the key=value form of the run workers' lines
+-- (src/run_events.c), at provisioning.log_level.
+CREATE FUNCTION provisioning._log_run_queued(correlation_id uuid, run_id uuid, tenant_id uuid,
+                                             engine text, kind text, step text, retry_of uuid)
+    RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'provisioning_log_run_queued';
+
+-- Logs a queued run as the queueing transaction commits (a start rolled back logs
+-- nothing), where a worker will run it (a restore elsewhere queues nothing). It runs in
+-- the caller's session, hence SECURITY DEFINER: users may not read engines.
+CREATE FUNCTION provisioning._run_queued() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF provisioning._workers_serve_here() THEN
+        PERFORM provisioning._log_run_queued(
+                    NEW.correlation_id, NEW.id, NEW.tenant_id, e.name, e.kind,
+                    (SELECT s->>'step' FROM jsonb_array_elements(NEW.provisioning_steps) s
+                      WHERE s->>'status' = 'pending' LIMIT 1),
+                    NEW.retry_of)
+           FROM provisioning.tenants t LEFT JOIN provisioning.engines e ON e.name = t.engine
+          WHERE t.id = NEW.tenant_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
+    AFTER INSERT ON provisioning.tenant_onboarding
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.status = 'PENDING')
+    EXECUTE FUNCTION provisioning._run_queued();
+
+-- How provisioning is doing, for monitoring (admins only). Rows:
+--   engine, kind, step     one engine's runs of one step;
+--   NULL, NULL, step       that step on every engine;
+--   engine, kind, NULL     one engine's runs as a whole, with its queue;
+--   NULL, NULL, NULL       every run, the whole queue and the tenants by provisioning_status.
+-- Runs count when they finished within provisioning.metrics_window; a step counts in the
+-- run that executed it (a retry's carried steps ran in the earlier run). Durations are
+-- milliseconds; retries are attempts beyond the first. The engine of a run is its tenant's;
+-- '' for a tenant whose engine was removed. Each source is read through an index: runs
+-- finished in the window (tenant_onboarding_finished_idx), the queue
+-- (idx_tenant_onboarding_provisioning_status), tenants by status
+-- (idx_tenants_provisioning_status), and the run's tenant and engine by primary key.
+CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
+WITH recent AS (
+    SELECT o.id, o.status, o.created_at, o.finished_at, coalesce(t.engine, '') AS engine, e.kind,
+           (extract(epoch FROM o.finished_at - o.started_at) * 1000)::double precision AS duration_ms,
+           o.provisioning_steps
+      FROM provisioning.tenant_onboarding o
+      JOIN provisioning.tenants t ON t.id = o.tenant_id
+      LEFT JOIN provisioning.engines e ON e.name = t.engine
+     WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
+       AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
+),
+executed AS (
+    SELECT r.id AS run_id, r.engine, r.kind, s.n, s.e->>'step' AS step, s.e->>'status' AS status,
+           greatest((s.e->>'attempts')::integer - 1, 0) AS retries,
+           (s.e->>'duration_ms')::double precision AS duration_ms,
+           s.e->>'message' AS message, (s.e->>'finished_at')::timestamptz AS finished_at
+      FROM recent r, jsonb_array_elements(r.provisioning_steps) WITH ORDINALITY AS s(e, n)
+     WHERE (s.e->>'finished_at')::timestamptz >= r.created_at
+),
+per_run AS (
+    SELECT run_id, sum(retries) AS retries,
+           (array_agg(format('%s: %s', step, message) ORDER BY n) FILTER (WHERE status = 'failed'))[1] AS error
+      FROM executed
+     GROUP BY run_id
+),
+runs AS (
+    SELECT r.engine, r.kind, r.status, r.created_at, r.finished_at, r.duration_ms,
+           coalesce(p.retries, 0) AS retries, p.error
+      FROM recent r LEFT JOIN per_run p ON p.run_id = r.id
+    UNION ALL
+    SELECT coalesce(t.engine, ''), e.kind, o.status, o.created_at, NULL, NULL, 0, NULL
+      FROM provisioning.tenant_onboarding o
+      JOIN provisioning.tenants t ON t.id = o.tenant_id
+      LEFT JOIN provisioning.engines e ON e.name = t.engine
+     WHERE o.status IN ('PENDING', 'IN_PROGRESS')
+),
+tenant_counts AS MATERIALIZED (
+    SELECT count(*) FILTER (WHERE provisioning_status = 'NOT_PROVISIONED') AS not_provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONED') AS provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
+      FROM provisioning.tenants
+)
+SELECT engine, kind, step,
+       count(*) AS runs,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status = 'exists') AS existed,
+       count(*) FILTER (WHERE status = 'skipped') AS skipped,
+       NULL::bigint AS partial,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       NULL::bigint AS not_provisioned,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+       max(duration_ms) AS max_ms,
+       sum(retries) AS retries,
+       (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
+       max(finished_at) FILTER (WHERE status = 'failed') AS last_error_at,
+       NULL::bigint AS queued, NULL::bigint AS in_flight, NULL::double precision AS oldest_queued_s,
+       NULL::bigint AS tenants_not_provisioned, NULL::bigint AS tenants_provisioning,
+       NULL::bigint AS tenants_provisioned, NULL::bigint AS tenants_partial, NULL::bigint AS tenants_failed
+  FROM executed
+ GROUP BY GROUPING SETS ((engine, kind, step), (step))
+UNION ALL
+SELECT g.engine, g.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
+       g.p50_ms, g.p95_ms, g.max_ms, g.retries, g.last_error, g.last_error_at,
+       g.queued, g.in_flight, g.oldest_queued_s,
+       CASE WHEN g.total THEN c.not_provisioned END, CASE WHEN g.total THEN c.provisioning END,
+       CASE WHEN g.total THEN c.provisioned END, CASE WHEN g.total THEN c.partial END,
+       CASE WHEN g.total THEN c.failed END
+  FROM (SELECT engine, kind, grouping(engine) = 1 AS total,
+               count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
+               count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
+               count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
+               count(*) FILTER (WHERE status = 'FAILED') AS failed,
+               count(*) FILTER (WHERE status = 'NOT_PROVISIONED') AS not_provisioned,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+               max(duration_ms) AS max_ms,
+               sum(retries)::bigint AS retries,
+               (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error,
+               max(finished_at) FILTER (WHERE error IS NOT NULL) AS last_error_at,
+               count(*) FILTER (WHERE status = 'PENDING') AS queued,
+               count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
+               extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
+                   AS oldest_queued_s
+          FROM runs
+         GROUP BY GROUPING SETS ((engine, kind), ())) g
+  CROSS JOIN tenant_counts c
+ ORDER BY engine NULLS FIRST, step NULLS FIRST;
+
+REVOKE ALL ON provisioning.metrics FROM PUBLIC;
+GRANT SELECT ON provisioning.metrics TO provisioning_admin;
+REVOKE ALL ON FUNCTION provisioning._log_run_queued(uuid, uuid, uuid, text, text, text, uuid),
+                       provisioning._run_queued() FROM PUBLIC;
