@@ -49,14 +49,20 @@ CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
 -- Runs count when they finished within provisioning.metrics_window; a step counts in the
 -- run that executed it (a retry's carried steps ran in the earlier run). Durations are
 -- milliseconds; retries are attempts beyond the first. The engine of a run is its tenant's;
--- '' for a tenant whose engine was removed. Each source is read through an index: runs
+-- '' for a tenant whose engine was removed. Each table is read through an index: runs
 -- finished in the window (tenant_onboarding_finished_idx), the queue
 -- (idx_tenant_onboarding_provisioning_status), tenants by status
--- (idx_tenants_provisioning_status), and the run's tenant and engine by primary key.
+-- (idx_tenants_provisioning_status), a run's tenant and engine by primary key; a run's
+-- steps are expanded once.
 CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
 WITH recent AS (
-    SELECT o.id, o.status, o.created_at, o.finished_at, coalesce(t.engine, '') AS engine, e.kind,
+    SELECT o.id, o.status, o.created_at, o.finished_at, o.retry_of, coalesce(t.engine, '') AS engine, e.kind,
            (extract(epoch FROM o.finished_at - o.started_at) * 1000)::double precision AS duration_ms,
+           CASE WHEN o.error_step IS NOT NULL
+                THEN format('%s: %s', o.error_step,
+                            jsonb_path_query_first(o.provisioning_steps, '$[*] ? (@.step == $s)',
+                                                   jsonb_build_object('s', o.error_step))->>'message')
+           END AS error,
            o.provisioning_steps
       FROM provisioning.tenant_onboarding o
       JOIN provisioning.tenants t ON t.id = o.tenant_id
@@ -65,29 +71,58 @@ WITH recent AS (
        AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
 ),
 executed AS (
-    SELECT r.id AS run_id, r.engine, r.kind, s.n, s.e->>'step' AS step, s.e->>'status' AS status,
-           greatest((s.e->>'attempts')::integer - 1, 0) AS retries,
-           (s.e->>'duration_ms')::double precision AS duration_ms,
-           s.e->>'message' AS message, (s.e->>'finished_at')::timestamptz AS finished_at
-      FROM recent r, jsonb_array_elements(r.provisioning_steps) WITH ORDINALITY AS s(e, n)
-     WHERE (s.e->>'finished_at')::timestamptz >= r.created_at
+    SELECT r.engine, r.kind, s->>'step' AS step, s->>'status' AS status,
+           greatest((s->>'attempts')::integer - 1, 0) AS retries,
+           (s->>'duration_ms')::double precision AS duration_ms,
+           s->>'message' AS message, s->>'finished_at' AS finished_at
+      FROM recent r, jsonb_array_elements(r.provisioning_steps) s
+     WHERE s->>'finished_at' IS NOT NULL
+       AND (r.retry_of IS NULL OR (s->>'finished_at')::timestamptz >= r.created_at)
 ),
-per_run AS (
-    SELECT run_id, sum(retries) AS retries,
-           (array_agg(format('%s: %s', step, message) ORDER BY n) FILTER (WHERE status = 'failed'))[1] AS error
+-- per step, and (step NULL) the step executions' retries per engine and in total
+step_stats AS (
+    SELECT engine, kind, step,
+           count(*) AS runs,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'exists') AS existed,
+           count(*) FILTER (WHERE status = 'skipped') AS skipped,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           sum(retries) AS retries,
+           (array_agg(message ORDER BY finished_at::timestamptz DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
+           max(finished_at::timestamptz) FILTER (WHERE status = 'failed') AS last_error_at
       FROM executed
-     GROUP BY run_id
+     GROUP BY GROUPING SETS ((engine, kind, step), (step), (engine, kind), ())
 ),
 runs AS (
-    SELECT r.engine, r.kind, r.status, r.created_at, r.finished_at, r.duration_ms,
-           coalesce(p.retries, 0) AS retries, p.error
-      FROM recent r LEFT JOIN per_run p ON p.run_id = r.id
+    SELECT engine, kind, status, created_at, finished_at, duration_ms, error FROM recent
     UNION ALL
-    SELECT coalesce(t.engine, ''), e.kind, o.status, o.created_at, NULL, NULL, 0, NULL
+    SELECT coalesce(t.engine, ''), e.kind, o.status, o.created_at, NULL, NULL, NULL
       FROM provisioning.tenant_onboarding o
       JOIN provisioning.tenants t ON t.id = o.tenant_id
       LEFT JOIN provisioning.engines e ON e.name = t.engine
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
+),
+run_stats AS (
+    SELECT engine, kind,
+           count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
+           count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
+           count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE status = 'FAILED') AS failed,
+           count(*) FILTER (WHERE status = 'NOT_PROVISIONED') AS not_provisioned,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error,
+           max(finished_at) FILTER (WHERE error IS NOT NULL) AS last_error_at,
+           count(*) FILTER (WHERE status = 'PENDING') AS queued,
+           count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
+           extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
+               AS oldest_queued_s
+      FROM runs
+     GROUP BY GROUPING SETS ((engine, kind), ())
 ),
 tenant_counts AS MATERIALIZED (
     SELECT count(*) FILTER (WHERE provisioning_status = 'NOT_PROVISIONED') AS not_provisioned,
@@ -97,51 +132,22 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
 )
-SELECT engine, kind, step,
-       count(*) AS runs,
-       count(*) FILTER (WHERE status = 'completed') AS completed,
-       count(*) FILTER (WHERE status = 'exists') AS existed,
-       count(*) FILTER (WHERE status = 'skipped') AS skipped,
-       NULL::bigint AS partial,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       NULL::bigint AS not_provisioned,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
-       max(duration_ms) AS max_ms,
-       sum(retries) AS retries,
-       (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
-       max(finished_at) FILTER (WHERE status = 'failed') AS last_error_at,
+SELECT engine, kind, step, runs, completed, existed, skipped, NULL::bigint AS partial, failed,
+       NULL::bigint AS not_provisioned, p50_ms, p95_ms, max_ms, retries, last_error, last_error_at,
        NULL::bigint AS queued, NULL::bigint AS in_flight, NULL::double precision AS oldest_queued_s,
        NULL::bigint AS tenants_not_provisioned, NULL::bigint AS tenants_provisioning,
        NULL::bigint AS tenants_provisioned, NULL::bigint AS tenants_partial, NULL::bigint AS tenants_failed
-  FROM executed
- GROUP BY GROUPING SETS ((engine, kind, step), (step))
+  FROM step_stats
+ WHERE step IS NOT NULL
 UNION ALL
 SELECT g.engine, g.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
-       g.p50_ms, g.p95_ms, g.max_ms, g.retries, g.last_error, g.last_error_at,
+       g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
        g.queued, g.in_flight, g.oldest_queued_s,
-       CASE WHEN g.total THEN c.not_provisioned END, CASE WHEN g.total THEN c.provisioning END,
-       CASE WHEN g.total THEN c.provisioned END, CASE WHEN g.total THEN c.partial END,
-       CASE WHEN g.total THEN c.failed END
-  FROM (SELECT engine, kind, grouping(engine) = 1 AS total,
-               count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
-               count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
-               count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
-               count(*) FILTER (WHERE status = 'FAILED') AS failed,
-               count(*) FILTER (WHERE status = 'NOT_PROVISIONED') AS not_provisioned,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
-               max(duration_ms) AS max_ms,
-               sum(retries)::bigint AS retries,
-               (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error,
-               max(finished_at) FILTER (WHERE error IS NOT NULL) AS last_error_at,
-               count(*) FILTER (WHERE status = 'PENDING') AS queued,
-               count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
-               extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
-                   AS oldest_queued_s
-          FROM runs
-         GROUP BY GROUPING SETS ((engine, kind), ())) g
-  CROSS JOIN tenant_counts c
+       c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed
+  FROM run_stats g
+  LEFT JOIN step_stats x
+    ON x.step IS NULL AND coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
+  LEFT JOIN tenant_counts c ON g.engine IS NULL
  ORDER BY engine NULLS FIRST, step NULLS FIRST;
 
 REVOKE ALL ON provisioning.metrics FROM PUBLIC;
