@@ -186,7 +186,13 @@ def status_latency(n):
 # ---------------------------------------------------------------- metrics scrape
 
 def metrics_plan():
-    plan = sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT * FROM provisioning.metrics")
+    """The plan of the query inside provisioning._metrics(), under the function's own settings
+    (the view's plan shows only the function call)."""
+    settings, body = sql("""SELECT array_to_string(ARRAY(SELECT format('SET %s = %L', split_part(c, '=', 1),
+                                                                  substr(c, strpos(c, '=') + 1))
+                                                         FROM unnest(proconfig) c), '; '), prosrc
+                              FROM pg_proc WHERE oid = 'provisioning._metrics'::regproc""").split("|", 1)
+    plan = sql(f"{settings}; EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {body}")
     indexes = sorted(set(re.findall(r"(?:Index (?:Only )?Scan(?: Backward)? using|Bitmap Index Scan on) (\S+)", plan)))
     seq = sorted(set(re.findall(r"Seq Scan on (\S+)", plan)))
     return plan, indexes, seq

@@ -52,18 +52,24 @@ CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
 -- '' for a tenant whose engine was removed. Each table is read through an index: runs
 -- finished in the window (tenant_onboarding_finished_idx), the queue
 -- (idx_tenant_onboarding_provisioning_status), tenants by status
--- (idx_tenants_provisioning_status), a run's tenant and engine by primary key; a run's
--- steps are expanded once.
-CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
-WITH recent AS (
-    SELECT o.id, o.status, o.created_at, o.finished_at, o.retry_of, coalesce(t.engine, '') AS engine, e.kind,
-           (extract(epoch FROM o.finished_at - o.started_at) * 1000)::double precision AS duration_ms,
-           CASE WHEN o.error_step IS NOT NULL
-                THEN format('%s: %s', o.error_step,
-                            jsonb_path_query_first(o.provisioning_steps, '$[*] ? (@.step == $s)',
-                                                   jsonb_build_object('s', o.error_step))->>'message')
-           END AS error,
-           o.provisioning_steps
+-- (idx_tenants_provisioning_status), a run's tenant and engine by primary key. A scrape
+-- costs the step executions of the window: a view cannot carry settings, so the query
+-- lives in a function that turns JIT off (compiling it costs more than running it) and
+-- sorts the steps in memory. It runs as the caller: an admin sees every row through
+-- the policies.
+CREATE FUNCTION provisioning._metrics()
+    RETURNS TABLE (engine text, kind text, step text, runs bigint, completed bigint, existed bigint,
+                   skipped bigint, partial bigint, failed bigint, not_provisioned bigint,
+                   p50_ms double precision, p95_ms double precision, max_ms double precision,
+                   retries bigint, last_error text, last_error_at timestamptz,
+                   queued bigint, in_flight bigint, oldest_queued_s double precision,
+                   tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
+                   tenants_partial bigint, tenants_failed bigint)
+    LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
+$$
+WITH recent AS NOT MATERIALIZED (
+    SELECT o.status, o.created_at, o.started_at, o.finished_at, o.retry_of, o.error_step, o.provisioning_steps,
+           coalesce(t.engine, '') AS engine, e.kind
       FROM provisioning.tenant_onboarding o
       JOIN provisioning.tenants t ON t.id = o.tenant_id
       LEFT JOIN provisioning.engines e ON e.name = t.engine
@@ -71,15 +77,16 @@ WITH recent AS (
        AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
 ),
 executed AS (
-    SELECT r.engine, r.kind, s->>'step' AS step, s->>'status' AS status,
+    SELECT r.engine, r.kind, x.step, x.status,
            greatest((s->>'attempts')::integer - 1, 0) AS retries,
            (s->>'duration_ms')::double precision AS duration_ms,
-           s->>'message' AS message, s->>'finished_at' AS finished_at
-      FROM recent r, jsonb_array_elements(r.provisioning_steps) s
+           CASE WHEN x.status = 'failed' THEN s->>'message' END AS message,
+           CASE WHEN x.status = 'failed' THEN (s->>'finished_at')::timestamptz END AS finished_at
+      FROM recent r, jsonb_array_elements(r.provisioning_steps) s,
+           LATERAL (SELECT s->>'step' AS step, s->>'status' AS status) x
      WHERE s->>'finished_at' IS NOT NULL
        AND (r.retry_of IS NULL OR (s->>'finished_at')::timestamptz >= r.created_at)
 ),
--- per step, and (step NULL) the step executions' retries per engine and in total
 step_stats AS (
     SELECT engine, kind, step,
            count(*) AS runs,
@@ -91,13 +98,20 @@ step_stats AS (
            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
            max(duration_ms) AS max_ms,
            sum(retries) AS retries,
-           (array_agg(message ORDER BY finished_at::timestamptz DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
-           max(finished_at::timestamptz) FILTER (WHERE status = 'failed') AS last_error_at
+           (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
+           max(finished_at) AS last_error_at
       FROM executed
-     GROUP BY GROUPING SETS ((engine, kind, step), (step), (engine, kind), ())
+     GROUP BY GROUPING SETS ((engine, kind, step), (step))
 ),
 runs AS (
-    SELECT engine, kind, status, created_at, finished_at, duration_ms, error FROM recent
+    SELECT engine, kind, status, created_at, finished_at,
+           (extract(epoch FROM finished_at - started_at) * 1000)::double precision AS duration_ms,
+           CASE WHEN error_step IS NOT NULL
+                THEN format('%s: %s', error_step,
+                            jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
+                                                   jsonb_build_object('s', error_step))->>'message')
+           END AS error
+      FROM recent
     UNION ALL
     SELECT coalesce(t.engine, ''), e.kind, o.status, o.created_at, NULL, NULL, NULL
       FROM provisioning.tenant_onboarding o
@@ -124,6 +138,11 @@ run_stats AS (
       FROM runs
      GROUP BY GROUPING SETS ((engine, kind), ())
 ),
+-- a run's retries are its steps': per engine from that engine's step rows, in total from
+-- the every-engine step rows (engine NULL)
+run_retries AS (
+    SELECT engine, sum(retries)::bigint AS retries FROM step_stats GROUP BY engine
+),
 tenant_counts AS MATERIALIZED (
     SELECT count(*) FILTER (WHERE provisioning_status = 'NOT_PROVISIONED') AS not_provisioned,
            count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
@@ -132,25 +151,27 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
 )
-SELECT engine, kind, step, runs, completed, existed, skipped, NULL::bigint AS partial, failed,
-       NULL::bigint AS not_provisioned, p50_ms, p95_ms, max_ms, retries, last_error, last_error_at,
-       NULL::bigint AS queued, NULL::bigint AS in_flight, NULL::double precision AS oldest_queued_s,
-       NULL::bigint AS tenants_not_provisioned, NULL::bigint AS tenants_provisioning,
-       NULL::bigint AS tenants_provisioned, NULL::bigint AS tenants_partial, NULL::bigint AS tenants_failed
+SELECT engine, kind, step, runs, completed, existed, skipped, NULL, failed, NULL,
+       p50_ms, p95_ms, max_ms, retries, last_error, last_error_at,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM step_stats
- WHERE step IS NOT NULL
 UNION ALL
 SELECT g.engine, g.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
        g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
        g.queued, g.in_flight, g.oldest_queued_s,
        c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed
   FROM run_stats g
-  LEFT JOIN step_stats x
-    ON x.step IS NULL AND coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
+  LEFT JOIN run_retries x
+    ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
   LEFT JOIN tenant_counts c ON g.engine IS NULL
- ORDER BY engine NULLS FIRST, step NULLS FIRST;
+ ORDER BY 1 NULLS FIRST, 3 NULLS FIRST
+$$;
+
+CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
+    SELECT * FROM provisioning._metrics();
 
 REVOKE ALL ON provisioning.metrics FROM PUBLIC;
 GRANT SELECT ON provisioning.metrics TO provisioning_admin;
 REVOKE ALL ON FUNCTION provisioning._log_run_queued(uuid, uuid, uuid, text, text, text, uuid),
-                       provisioning._run_queued() FROM PUBLIC;
+                       provisioning._run_queued(), provisioning._metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning._metrics() TO provisioning_admin;
