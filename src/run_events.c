@@ -9,9 +9,10 @@
  *
  * the six identifying keys always, in that order ("-" where there is none), then the
  * event's own keys. A value with anything but [A-Za-z0-9._:/@+-] is double-quoted with
- * C escapes. Lines carry step statuses, counts, durations and the step's error message,
- * which the drivers keep free of secrets and request bodies; never a configuration value,
- * a URL or a request.
+ * C escapes. Lines carry step statuses, counts, durations and the step's error message
+ * (the engine's answer, or libcurl's reason, which may name the host and port, with the
+ * request's method and path), which the drivers keep free of secrets, request bodies and
+ * query strings; never a configuration value.
  */
 #include "postgres.h"
 
