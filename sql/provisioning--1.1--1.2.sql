@@ -52,7 +52,8 @@ CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
 -- '' for a tenant whose engine was removed. Each table is read through an index: runs
 -- finished in the window (tenant_onboarding_finished_idx), the queue
 -- (idx_tenant_onboarding_provisioning_status), tenants by status
--- (idx_tenants_provisioning_status), a run's tenant and engine by primary key. A scrape
+-- (idx_tenants_provisioning_status), a run's tenant by primary key (a lookup per run
+-- costs less than a pass over every tenant), an engine's kind once per row. A scrape
 -- costs the step executions of the window: a view cannot carry settings, so the query
 -- lives in a function that turns JIT off (compiling it costs more than running it) and
 -- sorts the steps in memory. It runs as the caller: an admin sees every row through
@@ -69,15 +70,13 @@ CREATE FUNCTION provisioning._metrics()
 $$
 WITH recent AS NOT MATERIALIZED (
     SELECT o.status, o.created_at, o.started_at, o.finished_at, o.retry_of, o.error_step, o.provisioning_steps,
-           coalesce(t.engine, '') AS engine, e.kind
+           coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), '') AS engine
       FROM provisioning.tenant_onboarding o
-      JOIN provisioning.tenants t ON t.id = o.tenant_id
-      LEFT JOIN provisioning.engines e ON e.name = t.engine
      WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
        AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
 ),
 executed AS (
-    SELECT r.engine, r.kind, x.step, x.status,
+    SELECT r.engine, x.step, x.status,
            greatest((s->>'attempts')::integer - 1, 0) AS retries,
            (s->>'duration_ms')::double precision AS duration_ms,
            CASE WHEN x.status = 'failed' THEN s->>'message' END AS message,
@@ -88,7 +87,7 @@ executed AS (
        AND (r.retry_of IS NULL OR (s->>'finished_at')::timestamptz >= r.created_at)
 ),
 step_stats AS (
-    SELECT engine, kind, step,
+    SELECT engine, step,
            count(*) AS runs,
            count(*) FILTER (WHERE status = 'completed') AS completed,
            count(*) FILTER (WHERE status = 'exists') AS existed,
@@ -101,10 +100,10 @@ step_stats AS (
            (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
            max(finished_at) AS last_error_at
       FROM executed
-     GROUP BY GROUPING SETS ((engine, kind, step), (step))
+     GROUP BY GROUPING SETS ((engine, step), (step))
 ),
 runs AS (
-    SELECT engine, kind, status, created_at, finished_at,
+    SELECT engine, status, created_at, finished_at,
            (extract(epoch FROM finished_at - started_at) * 1000)::double precision AS duration_ms,
            CASE WHEN error_step IS NOT NULL
                 THEN format('%s: %s', error_step,
@@ -113,14 +112,13 @@ runs AS (
            END AS error
       FROM recent
     UNION ALL
-    SELECT coalesce(t.engine, ''), e.kind, o.status, o.created_at, NULL, NULL, NULL
+    SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
+           o.status, o.created_at, NULL, NULL, NULL
       FROM provisioning.tenant_onboarding o
-      JOIN provisioning.tenants t ON t.id = o.tenant_id
-      LEFT JOIN provisioning.engines e ON e.name = t.engine
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
 ),
 run_stats AS (
-    SELECT engine, kind,
+    SELECT engine,
            count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
            count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
            count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
@@ -136,7 +134,7 @@ run_stats AS (
            extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
                AS oldest_queued_s
       FROM runs
-     GROUP BY GROUPING SETS ((engine, kind), ())
+     GROUP BY GROUPING SETS ((engine), ())
 ),
 -- a run's retries are its steps': per engine from that engine's step rows, in total from
 -- the every-engine step rows (engine NULL)
@@ -151,12 +149,12 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
 )
-SELECT engine, kind, step, runs, completed, existed, skipped, NULL, failed, NULL,
-       p50_ms, p95_ms, max_ms, retries, last_error, last_error_at,
+SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
+       x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM step_stats
+  FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
-SELECT g.engine, g.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
+SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
        g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
        g.queued, g.in_flight, g.oldest_queued_s,
        c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed
@@ -164,6 +162,7 @@ SELECT g.engine, g.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.fai
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
   LEFT JOIN tenant_counts c ON g.engine IS NULL
+  LEFT JOIN provisioning.engines e ON e.name = g.engine
  ORDER BY 1 NULLS FIRST, 3 NULLS FIRST
 $$;
 
