@@ -68,12 +68,14 @@ CREATE FUNCTION provisioning._metrics()
                    tenants_partial bigint, tenants_failed bigint)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
+-- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
 WITH recent AS NOT MATERIALIZED (
     SELECT o.status, o.created_at, o.started_at, o.finished_at, o.retry_of, o.error_step, o.provisioning_steps,
            coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), '') AS engine
       FROM provisioning.tenant_onboarding o
      WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
        AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
+    OFFSET 0
 ),
 executed AS (
     SELECT r.engine, x.step, x.status,
