@@ -56,8 +56,8 @@ CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
 -- costs less than a pass over every tenant), an engine's kind once per row. A scrape
 -- costs the step executions of the window: a view cannot carry settings, so the query
 -- lives in a function that turns JIT off (compiling it costs more than running it) and
--- sorts the steps in memory. It runs as the caller: an admin sees every row through
--- the policies.
+-- gives its sorts 64MB. It runs as the caller: an admin sees every row through the
+-- policies.
 CREATE FUNCTION provisioning._metrics()
     RETURNS TABLE (engine text, kind text, step text, runs bigint, completed bigint, existed bigint,
                    skipped bigint, partial bigint, failed bigint, not_provisioned bigint,
