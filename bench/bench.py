@@ -6,12 +6,14 @@ PGHOST, PGPORT, PGDATABASE, SIM_PORT, SIM_CONTROL and WORK. Prints a table and w
 BENCHMARKS.md. Sizes: BENCH_TENANTS (throughput, default 500), BENCH_STATUS_TENANTS
 (default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 5).
 BENCH_WORKER_MEMORY_RUNS (default 1000). BENCH_SECTIONS limits what runs after the
-end-to-end figures (status, health, memory, worker_memory, throughput); BENCH_PG_CONF adds a
-postgresql.conf line, for experiments.
+end-to-end figures (status, metrics, health, memory, worker_memory, throughput);
+BENCH_METRICS_TENANTS (default 100000) and BENCH_METRICS_RECENT (default 1000) size the
+metrics scrape; BENCH_PG_CONF adds a postgresql.conf line, for experiments.
 """
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -23,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_PORT = os.environ["SIM_PORT"]
 SIM_CONTROL = os.environ["SIM_CONTROL"]
 RESULTS = []
+NOTES = []      # (title, preformatted text) written after the table
 
 
 def sql(query):
@@ -180,6 +183,84 @@ def status_latency(n):
                    f"goal p99 < 1 ms; {len(lat) / 10:.0f} calls/s")
 
 
+# ---------------------------------------------------------------- metrics scrape
+
+def metrics_plan():
+    """The plan of the query inside provisioning._metrics(), under the function's own settings
+    (the view's plan shows only the function call)."""
+    settings, body = sql("""SELECT array_to_string(ARRAY(SELECT format('SET %s = %L', split_part(c, '=', 1),
+                                                                  substr(c, strpos(c, '=') + 1))
+                                                         FROM unnest(proconfig) c), '; '), prosrc
+                              FROM pg_proc WHERE oid = 'provisioning._metrics'::regproc""").split("|", 1)
+    plan = sql(f"{settings}; EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {body}")
+    indexes = sorted(set(re.findall(r"(?:Index (?:Only )?Scan(?: Backward)? using|Bitmap Index Scan on) (\S+)", plan)))
+    seq = sorted(set(re.findall(r"Seq Scan on (\S+)", plan)))
+    return plan, indexes, seq
+
+
+def scrape_latency(label, n, window_runs):
+    script = os.path.join(os.environ["WORK"], "metrics.pgbench")
+    with open(script, "w") as f:
+        f.write("SELECT * FROM provisioning.metrics;\n")
+    logdir = os.path.join(os.environ["WORK"], f"pgbench-metrics-{label}")
+    os.makedirs(logdir, exist_ok=True)
+    subprocess.run(["pgbench", "-U", "postgres", "-n", "-c", "1", "-T", "10", "-f", script,
+                    "-l", "--log-prefix", os.path.join(logdir, "log")], check=True, capture_output=True, text=True)
+    lat = []
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name)) as f:
+            lat += [int(line.split()[2]) / 1000.0 for line in f]
+    plan, indexes, seq = metrics_plan()
+    report("metrics", f"one scrape of provisioning.metrics, {n} tenants, {window_runs} runs in the 24 h window: p50 / p99",
+           f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f} ms",
+           f"indexes: {', '.join(indexes) or 'none'}; seq scans: {', '.join(seq) or 'none'}")
+    NOTES.append((f"Plan of one metrics scrape: {n} tenants, {window_runs} runs in the window", plan))
+
+
+def metrics_scrape(n, recent):
+    """provisioning.metrics at n tenants with two runs each outside the window: with `recent`
+    runs finished in the last 24 h (a busy day), then with one per tenant (every tenant
+    provisioned that day, the worst case). Tops up the tenants the status section made."""
+    steps = ("(SELECT provisioning_steps FROM provisioning.tenant_onboarding WHERE status = 'COMPLETED'"
+             " AND provisioning_type = 'FULL_POS' ORDER BY finished_at DESC LIMIT 1)")
+    missing = n - int(sql("SELECT count(*) FROM provisioning.tenants"))
+    if missing > 0:
+        sql(f"""SET provisioning.auto_start = off;
+            INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
+            VALUES ('metrics-bench', 'erpnext', 'http://127.0.0.1:9', 'k', 's');
+            INSERT INTO provisioning.tenants (id, name, engine, provisioning_status, provisioned_at)
+            SELECT md5('metrics' || i)::uuid, 'Metrics ' || i, 'metrics-bench', 'PROVISIONED', now()
+              FROM generate_series(1, {missing}) i;""")
+        sql(f"""INSERT INTO provisioning.tenant_onboarding (tenant_id, status, created_at, started_at, finished_at,
+                                                            provisioning_type, provisioning_steps)
+                SELECT md5('metrics' || i)::uuid, 'COMPLETED', now() - make_interval(days => d),
+                       now() - make_interval(days => d), now() - make_interval(days => d), 'FULL_POS', {steps}
+                  FROM generate_series(1, {missing}) i, generate_series(2, 3) d""")
+
+    # Runs finished in the window, spread over it, with a real run's steps stamped as
+    # finished after the run was queued, so every step counts.
+    def add_recent(first, last):
+        sql(f"""INSERT INTO provisioning.tenant_onboarding (tenant_id, status, created_at, started_at, finished_at,
+                                                            provisioning_type, provisioning_steps)
+                SELECT t.id, 'COMPLETED', now() - make_interval(mins => 1 + (t.n % 1400)::integer),
+                       now() - make_interval(mins => 1 + (t.n % 1400)::integer) + interval '30 ms',
+                       now() - make_interval(mins => 1 + (t.n % 1400)::integer) + interval '530 ms', 'FULL_POS',
+                       s.steps
+                  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM provisioning.tenants) t,
+                       (SELECT jsonb_agg(e || jsonb_build_object('finished_at', now()) ORDER BY n) AS steps
+                          FROM jsonb_array_elements({steps}) WITH ORDINALITY AS x(e, n)) s
+                 WHERE t.n BETWEEN {first} AND {last}""")
+        sql("VACUUM ANALYZE provisioning.tenants")
+        sql("VACUUM ANALYZE provisioning.tenant_onboarding")
+
+    add_recent(1, recent)
+    window = int(sql("SELECT runs FROM provisioning.metrics WHERE engine IS NULL AND step IS NULL"))
+    scrape_latency("busy", n, window)
+    add_recent(recent + 1, n)
+    window = int(sql("SELECT runs FROM provisioning.metrics WHERE engine IS NULL AND step IS NULL"))
+    scrape_latency("worst", n, window)
+
+
 # ---------------------------------------------------------------- health
 
 def health():
@@ -299,7 +380,8 @@ def machine():
 
 def main():
     e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 5))
-    sections = os.environ.get("BENCH_SECTIONS", "e2e,status,health,memory,worker_memory,throughput").split(",")
+    sections = os.environ.get("BENCH_SECTIONS",
+                              "e2e,status,metrics,health,memory,worker_memory,throughput").split(",")
     print(f"machine: {machine()}")
     print("end to end and the peer")
     calls = end_to_end(0, e2e_runs)
@@ -307,6 +389,10 @@ def main():
     if "status" in sections:
         print("status latency")
         status_latency(int(os.environ.get("BENCH_STATUS_TENANTS", 100000)))
+    if "metrics" in sections:
+        print("metrics scrape")
+        metrics_scrape(int(os.environ.get("BENCH_METRICS_TENANTS", 100000)),
+                       int(os.environ.get("BENCH_METRICS_RECENT", 1000)))
     if "health" in sections:
         print("health")
         health()
@@ -327,6 +413,8 @@ def main():
                 "| what | figure | value | goal / note |\n| --- | --- | --- | --- |\n")
         for section, figure, value, goal in RESULTS:
             f.write(f"| {section} | {figure.strip()} | {value} | {goal} |\n")
+        for title, text in NOTES:
+            f.write(f"\n## {title}\n\n```\n{text}\n```\n")
     print(f"written to {os.path.normpath(out)}")
 
 

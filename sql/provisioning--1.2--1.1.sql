@@ -107,6 +107,16 @@ END
 $$;
 
 ----------------------------------------------------------------------------------------------------
+-- Metrics (issue 13)
+----------------------------------------------------------------------------------------------------
+
+DROP VIEW provisioning.metrics;
+DROP FUNCTION provisioning._metrics();
+DROP TRIGGER tenant_onboarding_log_queued ON provisioning.tenant_onboarding;
+DROP FUNCTION provisioning._run_queued();
+DROP FUNCTION provisioning._log_run_queued(uuid, uuid, uuid, text, text, text, uuid);
+
+----------------------------------------------------------------------------------------------------
 -- Live progress: engine_kind, workspace_url and NOTIFY provisioning (issue 11)
 ----------------------------------------------------------------------------------------------------
 

@@ -189,6 +189,7 @@ http_client_init(HttpClient *client, const char *authorization, const char *corr
 	http_global_init();
 	client->headers = http_headers(authorization, correlation_id, false);
 	client->body_headers = http_headers(authorization, correlation_id, true);
+	client->elapsed_ms = 0;
 	client->curl = curl_easy_init();
 	if (client->curl == NULL)
 		ereport(ERROR,
@@ -321,6 +322,7 @@ http_request(HttpClient *client, const char *method, const char *url,
 
 	code = curl_easy_perform(handle);
 	http_finish(handle, code, response);
+	client->elapsed_ms += response->elapsed_ms;
 }
 
 /* An engine's base URL without its trailing slashes: paths are appended to it. */

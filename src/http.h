@@ -40,6 +40,7 @@ typedef struct HttpClient
 	CURL	   *curl;
 	struct curl_slist *headers; /* Accept, X-Correlation-ID, Authorization (if any) */
 	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
+	double		elapsed_ms;		/* time spent in requests: the run's engine time */
 } HttpClient;
 
 extern void http_global_init(void);

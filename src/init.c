@@ -18,6 +18,7 @@
 
 #include "provisioning.h"
 #include "health.h"
+#include "run_events.h"
 
 PG_MODULE_MAGIC;
 
@@ -36,6 +37,7 @@ static int	prov_retry_max_attempts = 5;
 static int	prov_retry_base_delay = 60;
 static int	prov_retry_max_delay = 3600;
 static int	prov_history_retention = 90 * 86400;
+static int	prov_metrics_window = 86400;
 
 ProvisioningShared *prov_shared = NULL;
 bool		prov_preloaded = false;
@@ -136,6 +138,15 @@ define_settings(void)
 							"A tenant's latest run is always kept. The launcher prunes every few minutes.",
 							&prov_history_retention, 90 * 86400, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("provisioning.log_level",
+							 "Level of the server log lines that tell each run's events.",
+							 "debug1 to debug5 keep them out of a log at the default log_min_messages.",
+							 &prov_log_level, LOG, run_event_log_levels,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.metrics_window",
+							"How far back provisioning.metrics looks at finished runs.",
+							NULL, &prov_metrics_window, 86400, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("provisioning");
 }
 

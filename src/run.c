@@ -31,6 +31,7 @@
 #include "driver.h"
 #include "json.h"
 #include "provisioning.h"
+#include "run_events.h"
 
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
 #define MAX_INTERRUPTIONS 5
@@ -455,7 +456,7 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 
 	ctx->current = idx;
 	ctx->create_sent = false;
-	pgstat_report_activity(STATE_RUNNING, step->key);
+	run_event_step_started(ctx, idx);
 
 	for (;;)
 	{
@@ -492,11 +493,12 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 		delay = backoff_ms(step->attempts, result->retry_after_s);
 		message = psprintf("attempt %d failed: %s; retried after %ld ms",
 						   step->attempts, result->message, delay);
+		run_event_retry(ctx, idx, result, delay);
 		sleep_ms(delay);
 		/* recorded as the next attempt begins: a resume waits from there (_run_begin) */
 		record(ctx, idx, "retrying", step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
 		step->attempts++;
-		pgstat_report_activity(STATE_RUNNING, step->key);
+		run_event_activity(ctx, idx);
 	}
 	MemoryContextDelete(attempt_cxt);
 }
@@ -526,12 +528,15 @@ run_execute(RunContext *ctx)
 	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	int			next = next_runnable(ctx, 0);
 
+	run_event_run_started(ctx);
+
 	/* nothing left to do: only the end is to be recorded */
 	if (next < 0)
 	{
 		RunStatus	end = final_status(ctx);
 
 		record(ctx, -1, NULL, 0, NULL, 0, -1, &end, FAIL_NONE);
+		run_event_run_finished(ctx, end);
 		return;
 	}
 	record(ctx, -1, NULL, 0, NULL, 0, next, NULL, FAIL_NONE);
@@ -564,6 +569,9 @@ run_execute(RunContext *ctx)
 		}
 		record(ctx, cur, step_status_names[result.status], ctx->steps[cur].attempts, result.message,
 			   duration_ms, next, ends ? &end : NULL, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
+		run_event_step_finished(ctx, cur, &result, duration_ms);
+		if (ends)
+			run_event_run_finished(ctx, end);
 	}
 }
 

@@ -1,0 +1,371 @@
+/*
+ * run_events.c
+ *     A run's story in the server log, and the run worker's pg_stat_activity text.
+ *
+ * Every event of a run is one line at provisioning.log_level, in a fixed key=value form
+ * so that it reads in the plain log and parses from jsonlog's message field:
+ *
+ *   provisioning event=E correlation_id=C run_id=R tenant_id=T engine=N kind=K step=S ...
+ *
+ * the six identifying keys always, in that order ("-" where there is none), then the
+ * event's own keys. A value with anything but [A-Za-z0-9._:/@+-] is double-quoted with
+ * C escapes. Lines carry step statuses, counts, durations and the step's error message
+ * (the engine's answer, or libcurl's reason, which may name the host and port, with the
+ * request's method and path), which the drivers keep free of secrets, request bodies and
+ * query strings; never a configuration value.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "api.h"
+#include "provisioning.h"
+#include "run_events.h"
+
+#define UUID_TEXT_SIZE 37
+
+int			prov_log_level = LOG;
+
+/* Levels that write to the server log only: a client never gets these by default */
+const struct config_enum_entry run_event_log_levels[] = {
+	{"debug5", DEBUG5, false},
+	{"debug4", DEBUG4, false},
+	{"debug3", DEBUG3, false},
+	{"debug2", DEBUG2, false},
+	{"debug1", DEBUG1, false},
+	{"log", LOG, false},
+	{NULL, 0, false}
+};
+
+/*
+ * What the lines of the run this worker executes name beyond its RunContext. Fixed-size,
+ * so nothing dangles once the run's memory is gone.
+ */
+static struct
+{
+	pg_uuid_t	run_id;
+	char		tenant_id[UUID_TEXT_SIZE];
+	char		engine[NAMEDATALEN];
+	TimestampTz started_at;
+	double		queued_ms;		/* from queued to first started */
+	double		step_engine_ms; /* the run's engine time when the current step started */
+	int			failed_step;	/* the first failed step, or -1 */
+	char	   *failure;		/* its message, in the run's memory */
+}			current;
+
+static SPIPlanPtr identity_plan = NULL;
+
+/* LOG never reaches a client: the queued line is written in the inserting session. */
+static int
+event_level(void)
+{
+	return prov_log_level == LOG ? LOG_SERVER_ONLY : prov_log_level;
+}
+
+static void
+append_value(StringInfo buf, const char *value)
+{
+	bool		bare = value != NULL && value[0] != '\0' && strcmp(value, "-") != 0;
+
+	if (value == NULL)
+	{
+		appendStringInfoChar(buf, '-');
+		return;
+	}
+	for (const char *c = value; bare && *c; c++)
+		bare = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			(*c >= '0' && *c <= '9') || strchr("._:/@+-", *c) != NULL;
+	if (bare)
+	{
+		appendStringInfoString(buf, value);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (const unsigned char *c = (const unsigned char *) value; *c; c++)
+	{
+		if (*c == '"' || *c == '\\')
+			appendStringInfo(buf, "\\%c", *c);
+		else if (*c == '\n')
+			appendStringInfoString(buf, "\\n");
+		else if (*c == '\r')
+			appendStringInfoString(buf, "\\r");
+		else if (*c == '\t')
+			appendStringInfoString(buf, "\\t");
+		else if (*c < 0x20 || *c == 0x7f)
+			appendStringInfo(buf, "\\x%02x", *c);
+		else
+			appendStringInfoChar(buf, (char) *c);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static void
+add(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, " %s=", key);
+	append_value(buf, value);
+}
+
+static void
+add_ms(StringInfo buf, const char *key, double ms)
+{
+	appendStringInfo(buf, " %s=%.3f", key, ms);
+}
+
+static void
+add_int(StringInfo buf, const char *key, long value)
+{
+	appendStringInfo(buf, " %s=%ld", key, value);
+}
+
+static void
+line_begin(StringInfo buf, const char *event, const char *correlation_id, const char *run_id,
+		   const char *tenant_id, const char *engine, const char *kind, const char *step)
+{
+	initStringInfo(buf);
+	appendStringInfoString(buf, "provisioning");
+	add(buf, "event", event);
+	add(buf, "correlation_id", correlation_id);
+	add(buf, "run_id", run_id);
+	add(buf, "tenant_id", tenant_id);
+	add(buf, "engine", engine);
+	add(buf, "kind", kind);
+	add(buf, "step", step);
+}
+
+static void
+emit(StringInfo buf)
+{
+	/* no STATEMENT or CONTEXT line: the session's statement may hold anything */
+	ereport(event_level(),
+			errmsg_internal("%s", buf->data),
+			errhidestmt(true), errhidecontext(true));
+	pfree(buf->data);
+}
+
+static bool
+is_current(RunContext *ctx)
+{
+	return memcmp(&current.run_id, &ctx->run_id, sizeof(pg_uuid_t)) == 0;
+}
+
+/* The identifying keys of a line about ctx's run, and step idx (-1 for none). */
+static void
+run_line(StringInfo buf, RunContext *ctx, const char *event, int idx)
+{
+	bool		known = is_current(ctx);
+
+	line_begin(buf, event, ctx->correlation_id,
+			   DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ctx->run_id))),
+			   known ? current.tenant_id : NULL, known ? current.engine : NULL,
+			   ctx->engine_kind, idx >= 0 ? ctx->steps[idx].key : NULL);
+}
+
+/* Reads the run's tenant, engine and times, in a transaction of its own. */
+static void
+load_identity(RunContext *ctx)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1];
+
+	memset(&current, 0, sizeof(current));
+	memcpy(&current.run_id, &ctx->run_id, sizeof(pg_uuid_t));
+	current.failed_step = -1;
+
+	worker_txn_begin("starting run");
+	if (identity_plan == NULL)
+	{
+		identity_plan = SPI_prepare("SELECT o.tenant_id::text, t.engine, o.started_at,"
+									" extract(epoch FROM o.started_at - o.created_at) * 1000"
+									" FROM provisioning.tenant_onboarding o"
+									" JOIN provisioning.tenants t ON t.id = o.tenant_id"
+									" WHERE o.id = $1", 1, types);
+		if (identity_plan == NULL || SPI_keepplan(identity_plan) != 0)
+			elog(ERROR, "could not prepare the run identity statement: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	values[0] = UUIDPGetDatum(&ctx->run_id);
+	if (SPI_execute_plan(identity_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the provisioning run's tenant");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *engine = SPI_getvalue(row, desc, 2);
+		bool		isnull;
+		Datum		started = SPI_getbinval(row, desc, 3, &isnull);
+		Datum		queued;
+
+		strlcpy(current.tenant_id, SPI_getvalue(row, desc, 1), sizeof(current.tenant_id));
+		if (engine)
+			strlcpy(current.engine, engine, sizeof(current.engine));
+		current.started_at = isnull ? GetCurrentTimestamp() : DatumGetTimestampTz(started);
+		queued = SPI_getbinval(row, desc, 4, &isnull);
+		current.queued_ms = isnull ? 0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, queued));
+	}
+	worker_txn_commit();
+}
+
+/*
+ * The run begins (or goes on after an interruption: a step was left running). Logs the
+ * step it starts at, and how long it was queued, or how long it waits for the requests
+ * of the interrupted attempt.
+ */
+void
+run_event_run_started(RunContext *ctx)
+{
+	StringInfoData buf;
+	int			first = -1;
+
+	load_identity(ctx);
+	for (int i = 0; i < ctx->nsteps && first < 0; i++)
+		if (ctx->steps[i].status == STEP_PENDING || ctx->steps[i].status == STEP_RUNNING)
+			first = i;
+	if (!message_level_is_interesting(event_level()))
+		return;
+	if (first >= 0 && ctx->steps[first].status == STEP_RUNNING)
+	{
+		/* creates wait this long for requests the interrupted attempt may have left */
+		run_line(&buf, ctx, "run_resumed", first);
+		add_int(&buf, "settle_ms", ctx->unsettled_since != 0 ? prov_write_settle_ms : 0);
+	}
+	else
+	{
+		run_line(&buf, ctx, "run_started", first);
+		add_ms(&buf, "queued_ms", current.queued_ms);
+	}
+	emit(&buf);
+}
+
+void
+run_event_activity(RunContext *ctx, int idx)
+{
+	StringInfoData buf;
+
+	run_line(&buf, ctx, "step_running", idx);
+	add_int(&buf, "attempt", ctx->steps[idx].attempts);
+	pgstat_report_activity(STATE_RUNNING, buf.data);
+	pfree(buf.data);
+}
+
+void
+run_event_step_started(RunContext *ctx, int idx)
+{
+	StringInfoData buf;
+
+	current.step_engine_ms = ctx->http.elapsed_ms;
+	run_event_activity(ctx, idx);
+	if (!message_level_is_interesting(event_level()))
+		return;
+	run_line(&buf, ctx, "step_started", idx);
+	add_int(&buf, "attempt", ctx->steps[idx].attempts);
+	emit(&buf);
+}
+
+/* Attempt number attempts of step idx failed transiently; the next comes after wait_ms. */
+void
+run_event_retry(RunContext *ctx, int idx, const StepResult *result, long wait_ms)
+{
+	StringInfoData buf;
+
+	run_line(&buf, ctx, "step_retry_wait", idx);
+	add_int(&buf, "wait_ms", wait_ms);
+	pgstat_report_activity(STATE_RUNNING, buf.data);
+	pfree(buf.data);
+	if (!message_level_is_interesting(event_level()))
+		return;
+	run_line(&buf, ctx, "step_retry", idx);
+	add_int(&buf, "attempt", ctx->steps[idx].attempts);
+	add_int(&buf, "wait_ms", wait_ms);
+	add(&buf, "error", result->message);
+	emit(&buf);
+}
+
+void
+run_event_step_finished(RunContext *ctx, int idx, const StepResult *result, double duration_ms)
+{
+	StringInfoData buf;
+	bool		failed = result->status == STEP_FAILED;
+
+	if (failed && current.failed_step < 0 && is_current(ctx))
+	{
+		current.failed_step = idx;
+		current.failure = MemoryContextStrdup(ctx->cxt, result->message ? result->message : "");
+	}
+	if (!message_level_is_interesting(event_level()))
+		return;
+	run_line(&buf, ctx, "step_finished", idx);
+	add(&buf, "status", step_status_names[ctx->steps[idx].status]);
+	add_int(&buf, "attempts", ctx->steps[idx].attempts);
+	add_ms(&buf, "duration_ms", duration_ms);
+	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms - current.step_engine_ms);
+	if (failed)
+		add(&buf, "error", result->message);
+	emit(&buf);
+}
+
+/*
+ * The run ended with status: its duration since it first started (across interruptions)
+ * and the time this execution spent in engine requests; a failed run names its first
+ * failed step and that step's error.
+ */
+void
+run_event_run_finished(RunContext *ctx, RunStatus status)
+{
+	StringInfoData buf;
+	bool		known = is_current(ctx);
+	int			failed = known ? current.failed_step : -1;
+
+	if (!message_level_is_interesting(event_level()))
+		return;
+	run_line(&buf, ctx, "run_finished", failed);
+	add(&buf, "status", run_status_names[status]);
+	add_ms(&buf, "duration_ms",
+		   known ? (GetCurrentTimestamp() - current.started_at) / 1000.0 : 0);
+	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms);
+	if (failed >= 0)
+		add(&buf, "error", current.failure);
+	emit(&buf);
+}
+
+/* ---------------------------------------------------------------- queued, from SQL */
+
+static char *
+uuid_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/*
+ * provisioning._log_run_queued(correlation_id, run_id, tenant_id, engine, kind, step,
+ * retry_of): the run_queued line, written by the trigger on tenant_onboarding as the
+ * queueing transaction commits.
+ */
+PG_FUNCTION_INFO_V1(provisioning_log_run_queued);
+
+Datum
+provisioning_log_run_queued(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	if (!message_level_is_interesting(event_level()))
+		PG_RETURN_VOID();
+	line_begin(&buf, "run_queued", uuid_arg(fcinfo, 0), uuid_arg(fcinfo, 1), uuid_arg(fcinfo, 2),
+			   text_arg(fcinfo, 3), text_arg(fcinfo, 4), text_arg(fcinfo, 5));
+	add(&buf, "retry_of", uuid_arg(fcinfo, 6));
+	emit(&buf);
+	PG_RETURN_VOID();
+}
