@@ -18,7 +18,7 @@ BEGIN
     LOOP
         PERFORM pg_stat_clear_snapshot();
         SELECT pid INTO worker FROM pg_stat_activity
-         WHERE backend_type = 'provisioning run' AND query = 'step_2_company';
+         WHERE backend_type = 'provisioning run' AND query LIKE '% step=step_2_company %';
         EXIT WHEN worker IS NOT NULL;
         IF clock_timestamp() > deadline THEN
             RAISE EXCEPTION 'timed out waiting for a run worker in step_2_company';
