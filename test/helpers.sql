@@ -97,3 +97,15 @@ BEGIN
     END;
 END
 $$;
+
+-- The base URL of the simulated Odoo (one server; databases by name).
+CREATE FUNCTION test.odoo_sim_url() RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT format('http://127.0.0.1:%s', current_setting('test.odoo_sim_port')) $$;
+
+-- An engine on its own database of the simulated Odoo: the login in api_key, its API key
+-- in api_secret, the database in options.
+CREATE FUNCTION test.new_odoo_engine(db text, api_secret text DEFAULT 'simsecret') RETURNS text
+LANGUAGE sql AS
+$$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret, options)
+   VALUES (db, 'odoo', test.odoo_sim_url(), 'admin', api_secret, jsonb_build_object('database', db))
+   RETURNING name $$;

@@ -33,9 +33,10 @@ start_cluster \
   "provisioning.http_retry_delay_ms = 20" \
   "provisioning.health_cache_ttl = 2"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
-           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'"
+           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \
+           -c "ALTER DATABASE $PGDATABASE SET test.odoo_sim_port = '$ODOO_SIM_PORT'"
 psql_owner -f test/helpers.sql
-export SIM_CONTROL SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
+export SIM_CONTROL SIM_PORT ODOO_SIM_CONTROL ODOO_SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
        WAIT_FOR="$WORK/wait_for.sh" PGUSER=postgres
 
 ran=0
