@@ -109,3 +109,19 @@ LANGUAGE sql AS
 $$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret, options)
    VALUES (db, 'odoo', test.odoo_sim_url(), 'admin', api_secret, jsonb_build_object('database', db))
    RETURNING name $$;
+
+-- An engine of kind on its own site (ERPNext) or database (Odoo) of the simulated engine:
+-- what lets one end-to-end case run for both engines.
+CREATE FUNCTION test.new_test_engine(kind text, name text, api_secret text DEFAULT 'simsecret') RETURNS text
+LANGUAGE sql AS
+$$ SELECT CASE kind WHEN 'odoo' THEN test.new_odoo_engine(name, api_secret)
+                    ELSE test.new_engine(name, api_secret) END $$;
+
+-- How many of an engine's logged requests (simctl requests) could write: ERPNext's POST and
+-- PUT, Odoo's execute_kw calls other than reads.
+CREATE FUNCTION test.write_requests(kind text, requests jsonb) RETURNS bigint LANGUAGE sql AS
+$$ SELECT count(*) FROM jsonb_array_elements(requests) r
+    WHERE CASE kind WHEN 'odoo'
+                    THEN r->>'service' = 'object' AND r->>'model_method' NOT IN
+                         ('search', 'search_read', 'search_count', 'read', 'fields_get')
+                    ELSE r->>'method' IN ('POST', 'PUT') END $$;
