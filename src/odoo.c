@@ -344,9 +344,8 @@ step_warehouses(RunContext *ctx, StepResult *r)
 		meta_set_id(ctx, keys[i], t.id);
 		meta_set(ctx, i == 0 ? "main_warehouse" : "pos_warehouse", names[i]);
 	}
-	step_done(ctx, r, made > 0, "%s (stock.warehouse %ld)%s%s", names[0], meta_id(ctx, keys[0]),
-			  wanted > 1 ? ", POS Store stock.warehouse " : "",
-			  wanted > 1 ? meta_get(ctx, keys[1]) : "");
+	step_done(ctx, r, made > 0, "%s (stock.warehouse %ld)%s", names[0], meta_id(ctx, keys[0]),
+			  wanted > 1 ? psprintf(", %s (stock.warehouse %ld)", names[1], meta_id(ctx, keys[1])) : "");
 }
 
 /*
@@ -358,13 +357,20 @@ step_settings(RunContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
 	JsonbContainer *company;
+	JsonbContainer *rows;
 	char	   *day,
 			   *month;
 	bool		changed;
 
 	if (cid == 0 ||
-		!odoo_read(ctx, r, "res.company", cid, "[\"fiscalyear_last_day\",\"fiscalyear_last_month\"]", &company))
+		!odoo_search_read(ctx, r, "res.company", psprintf("[[\"id\",\"=\",%ld]]", cid),
+						  "[\"fiscalyear_last_day\",\"fiscalyear_last_month\"]", &rows))
 		return;
+	if ((company = jb_array_object(rows, 0)) == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
+		return;
+	}
 	day = jb_text(company, "fiscalyear_last_day");
 	month = jb_text(company, "fiscalyear_last_month");
 	changed = day == NULL || strcmp(day, "31") != 0 || month == NULL || strcmp(month, "12") != 0;
@@ -372,7 +378,7 @@ step_settings(RunContext *ctx, StepResult *r)
 		!odoo_write(ctx, r, "res.company", cid, "{\"fiscalyear_last_day\":31,\"fiscalyear_last_month\":\"12\"}"))
 		return;
 	step_done(ctx, r, changed || step_status_of(ctx, "step_2_company") == STEP_COMPLETED,
-			  "the fiscal year of %s ends on 31 December%s", company_of(ctx), changed ? "" : " (already set)");
+			  "the fiscal year of %s %s on 31 December", company_of(ctx), changed ? "now ends" : "ends");
 }
 
 static void
