@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 17);
 \set case 01_happy_path
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

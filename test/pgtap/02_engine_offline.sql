@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 7);
 \set case 02_engine_offline
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

@@ -3,7 +3,7 @@
 \set QUIET 1
 SELECT plan(2 * 10 + 3);
 \set case 03_chart_failure
-\ir engines.sql
+\ir cases/engines.sql
 
 -- Odoo: a template that answers yet loads nothing is triggered once more, then fails for good
 \set ignored `$SIMCTL odoo reset noop_chart`

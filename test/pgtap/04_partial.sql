@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 6);
 \set case 04_partial
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

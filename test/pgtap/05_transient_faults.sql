@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 7);
 \set case 05_transient_faults
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

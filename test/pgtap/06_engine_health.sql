@@ -4,5 +4,5 @@
 SET provisioning.auto_start = off;
 SELECT plan(2 * 10);
 \set case 06_engine_health
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 4);
 \set case 07_lost_responses
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

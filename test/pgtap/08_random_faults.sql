@@ -3,5 +3,5 @@
 \set QUIET 1
 SELECT plan(2 * 4);
 \set case 08_random_faults
-\ir engines.sql
+\ir cases/engines.sql
 SELECT * FROM finish();

@@ -11,10 +11,10 @@
 \set sim ''
 \set tag ''
 \set host .localhost
-\ir cases/:case.sql
+\ir :case.sql
 \set kind odoo
 \set odoo true
 \set sim odoo
 \set tag _odoo
 \set host ''
-\ir cases/:case.sql
+\ir :case.sql
