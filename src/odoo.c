@@ -504,8 +504,9 @@ cash_method(RunContext *ctx, StepResult *r, long cid, long *method)
 
 /*
  * The POS profile: pos.config with a Cash method. Loading a chart in Odoo 17 makes a
- * "Shop" config for a company with a warehouse (and Cash/Bank methods for it): that one
- * is adopted, renamed and moved to our warehouse, so the company holds one config.
+ * config ("Shop") for a company with a warehouse, with Cash/Bank methods: a config the
+ * company holds already is adopted, renamed and moved to our warehouse, so the company
+ * ends with one config.
  */
 static void
 step_pos_profile(RunContext *ctx, StepResult *r)
@@ -521,6 +522,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 				method = 0;
 	bool		created = false;
 	bool		adopted = false;
+	char	   *shop_name = NULL;
 
 	if (cid == 0 || !pos_warehouse(ctx, r, cid, &warehouse, &picking_type))
 		return;
@@ -530,8 +532,8 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	if (t.id == 0)
 	{
 		if (!odoo_search_read(ctx, r, "pos.config",
-							  psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",\"Shop\"]]", cid),
-							  "[\"payment_method_ids\"]", &shops))
+							  psprintf("[[\"company_id\",\"=\",%ld]]", cid),
+							  "[\"name\",\"payment_method_ids\"]", &shops))
 			return;
 		shop = jb_array_object(shops, 0);
 		jw_open(&values, '{');
@@ -555,6 +557,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 				return;
 			adopted = true;
 			t.id = odoo_id(shop, "id");
+			shop_name = jb_text(shop, "name");
 		}
 		else if (!odoo_create_once(ctx, r, &t, &created))
 			return;
@@ -562,7 +565,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	meta_set(ctx, "pos_profile", name);
 	meta_set_id(ctx, "pos_config_id", t.id);
 	step_done(ctx, r, created || adopted, "POS config %s (pos.config %ld)%s", name, t.id,
-			  adopted ? ", adopted from the chart's \"Shop\"" : "");
+			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name ? shop_name : "?") : "");
 }
 
 /*
