@@ -2,7 +2,7 @@
 # Runs every test on a throwaway cluster with the extension preloaded:
 #   pg_regress  test/sql/*.sql against expected/*.out   (the SQL surface; `make installcheck`)
 #   pg_prove    test/pgtap/*.sql                        (behaviour, end to end against the
-#                                                        simulated ERPNext in test/sim)
+#                                                        simulated ERPNext and Odoo in test/sim)
 #   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
 #                                                        with PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
@@ -90,7 +90,7 @@ else
     if [ -s regression.diffs ]; then cat regression.diffs; fi
   done
 
-  echo "== pg_prove: behaviour against the simulated ERPNext"
+  echo "== pg_prove: behaviour against the simulated ERPNext and Odoo"
   for f in test/pgtap/*.sql; do pgtap_file "$f"; done
 
   echo "== prove: crashes, restarts, failover and upgrades (PostgreSQL::Test::Cluster)"
