@@ -1,5 +1,5 @@
 # Sourced by test/run.sh, scripts/demo.sh and bench/run.sh: a throwaway PostgreSQL 15
-# cluster with the extension preloaded, and the simulated ERPNext, both on loopback.
+# cluster with the extension preloaded, and the simulated ERPNext and Odoo, all on loopback.
 # Everything lives in $WORK (a temporary directory); stop_all removes it.
 
 # PGBIN may name another (relocated) PostgreSQL 15 installation, so that several checkouts
@@ -37,18 +37,36 @@ make_work() {
   export WORK
 }
 
-# start_sim: the simulated ERPNext; sets SIM_PORT and SIM_CONTROL.
+# sim_port FILE KEY: a port from a simulator's ready file.
+sim_port() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# start_one_sim SCRIPT NAME: starts test/sim/SCRIPT on free loopback ports, its ready file
+# and log named after NAME; sets STARTED_PID.
+start_one_sim() {
+  local script=$1 name=$2
+  python3 "$WORK/$script" --port 0 --control-port 0 --ready-file "$WORK/$name.json" \
+    >"$WORK/$name.log" 2>&1 &
+  STARTED_PID=$!
+  for _ in $(seq 1 100); do [ -s "$WORK/$name.json" ] && break; sleep 0.1; done
+  [ -s "$WORK/$name.json" ] || { echo "the simulated engine $name did not start:" >&2; cat "$WORK/$name.log" >&2; return 1; }
+}
+
+# start_sim: the simulated ERPNext (sets SIM_PORT and SIM_CONTROL) and the simulated Odoo
+# (sets ODOO_SIM_PORT and ODOO_SIM_CONTROL).
 start_sim() {
   local src=$1
-  cp "$src/test/sim/erpnext_sim.py" "$src/test/sim/simcore.py" "$WORK/"
-  python3 "$WORK/erpnext_sim.py" --port 0 --control-port 0 --ready-file "$WORK/sim.json" \
-    >"$WORK/sim.log" 2>&1 &
-  SIM_PID=$!
-  for _ in $(seq 1 100); do [ -s "$WORK/sim.json" ] && break; sleep 0.1; done
-  [ -s "$WORK/sim.json" ] || { echo "the simulated engine did not start:" >&2; cat "$WORK/sim.log" >&2; return 1; }
-  SIM_PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/sim.json")
-  SIM_CONTROL=http://127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_port"])' "$WORK/sim.json")
-  export SIM_PORT SIM_CONTROL
+  cp "$src/test/sim/erpnext_sim.py" "$src/test/sim/odoo_sim.py" "$src/test/sim/simcore.py" "$WORK/"
+  start_one_sim erpnext_sim.py sim
+  SIM_PID=$STARTED_PID
+  SIM_PORT=$(sim_port "$WORK/sim.json" port)
+  SIM_CONTROL=http://127.0.0.1:$(sim_port "$WORK/sim.json" control_port)
+  start_one_sim odoo_sim.py odoo_sim
+  ODOO_SIM_PID=$STARTED_PID
+  ODOO_SIM_PORT=$(sim_port "$WORK/odoo_sim.json" port)
+  ODOO_SIM_CONTROL=http://127.0.0.1:$(sim_port "$WORK/odoo_sim.json" control_port)
+  export SIM_PORT SIM_CONTROL ODOO_SIM_PORT ODOO_SIM_CONTROL
 }
 
 # start_cluster [extra postgresql.conf lines...]: initdb, preload, start, create the database.
@@ -79,6 +97,7 @@ psql_owner() {
 
 stop_all() {
   [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null
+  [ -n "${ODOO_SIM_PID:-}" ] && kill "$ODOO_SIM_PID" 2>/dev/null
   if [ -n "${WORK:-}" ] && [ -f "$WORK/data/postmaster.pid" ]; then
     as_owner pg_ctl -D "$WORK/data" -m fast -w stop >/dev/null 2>&1
   fi

@@ -6,7 +6,7 @@
 
 #include "driver.h"
 
-static const EngineDriver *const drivers[] = {&erpnext_driver};
+static const EngineDriver *const drivers[] = {&erpnext_driver, &odoo_driver};
 
 const EngineDriver *
 driver_for_kind(const char *kind)

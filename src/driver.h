@@ -74,6 +74,7 @@ typedef struct RunContext
 	TimestampTz unsettled_since;
 	char	   *unsettled_target;
 	HttpClient	http;
+	void	   *engine_session;	/* the driver's own state for the run, set by begin */
 } RunContext;
 
 typedef void (*StepFunction) (RunContext *ctx, StepResult *result);
@@ -117,6 +118,7 @@ typedef struct EngineDriver
 } EngineDriver;
 
 extern const EngineDriver erpnext_driver;
+extern const EngineDriver odoo_driver;
 
 extern const EngineDriver *driver_for_kind(const char *kind);
 extern StepFunction driver_step(const EngineDriver *driver, const char *step);
@@ -134,6 +136,31 @@ extern void backoff_sleep(int attempt, int retry_after_s);
 extern bool create_allowed(RunContext *ctx, const char *target);
 extern void write_unanswered(RunContext *ctx, const char *target);
 extern void settle_pause(RunContext *ctx, const char *target);
+
+/* How a creating request ended, for create_once. */
+typedef enum CreateAnswer
+{
+	CREATE_MADE,
+	CREATE_CONFLICT,			/* the engine says it exists already */
+	CREATE_UNKNOWN,				/* sent, and no answer tells its fate */
+	CREATE_FAILED				/* the result holds the failure */
+} CreateAnswer;
+
+/*
+ * Something a step creates at most once, the engine's way: lookup says whether the engine
+ * holds it (false: the result holds the failure), create sends the creating request. Both
+ * get arg, which carries what they find or make.
+ */
+typedef struct CreateOnce
+{
+	const char *target;			/* what is created, for messages and the settle bookkeeping */
+	const char *request;		/* the creating request, for messages */
+	bool		(*lookup) (RunContext *ctx, StepResult *r, void *arg, bool *found);
+	CreateAnswer (*create) (RunContext *ctx, StepResult *r, void *arg);
+	void	   *arg;
+} CreateOnce;
+
+extern bool create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created);
 
 /* Filling in a result */
 extern void step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)

@@ -242,70 +242,67 @@ target_text(const FrappeTarget *t)
 	return psprintf("%s %s", t->doctype, t->name ? t->name : t->filters);
 }
 
+/* What frappe_create_once's lookup and create share */
+typedef struct FrappeCreate
+{
+	const FrappeTarget *target;
+	const char *path;
+	const char *body;
+	JsonbContainer **doc;
+} FrappeCreate;
+
+static bool
+frappe_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+{
+	FrappeCreate *c = (FrappeCreate *) arg;
+
+	if (frappe_lookup(ctx, r, c->target, c->doc) != FRAPPE_OK)
+		return false;
+	*found = *c->doc != NULL;
+	return true;
+}
+
+static CreateAnswer
+frappe_create_post(RunContext *ctx, StepResult *r, void *arg)
+{
+	FrappeCreate *c = (FrappeCreate *) arg;
+
+	switch (frappe_write(ctx, r, "POST", c->path, c->body, c->doc))
+	{
+		case FRAPPE_OK:
+			if (*c->doc == NULL)
+			{
+				step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", c->path);
+				return CREATE_FAILED;
+			}
+			return CREATE_MADE;
+		case FRAPPE_CONFLICT:
+			return CREATE_CONFLICT;
+		case FRAPPE_UNKNOWN:
+			return CREATE_UNKNOWN;
+		case FRAPPE_NOT_FOUND:
+			step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", c->path);
+			return CREATE_FAILED;
+		case FRAPPE_FAILED:
+			break;
+	}
+	return CREATE_FAILED;
+}
+
 /*
  * Makes sure the target exists: looks it up, and creates it (POST body to path) only when
- * it is missing. A create whose answer never came may still be applied by the engine:
- * until provisioning.write_settle_ms has passed since it was sent, the target is looked
- * up again instead of created again (create_allowed, run.c); if it has not appeared by
- * then, the step fails transiently and its next attempt creates it. A 409 means it
- * appeared meanwhile. *doc gets the document found or made.
+ * it is missing, never twice (create_once, run.c). A 409 means it appeared meanwhile.
+ * *doc gets the document found or made.
  */
 bool
 frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
 				const char *body, JsonbContainer **doc, bool *created)
 {
-	char	   *target = target_text(t);
-	bool		unanswered = false;
-	bool		conflict = false;
+	FrappeCreate arg = {.target = t,.path = path,.body = body,.doc = doc};
+	CreateOnce	c = {.target = target_text(t),.request = psprintf("POST %s", path),
+		.lookup = frappe_create_lookup,.create = frappe_create_post,.arg = &arg};
 
-	*created = false;
-	for (;;)
-	{
-		if (frappe_lookup(ctx, r, t, doc) != FRAPPE_OK)
-			return false;
-		if (*doc != NULL)
-			return true;
-		if (conflict)
-		{
-			step_fail(r, FAIL_PERMANENT, "POST %s: the engine reported a conflict, yet %s cannot be found",
-					  path, target);
-			return false;
-		}
-		if (!create_allowed(ctx, target))
-		{
-			settle_pause(ctx, target);
-			continue;
-		}
-		if (unanswered)
-		{
-			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
-					  target, prov_write_settle_ms);
-			return false;
-		}
-		switch (frappe_write(ctx, r, "POST", path, body, doc))
-		{
-			case FRAPPE_OK:
-				*created = true;
-				if (*doc == NULL)
-				{
-					step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", path);
-					return false;
-				}
-				return true;
-			case FRAPPE_CONFLICT:
-				conflict = true;
-				break;
-			case FRAPPE_UNKNOWN:
-				write_unanswered(ctx, target);
-				unanswered = true;
-				break;
-			case FRAPPE_NOT_FOUND:
-				step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", path);
-				return false;
-			default:
-				return false;
-		}
-	}
+	return create_once(ctx, r, &c, created);
 }
 
 /* Makes sure doctype/name exists, created from body when missing. */

@@ -291,9 +291,9 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 	}
 }
 
-void
-http_request(HttpClient *client, const char *method, const char *url,
-			 const char *json_body, HttpResponse *response)
+static void
+perform(HttpClient *client, const char *method, const char *url, const char *json_body,
+		bool may_reuse, HttpResponse *response)
 {
 	CURL	   *handle = client->curl;
 	CURLcode	code;
@@ -306,23 +306,39 @@ http_request(HttpClient *client, const char *method, const char *url,
 		http_set_body(handle, json_body);
 	if (strcmp(method, "GET") == 0)
 		CURL_SETOPT(handle, CURLOPT_HTTPGET, 1L);
-	else
-	{
-		if (strcmp(method, "POST") != 0 || json_body == NULL)
-			CURL_SETOPT(handle, CURLOPT_CUSTOMREQUEST, method);
+	else if (strcmp(method, "POST") != 0 || json_body == NULL)
+		CURL_SETOPT(handle, CURLOPT_CUSTOMREQUEST, method);
 
-		/*
-		 * libcurl silently sends a request again when a reused connection closes
-		 * without an answer, which is exactly what a response lost after the engine
-		 * committed looks like. Writes get a connection of their own so that never
-		 * happens; the step's read-before-write decides what to do instead.
-		 */
+	/*
+	 * libcurl silently sends a request again when a reused connection closes without an
+	 * answer, which is exactly what a response lost after the engine committed looks like.
+	 * Writes get a connection of their own so that never happens; the step's
+	 * read-before-write decides what to do instead.
+	 */
+	if (!may_reuse)
 		CURL_SETOPT(handle, CURLOPT_FRESH_CONNECT, 1L);
-	}
 
 	code = curl_easy_perform(handle);
 	http_finish(handle, code, response);
 	client->elapsed_ms += response->elapsed_ms;
+}
+
+/* A request; anything but a GET may write, so it gets a fresh connection. */
+void
+http_request(HttpClient *client, const char *method, const char *url,
+			 const char *json_body, HttpResponse *response)
+{
+	perform(client, method, url, json_body, strcmp(method, "GET") == 0, response);
+}
+
+/*
+ * A POST the caller knows only reads (JSON-RPC sends reads as POST too): sending it
+ * twice is harmless, so it may go over a reused connection.
+ */
+void
+http_post_read(HttpClient *client, const char *url, const char *json_body, HttpResponse *response)
+{
+	perform(client, "POST", url, json_body, true, response);
 }
 
 /* An engine's base URL without its trailing slashes: paths are appended to it. */

@@ -50,6 +50,8 @@ extern void http_client_init(HttpClient *client, const char *authorization,
 extern void http_client_cleanup(HttpClient *client);
 extern void http_request(HttpClient *client, const char *method, const char *url,
 						 const char *json_body, HttpResponse *response);
+extern void http_post_read(HttpClient *client, const char *url, const char *json_body,
+						   HttpResponse *response);
 extern char *http_escape(const char *text);
 extern char *http_base_url(const char *url);
 

@@ -138,6 +138,63 @@ settle_pause(RunContext *ctx, const char *target)
 }
 
 /*
+ * Makes sure c's target exists: looks it up, and creates it only when it is missing. A
+ * create whose answer never came may still be applied by the engine: until
+ * provisioning.write_settle_ms has passed since it was sent, the target is looked up again
+ * instead of created again (create_allowed); if it has not appeared by then, the step
+ * fails transiently and its next attempt creates it. A conflict means it appeared
+ * meanwhile.
+ */
+bool
+create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
+{
+	bool		unanswered = false;
+	bool		conflict = false;
+	bool		found;
+
+	*created = false;
+	for (;;)
+	{
+		if (!c->lookup(ctx, r, c->arg, &found))
+			return false;
+		if (found)
+			return true;
+		if (conflict)
+		{
+			step_fail(r, FAIL_PERMANENT, "%s: the engine reported a conflict, yet %s cannot be found",
+					  c->request, c->target);
+			return false;
+		}
+		if (!create_allowed(ctx, c->target))
+		{
+			settle_pause(ctx, c->target);
+			continue;
+		}
+		if (unanswered)
+		{
+			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
+					  c->target, prov_write_settle_ms);
+			return false;
+		}
+		switch (c->create(ctx, r, c->arg))
+		{
+			case CREATE_MADE:
+				*created = true;
+				return true;
+			case CREATE_CONFLICT:
+				conflict = true;
+				break;
+			case CREATE_UNKNOWN:
+				write_unanswered(ctx, c->target);
+				unanswered = true;
+				break;
+			case CREATE_FAILED:
+				return false;
+		}
+	}
+}
+
+/*
  * Success. A document found on re-check after this step already sent a creating
  * request was made by that request (its answer was lost): that is "completed" too.
  */

@@ -97,3 +97,31 @@ BEGIN
     END;
 END
 $$;
+
+-- The base URL of the simulated Odoo (one server; databases by name).
+CREATE FUNCTION test.odoo_sim_url() RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT format('http://127.0.0.1:%s', current_setting('test.odoo_sim_port')) $$;
+
+-- An engine on its own database of the simulated Odoo: the login in api_key, its API key
+-- in api_secret, the database in options.
+CREATE FUNCTION test.new_odoo_engine(db text, api_secret text DEFAULT 'simsecret') RETURNS text
+LANGUAGE sql AS
+$$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret, options)
+   VALUES (db, 'odoo', test.odoo_sim_url(), 'admin', api_secret, jsonb_build_object('database', db))
+   RETURNING name $$;
+
+-- An engine of kind on its own site (ERPNext) or database (Odoo) of the simulated engine:
+-- what lets one end-to-end case run for both engines.
+CREATE FUNCTION test.new_test_engine(kind text, name text, api_secret text DEFAULT 'simsecret') RETURNS text
+LANGUAGE sql AS
+$$ SELECT CASE kind WHEN 'odoo' THEN test.new_odoo_engine(name, api_secret)
+                    ELSE test.new_engine(name, api_secret) END $$;
+
+-- How many of an engine's logged requests (simctl requests) could write: ERPNext's POST and
+-- PUT, Odoo's execute_kw calls other than reads.
+CREATE FUNCTION test.write_requests(kind text, requests jsonb) RETURNS bigint LANGUAGE sql AS
+$$ SELECT count(*) FROM jsonb_array_elements(requests) r
+    WHERE CASE kind WHEN 'odoo'
+                    THEN r->>'service' = 'object' AND r->>'model_method' NOT IN
+                         ('search', 'search_read', 'search_count', 'read', 'fields_get')
+                    ELSE r->>'method' IN ('POST', 'PUT') END $$;

@@ -2,7 +2,7 @@
 # Runs every test on a throwaway cluster with the extension preloaded:
 #   pg_regress  test/sql/*.sql against expected/*.out   (the SQL surface; `make installcheck`)
 #   pg_prove    test/pgtap/*.sql                        (behaviour, end to end against the
-#                                                        simulated ERPNext in test/sim)
+#                                                        simulated ERPNext and Odoo in test/sim)
 #   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
 #                                                        with PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
@@ -33,9 +33,10 @@ start_cluster \
   "provisioning.http_retry_delay_ms = 20" \
   "provisioning.health_cache_ttl = 2"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
-           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'"
+           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \
+           -c "ALTER DATABASE $PGDATABASE SET test.odoo_sim_port = '$ODOO_SIM_PORT'"
 psql_owner -f test/helpers.sql
-export SIM_CONTROL SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
+export SIM_CONTROL SIM_PORT ODOO_SIM_CONTROL ODOO_SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
        WAIT_FOR="$WORK/wait_for.sh" PGUSER=postgres
 
 ran=0
@@ -89,7 +90,7 @@ else
     if [ -s regression.diffs ]; then cat regression.diffs; fi
   done
 
-  echo "== pg_prove: behaviour against the simulated ERPNext"
+  echo "== pg_prove: behaviour against the simulated ERPNext and Odoo"
   for f in test/pgtap/*.sql; do pgtap_file "$f"; done
 
   echo "== prove: crashes, restarts, failover and upgrades (PostgreSQL::Test::Cluster)"

@@ -90,13 +90,16 @@ SELECT pg_postmaster_start_time() AS postmaster_started, tap_hostile.snapshot() 
 ----------------------------------------------------------------------------------------------------
 -- Fixtures
 ----------------------------------------------------------------------------------------------------
--- Two engines nobody answers at; the second with a name and a URL full of quotes and Unicode.
+-- Engines nobody answers at; one with a name and a URL full of quotes and Unicode, and an
+-- Odoo engine whose database (it travels in the JSON-RPC body) is full of them.
 INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret) VALUES
     ('tap_hostile', 'erpnext', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret'),
     ('tap_hostile_names', 'erpnext', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret'),
     (E'tap_hostile O''Brien "Ü" 😀 \\ ;', 'erpnext', E'http://127.0.0.1:9/"\\''/q=%00&x=😀',
      'tap-hostile-key', 'tap-hostile-engine-secret'),
     ('tap_hostile_odoo', 'odoo', 'http://127.0.0.1:9', 'tap-hostile-key', 'tap-hostile-engine-secret');
+UPDATE provisioning.engines SET options = jsonb_build_object('database', E'db " O''Brien 😀 \\ ; }]\u0001')
+ WHERE name = 'tap_hostile_odoo';
 
 INSERT INTO provisioning.tenants (id, name, engine, settings) VALUES
     (:'T_PLAIN',  'Hostile Retail', 'tap_hostile', '{}'),
@@ -406,7 +409,7 @@ VALUES
      format('{%s,%s,%s,%s,%s,%s}', :'T_PLAIN', :'T_UNI', :'T_FAILED', :'T_NOENG', :'T_HENG', :'T_BADSET'), '{OK}'),
     ('health: a tenant whose engine has a hostile name', 'engine_health', format('{%s}', :'T_HENG'), '{OK}'),
     ('health: a tenant without engine', 'engine_health', format('{%s}', :'T_NOENG'), '{OK}'),
-    ('health: a tenant on an engine of a kind without driver', 'engine_health', format('{%s}', :'T_ODOO'), '{OK}'),
+    ('health: a tenant on an Odoo engine with a hostile database name', 'engine_health', format('{%s}', :'T_ODOO'), '{OK}'),
     ('health: 1,000 times one tenant', 'engine_health',
      '{' || (SELECT string_agg(:'T_PLAIN', ',') FROM generate_series(1, 1000)) || '}', '{OK}'),
     ('health: 1,001 tenants', 'engine_health',

@@ -1,0 +1,337 @@
+/*
+ * odoo_rpc.c
+ *     A client of Odoo's external API: JSON-RPC over POST /jsonrpc (Odoo 16 to 18), the
+ *     error envelope, and the read-before-create helpers every Odoo step uses.
+ *
+ * Odoo answers its errors with HTTP 200 and {"error": {"data": {"name", "message"}}}: the
+ * exception's class decides the failure. The API key travels in every execute_kw body, so
+ * a body is never put into a message and is wiped once sent.
+ */
+#include "postgres.h"
+
+#include "utils/json.h"
+#include "utils/timestamp.h"
+
+#include "driver.h"
+#include "json.h"
+#include "odoo_rpc.h"
+#include "provisioning.h"
+
+char *
+odoo_quote(const char *text)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	escape_json(&out, text ? text : "");
+	return out.data;
+}
+
+/*
+ * The JSON-RPC envelope. args (a JSON list) may hold the API key: the buffer is sized up
+ * front so that it is not reallocated, which would leave a copy of the key behind.
+ */
+char *
+odoo_envelope(int id, const char *service, const char *method, const char *args)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	enlargeStringInfo(&out, strlen(args) + strlen(service) + strlen(method) + 128);
+	appendStringInfo(&out, "{\"jsonrpc\":\"2.0\",\"method\":\"call\",\"id\":%d,"
+					 "\"params\":{\"service\":\"%s\",\"method\":\"%s\",\"args\":%s}}",
+					 id, service, method, args);
+	return out.data;
+}
+
+/* "UserError: message" from the error envelope's data (the class without its module). */
+static char *
+error_text(JsonbContainer *error, char **name)
+{
+	JsonbContainer *data = jb_object(error, "data");
+	char	   *full = data ? jb_text(data, "name") : NULL;
+	char	   *message = data ? jb_text(data, "message") : NULL;
+	const char *dot;
+
+	if (message == NULL)
+		message = jb_text(error, "message");
+	*name = full ? full : pstrdup("error");
+	dot = strrchr(*name, '.');
+	return psprintf("%s: %s", dot ? dot + 1 : *name, message ? message : "(no message)");
+}
+
+/*
+ * One call. Reads that fail transiently are sent again right here, up to
+ * provisioning.http_retries times; a write is not, because the engine may have applied it:
+ * its step is retried instead, and reads first. *answer is the response object (its
+ * "result" may be absent: Odoo's methods returning None answer with neither result nor
+ * error). what names the call in messages.
+ */
+OdooStatus
+odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const char *service,
+		 const char *method, const char *args, JsonbContainer **answer)
+{
+	OdooSession *s = (OdooSession *) ctx->engine_session;
+	HttpResponse resp = {0};
+	char	   *body = odoo_envelope(++s->next_id, service, method, args);
+	Jsonb	   *json;
+	JsonbContainer *error;
+	char	   *name;
+	char	   *text;
+
+	*answer = NULL;
+	if (write)
+	{
+		ctx->create_sent = true;
+		ctx->write_sent_at = GetCurrentTimestamp();
+		http_request(&ctx->http, "POST", s->url, body, &resp);
+	}
+	else
+	{
+		http_post_read(&ctx->http, s->url, body, &resp);
+		for (int attempt = 1; attempt <= prov_http_retries && resp.outcome == HTTP_TRANSIENT; attempt++)
+		{
+			backoff_sleep(attempt, resp.retry_after_s);
+			http_post_read(&ctx->http, s->url, body, &resp);
+		}
+	}
+	explicit_bzero(body, strlen(body));
+	pfree(body);
+
+	switch (resp.outcome)
+	{
+		case HTTP_OK:
+			json = jb_parse(resp.body.data, resp.body.len);
+			if (json == NULL || !JsonContainerIsObject(&json->root))
+			{
+				step_fail(r, FAIL_TRANSIENT, "%s: the engine answered HTTP %ld with no JSON object",
+						  what, resp.status);
+				return ODOO_FAILED;
+			}
+			error = jb_object(&json->root, "error");
+			if (error == NULL)
+			{
+				*answer = &json->root;
+				return ODOO_OK;
+			}
+			text = error_text(error, &name);
+			if (strcmp(name, "odoo.exceptions.AccessDenied") == 0)
+				step_fail(r, FAIL_PERMANENT, "the engine refused the login or API key: %s: %s", what, text);
+			else
+				step_fail(r, FAIL_PERMANENT, "%s: %s", what, text);
+			return ODOO_FAILED;
+		case HTTP_UNAUTHORIZED:
+			step_fail(r, FAIL_PERMANENT, "the engine refused the request: %s: HTTP %ld", what, resp.status);
+			return ODOO_FAILED;
+		case HTTP_NOT_FOUND:
+			step_fail(r, FAIL_PERMANENT, "%s: HTTP 404: the engine has no /jsonrpc; is this Odoo?", what);
+			return ODOO_FAILED;
+		case HTTP_CONFLICT:
+		case HTTP_REJECTED:
+			step_fail(r, FAIL_PERMANENT, "%s: %s", what,
+					  resp.status ? psprintf("HTTP %ld", resp.status) : resp.error);
+			return ODOO_FAILED;
+		case HTTP_TRANSIENT:
+			step_fail(r, FAIL_TRANSIENT, "%s: %s", what,
+					  resp.status ? psprintf("HTTP %ld", resp.status) : resp.error);
+			r->retry_after_s = resp.retry_after_s;
+			return (write && resp.outcome_unknown) ? ODOO_UNKNOWN : ODOO_FAILED;
+		case HTTP_UNREACHABLE:
+			step_fail(r, FAIL_OFFLINE, "the engine is offline: %s", resp.error);
+			return ODOO_FAILED;
+	}
+	pg_unreachable();
+}
+
+/*
+ * object.execute_kw model.method(*args, **kwargs) as the API user. kwargs (a JSON object,
+ * or NULL) gets the context: the tenant's company once the user has access to it, so
+ * records land in it and multi-company databases answer for it.
+ */
+OdooStatus
+odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model, const char *method,
+			 const char *args, const char *kwargs, JsonbContainer **answer)
+{
+	OdooSession *s = (OdooSession *) ctx->engine_session;
+	StringInfoData kw;
+	StringInfoData call;
+	OdooStatus	st;
+
+	initStringInfo(&kw);
+	appendStringInfoChar(&kw, '{');
+	if (s->company != 0)
+		appendStringInfo(&kw, "\"context\":{\"allowed_company_ids\":[%ld]}", s->company);
+	if (kwargs != NULL && strcmp(kwargs, "{}") != 0)
+		appendStringInfo(&kw, "%s%s", s->company != 0 ? "," : "", kwargs + 1);
+	else
+		appendStringInfoChar(&kw, '}');
+
+	/* sized up front: the key is not left behind in a reallocated buffer */
+	initStringInfo(&call);
+	enlargeStringInfo(&call, 2 * (strlen(s->database) + strlen(ctx->api_secret ? ctx->api_secret : "")) +
+					  strlen(model) + strlen(method) + strlen(args) + kw.len + 64);
+	appendStringInfoChar(&call, '[');
+	escape_json(&call, s->database);
+	appendStringInfo(&call, ",%ld,", s->uid);
+	escape_json(&call, ctx->api_secret ? ctx->api_secret : "");
+	appendStringInfoChar(&call, ',');
+	escape_json(&call, model);
+	appendStringInfoChar(&call, ',');
+	escape_json(&call, method);
+	appendStringInfo(&call, ",%s,%s]", args, kw.data);
+
+	st = odoo_rpc(ctx, r, write, psprintf("%s %s", model, method), "object", "execute_kw",
+				  call.data, answer);
+	explicit_bzero(call.data, call.len);
+	pfree(call.data);
+	return st;
+}
+
+/* A result that must be there: the call answered without one. */
+static bool
+no_result(StepResult *r, const char *model, const char *method)
+{
+	step_fail(r, FAIL_PERMANENT, "%s %s: the answer has no result", model, method);
+	return false;
+}
+
+/* The first record matching domain, 0 for none. */
+bool
+odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *id)
+{
+	JsonbContainer *answer;
+	JsonbContainer *ids;
+	char	   *first;
+
+	if (odoo_execute(ctx, r, false, model, "search", psprintf("[%s]", domain), "{\"limit\":1}", &answer) != ODOO_OK)
+		return false;
+	if ((ids = jb_array(answer, "result")) == NULL)
+		return no_result(r, model, "search");
+	first = jb_array_text(ids, 0);
+	*id = first ? strtol(first, NULL, 10) : 0;
+	return true;
+}
+
+bool
+odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *count)
+{
+	JsonbContainer *answer;
+	char	   *n;
+
+	if (odoo_execute(ctx, r, false, model, "search_count", psprintf("[%s]", domain), NULL, &answer) != ODOO_OK)
+		return false;
+	if ((n = jb_text(answer, "result")) == NULL)
+		return no_result(r, model, "search_count");
+	*count = strtol(n, NULL, 10);
+	return true;
+}
+
+/* The records matching domain, with fields (a JSON list), as an array. */
+bool
+odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *domain,
+				 const char *fields, JsonbContainer **rows)
+{
+	JsonbContainer *answer;
+
+	if (odoo_execute(ctx, r, false, model, "search_read", psprintf("[%s]", domain),
+					 psprintf("{\"fields\":%s}", fields), &answer) != ODOO_OK)
+		return false;
+	if ((*rows = jb_array(answer, "result")) == NULL)
+		return no_result(r, model, "search_read");
+	return true;
+}
+
+/* One record by id; a record the engine does not hold (or hides) is a failure. */
+bool
+odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+		  JsonbContainer **record)
+{
+	JsonbContainer *answer;
+
+	if (odoo_execute(ctx, r, false, model, "read", psprintf("[[%ld]]", id),
+					 psprintf("{\"fields\":%s}", fields), &answer) != ODOO_OK)
+		return false;
+	if ((*record = jb_array_object(jb_array(answer, "result"), 0)) == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "%s %ld does not exist in the engine", model, id);
+		return false;
+	}
+	return true;
+}
+
+/* Writes values on one record: writing the same values again is harmless. */
+bool
+odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values)
+{
+	JsonbContainer *answer;
+
+	return odoo_execute(ctx, r, true, model, "write", psprintf("[[%ld],%s]", id, values), NULL,
+						&answer) == ODOO_OK;
+}
+
+/* A many2one field's id ([id, name] as read), or an integer field; 0 for false. */
+long
+odoo_id(JsonbContainer *record, const char *field)
+{
+	JsonbContainer *pair = jb_array(record, field);
+	char	   *text = pair ? jb_array_text(pair, 0) : jb_text(record, field);
+
+	return (text && strcmp(text, "false") != 0) ? strtol(text, NULL, 10) : 0;
+}
+
+static bool
+odoo_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+{
+	OdooTarget *t = (OdooTarget *) arg;
+
+	if (!odoo_search(ctx, r, t->model, t->domain, &t->id))
+		return false;
+	*found = t->id != 0;
+	return true;
+}
+
+/* create answers the new id; a method that makes the record answers anything: look it up. */
+static CreateAnswer
+odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
+{
+	OdooTarget *t = (OdooTarget *) arg;
+	JsonbContainer *answer;
+	char	   *id;
+	bool		found;
+	OdooStatus	st;
+
+	if (t->method == NULL)
+		st = odoo_execute(ctx, r, true, t->model, "create", psprintf("[%s]", t->values), NULL, &answer);
+	else
+		st = odoo_execute(ctx, r, true, t->method_model, t->method, t->method_args, NULL, &answer);
+	if (st == ODOO_UNKNOWN)
+		return CREATE_UNKNOWN;
+	if (st != ODOO_OK)
+		return CREATE_FAILED;
+	if (t->method == NULL && (id = jb_text(answer, "result")) != NULL && strtol(id, NULL, 10) > 0)
+	{
+		t->id = strtol(id, NULL, 10);
+		return CREATE_MADE;
+	}
+	if (!odoo_create_lookup(ctx, r, t, &found))
+		return CREATE_FAILED;
+	if (!found)
+	{
+		step_fail(r, FAIL_PERMANENT, "%s %s answered, yet no %s matching %s exists",
+				  t->method ? t->method_model : t->model, t->method ? t->method : "create",
+				  t->model, t->domain);
+		return CREATE_FAILED;
+	}
+	return CREATE_MADE;
+}
+
+/* Makes sure a record matching t->domain exists, made at most once (create_once, run.c). */
+bool
+odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created)
+{
+	CreateOnce	c = {.target = psprintf("%s %s", t->model, t->domain),
+		.request = psprintf("%s %s", t->method ? t->method_model : t->model, t->method ? t->method : "create"),
+		.lookup = odoo_create_lookup,.create = odoo_create_call,.arg = t};
+
+	return create_once(ctx, r, &c, created);
+}

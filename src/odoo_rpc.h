@@ -1,0 +1,58 @@
+/*
+ * odoo_rpc.h
+ *     A client of Odoo's external API (JSON-RPC over POST /jsonrpc), for the Odoo driver.
+ */
+#ifndef PROVISIONING_ODOO_RPC_H
+#define PROVISIONING_ODOO_RPC_H
+
+#include "driver.h"
+
+typedef enum OdooStatus
+{
+	ODOO_OK,
+	ODOO_UNKNOWN,				/* a write was sent and no answer tells its fate */
+	ODOO_FAILED					/* the result holds the failure */
+} OdooStatus;
+
+/* The driver's state for a run (RunContext.engine_session), filled in by its begin. */
+typedef struct OdooSession
+{
+	char	   *url;			/* base_url/jsonrpc */
+	char	   *database;
+	long		uid;			/* common.authenticate's answer */
+	int			version;		/* the server's major version: 16, 17, 18 ... */
+	long		company;		/* allowed_company_ids of every call, once the user has access */
+	int			next_id;		/* JSON-RPC request ids */
+} OdooSession;
+
+/* What odoo_create_once looks for (a search domain) and how it makes it. */
+typedef struct OdooTarget
+{
+	const char *model;
+	const char *domain;			/* JSON: finds it */
+	const char *values;			/* JSON object: create's values */
+	const char *method;			/* else: a method of method_model that makes it */
+	const char *method_model;
+	const char *method_args;
+	long		id;				/* out: the record found or made */
+} OdooTarget;
+
+extern char *odoo_envelope(int id, const char *service, const char *method, const char *args);
+extern char *odoo_quote(const char *text);
+extern OdooStatus odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what,
+						   const char *service, const char *method, const char *args,
+						   JsonbContainer **answer);
+extern OdooStatus odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model,
+							   const char *method, const char *args, const char *kwargs,
+							   JsonbContainer **answer);
+extern bool odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *id);
+extern bool odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *count);
+extern bool odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *domain,
+							 const char *fields, JsonbContainer **rows);
+extern bool odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+					  JsonbContainer **record);
+extern bool odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values);
+extern bool odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created);
+extern long odoo_id(JsonbContainer *record, const char *field);
+
+#endif							/* PROVISIONING_ODOO_RPC_H */

@@ -1,0 +1,23 @@
+-- An engine that is offline: the run ends NOT_PROVISIONED at the engine check, saying so,
+-- and touches nothing; once the engine is back, provision_start completes.
+\set eng offline:tag
+\set ignored `$SIMCTL :sim reset :eng:host`
+SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
+\set ignored `$SIMCTL :sim offline true`
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Offline Retail', :'eng') RETURNING id AS tenant \gset
+
+SELECT is(test.wait_final(:'tenant'), 'NOT_PROVISIONED', :'kind' || ': an unreachable engine leaves the tenant NOT_PROVISIONED');
+SELECT is(provisioning.provision_status(:'tenant')->>'error_step', 'step_0_engine_check', :'kind' || ': the engine check failed');
+SELECT matches(provisioning.provision_status(:'tenant')->'errors'->0->>'message', 'engine is offline',
+               :'kind' || ': the error says the engine is offline');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(provisioning.provision_status(:'tenant')->'steps') s
+            WHERE s->>'status' = 'pending'),
+          (SELECT count(*) FROM provisioning.step_catalog WHERE engine_kind = :'kind' AND condition IN ('always', 'pos')) - 1,
+          :'kind' || ': no other step was touched');
+\set ignored `$SIMCTL :sim offline false`
+\set summary `$SIMCTL :sim summary :eng:host`
+SELECT is((:'summary'::jsonb->>CASE :'kind' WHEN 'odoo' THEN 'res.company' ELSE 'Company' END)::int, 0,
+          :'kind' || ': the engine holds nothing');
+
+SELECT is(provisioning.provision_start(:'tenant')->>'status', 'PENDING', :'kind' || ': a new run is queued once the engine is back');
+SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': and it completes');
