@@ -5,7 +5,7 @@
 # arrived, after the server is back: a resumed run creates nothing it does not find until
 # write_settle_ms (6 s) has passed since it resumed; one that created at once would make
 # the customer twice. Also: a killed run worker, and a fast shutdown with runs in flight.
-# test/t/001_crash_resume.pl runs it for ERPNext, 008_crash_resume_odoo.pl for Odoo.
+# test/t/001_crash_resume.pl runs it for ERPNext, 009_crash_resume_odoo.pl for Odoo.
 package CrashResume;
 use strict;
 use warnings;
