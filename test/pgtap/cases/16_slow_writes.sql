@@ -34,20 +34,7 @@ SELECT is((SELECT jsonb_object_agg(what, n) FROM (SELECT coalesce(r->>'model' ||
             WHERE r->>'method' = 'POST' OR r->>'model_method' IN ('create', 'try_loading', 'open_ui', 'open_session_cb')
             GROUP BY 1) p),
           :'creates'::jsonb, :'kind' || ': no create was sent twice');
-\set summary `$SIMCTL :sim summary :eng:host`
-\if :odoo
-SELECT is(:'summary'::jsonb - 'account.account',
-          '{"res.company": 1, "account.journal": 8, "account.journal cash": 1, "stock.warehouse": 3,
-            "res.partner Walk-In Customer": 1, "pos.payment.method": 3, "pos.config": 1, "pos.session": 1,
-            "pos.session opened": 1, "product.template": 3, "product.template available_in_pos": 3,
-            "chart_template": ["generic_coa"]}'::jsonb,
-          'odoo: the engine holds exactly one of everything');
-\else
-SELECT is(:'summary'::jsonb - 'Account' - 'Stock Settings' - 'Selling Settings',
-          '{"Fiscal Year": 1, "Company": 1, "Warehouse": 7, "Customer": 1, "POS Profile": 1,
-            "POS Opening Entry": 1, "Item": 3}'::jsonb,
-          'the engine holds exactly one of everything');
-\endif
+\ir one_of_everything.sql
 
 -- A create lost without being applied: looked for until the settle window passed, then sent again.
 \set never never:tag
