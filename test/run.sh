@@ -20,6 +20,7 @@ file_pid=
 stop_file() { [ -z "$file_pid" ] || kill -- -"$file_pid" 2>/dev/null || true; }
 trap 'stop_file; stop_all' EXIT
 trap 'exit 130' INT TERM
+mkdir "$WORK/out"
 cp -r test/pgtap "$WORK/pgtap"
 cp -r test/t "$WORK/t"
 cp test/sim/simctl test/concurrent_start.sh test/wait_for.sh "$WORK/"
@@ -49,7 +50,7 @@ run_file() {
   ran=$((ran + 1))
   # timeout runs the file in a process group of its own (so that it can end all of it):
   # an interrupt of this script must end that group too (stop_file)
-  timeout -k 10 "$TEST_FILE_LIMIT" "$@" &
+  timeout -k 10 "$TEST_FILE_LIMIT" "$@" > >(tee "$WORK/out/$(basename "$file").out") 2>&1 &
   file_pid=$!
   wait "$file_pid" || rc=$?
   file_pid=
@@ -103,7 +104,12 @@ fi
 
 [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "== server log (tail)"; tail -n 60 "$WORK/server.log"
+  echo "== server log (tail)"; tail -n 30 "$WORK/server.log"
+  # last, so that a short tail of this run's output still shows why each file failed
+  for f in "${failed[@]}"; do
+    echo "== why ${f%% *} failed:"
+    grep -E '^(not ok|#|TIMEOUT|ERROR|psql:)|Failed|Dubious|TIMEOUT' "$WORK/out/$(basename "${f%% *}").out" | tail -n 12 | cut -c1-300 || true
+  done
   printf '== failed: %s\n' "${failed[@]}"
 fi
 echo "files: $((ran - ${#failed[@]})) passed, ${#failed[@]} failed"
