@@ -7,6 +7,9 @@ SELECT plan(6);
 
 SET provisioning.auto_start = off;
 \set ignored `$SIMCTL reset race.localhost`
+-- the run stays busy (its first request held 2.5 s) until every late start has been refused:
+-- a run that ended before a late session got its turn would let that one start a second run
+\set ignored `$SIMCTL fault '{"site": "race.localhost", "method": "GET", "path": "frappe.auth.get_logged_user", "action": "delay", "delay_ms": 2500, "times": 1}'`
 SELECT test.new_engine('race') IS NOT NULL AS engine;
 INSERT INTO provisioning.tenants (name, engine) VALUES ('Race Retail', 'race') RETURNING id AS tenant \gset
 \set outcome `$CONCURRENT_START :tenant 50`

