@@ -90,13 +90,16 @@ def end_to_end(latency, runs):
         tenant = sql(f"""BEGIN; INSERT INTO provisioning.tenants (name, engine) VALUES ('warm-up', '{prefix}{i}'); ROLLBACK;
                          INSERT INTO provisioning.tenants (name, engine) VALUES ('E2E {latency} {i}', '{prefix}{i}') RETURNING id""")
         wait_all(f"t.id = '{tenant}'")
-        wall, first = sql(f"""SELECT extract(epoch FROM o.finished_at - t.created_at) * 1000,
-                                     extract(epoch FROM (o.provisioning_steps->0->>'started_at')::timestamptz - t.created_at) * 1000
-                                FROM provisioning.tenants t JOIN provisioning.tenant_onboarding o ON o.tenant_id = t.id
-                               WHERE t.id = '{tenant}' AND o.status = 'COMPLETED'""").split("|")
+        # the INSERT's commit: the commit timestamp of the run's "queued" log row, which the
+        # INSERT's transaction wrote and nothing updates (track_commit_timestamp is on)
+        wall, committed = sql(f"""SELECT extract(epoch FROM o.finished_at - c.at) * 1000, extract(epoch FROM c.at)
+                                    FROM provisioning.tenants t JOIN provisioning.tenant_onboarding o ON o.tenant_id = t.id,
+                                         LATERAL (SELECT pg_xact_commit_timestamp(l.xmin) AS at FROM provisioning.run_log l
+                                                   WHERE l.run_id = o.id AND l.status = 'PENDING') c
+                                   WHERE t.id = '{tenant}' AND o.status = 'COMPLETED'""").split("|")
         reqs = site_requests(f"{prefix}{i}.localhost")
         walls.append(float(wall))
-        first_steps.append(float(first))
+        first_steps.append((min(r["t_start"] for r in reqs) - float(committed)) * 1000)
         engine_times.append(sum(r["duration_ms"] for r in reqs))
         calls.append(len(reqs))
     peer = []
@@ -107,11 +110,18 @@ def end_to_end(latency, runs):
         peer.append(float(out))
     wall, engine = statistics.median(walls), statistics.median(engine_times)
     overhead = wall - engine
+    steps = int(sql(f"SELECT jsonb_array_length(provisioning_steps) FROM provisioning.tenant_onboarding o "
+                    f"JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.engine = '{prefix}1'"))
     report("end to end", f"engine at {latency} ms/call: INSERT -> COMPLETED (median of {runs})", f"{wall:.1f} ms")
     report("end to end", f"engine at {latency} ms/call: engine's own time ({statistics.median(calls):.0f} calls)", f"{engine:.1f} ms")
     report("end to end", f"engine at {latency} ms/call: our overhead", f"{overhead:.1f} ms ({100 * overhead / wall:.1f} %)",
-           "goal < 5 % or < 20 ms")
-    report("end to end", f"engine at {latency} ms/call: INSERT -> first step starts", f"{statistics.median(first_steps):.1f} ms")
+           "goal <= 15 ms at 0 ms/call")
+    start = statistics.median(first_steps)
+    print("   first requests:", [round(x, 1) for x in first_steps], "walls:", [round(x, 1) for x in walls]) if os.environ.get("BENCH_VERBOSE") else None
+    report("end to end", f"engine at {latency} ms/call: INSERT's commit -> first engine request", f"{start:.1f} ms",
+           "goal <= 5 ms (median)")
+    report("end to end", f"engine at {latency} ms/call: bookkeeping per step after the start",
+           f"{(overhead - start) / steps:.1f} ms", f"goal <= 1 ms; {steps} steps")
     report("peer", f"engine at {latency} ms/call: application-side provisioner (median)", f"{statistics.median(peer):.1f} ms")
     report("peer", f"engine at {latency} ms/call: peer time / our time", f"{statistics.median(peer) / wall:.2f}x")
     control("/latency", {"ms": 0})

@@ -12,7 +12,7 @@ make_work
 trap stop_all EXIT
 start_sim "$ROOT"
 start_cluster "provisioning.http_connect_timeout_ms = 1000" "max_connections = 200" \
-              "shared_buffers = 256MB" ${BENCH_PG_CONF:+"$BENCH_PG_CONF"}
+              "shared_buffers = 256MB" "track_commit_timestamp = on" ${BENCH_PG_CONF:+"$BENCH_PG_CONF"}
 psql_owner -c "CREATE EXTENSION provisioning"
 # wait for the launcher: it started before the database existed and retries every second
 for _ in $(seq 1 100); do

@@ -276,6 +276,8 @@ BEGIN
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
     RETURN jsonb_build_object(
         'correlation_id', r.correlation_id, 'config', r.provisioning_config, 'resumed', resumed,
+        'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
+        'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata,
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,

@@ -15,7 +15,7 @@
 PG_FUNCTION_INFO_V1(provisioning_wake);
 PG_FUNCTION_INFO_V1(provisioning_workers_serve_here);
 
-static bool wake_at_commit = false;
+static int	runs_to_wake = 0;		/* runs queued by this transaction */
 static bool callback_registered = false;
 
 static bool
@@ -48,7 +48,7 @@ require_workers(void)
 						 get_database_name(MyDatabaseId), prov_database_name)));
 }
 
-/* Sets the launcher's latch; the wake of a transaction that committed. */
+/* The runs of a transaction that committed can start: wake who starts them. */
 static void
 wake_callback(XactEvent event, void *arg)
 {
@@ -56,30 +56,24 @@ wake_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_at_commit)
-			{
-				Latch	   *latch;
-
-				SpinLockAcquire(&prov_shared->mutex);
-				latch = prov_shared->launcher_latch;
-				SpinLockRelease(&prov_shared->mutex);
-				/* a latch outlives its process, so a stale one only wakes someone idle */
-				if (latch)
-					SetLatch(latch);
-			}
-			wake_at_commit = false;
+			if (runs_to_wake > 0)
+				wake_for_runs(runs_to_wake);
+			runs_to_wake = 0;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			wake_at_commit = false;
+			runs_to_wake = 0;
 			break;
 		default:
 			break;
 	}
 }
 
-/* provisioning._wake(): wake the launcher when this transaction commits. */
+/*
+ * provisioning._wake(): a run was queued; when this transaction commits, an idle run
+ * worker (or the launcher) is woken for it.
+ */
 Datum
 provisioning_wake(PG_FUNCTION_ARGS)
 {
@@ -89,6 +83,7 @@ provisioning_wake(PG_FUNCTION_ARGS)
 		RegisterXactCallback(wake_callback, NULL);
 		callback_registered = true;
 	}
-	wake_at_commit = true;
+	if (runs_to_wake < MAX_RUN_WORKERS)
+		runs_to_wake++;
 	PG_RETURN_VOID();
 }

@@ -52,6 +52,11 @@ typedef struct RunContext
 	MemoryContext cxt;			/* lives as long as the run */
 	pg_uuid_t	run_id;
 	char	   *correlation_id;
+	char	   *tenant_id;
+	char	   *engine_name;	/* NULL when the tenant has no engine */
+	TimestampTz started_at;		/* when the run first started */
+	double		queued_ms;		/* from queued to first started */
+	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;

@@ -175,7 +175,7 @@ provisioning_shmem_startup(void)
 	{
 		SpinLockInit(&prov_shared->mutex);
 		prov_shared->launcher_latch = NULL;
-		pg_atomic_init_u32(&prov_shared->idle_workers, 0);
+		prov_shared->n_idle = 0;
 		pg_atomic_init_u32(&prov_shared->live_workers, 0);
 		prov_shared->health_lock = &(GetNamedLWLockTranche("provisioning"))->lock;
 	}

@@ -163,7 +163,7 @@ static bool
 dispatch(void)
 {
 	pg_uuid_t	runs[MAX_ACTIVE];
-	int			idle = Min((int) pg_atomic_read_u32(&prov_shared->idle_workers), n_active);
+	int			idle = Min(idle_workers(), n_active);
 	int			capacity = Min(prov_max_workers, MAX_ACTIVE) - n_active;
 	bool		deferred = false;
 	int			n;

@@ -28,12 +28,15 @@ extern int	prov_health_cache_ttl;
 extern int	prov_write_settle_ms;
 extern int	prov_retry_after_max_s;
 
+#define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
+
 /* State in shared memory (init.c) */
 typedef struct ProvisioningShared
 {
-	slock_t		mutex;			/* protects launcher_latch */
+	slock_t		mutex;			/* protects launcher_latch and the idle workers */
 	Latch	   *launcher_latch; /* NULL while no launcher runs */
-	pg_atomic_uint32 idle_workers;	/* run workers waiting for work */
+	int			n_idle;			/* run workers waiting for work: */
+	Latch	   *idle_latches[MAX_RUN_WORKERS];	/* their latches, the latest last */
 	pg_atomic_uint32 live_workers;	/* run workers alive */
 	LWLock	   *health_lock;	/* protects the health cache hash */
 } ProvisioningShared;
@@ -43,8 +46,11 @@ extern bool prov_preloaded;
 extern struct HTAB *prov_health_cache;
 
 /* The run queue and the lock that makes a run one worker's (queue.c) */
-#define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
 #define RELAUNCH_DELAY_MS 1000	/* an interrupted run waits this long after its last claim */
+extern void wake_for_runs(int runs);
+extern void worker_idle_begin(void);
+extern bool worker_idle_end(void);
+extern int	idle_workers(void);
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
 extern void run_lock_release(const pg_uuid_t *run_id);
 extern bool extension_ready(void);

@@ -10,7 +10,9 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
+#include "storage/spin.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -111,5 +113,74 @@ runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 		}
 		memcpy(&ids[n++], id, sizeof(pg_uuid_t));
 	}
+	return n;
+}
+
+/*
+ * Wakes whoever starts the runs a transaction queued, once it committed: an idle run
+ * worker per run while there are some (it claims a run at once, without the launcher's
+ * hop), and the launcher for the rest. A latch outlives its process, so a stale one
+ * only wakes someone idle.
+ */
+void
+wake_for_runs(int runs)
+{
+	Latch	   *woken[MAX_RUN_WORKERS];
+	Latch	   *launcher = NULL;
+	int			n = 0;
+
+	SpinLockAcquire(&prov_shared->mutex);
+	while (n < runs && prov_shared->n_idle > 0)
+		woken[n++] = prov_shared->idle_latches[--prov_shared->n_idle];
+	if (n < runs)
+		launcher = prov_shared->launcher_latch;
+	SpinLockRelease(&prov_shared->mutex);
+	for (int i = 0; i < n; i++)
+		SetLatch(woken[i]);
+	if (launcher)
+		SetLatch(launcher);
+}
+
+/* This run worker waits for work: committing backends may hand it a run. */
+void
+worker_idle_begin(void)
+{
+	SpinLockAcquire(&prov_shared->mutex);
+	prov_shared->idle_latches[prov_shared->n_idle++] = MyLatch;
+	SpinLockRelease(&prov_shared->mutex);
+}
+
+/*
+ * This run worker stops waiting; true when a committing backend took it off the idle
+ * list meanwhile, that is, handed it a run to claim.
+ */
+bool
+worker_idle_end(void)
+{
+	bool		handed = true;
+
+	SpinLockAcquire(&prov_shared->mutex);
+	for (int i = 0; i < prov_shared->n_idle; i++)
+		if (prov_shared->idle_latches[i] == MyLatch)
+		{
+			memmove(&prov_shared->idle_latches[i], &prov_shared->idle_latches[i + 1],
+					sizeof(Latch *) * (prov_shared->n_idle - i - 1));
+			prov_shared->n_idle--;
+			handed = false;
+			break;
+		}
+	SpinLockRelease(&prov_shared->mutex);
+	return handed;
+}
+
+/* Run workers waiting for work (the launcher hands them runs before it starts more). */
+int
+idle_workers(void)
+{
+	int			n;
+
+	SpinLockAcquire(&prov_shared->mutex);
+	n = prov_shared->n_idle;
+	SpinLockRelease(&prov_shared->mutex);
 	return n;
 }

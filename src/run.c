@@ -278,13 +278,13 @@ metadata_json(RunContext *ctx)
 }
 
 /*
- * One step boundary in one transaction: the outcome of step (or its retry when status
- * is "retrying"), the start of step next, the metadata, and the run's end when
+ * One step boundary, in the open transaction: the outcome of step (or its retry when
+ * status is "retrying"), the start of step next, the metadata, and the run's end when
  * run_status is set. step and next are indexes, -1 for none.
  */
 static void
-record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
-	   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
+record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const char *message,
+			  double duration_ms, int next, const RunStatus *run_status, FailKind kind)
 {
 	Oid			types[10] = {UUIDOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -293,8 +293,6 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	const char *kind_name = fail_kind_name(kind);
 	int			rc;
 
-	/* everything below is allocated in the transaction's memory */
-	worker_txn_begin(step >= 0 ? ctx->steps[step].key : "starting run");
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = UUIDPGetDatum(&ctx->run_id);
 	if (step >= 0)
@@ -335,8 +333,6 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	rc = SPI_execute_plan(record_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
-	worker_txn_commit();
-
 	if (next >= 0)
 	{
 		ctx->steps[next].status = STEP_RUNNING;
@@ -344,45 +340,72 @@ record(RunContext *ctx, int step, const char *status, int attempts, const char *
 	}
 }
 
+/* One step boundary in one transaction of its own (record_in_txn) */
+static void
+record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
+	   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
+{
+	/* everything in between is allocated in the transaction's memory */
+	worker_txn_begin(ctx->steps[step].key);
+	record_in_txn(ctx, step, status, attempts, message, duration_ms, next, run_status, kind);
+	worker_txn_commit();
+}
+
 /* ---------------------------------------------------------------- loading */
 
-static RunContext *
-run_load(const pg_uuid_t *run_id)
+/* A Unix epoch in seconds as a timestamp; now when there is none */
+static TimestampTz
+epoch_timestamp(const char *epoch)
 {
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "provisioning run",
-											  ALLOCSET_DEFAULT_SIZES);
+	if (epoch == NULL)
+		return GetCurrentTimestamp();
+	return (TimestampTz) ((strtod(epoch, NULL) -
+						   (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC);
+}
+
+/*
+ * Begins (or resumes) the run in the open transaction and reads what it needs into a
+ * RunContext in a new child of parent; NULL when the run finished or was cancelled
+ * meanwhile.
+ */
+static RunContext *
+run_begin(MemoryContext parent, const pg_uuid_t *run_id)
+{
+	static SPIPlanPtr begin_plan = NULL;
+	MemoryContext cxt;
 	MemoryContext old;
 	RunContext *ctx;
-	char	   *described = NULL;
+	char	   *described;
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1];
 	Jsonb	   *doc;
 	JsonbContainer *steps;
 	JsonbContainer *engine;
 	bool		isnull;
+	Datum		d;
+	text	   *t;
 
-	values[0] = UUIDPGetDatum(run_id);
-	worker_txn_begin("loading run");
-	if (SPI_execute_with_args("SELECT provisioning._run_begin($1)::text", 1, types, values,
-							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not load the provisioning run");
+	if (begin_plan == NULL)
 	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-		{
-			text	   *t = DatumGetTextPP(d);
-
-			described = MemoryContextAlloc(cxt, VARSIZE_ANY_EXHDR(t) + 1);
-			memcpy(described, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-			described[VARSIZE_ANY_EXHDR(t)] = '\0';
-			/* the description holds the engine's credentials */
-			explicit_bzero(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		}
+		begin_plan = SPI_prepare("SELECT provisioning._run_begin($1)::text", 1, types);
+		if (begin_plan == NULL || SPI_keepplan(begin_plan) != 0)
+			elog(ERROR, "could not prepare the run begin statement: %s",
+				 SPI_result_code_string(SPI_result));
 	}
-	worker_txn_commit();
-	if (described == NULL)
+	values[0] = UUIDPGetDatum(run_id);
+	if (SPI_execute_plan(begin_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not load the provisioning run");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
 		return NULL;			/* finished or cancelled meanwhile */
+
+	cxt = AllocSetContextCreate(parent, "provisioning run", ALLOCSET_DEFAULT_SIZES);
+	t = DatumGetTextPP(d);
+	described = MemoryContextAlloc(cxt, VARSIZE_ANY_EXHDR(t) + 1);
+	memcpy(described, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	described[VARSIZE_ANY_EXHDR(t)] = '\0';
+	/* the description holds the engine's credentials */
+	explicit_bzero(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 
 	old = MemoryContextSwitchTo(cxt);
 	ctx = palloc0(sizeof(RunContext));
@@ -392,6 +415,9 @@ run_load(const pg_uuid_t *run_id)
 	if (doc == NULL)
 		elog(ERROR, "the provisioning run's description is not JSON");
 	ctx->correlation_id = jb_text(&doc->root, "correlation_id");
+	ctx->tenant_id = jb_text(&doc->root, "tenant_id");
+	ctx->started_at = epoch_timestamp(jb_text(&doc->root, "started_at"));
+	ctx->queued_ms = jb_text(&doc->root, "queued_ms") ? strtod(jb_text(&doc->root, "queued_ms"), NULL) : 0;
 	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
 	if (jb_bool(&doc->root, "resumed", false))
@@ -418,6 +444,7 @@ run_load(const pg_uuid_t *run_id)
 	engine = jb_object(&doc->root, "engine");
 	if (engine != NULL)
 	{
+		ctx->engine_name = jb_text(engine, "name");
 		ctx->engine_kind = jb_text(engine, "kind");
 		ctx->base_url = http_base_url(jb_text(engine, "base_url"));
 		ctx->api_key = jb_text(engine, "api_key");
@@ -579,24 +606,69 @@ final_status(RunContext *ctx)
 	return RUN_COMPLETED;
 }
 
+/*
+ * Claims a run and begins it in one transaction: takes its lock (the given run, or else
+ * the oldest runnable run no worker holds), begins it, and records the start of its first
+ * step, or its end when no step is left. NULL when there was no run to claim.
+ */
+static RunContext *
+run_claim(MemoryContext parent, const pg_uuid_t *given)
+{
+	pg_uuid_t	ids[MAX_RUN_WORKERS];
+	pg_uuid_t	run_id;
+	bool		claimed = false;
+	bool		held_back = false;
+	bool		resumed = false;
+	RunContext *ctx = NULL;
+
+	worker_txn_begin("claiming a provisioning run");
+	if (given != NULL)
+	{
+		memcpy(&run_id, given, sizeof(pg_uuid_t));
+		claimed = run_lock_acquire(&run_id, true);
+	}
+	else
+	{
+		int			n = runnable_runs(ids, lengthof(ids), &held_back);
+
+		for (int i = 0; i < n && !claimed; i++)
+			if ((claimed = run_lock_acquire(&ids[i], true)))
+				memcpy(&run_id, &ids[i], sizeof(pg_uuid_t));
+	}
+	if (claimed && (ctx = run_begin(parent, &run_id)) == NULL)
+		run_lock_release(&run_id);
+	if (ctx != NULL)
+	{
+		ctx->first = next_runnable(ctx, 0);
+		resumed = ctx->first >= 0 && ctx->steps[ctx->first].status == STEP_RUNNING;
+		if (ctx->first >= 0)
+			record_in_txn(ctx, -1, NULL, 0, NULL, 0, ctx->first, NULL, FAIL_NONE);
+		else
+		{
+			RunStatus	end = final_status(ctx);
+
+			record_in_txn(ctx, -1, NULL, 0, NULL, 0, -1, &end, FAIL_NONE);
+		}
+	}
+	worker_txn_commit();
+	if (ctx != NULL)
+		run_event_run_started(ctx, resumed);
+	return ctx;
+}
+
+/* Executes a claimed run from its first step to its end. */
 static void
 run_execute(RunContext *ctx)
 {
 	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
-	int			next = next_runnable(ctx, 0);
+	int			next = ctx->first;
 
-	run_event_run_started(ctx);
-
-	/* nothing left to do: only the end is to be recorded */
+	/* nothing was left to do: its end is recorded */
 	if (next < 0)
 	{
-		RunStatus	end = final_status(ctx);
-
-		record(ctx, -1, NULL, 0, NULL, 0, -1, &end, FAIL_NONE);
-		run_event_run_finished(ctx, end);
+		run_event_run_finished(ctx, final_status(ctx));
 		return;
 	}
-	record(ctx, -1, NULL, 0, NULL, 0, next, NULL, FAIL_NONE);
 
 	while (next >= 0)
 	{
@@ -649,6 +721,7 @@ static bool counted_live = false;
 static void
 worker_detach(int code, Datum arg)
 {
+	(void) worker_idle_end();
 	if (counted_live)
 		pg_atomic_fetch_sub_u32(&prov_shared->live_workers, 1);
 	counted_live = false;
@@ -672,27 +745,6 @@ too_many_workers(void)
 	return true;
 }
 
-/* Takes the oldest runnable run no worker holds; false when there is none. */
-static bool
-claim_next_run(pg_uuid_t *run_id)
-{
-	pg_uuid_t	ids[MAX_RUN_WORKERS];
-	bool		claimed = false;
-	bool		held_back = false;
-	int			n;
-
-	worker_txn_begin("looking for a provisioning run");
-	n = runnable_runs(ids, lengthof(ids), &held_back);
-	for (int i = 0; i < n && !claimed; i++)
-		if (run_lock_acquire(&ids[i], true))
-		{
-			memcpy(run_id, &ids[i], sizeof(pg_uuid_t));
-			claimed = true;
-		}
-	worker_txn_commit();
-	return claimed;
-}
-
 /*
  * A run worker: executes the run it was started for, then any other runnable run, and
  * waits idle for the launcher's wake-up (a new run) for a while before it exits. Staying
@@ -701,12 +753,12 @@ claim_next_run(pg_uuid_t *run_id)
 void
 provisioning_run_main(Datum arg)
 {
-	pg_uuid_t	run_id;
-	bool		claimed;
+	pg_uuid_t	given;
+	bool		first_pass = true;
 	TimestampTz idle_since;
 	MemoryContext loop_cxt;
 
-	memcpy(&run_id, MyBgworkerEntry->bgw_extra, sizeof(run_id));
+	memcpy(&given, MyBgworkerEntry->bgw_extra, sizeof(given));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -716,10 +768,6 @@ provisioning_run_main(Datum arg)
 	counted_live = true;
 	before_shmem_exit(worker_detach, 0);
 
-	worker_txn_begin("locking run");
-	claimed = run_lock_acquire(&run_id, true);
-	worker_txn_commit();
-
 	/* whatever a pass of the loop allocates goes with it: a reused worker stays flat */
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run loop",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -727,18 +775,21 @@ provisioning_run_main(Datum arg)
 	idle_since = GetCurrentTimestamp();
 	for (;;)
 	{
-		MemoryContextReset(loop_cxt);
-		if (claimed || claim_next_run(&run_id))
-		{
-			RunContext *ctx = run_load(&run_id);
+		RunContext *ctx;
+		bool		handed;
 
-			if (ctx != NULL)
-			{
-				run_execute(ctx);
-				run_forget(ctx);
-			}
+		MemoryContextReset(loop_cxt);
+		ctx = run_claim(loop_cxt, first_pass ? &given : NULL);
+		if (ctx == NULL && first_pass)
+			ctx = run_claim(loop_cxt, NULL);
+		first_pass = false;
+		if (ctx != NULL)
+		{
+			pg_uuid_t	run_id = ctx->run_id;
+
+			run_execute(ctx);
+			run_forget(ctx);
 			run_lock_release(&run_id);
-			claimed = false;
 			idle_since = GetCurrentTimestamp();
 			if (ConfigReloadPending)
 			{
@@ -753,10 +804,13 @@ provisioning_run_main(Datum arg)
 			proc_exit(0);
 
 		pgstat_report_activity(STATE_IDLE, NULL);
-		pg_atomic_fetch_add_u32(&prov_shared->idle_workers, 1);
+		worker_idle_begin();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 WORKER_IDLE_MS, PG_WAIT_EXTENSION);
-		pg_atomic_fetch_sub_u32(&prov_shared->idle_workers, 1);
+		/* a committing backend that handed this worker a run keeps it from leaving */
+		handed = worker_idle_end();
+		if (handed)
+			idle_since = GetCurrentTimestamp();
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)

@@ -29,7 +29,6 @@
 #include "provisioning.h"
 #include "run_events.h"
 
-#define UUID_TEXT_SIZE 37
 
 int			prov_log_level = LOG;
 
@@ -44,23 +43,14 @@ const struct config_enum_entry run_event_log_levels[] = {
 	{NULL, 0, false}
 };
 
-/*
- * What the lines of the run this worker executes name beyond its RunContext. Fixed-size,
- * so nothing dangles once the run's memory is gone.
- */
+/* What the lines of the run this worker executes need to remember between events */
 static struct
 {
 	pg_uuid_t	run_id;
-	char		tenant_id[UUID_TEXT_SIZE];
-	char		engine[NAMEDATALEN];
-	TimestampTz started_at;
-	double		queued_ms;		/* from queued to first started */
 	double		step_engine_ms; /* the run's engine time when the current step started */
 	int			failed_step;	/* the first failed step, or -1 */
 	char	   *failure;		/* its message, in the run's memory */
 }			current;
-
-static SPIPlanPtr identity_plan = NULL;
 
 /* LOG never reaches a client: the queued line is written in the inserting session. */
 static int
@@ -160,77 +150,28 @@ is_current(RunContext *ctx)
 static void
 run_line(StringInfo buf, RunContext *ctx, const char *event, int idx)
 {
-	bool		known = is_current(ctx);
-
 	line_begin(buf, event, ctx->correlation_id,
 			   DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ctx->run_id))),
-			   known ? current.tenant_id : NULL, known ? current.engine : NULL,
-			   ctx->engine_kind, idx >= 0 ? ctx->steps[idx].key : NULL);
+			   ctx->tenant_id, ctx->engine_name, ctx->engine_kind, idx >= 0 ? ctx->steps[idx].key : NULL);
 }
 
-/* Reads the run's tenant, engine and times, in a transaction of its own. */
-static void
-load_identity(RunContext *ctx)
+/*
+ * The run begins at step ctx->first, or goes on there after an interruption (resumed: the
+ * step was left running). Logs how long it was queued, or how long its creates wait for
+ * the requests of the interrupted attempt.
+ */
+void
+run_event_run_started(RunContext *ctx, bool resumed)
 {
-	Oid			types[1] = {UUIDOID};
-	Datum		values[1];
+	StringInfoData buf;
+	int			first = ctx->first;
 
 	memset(&current, 0, sizeof(current));
 	memcpy(&current.run_id, &ctx->run_id, sizeof(pg_uuid_t));
 	current.failed_step = -1;
-
-	worker_txn_begin("starting run");
-	if (identity_plan == NULL)
-	{
-		identity_plan = SPI_prepare("SELECT o.tenant_id::text, t.engine, o.started_at,"
-									" extract(epoch FROM o.started_at - o.created_at) * 1000"
-									" FROM provisioning.tenant_onboarding o"
-									" JOIN provisioning.tenants t ON t.id = o.tenant_id"
-									" WHERE o.id = $1", 1, types);
-		if (identity_plan == NULL || SPI_keepplan(identity_plan) != 0)
-			elog(ERROR, "could not prepare the run identity statement: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	values[0] = UUIDPGetDatum(&ctx->run_id);
-	if (SPI_execute_plan(identity_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the provisioning run's tenant");
-	if (SPI_processed == 1)
-	{
-		HeapTuple	row = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *engine = SPI_getvalue(row, desc, 2);
-		bool		isnull;
-		Datum		started = SPI_getbinval(row, desc, 3, &isnull);
-		Datum		queued;
-
-		strlcpy(current.tenant_id, SPI_getvalue(row, desc, 1), sizeof(current.tenant_id));
-		if (engine)
-			strlcpy(current.engine, engine, sizeof(current.engine));
-		current.started_at = isnull ? GetCurrentTimestamp() : DatumGetTimestampTz(started);
-		queued = SPI_getbinval(row, desc, 4, &isnull);
-		current.queued_ms = isnull ? 0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, queued));
-	}
-	worker_txn_commit();
-}
-
-/*
- * The run begins (or goes on after an interruption: a step was left running). Logs the
- * step it starts at, and how long it was queued, or how long it waits for the requests
- * of the interrupted attempt.
- */
-void
-run_event_run_started(RunContext *ctx)
-{
-	StringInfoData buf;
-	int			first = -1;
-
-	load_identity(ctx);
-	for (int i = 0; i < ctx->nsteps && first < 0; i++)
-		if (ctx->steps[i].status == STEP_PENDING || ctx->steps[i].status == STEP_RUNNING)
-			first = i;
 	if (!message_level_is_interesting(event_level()))
 		return;
-	if (first >= 0 && ctx->steps[first].status == STEP_RUNNING)
+	if (resumed)
 	{
 		/* creates wait this long for requests the interrupted attempt may have left */
 		run_line(&buf, ctx, "run_resumed", first);
@@ -239,7 +180,7 @@ run_event_run_started(RunContext *ctx)
 	else
 	{
 		run_line(&buf, ctx, "run_started", first);
-		add_ms(&buf, "queued_ms", current.queued_ms);
+		add_ms(&buf, "queued_ms", ctx->queued_ms);
 	}
 	emit(&buf);
 }
@@ -328,7 +269,7 @@ run_event_run_finished(RunContext *ctx, RunStatus status)
 	run_line(&buf, ctx, "run_finished", failed);
 	add(&buf, "status", run_status_names[status]);
 	add_ms(&buf, "duration_ms",
-		   known ? (GetCurrentTimestamp() - current.started_at) / 1000.0 : 0);
+		   (GetCurrentTimestamp() - ctx->started_at) / 1000.0);
 	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms);
 	if (failed >= 0)
 		add(&buf, "error", current.failure);

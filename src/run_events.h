@@ -17,7 +17,7 @@ extern int	prov_log_level;
 extern const struct config_enum_entry run_event_log_levels[];
 
 /* Events, in the order a run has them; call each after its outcome is committed. */
-extern void run_event_run_started(RunContext *ctx);
+extern void run_event_run_started(RunContext *ctx, bool resumed);
 extern void run_event_step_started(RunContext *ctx, int idx);
 extern void run_event_retry(RunContext *ctx, int idx, const StepResult *result, long wait_ms);
 extern void run_event_step_finished(RunContext *ctx, int idx, const StepResult *result,
