@@ -57,6 +57,7 @@ typedef struct RunContext
 	TimestampTz started_at;		/* when the run first started */
 	double		queued_ms;		/* from queued to first started */
 	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
+	double		record_ms;		/* time spent recording: the run's own transactions */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;

@@ -345,10 +345,13 @@ static void
 record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
 	   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
 {
+	TimestampTz start = GetCurrentTimestamp();
+
 	/* everything in between is allocated in the transaction's memory */
 	worker_txn_begin(ctx->steps[step].key);
 	record_in_txn(ctx, step, status, attempts, message, duration_ms, next, run_status, kind);
 	worker_txn_commit();
+	ctx->record_ms += (GetCurrentTimestamp() - start) / 1000.0;
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -620,6 +623,7 @@ run_claim(MemoryContext parent, const pg_uuid_t *given)
 	bool		held_back = false;
 	bool		resumed = false;
 	RunContext *ctx = NULL;
+	TimestampTz start = GetCurrentTimestamp();
 
 	worker_txn_begin("claiming a provisioning run");
 	if (given != NULL)
@@ -652,7 +656,10 @@ run_claim(MemoryContext parent, const pg_uuid_t *given)
 	}
 	worker_txn_commit();
 	if (ctx != NULL)
+	{
+		ctx->record_ms = (GetCurrentTimestamp() - start) / 1000.0;
 		run_event_run_started(ctx, resumed);
+	}
 	return ctx;
 }
 

@@ -271,6 +271,7 @@ run_event_run_finished(RunContext *ctx, RunStatus status)
 	add_ms(&buf, "duration_ms",
 		   (GetCurrentTimestamp() - ctx->started_at) / 1000.0);
 	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms);
+	add_ms(&buf, "record_ms", ctx->record_ms);
 	if (failed >= 0)
 		add(&buf, "error", current.failure);
 	emit(&buf);

@@ -201,6 +201,8 @@ cmp_ok($end->{duration_ms}, '>=', $run_duration, '...the total duration (at leas
 cmp_ok($end->{duration_ms}, '<', $run_duration + 1000, '...taken as the run ended');
 cmp_ok($end->{engine_ms}, '>', 1500, '...and the engine time, which includes the held request');
 cmp_ok($end->{engine_ms}, '<', $end->{duration_ms}, '...and is part of it');
+like($end->{record_ms}, qr/^\d+\.\d{3}$/, '...and the time in the run\'s own transactions');
+cmp_ok($end->{record_ms}, '<', $end->{duration_ms} - $end->{engine_ms} + 1, '...which is part of the rest');
 
 # The same run from jsonlog
 my @json = json_events($cid);
