@@ -3,10 +3,10 @@
  *     The launcher: one static background worker in provisioning.database_name that
  *     starts a run worker for each runnable run, at most provisioning.max_workers at once.
  *
- * It sleeps on its latch. provision_start() and the tenant trigger set that latch when
- * their transaction commits (api.c), and the postmaster sets it when a run worker exits
- * (bgw_notify_pid), so a queued run starts at once. A long safety nap also picks up runs
- * queued by prepared transactions, which wake nobody.
+ * It sleeps on its latch. A transaction that queued runs hands them at commit to idle run
+ * workers, which claim them without this hop, and sets this latch for the rest (api.c,
+ * queue.c); the postmaster sets it when a run worker exits (bgw_notify_pid). A long safety
+ * nap also picks up runs queued by prepared transactions, which wake nobody.
  */
 #include "postgres.h"
 
