@@ -10,7 +10,9 @@ error envelope with a doubly encoded _server_messages, the status codes (401, 40
   * a Company whose chart template is unknown is saved with no accounts; saving it again
     while it has none imports the chart (that is how an import is re-triggered);
   * a POS Profile needs a name (Prompt naming), one default payment and a Mode of Payment
-    Account for the company; only one open POS Opening Entry per profile and per user.
+    Account for the company; only one open POS Opening Entry per profile and per user;
+  * frappe.client.insert_many inserts up to 200 documents in one request, which is one
+    transaction: a document that fails (a duplicate: 409) takes the others back with it.
 
 State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does), each
 seeded as after the setup wizard's "Installing presets" stage, without a Company or a
@@ -42,6 +44,7 @@ Control API (JSON, on the control port):
 
 import argparse
 import base64
+import copy
 import datetime
 import fnmatch
 import json
@@ -494,6 +497,22 @@ def insert(site, doctype, doc):
     raise FrappeError(403, "PermissionError", f"Cannot create {doctype}")
 
 
+def insert_many(site, docs):
+    """frappe.client.insert_many: each document inserted in turn, the names answered in
+    order; the request is one transaction, so an error rolls back every insert before it."""
+    docs = json.loads(docs) if isinstance(docs, str) else docs
+    if not isinstance(docs, list):
+        raise validation("docs must be a list of documents")
+    if len(docs) > 200:
+        raise validation("Only 200 inserts allowed in one request")
+    saved = copy.deepcopy((site.docs, site.series))
+    try:
+        return [insert(site, doc.get("doctype"), doc)["name"] for doc in docs]
+    except Exception:
+        site.docs, site.series = saved
+        raise
+
+
 def update(site, doctype, name, changes):
     doc = site.get(doctype, name)
     if doc is None:
@@ -708,6 +727,8 @@ class ApiHandler(simcore.ApiHandler):
                 parent["accounts"].append({"company": doc["company"], "default_account": doc["default_account"]})
                 return {"message": doc}
             return {"message": insert(site, doc.get("doctype"), doc)}
+        if name == "frappe.client.insert_many" and method in ("POST", "PUT"):
+            return {"message": insert_many(site, args.get("docs"))}
         raise validation(f"Failed to get method for command {name} with No module named '{name}'")
 
     def list_docs(self, site, doctype, query):
