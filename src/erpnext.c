@@ -8,8 +8,12 @@
  * customer_name, the open POS Opening Entry of the profile). A Customer must never be
  * POSTed blindly: ERPNext answers a duplicate with a new "Walk-In Customer - 1", not 409.
  * The Frappe client (frappe.c) does the requests, and every create goes through
- * frappe_create_once, which never sends a create again while an earlier one may still be
- * applied by the engine.
+ * frappe_create_once or frappe_ensure_many, which never send a create again while an
+ * earlier one may still be applied by the engine.
+ *
+ * Round trips are saved where the API allows without skipping a check:
+ *  - several documents of one doctype are read in one list request (a name "in" filter)
+ *    and the missing ones made in one frappe.client.insert_many (one transaction);
  */
 #include "postgres.h"
 
@@ -229,43 +233,41 @@ step_warehouses(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	const char *bases[] = {"Main Store", "POS Store"};
+	const char *keys[] = {"main_warehouse", "pos_warehouse"};
 	int			wanted = config_bool(ctx, "pos_store_enabled") ? 2 : 1;
-	char	   *parent;
-	JsonbContainer *found;
-	int			made = 0;
+	const char *names[3];
+	const char *docs[2];
+	bool		found[3];
+	FrappeBatch b = {.doctype = "Warehouse",.n = wanted,.names = names + 1,.docs = docs,.found = found + 1,
+	.known = true};
 
 	if (abbr == NULL)
 		return;
-	parent = warehouse_name("All Warehouses", abbr);
-	switch (frappe_get(ctx, r, "Warehouse", parent, &found))
-	{
-		case FRAPPE_OK:
-			break;
-		case FRAPPE_NOT_FOUND:
-			parent = NULL;
-			break;
-		default:
-			return;
-	}
+	names[0] = warehouse_name("All Warehouses", abbr);
+	for (int i = 0; i < wanted; i++)
+		names[i + 1] = warehouse_name(bases[i], abbr);
+	/* the parent and the stores in one read */
+	if (frappe_names_exist(ctx, r, "Warehouse", wanted + 1, names, found) != FRAPPE_OK)
+		return;
 	for (int i = 0; i < wanted; i++)
 	{
 		JsonWriter	body;
-		bool		created;
-		char	   *name = warehouse_name(bases[i], abbr);
 
 		jw_open(&body, '{');
+		jw_str(&body, "doctype", "Warehouse");
 		jw_str(&body, "warehouse_name", bases[i]);
 		jw_str(&body, "company", company_of(ctx));
-		if (parent)
-			jw_str(&body, "parent_warehouse", parent);
+		if (found[0])
+			jw_str(&body, "parent_warehouse", names[0]);
 		jw_int(&body, "is_group", 0);
 		jw_close(&body, '}');
-		if (!frappe_ensure(ctx, r, "Warehouse", name, body.buf.data, &created, NULL))
-			return;
-		made += created;
-		meta_set(ctx, i == 0 ? "main_warehouse" : "pos_warehouse", name);
+		docs[i] = body.buf.data;
 	}
-	step_done(ctx, r, made > 0, "%s%s%s", meta_get(ctx, "main_warehouse"),
+	if (!frappe_ensure_many(ctx, r, &b))
+		return;
+	for (int i = 0; i < wanted; i++)
+		meta_set(ctx, keys[i], names[i + 1]);
+	step_done(ctx, r, b.made > 0, "%s%s%s", meta_get(ctx, "main_warehouse"),
 			  wanted > 1 ? ", " : "", wanted > 1 ? meta_get(ctx, "pos_warehouse") : "");
 }
 
@@ -338,7 +340,10 @@ static void
 step_items(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
-	int			made = 0;
+	const char *codes[lengthof(demo_items)];
+	const char *docs[lengthof(demo_items)];
+	bool		found[lengthof(demo_items)];
+	FrappeBatch b = {.doctype = "Item",.n = lengthof(demo_items),.names = codes,.docs = docs,.found = found};
 
 	if (abbr == NULL)
 		return;
@@ -346,7 +351,6 @@ step_items(RunContext *ctx, StepResult *r)
 	{
 		JsonWriter	body;
 		JsonWriter	row;
-		bool		created;
 
 		jw_open(&row, '{');
 		jw_str(&row, "company", company_of(ctx));
@@ -354,6 +358,7 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_close(&row, '}');
 
 		jw_open(&body, '{');
+		jw_str(&body, "doctype", "Item");
 		jw_str(&body, "item_code", demo_items[i].code);
 		jw_str(&body, "item_name", demo_items[i].name);
 		jw_str(&body, "item_group", "Products");
@@ -363,12 +368,13 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_raw(&body, "standard_rate", demo_items[i].rate);
 		jw_raw(&body, "item_defaults", psprintf("[%s]", row.buf.data));
 		jw_close(&body, '}');
-		if (!frappe_ensure(ctx, r, "Item", demo_items[i].code, body.buf.data, &created, NULL))
-			return;
-		made += created;
+		codes[i] = demo_items[i].code;
+		docs[i] = body.buf.data;
 	}
+	if (!frappe_ensure_many(ctx, r, &b))
+		return;
 	meta_set(ctx, "demo_items", psprintf("%d", (int) lengthof(demo_items)));
-	step_done(ctx, r, made > 0, "%d demo items (%d new)", (int) lengthof(demo_items), made);
+	step_done(ctx, r, b.made > 0, "%d demo items (%d new)", (int) lengthof(demo_items), b.made);
 }
 
 static void
