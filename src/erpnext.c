@@ -14,6 +14,9 @@
  * Round trips are saved where the API allows without skipping a check:
  *  - several documents of one doctype are read in one list request (a name "in" filter)
  *    and the missing ones made in one frappe.client.insert_many (one transaction);
+ *  - the Company's accounts, cost center and currency, which the company step reads or
+ *    makes anyway, are kept in the run's metadata for the POS profile; it reads the
+ *    Company again only when they are not there (an older run's metadata).
  */
 #include "postgres.h"
 
@@ -29,6 +32,14 @@
 #define WALK_IN_CUSTOMER "Walk-In Customer"
 #define CASH "Cash"
 #define LOGGED_USER_PATH "/api/method/frappe.auth.get_logged_user"
+
+/* The Company's fields the POS profile needs, and the metadata keys they are kept under. */
+static const char *const company_facts[][2] = {
+	{"default_currency", "company_currency"},
+	{"default_cash_account", "cash_account"},
+	{"write_off_account", "write_off_account"},
+	{"cost_center", "cost_center"},
+};
 
 static const struct
 {
@@ -61,6 +72,23 @@ static const char *
 company_of(RunContext *ctx)
 {
 	return config_text(ctx, "company_name");
+}
+
+/* Keeps the Company's company_facts from a Company document the engine answered. */
+static void
+remember_company(RunContext *ctx, JsonbContainer *company)
+{
+	for (int i = 0; i < lengthof(company_facts); i++)
+		meta_set(ctx, company_facts[i][1], jb_text(company, company_facts[i][0]));
+}
+
+/* A metadata value, or NULL when the metadata lacks it or holds it empty. */
+static const char *
+meta_text(RunContext *ctx, const char *key)
+{
+	const char *v = meta_get(ctx, key);
+
+	return (v && v[0]) ? v : NULL;
 }
 
 /* The company's abbreviation, read from the engine once and kept in the metadata. */
@@ -177,6 +205,7 @@ step_company(RunContext *ctx, StepResult *r)
 	meta_set(ctx, "company", jb_text(doc, "name") ? jb_text(doc, "name") : company_of(ctx));
 	if (abbr)
 		meta_set(ctx, "company_abbr", abbr);
+	remember_company(ctx, doc);
 	step_done(ctx, r, created, "company %s (abbreviation %s)", meta_get(ctx, "company"),
 			  abbr ? abbr : "?");
 }
@@ -215,6 +244,9 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company);
 		return;
 	}
+	/* the import set the company's default accounts */
+	if (doc)
+		remember_company(ctx, doc);
 	if (frappe_count(ctx, r, "Account", filters, &accounts) != FRAPPE_OK)
 		return;
 	if (accounts == 0)
@@ -438,7 +470,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	const char *abbr = company_abbr(ctx, r);
 	char	   *name = pos_profile_name(ctx);
 	JsonbContainer *company;
-	char	   *write_off,
+	const char *write_off,
 			   *cost_center,
 			   *cash;
 	JsonWriter	body,
@@ -448,15 +480,21 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 
 	if (abbr == NULL)
 		return;
-	if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
+	/* read in this run's company or chart step, or by a run before; else read now */
+	if (meta_text(ctx, "write_off_account") == NULL || meta_text(ctx, "cost_center") == NULL ||
+		meta_text(ctx, "cash_account") == NULL)
 	{
-		if (r->status != STEP_FAILED)
-			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
-		return;
+		if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
+		{
+			if (r->status != STEP_FAILED)
+				step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
+			return;
+		}
+		remember_company(ctx, company);
 	}
-	write_off = jb_text(company, "write_off_account");
-	cost_center = jb_text(company, "cost_center");
-	cash = jb_text(company, "default_cash_account");
+	write_off = meta_text(ctx, "write_off_account");
+	cost_center = meta_text(ctx, "cost_center");
+	cash = meta_text(ctx, "cash_account");
 	if (write_off == NULL || cost_center == NULL || cash == NULL)
 	{
 		step_fail(r, FAIL_PERMANENT,
@@ -480,7 +518,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_str(&body, "name", name);
 	jw_str(&body, "company", company_of(ctx));
 	jw_str(&body, "warehouse", warehouse_name(config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store", abbr));
-	jw_str(&body, "currency", jb_text(company, "default_currency") ? jb_text(company, "default_currency") : config_text(ctx, "currency"));
+	jw_str(&body, "currency", meta_text(ctx, "company_currency") ? meta_text(ctx, "company_currency") : config_text(ctx, "currency"));
 	jw_str(&body, "write_off_account", write_off);
 	jw_str(&body, "write_off_cost_center", cost_center);
 	jw_str(&body, "customer", meta_get(ctx, "customer") ? meta_get(ctx, "customer") : WALK_IN_CUSTOMER);
