@@ -16,7 +16,20 @@
  *    and the missing ones made in one frappe.client.insert_many (one transaction);
  *  - the Company's accounts, cost center and currency, which the company step reads or
  *    makes anyway, are kept in the run's metadata for the POS profile; it reads the
- *    Company again only when they are not there (an older run's metadata).
+ *    Company again only when they are not there (an older run's metadata);
+ *  - "known absent": when the company step of this execution of the run created the
+ *    company (an answered POST: the engine did not hold it before), documents that can
+ *    belong to that company only cannot exist unless this run made them: its Main and
+ *    POS Store, the Stock Settings default warehouse being its Main Store, its POS
+ *    profile and, once this execution created that profile too, the profile's open POS
+ *    Opening Entry; and its "All Warehouses" group exists (ERPNext makes it with the
+ *    company). A step skips their first lookup only while it has sent no write yet, so a
+ *    retried attempt, whose earlier write may have been applied, looks everything up;
+ *    every create still goes through the settle-safe path, and a name-keyed create
+ *    answered 409 is looked up. The fact lives in the driver's session, never persisted: a
+ *    resumed run, a rerun or a retry (the company found, not created) looks everything
+ *    up. It does not hold for the Cash mode of payment's account row: ERPNext adds that
+ *    row itself when it saves a company, so it is always looked up.
  */
 #include "postgres.h"
 
@@ -32,6 +45,13 @@
 #define WALK_IN_CUSTOMER "Walk-In Customer"
 #define CASH "Cash"
 #define LOGGED_USER_PATH "/api/method/frappe.auth.get_logged_user"
+
+/* What this execution of the run knows (RunContext.engine_session); never persisted. */
+typedef struct ErpnextSession
+{
+	bool		company_made;	/* the company step created the company, answered */
+	bool		profile_made;	/* the POS profile step created the profile, answered */
+} ErpnextSession;
 
 /* The Company's fields the POS profile needs, and the metadata keys they are kept under. */
 static const char *const company_facts[][2] = {
@@ -72,6 +92,22 @@ static const char *
 company_of(RunContext *ctx)
 {
 	return config_text(ctx, "company_name");
+}
+
+static ErpnextSession *
+session_of(RunContext *ctx)
+{
+	return (ErpnextSession *) ctx->engine_session;
+}
+
+/*
+ * May the step take the new company's own documents for absent (see the header)? Only
+ * before it sent a write: a retried attempt may have made them.
+ */
+static bool
+known_absent(RunContext *ctx)
+{
+	return session_of(ctx)->company_made && !ctx->create_sent;
 }
 
 /* Keeps the Company's company_facts from a Company document the engine answered. */
@@ -175,7 +211,7 @@ step_fiscal_year(RunContext *ctx, StepResult *r)
 	jw_str(&body, "year_start_date", psprintf("%d-01-01", year));
 	jw_str(&body, "year_end_date", psprintf("%d-12-31", year));
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "Fiscal Year", filters, body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Fiscal Year", filters, false, body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "fiscal_year", name);
 	step_done(ctx, r, created, "fiscal year %s covers %s", name, today);
@@ -206,6 +242,7 @@ step_company(RunContext *ctx, StepResult *r)
 	if (abbr)
 		meta_set(ctx, "company_abbr", abbr);
 	remember_company(ctx, doc);
+	session_of(ctx)->company_made = created;
 	step_done(ctx, r, created, "company %s (abbreviation %s)", meta_get(ctx, "company"),
 			  abbr ? abbr : "?");
 }
@@ -269,7 +306,7 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	int			wanted = config_bool(ctx, "pos_store_enabled") ? 2 : 1;
 	const char *names[3];
 	const char *docs[2];
-	bool		found[3];
+	bool		found[3] = {true, false, false};
 	FrappeBatch b = {.doctype = "Warehouse",.n = wanted,.names = names + 1,.docs = docs,.found = found + 1,
 	.known = true};
 
@@ -278,8 +315,9 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	names[0] = warehouse_name("All Warehouses", abbr);
 	for (int i = 0; i < wanted; i++)
 		names[i + 1] = warehouse_name(bases[i], abbr);
-	/* the parent and the stores in one read */
-	if (frappe_names_exist(ctx, r, "Warehouse", wanted + 1, names, found) != FRAPPE_OK)
+	/* the parent and the stores in one read, unless the company is this run's own */
+	if (!known_absent(ctx) &&
+		frappe_names_exist(ctx, r, "Warehouse", wanted + 1, names, found) != FRAPPE_OK)
 		return;
 	for (int i = 0; i < wanted; i++)
 	{
@@ -305,17 +343,17 @@ step_warehouses(RunContext *ctx, StepResult *r)
 
 /*
  * Brings a Single doctype to the wanted values (field/value pairs); *changed says
- * whether it had to be written.
+ * whether it had to be written. known_differs: the run knows it differs (no read needed).
  */
 static bool
 ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
-			  const char *const *pairs, bool *changed)
+			  const char *const *pairs, bool known_differs, bool *changed)
 {
-	JsonbContainer *doc;
+	JsonbContainer *doc = NULL;
 	JsonWriter	body;
 
-	*changed = false;
-	if (frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
+	*changed = known_differs;
+	if (!known_differs && frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no %s", doctype);
@@ -324,9 +362,9 @@ ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
 	jw_open(&body, '{');
 	for (int i = 0; i < n; i++)
 	{
-		char	   *have = jb_text(doc, pairs[2 * i]);
+		char	   *have = doc ? jb_text(doc, pairs[2 * i]) : NULL;
 
-		if (have == NULL || strcmp(have, pairs[2 * i + 1]) != 0)
+		if (doc && (have == NULL || strcmp(have, pairs[2 * i + 1]) != 0))
 			*changed = true;
 		jw_str(&body, pairs[2 * i], pairs[2 * i + 1]);
 	}
@@ -359,8 +397,9 @@ step_settings(RunContext *ctx, StepResult *r)
 	stock[5] = "Nos";
 	stock[6] = "allow_negative_stock";
 	stock[7] = "1";
-	if (!ensure_single(ctx, r, "Stock Settings", 4, stock, &stock_changed) ||
-		!ensure_single(ctx, r, "Selling Settings", 3, selling, &selling_changed))
+	/* a company of this run's own is nobody's default yet; Selling Settings are everyone's */
+	if (!ensure_single(ctx, r, "Stock Settings", 4, stock, known_absent(ctx), &stock_changed) ||
+		!ensure_single(ctx, r, "Selling Settings", 3, selling, false, &selling_changed))
 		return;
 	step_done(ctx, r, stock_changed || selling_changed,
 			  "stock settings %s, selling settings %s",
@@ -403,6 +442,7 @@ step_items(RunContext *ctx, StepResult *r)
 		codes[i] = demo_items[i].code;
 		docs[i] = body.buf.data;
 	}
+	/* items are no company's own: always looked up */
 	if (!frappe_ensure_many(ctx, r, &b))
 		return;
 	meta_set(ctx, "demo_items", psprintf("%d", (int) lengthof(demo_items)));
@@ -423,7 +463,7 @@ step_customer(RunContext *ctx, StepResult *r)
 	jw_str(&body, "customer_group", "Individual");
 	jw_str(&body, "territory", "All Territories");
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), false, body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "customer", name);
 	step_done(ctx, r, created, "customer %s", name);
@@ -469,7 +509,9 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	char	   *name = pos_profile_name(ctx);
+	FrappeTarget t = {.doctype = "POS Profile",.name = name};
 	JsonbContainer *company;
+	JsonbContainer *doc;
 	const char *write_off,
 			   *cost_center,
 			   *cash;
@@ -526,8 +568,10 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "payments", psprintf("[%s]", payment.buf.data));
 	jw_raw(&body, "applicable_for_users", psprintf("[%s]", user.buf.data));
 	jw_close(&body, '}');
-	if (!frappe_ensure(ctx, r, "POS Profile", name, body.buf.data, &created, NULL))
+	t.known_absent = known_absent(ctx);
+	if (!frappe_create_once(ctx, r, &t, frappe_resource_path("POS Profile", NULL), body.buf.data, &doc, &created))
 		return;
+	session_of(ctx)->profile_made = created;
 	meta_set(ctx, "pos_profile", name);
 	step_done(ctx, r, created, "POS profile %s", name);
 }
@@ -559,7 +603,9 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "balance_details", psprintf("[%s]", row.buf.data));
 	jw_int(&body, "docstatus", 1);
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "POS Opening Entry", frappe_equal_filters(3, pairs), body.buf.data, &name, &created))
+	/* a profile this execution made (for a company it made) has no entry yet */
+	if (!frappe_find_or_insert(ctx, r, "POS Opening Entry", frappe_equal_filters(3, pairs),
+							   session_of(ctx)->profile_made && known_absent(ctx), body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "pos_opening_entry", name);
 	step_done(ctx, r, created, "POS opening entry %s is open", name);
@@ -580,6 +626,7 @@ erpnext_begin(RunContext *ctx, StepResult *r)
 {
 	char	   *auth = token(ctx->api_key, ctx->api_secret);
 
+	ctx->engine_session = MemoryContextAllocZero(ctx->cxt, sizeof(ErpnextSession));
 	http_client_init(&ctx->http, auth, ctx->correlation_id);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);

@@ -256,13 +256,23 @@ typedef struct FrappeCreate
 	const char *path;
 	const char *body;
 	JsonbContainer **doc;
+	bool		looked;			/* the target was looked up (or known absent) once */
 } FrappeCreate;
 
 static bool
 frappe_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	FrappeCreate *c = (FrappeCreate *) arg;
+	bool		known = c->target->known_absent && !c->looked;
 
+	c->looked = true;
+	/* only the first lookup: after a create, whatever it may have made is looked for */
+	if (known)
+	{
+		*c->doc = NULL;
+		*found = false;
+		return true;
+	}
 	if (frappe_lookup(ctx, r, c->target, c->doc) != FRAPPE_OK)
 		return false;
 	*found = *c->doc != NULL;
@@ -329,9 +339,9 @@ frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *n
  */
 bool
 frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
-				   const char *body, char **name, bool *created)
+				   bool known_absent, const char *body, char **name, bool *created)
 {
-	FrappeTarget	t = {.doctype = doctype,.filters = filters};
+	FrappeTarget	t = {.doctype = doctype,.filters = filters,.known_absent = known_absent};
 	JsonbContainer *doc;
 
 	if (!frappe_create_once(ctx, r, &t, frappe_resource_path(doctype, NULL), body, &doc, created))

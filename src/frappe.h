@@ -26,6 +26,7 @@ typedef struct FrappeTarget
 	const char *parent_field;
 	const char *row_key;
 	const char *row_value;
+	bool		known_absent;	/* the run knows it does not exist: the first lookup is skipped */
 } FrappeTarget;
 
 /*
@@ -62,7 +63,7 @@ extern bool frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarge
 extern bool frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
 						  const char *body, bool *created, JsonbContainer **doc);
 extern bool frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
-								  const char *body, char **name, bool *created);
+								  bool known_absent, const char *body, char **name, bool *created);
 extern FrappeStatus frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
 									   const char *const *names, bool *found);
 extern bool frappe_ensure_many(RunContext *ctx, StepResult *r, FrappeBatch *b);
