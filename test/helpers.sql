@@ -34,6 +34,29 @@ BEGIN
 END
 $$;
 
+-- Polls the tenant's status until its run is at step; after the deadline, a TIMEOUT text
+-- as wait_final's.
+CREATE FUNCTION test.wait_step(tenant uuid, step text, timeout_s double precision DEFAULT 60) RETURNS text
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+    current  text;
+BEGIN
+    LOOP
+        current := provisioning.provision_status(tenant)->>'current_step';
+        IF current = step THEN
+            RETURN current;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN format('TIMEOUT after %s s waiting for the run of tenant %s to reach %s (at %s)',
+                          timeout_s, tenant, step, current);
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END
+$$;
+
 -- The status of each step of the tenant's latest run.
 CREATE FUNCTION test.step_statuses(tenant uuid) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(e->>'step', e->>'status')
@@ -125,3 +148,12 @@ $$ SELECT count(*) FROM jsonb_array_elements(requests) r
                     THEN r->>'service' = 'object' AND r->>'model_method' NOT IN
                          ('search', 'search_read', 'search_count', 'read', 'fields_get')
                     ELSE r->>'method' IN ('POST', 'PUT') END $$;
+
+-- One run's requests to a simulated ERPNext (simctl requests), in order, as 'METHOD path'
+-- lines without the query; an insert_many also names the doctype of its documents.
+CREATE FUNCTION test.erpnext_calls(requests jsonb, correlation_id text) RETURNS text[] LANGUAGE sql AS
+$$ SELECT coalesce(array_agg(r->>'method' || ' ' || (r->>'path')
+                             || CASE WHEN r->>'path' LIKE '%insert_many' THEN ' ' || (r->>'doctype') ELSE '' END
+                             ORDER BY (r->>'seq')::int), '{}')
+     FROM jsonb_array_elements(requests) r
+    WHERE r->>'correlation_id' = correlation_id $$;
