@@ -8,10 +8,11 @@
 \if :odoo
 -- Odoo's creates: the company, the chart, the warehouses, the products, the customer, the session
 \set ignored `$SIMCTL odoo fault '{"db": "slow_odoo", "method": "object.execute_kw", "pattern": "(res.company create|account.chart.template try_loading|res.partner create|pos.config open_ui)$", "action": "delay", "delay_ms": 3500, "times": 4}'`
-\set ignored `$SIMCTL odoo fault '{"db": "slow_odoo", "method": "object.execute_kw stock.warehouse create", "action": "delay", "delay_ms": 3500, "times": 2}'`
-\set ignored `$SIMCTL odoo fault '{"db": "slow_odoo", "method": "object.execute_kw product.template create", "action": "delay", "delay_ms": 3500, "times": 3}'`
-\set late 9
-\set creates '{"res.company create": 1, "account.chart.template try_loading": 1, "stock.warehouse create": 2, "product.template create": 3, "res.partner create": 1, "pos.config open_ui": 1}'
+-- the warehouses and the products are made in one create of a list each
+\set ignored `$SIMCTL odoo fault '{"db": "slow_odoo", "method": "object.execute_kw stock.warehouse create", "action": "delay", "delay_ms": 3500, "times": 1}'`
+\set ignored `$SIMCTL odoo fault '{"db": "slow_odoo", "method": "object.execute_kw product.template create", "action": "delay", "delay_ms": 3500, "times": 1}'`
+\set late 6
+\set creates '{"res.company create": 1, "account.chart.template try_loading": 1, "stock.warehouse create": 1, "product.template create": 1, "res.partner create": 1, "pos.config open_ui": 1}'
 \else
 \set ignored `$SIMCTL fault '{"site": "slow.localhost", "method": "POST", "path": "^/api/resource/(Fiscal Year|Company|Customer|POS Profile|POS Opening Entry)$", "action": "delay", "delay_ms": 3500, "times": 5}'`
 -- the warehouses and the demo items are made in one insert_many each
