@@ -6,10 +6,11 @@
 -- creates nothing. The creates without a lookup stay safe: an insert_many, a POS profile
 -- or an opening entry whose answer is lost, or comes after the client's timeout, is looked
 -- for and never sent twice; an insert_many that meets a 409 (someone made one of its
--- documents meanwhile) makes the rest.
+-- documents meanwhile) makes the rest. Odoo: a fresh run makes exactly 22 calls, a rerun
+-- looks everything up and writes nothing.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(32);
+SELECT plan(37);
 
 -- A fresh run with the default settings (no demo items, a POS store)
 \set ignored `$SIMCTL reset trips.localhost`
@@ -177,5 +178,43 @@ SELECT is((SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) FROM 
 \set summary `$SIMCTL summary tripsrace.localhost`
 SELECT is(:'summary'::jsonb->'Warehouse', '7', 'race: one Main Store, one POS Store');
 
+-- Odoo: one search_read where a search and a read were, the warehouses made in one create
+-- of a list, and what a step before read or made not asked again (22 calls, 30 before)
+\set ignored `$SIMCTL odoo reset trips_odoo`
+SELECT test.new_odoo_engine('trips_odoo') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Odoo Trip Retail', 'trips_odoo') RETURNING id AS odoo \gset
+SELECT is(test.wait_final(:'odoo'), 'COMPLETED', 'odoo: a fresh run completes');
+\set requests `$SIMCTL odoo requests trips_odoo`
+CREATE FUNCTION pg_temp.odoo_calls(requests jsonb, correlation_id text) RETURNS text[] LANGUAGE sql AS
+$$ SELECT array_agg(replace(r->>'rpc', 'object.execute_kw ', '') ORDER BY (r->>'seq')::int)
+     FROM jsonb_array_elements(requests) r WHERE r->>'correlation_id' = correlation_id $$;
+SELECT provisioning.provision_status(:'odoo')->>'correlation_id' AS run8 \gset
+SELECT is(pg_temp.odoo_calls(:'requests', :'run8'), ARRAY[
+    'common.authenticate',
+    'res.currency search', 'res.country search', 'res.company search', 'res.company create', 'res.users read',
+    'account.account search_count', 'account.chart.template try_loading', 'account.account search_count',
+    'res.company read',
+    'stock.warehouse search_read', 'stock.warehouse create',
+    'res.company search_read',
+    'res.partner search', 'res.partner create',
+    'stock.warehouse search_read', 'pos.config search_read', 'pos.config write',
+    'pos.session search_read', 'pos.config open_ui', 'pos.session search_read', 'pos.session set_cashbox_pos'],
+    'odoo: a fresh run makes exactly these 22 calls');
+SELECT is(provisioning.provision_start(:'odoo')->>'status', 'PENDING', 'odoo: a rerun is queued');
+SELECT is(test.wait_final(:'odoo'), 'COMPLETED', 'odoo: the rerun completes');
+\set requests `$SIMCTL odoo requests trips_odoo`
+SELECT provisioning.provision_status(:'odoo')->>'correlation_id' AS run9 \gset
+SELECT is(pg_temp.odoo_calls(:'requests', :'run9'), ARRAY[
+    'common.authenticate',
+    'res.currency search', 'res.country search', 'res.company search', 'res.users read',
+    'account.account search_count', 'res.company read',
+    'stock.warehouse search_read',
+    'res.company search_read',
+    'res.partner search',
+    'stock.warehouse search_read', 'pos.config search_read',
+    'pos.session search_read'],
+    'odoo: the rerun looks every record up and writes nothing');
+
 \set ignored `$SIMCTL clear`
+\set ignored `$SIMCTL odoo clear`
 SELECT * FROM finish();
