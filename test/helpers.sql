@@ -34,29 +34,6 @@ BEGIN
 END
 $$;
 
--- Polls the tenant's status until its run is at step; after the deadline, a TIMEOUT text
--- as wait_final's.
-CREATE FUNCTION test.wait_step(tenant uuid, step text, timeout_s double precision DEFAULT 60) RETURNS text
-LANGUAGE plpgsql AS
-$$
-DECLARE
-    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-    current  text;
-BEGIN
-    LOOP
-        current := provisioning.provision_status(tenant)->>'current_step';
-        IF current = step THEN
-            RETURN current;
-        END IF;
-        IF clock_timestamp() > deadline THEN
-            RETURN format('TIMEOUT after %s s waiting for the run of tenant %s to reach %s (at %s)',
-                          timeout_s, tenant, step, current);
-        END IF;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END
-$$;
-
 -- The status of each step of the tenant's latest run.
 CREATE FUNCTION test.step_statuses(tenant uuid) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(e->>'step', e->>'status')
