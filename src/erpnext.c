@@ -8,8 +8,28 @@
  * customer_name, the open POS Opening Entry of the profile). A Customer must never be
  * POSTed blindly: ERPNext answers a duplicate with a new "Walk-In Customer - 1", not 409.
  * The Frappe client (frappe.c) does the requests, and every create goes through
- * frappe_create_once, which never sends a create again while an earlier one may still be
- * applied by the engine.
+ * frappe_create_once or frappe_ensure_many, which never send a create again while an
+ * earlier one may still be applied by the engine.
+ *
+ * Round trips are saved where the API allows without skipping a check:
+ *  - several documents of one doctype are read in one list request (a name "in" filter)
+ *    and the missing ones made in one frappe.client.insert_many (one transaction);
+ *  - the Company's accounts, cost center and currency, which the company step reads or
+ *    makes anyway, are kept in the run's metadata for the POS profile; it reads the
+ *    Company again only when they are not there (an older run's metadata);
+ *  - "known absent": when the company step of this execution of the run created the
+ *    company (an answered POST: the engine did not hold it before), documents that can
+ *    belong to that company only cannot exist unless this run made them: its Main and
+ *    POS Store, the Stock Settings default warehouse being its Main Store, its POS
+ *    profile and, once this execution created that profile too, the profile's open POS
+ *    Opening Entry; and its "All Warehouses" group exists (ERPNext makes it with the
+ *    company). A step skips their first lookup only while it has sent no write yet, so a
+ *    retried attempt, whose earlier write may have been applied, looks everything up;
+ *    every create still goes through the settle-safe path, and a name-keyed create
+ *    answered 409 is looked up. The fact lives in the driver's session, never persisted: a
+ *    resumed run, a rerun or a retry (the company found, not created) looks everything
+ *    up. It does not hold for the Cash mode of payment's account row: ERPNext adds that
+ *    row itself when it saves a company, so it is always looked up.
  */
 #include "postgres.h"
 
@@ -25,6 +45,21 @@
 #define WALK_IN_CUSTOMER "Walk-In Customer"
 #define CASH "Cash"
 #define LOGGED_USER_PATH "/api/method/frappe.auth.get_logged_user"
+
+/* What this execution of the run knows (RunContext.engine_session); never persisted. */
+typedef struct ErpnextSession
+{
+	bool		company_made;	/* the company step created the company, answered */
+	bool		profile_made;	/* the POS profile step created the profile, answered */
+} ErpnextSession;
+
+/* The Company's fields the POS profile needs, and the metadata keys they are kept under. */
+static const char *const company_facts[][2] = {
+	{"default_currency", "company_currency"},
+	{"default_cash_account", "cash_account"},
+	{"write_off_account", "write_off_account"},
+	{"cost_center", "cost_center"},
+};
 
 static const struct
 {
@@ -57,6 +92,39 @@ static const char *
 company_of(RunContext *ctx)
 {
 	return config_text(ctx, "company_name");
+}
+
+static ErpnextSession *
+session_of(RunContext *ctx)
+{
+	return (ErpnextSession *) ctx->engine_session;
+}
+
+/*
+ * May the step take the new company's own documents for absent (see the header)? Only
+ * before it sent a write: a retried attempt may have made them.
+ */
+static bool
+known_absent(RunContext *ctx)
+{
+	return session_of(ctx)->company_made && !ctx->create_sent;
+}
+
+/* Keeps the Company's company_facts from a Company document the engine answered. */
+static void
+remember_company(RunContext *ctx, JsonbContainer *company)
+{
+	for (int i = 0; i < lengthof(company_facts); i++)
+		meta_set(ctx, company_facts[i][1], jb_text(company, company_facts[i][0]));
+}
+
+/* A metadata value, or NULL when the metadata lacks it or holds it empty. */
+static const char *
+meta_text(RunContext *ctx, const char *key)
+{
+	const char *v = meta_get(ctx, key);
+
+	return (v && v[0]) ? v : NULL;
 }
 
 /* The company's abbreviation, read from the engine once and kept in the metadata. */
@@ -143,7 +211,7 @@ step_fiscal_year(RunContext *ctx, StepResult *r)
 	jw_str(&body, "year_start_date", psprintf("%d-01-01", year));
 	jw_str(&body, "year_end_date", psprintf("%d-12-31", year));
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "Fiscal Year", filters, body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Fiscal Year", filters, false, body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "fiscal_year", name);
 	step_done(ctx, r, created, "fiscal year %s covers %s", name, today);
@@ -173,6 +241,8 @@ step_company(RunContext *ctx, StepResult *r)
 	meta_set(ctx, "company", jb_text(doc, "name") ? jb_text(doc, "name") : company_of(ctx));
 	if (abbr)
 		meta_set(ctx, "company_abbr", abbr);
+	remember_company(ctx, doc);
+	session_of(ctx)->company_made = created;
 	step_done(ctx, r, created, "company %s (abbreviation %s)", meta_get(ctx, "company"),
 			  abbr ? abbr : "?");
 }
@@ -211,6 +281,9 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company);
 		return;
 	}
+	/* the import set the company's default accounts */
+	if (doc)
+		remember_company(ctx, doc);
 	if (frappe_count(ctx, r, "Account", filters, &accounts) != FRAPPE_OK)
 		return;
 	if (accounts == 0)
@@ -229,59 +302,58 @@ step_warehouses(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	const char *bases[] = {"Main Store", "POS Store"};
+	const char *keys[] = {"main_warehouse", "pos_warehouse"};
 	int			wanted = config_bool(ctx, "pos_store_enabled") ? 2 : 1;
-	char	   *parent;
-	JsonbContainer *found;
-	int			made = 0;
+	const char *names[3];
+	const char *docs[2];
+	bool		found[3] = {true, false, false};
+	FrappeBatch b = {.doctype = "Warehouse",.n = wanted,.names = names + 1,.docs = docs,.found = found + 1,
+	.known = true};
 
 	if (abbr == NULL)
 		return;
-	parent = warehouse_name("All Warehouses", abbr);
-	switch (frappe_get(ctx, r, "Warehouse", parent, &found))
-	{
-		case FRAPPE_OK:
-			break;
-		case FRAPPE_NOT_FOUND:
-			parent = NULL;
-			break;
-		default:
-			return;
-	}
+	names[0] = warehouse_name("All Warehouses", abbr);
+	for (int i = 0; i < wanted; i++)
+		names[i + 1] = warehouse_name(bases[i], abbr);
+	/* the parent and the stores in one read, unless the company is this run's own */
+	if (!known_absent(ctx) &&
+		frappe_names_exist(ctx, r, "Warehouse", wanted + 1, names, found) != FRAPPE_OK)
+		return;
 	for (int i = 0; i < wanted; i++)
 	{
 		JsonWriter	body;
-		bool		created;
-		char	   *name = warehouse_name(bases[i], abbr);
 
 		jw_open(&body, '{');
+		jw_str(&body, "doctype", "Warehouse");
 		jw_str(&body, "warehouse_name", bases[i]);
 		jw_str(&body, "company", company_of(ctx));
-		if (parent)
-			jw_str(&body, "parent_warehouse", parent);
+		if (found[0])
+			jw_str(&body, "parent_warehouse", names[0]);
 		jw_int(&body, "is_group", 0);
 		jw_close(&body, '}');
-		if (!frappe_ensure(ctx, r, "Warehouse", name, body.buf.data, &created, NULL))
-			return;
-		made += created;
-		meta_set(ctx, i == 0 ? "main_warehouse" : "pos_warehouse", name);
+		docs[i] = body.buf.data;
 	}
-	step_done(ctx, r, made > 0, "%s%s%s", meta_get(ctx, "main_warehouse"),
+	if (!frappe_ensure_many(ctx, r, &b))
+		return;
+	for (int i = 0; i < wanted; i++)
+		meta_set(ctx, keys[i], names[i + 1]);
+	step_done(ctx, r, b.made > 0, "%s%s%s", meta_get(ctx, "main_warehouse"),
 			  wanted > 1 ? ", " : "", wanted > 1 ? meta_get(ctx, "pos_warehouse") : "");
 }
 
 /*
  * Brings a Single doctype to the wanted values (field/value pairs); *changed says
- * whether it had to be written.
+ * whether it had to be written. known_differs: the run knows it differs (no read needed).
  */
 static bool
 ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
-			  const char *const *pairs, bool *changed)
+			  const char *const *pairs, bool known_differs, bool *changed)
 {
-	JsonbContainer *doc;
+	JsonbContainer *doc = NULL;
 	JsonWriter	body;
 
-	*changed = false;
-	if (frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
+	*changed = known_differs;
+	if (!known_differs && frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no %s", doctype);
@@ -290,9 +362,9 @@ ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
 	jw_open(&body, '{');
 	for (int i = 0; i < n; i++)
 	{
-		char	   *have = jb_text(doc, pairs[2 * i]);
+		char	   *have = doc ? jb_text(doc, pairs[2 * i]) : NULL;
 
-		if (have == NULL || strcmp(have, pairs[2 * i + 1]) != 0)
+		if (doc && (have == NULL || strcmp(have, pairs[2 * i + 1]) != 0))
 			*changed = true;
 		jw_str(&body, pairs[2 * i], pairs[2 * i + 1]);
 	}
@@ -325,8 +397,9 @@ step_settings(RunContext *ctx, StepResult *r)
 	stock[5] = "Nos";
 	stock[6] = "allow_negative_stock";
 	stock[7] = "1";
-	if (!ensure_single(ctx, r, "Stock Settings", 4, stock, &stock_changed) ||
-		!ensure_single(ctx, r, "Selling Settings", 3, selling, &selling_changed))
+	/* a company of this run's own is nobody's default yet; Selling Settings are everyone's */
+	if (!ensure_single(ctx, r, "Stock Settings", 4, stock, known_absent(ctx), &stock_changed) ||
+		!ensure_single(ctx, r, "Selling Settings", 3, selling, false, &selling_changed))
 		return;
 	step_done(ctx, r, stock_changed || selling_changed,
 			  "stock settings %s, selling settings %s",
@@ -338,7 +411,10 @@ static void
 step_items(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
-	int			made = 0;
+	const char *codes[lengthof(demo_items)];
+	const char *docs[lengthof(demo_items)];
+	bool		found[lengthof(demo_items)];
+	FrappeBatch b = {.doctype = "Item",.n = lengthof(demo_items),.names = codes,.docs = docs,.found = found};
 
 	if (abbr == NULL)
 		return;
@@ -346,7 +422,6 @@ step_items(RunContext *ctx, StepResult *r)
 	{
 		JsonWriter	body;
 		JsonWriter	row;
-		bool		created;
 
 		jw_open(&row, '{');
 		jw_str(&row, "company", company_of(ctx));
@@ -354,6 +429,7 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_close(&row, '}');
 
 		jw_open(&body, '{');
+		jw_str(&body, "doctype", "Item");
 		jw_str(&body, "item_code", demo_items[i].code);
 		jw_str(&body, "item_name", demo_items[i].name);
 		jw_str(&body, "item_group", "Products");
@@ -363,12 +439,14 @@ step_items(RunContext *ctx, StepResult *r)
 		jw_raw(&body, "standard_rate", demo_items[i].rate);
 		jw_raw(&body, "item_defaults", psprintf("[%s]", row.buf.data));
 		jw_close(&body, '}');
-		if (!frappe_ensure(ctx, r, "Item", demo_items[i].code, body.buf.data, &created, NULL))
-			return;
-		made += created;
+		codes[i] = demo_items[i].code;
+		docs[i] = body.buf.data;
 	}
+	/* items are no company's own: always looked up */
+	if (!frappe_ensure_many(ctx, r, &b))
+		return;
 	meta_set(ctx, "demo_items", psprintf("%d", (int) lengthof(demo_items)));
-	step_done(ctx, r, made > 0, "%d demo items (%d new)", (int) lengthof(demo_items), made);
+	step_done(ctx, r, b.made > 0, "%d demo items (%d new)", (int) lengthof(demo_items), b.made);
 }
 
 static void
@@ -385,7 +463,7 @@ step_customer(RunContext *ctx, StepResult *r)
 	jw_str(&body, "customer_group", "Individual");
 	jw_str(&body, "territory", "All Territories");
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), body.buf.data, &name, &created))
+	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), false, body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "customer", name);
 	step_done(ctx, r, created, "customer %s", name);
@@ -431,8 +509,10 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	char	   *name = pos_profile_name(ctx);
+	FrappeTarget t = {.doctype = "POS Profile",.name = name};
 	JsonbContainer *company;
-	char	   *write_off,
+	JsonbContainer *doc;
+	const char *write_off,
 			   *cost_center,
 			   *cash;
 	JsonWriter	body,
@@ -442,15 +522,21 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 
 	if (abbr == NULL)
 		return;
-	if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
+	/* read in this run's company or chart step, or by a run before; else read now */
+	if (meta_text(ctx, "write_off_account") == NULL || meta_text(ctx, "cost_center") == NULL ||
+		meta_text(ctx, "cash_account") == NULL)
 	{
-		if (r->status != STEP_FAILED)
-			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
-		return;
+		if (frappe_get(ctx, r, "Company", company_of(ctx), &company) != FRAPPE_OK)
+		{
+			if (r->status != STEP_FAILED)
+				step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
+			return;
+		}
+		remember_company(ctx, company);
 	}
-	write_off = jb_text(company, "write_off_account");
-	cost_center = jb_text(company, "cost_center");
-	cash = jb_text(company, "default_cash_account");
+	write_off = meta_text(ctx, "write_off_account");
+	cost_center = meta_text(ctx, "cost_center");
+	cash = meta_text(ctx, "cash_account");
 	if (write_off == NULL || cost_center == NULL || cash == NULL)
 	{
 		step_fail(r, FAIL_PERMANENT,
@@ -474,7 +560,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_str(&body, "name", name);
 	jw_str(&body, "company", company_of(ctx));
 	jw_str(&body, "warehouse", warehouse_name(config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store", abbr));
-	jw_str(&body, "currency", jb_text(company, "default_currency") ? jb_text(company, "default_currency") : config_text(ctx, "currency"));
+	jw_str(&body, "currency", meta_text(ctx, "company_currency") ? meta_text(ctx, "company_currency") : config_text(ctx, "currency"));
 	jw_str(&body, "write_off_account", write_off);
 	jw_str(&body, "write_off_cost_center", cost_center);
 	jw_str(&body, "customer", meta_get(ctx, "customer") ? meta_get(ctx, "customer") : WALK_IN_CUSTOMER);
@@ -482,8 +568,10 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "payments", psprintf("[%s]", payment.buf.data));
 	jw_raw(&body, "applicable_for_users", psprintf("[%s]", user.buf.data));
 	jw_close(&body, '}');
-	if (!frappe_ensure(ctx, r, "POS Profile", name, body.buf.data, &created, NULL))
+	t.known_absent = known_absent(ctx);
+	if (!frappe_create_once(ctx, r, &t, frappe_resource_path("POS Profile", NULL), body.buf.data, &doc, &created))
 		return;
+	session_of(ctx)->profile_made = created;
 	meta_set(ctx, "pos_profile", name);
 	step_done(ctx, r, created, "POS profile %s", name);
 }
@@ -515,7 +603,9 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	jw_raw(&body, "balance_details", psprintf("[%s]", row.buf.data));
 	jw_int(&body, "docstatus", 1);
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "POS Opening Entry", frappe_equal_filters(3, pairs), body.buf.data, &name, &created))
+	/* a profile this execution made (for a company it made) has no entry yet */
+	if (!frappe_find_or_insert(ctx, r, "POS Opening Entry", frappe_equal_filters(3, pairs),
+							   session_of(ctx)->profile_made && known_absent(ctx), body.buf.data, &name, &created))
 		return;
 	meta_set(ctx, "pos_opening_entry", name);
 	step_done(ctx, r, created, "POS opening entry %s is open", name);
@@ -536,6 +626,7 @@ erpnext_begin(RunContext *ctx, StepResult *r)
 {
 	char	   *auth = token(ctx->api_key, ctx->api_secret);
 
+	ctx->engine_session = MemoryContextAllocZero(ctx->cxt, sizeof(ErpnextSession));
 	http_client_init(&ctx->http, auth, ctx->correlation_id);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);

@@ -187,16 +187,23 @@ frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *fi
 	return st;
 }
 
+/* A request that may write: the run's settle bookkeeping learns when it was sent. */
+static FrappeStatus
+frappe_send_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+				  const char *body, JsonbContainer **root)
+{
+	ctx->create_sent = true;
+	ctx->write_sent_at = GetCurrentTimestamp();
+	return frappe_call(ctx, r, method, path, body, root);
+}
+
 FrappeStatus
 frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
 		  const char *body, JsonbContainer **doc)
 {
 	JsonbContainer *root;
-	FrappeStatus	st;
+	FrappeStatus	st = frappe_send_write(ctx, r, method, path, body, &root);
 
-	ctx->create_sent = true;
-	ctx->write_sent_at = GetCurrentTimestamp();
-	st = frappe_call(ctx, r, method, path, body, &root);
 	/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
 	if (doc)
 		*doc = (st == FRAPPE_OK) ? (jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message")) : NULL;
@@ -249,13 +256,23 @@ typedef struct FrappeCreate
 	const char *path;
 	const char *body;
 	JsonbContainer **doc;
+	bool		looked;			/* the target was looked up (or known absent) once */
 } FrappeCreate;
 
 static bool
 frappe_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	FrappeCreate *c = (FrappeCreate *) arg;
+	bool		known = c->target->known_absent && !c->looked;
 
+	c->looked = true;
+	/* only the first lookup: after a create, whatever it may have made is looked for */
+	if (known)
+	{
+		*c->doc = NULL;
+		*found = false;
+		return true;
+	}
 	if (frappe_lookup(ctx, r, c->target, c->doc) != FRAPPE_OK)
 		return false;
 	*found = *c->doc != NULL;
@@ -322,9 +339,9 @@ frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *n
  */
 bool
 frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
-				   const char *body, char **name, bool *created)
+				   bool known_absent, const char *body, char **name, bool *created)
 {
-	FrappeTarget	t = {.doctype = doctype,.filters = filters};
+	FrappeTarget	t = {.doctype = doctype,.filters = filters,.known_absent = known_absent};
 	JsonbContainer *doc;
 
 	if (!frappe_create_once(ctx, r, &t, frappe_resource_path(doctype, NULL), body, &doc, created))
@@ -335,6 +352,162 @@ frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const
 	return *name != NULL;
 }
 
+
+/* ---------------------------------------------------------------- several at once */
+
+#define INSERT_MANY_PATH "/api/method/frappe.client.insert_many"
+#define INSERT_MANY_LIMIT 200	/* Frappe refuses more in one request */
+
+/* Which of the named documents the engine holds, in one request: found[i] for names[i]. */
+FrappeStatus
+frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
+				   const char *const *names, bool *found)
+{
+	JsonWriter	list,
+				cond,
+				filters;
+	JsonbContainer *root;
+	JsonbContainer *rows;
+	FrappeStatus	st;
+
+	jw_open(&list, '[');
+	for (int i = 0; i < n; i++)
+		jw_str(&list, NULL, names[i]);
+	jw_close(&list, ']');
+	jw_open(&cond, '[');
+	jw_str(&cond, NULL, "name");
+	jw_str(&cond, NULL, "in");
+	jw_raw(&cond, NULL, list.buf.data);
+	jw_close(&cond, ']');
+	jw_open(&filters, '[');
+	jw_raw(&filters, NULL, cond.buf.data);
+	jw_close(&filters, ']');
+
+	st = frappe_call(ctx, r, "GET",
+					 psprintf("%s?fields=%s&filters=%s&limit_page_length=0",
+							  frappe_resource_path(doctype, NULL), http_escape("[\"name\"]"),
+							  http_escape(filters.buf.data)), NULL, &root);
+	if (st != FRAPPE_OK)
+		return st;
+	if ((rows = jb_array(root, "data")) == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "GET %s: the answer has no list", frappe_resource_path(doctype, NULL));
+		return FRAPPE_FAILED;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		found[i] = false;
+		for (int j = 0; j < jb_array_length(rows) && !found[i]; j++)
+		{
+			char	   *name = jb_text(jb_array_object(rows, j), "name");
+
+			found[i] = name != NULL && strcmp(name, names[i]) == 0;
+		}
+	}
+	return FRAPPE_OK;
+}
+
+static int
+batch_missing(const FrappeBatch *b)
+{
+	int			missing = 0;
+
+	for (int i = 0; i < b->n; i++)
+		missing += !b->found[i];
+	return missing;
+}
+
+static bool
+batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+{
+	FrappeBatch *b = (FrappeBatch *) arg;
+
+	/* the caller's answer serves once: after a create, whatever it may have made is looked for */
+	if (b->known)
+		b->known = false;
+	else if (frappe_names_exist(ctx, r, b->doctype, b->n, b->names, b->found) != FRAPPE_OK)
+		return false;
+	*found = batch_missing(b) == 0;
+	return true;
+}
+
+/*
+ * One insert_many of the missing documents. It is one transaction: a conflict (one of them
+ * appeared meanwhile) rolled all of them back, so the rest are looked up and sent again as
+ * long as each conflict leaves fewer missing; else create_once looks once more and decides.
+ */
+static CreateAnswer
+batch_insert(RunContext *ctx, StepResult *r, void *arg)
+{
+	FrappeBatch *b = (FrappeBatch *) arg;
+
+	for (;;)
+	{
+		int			missing = batch_missing(b);
+		JsonWriter	docs,
+					body;
+		JsonbContainer *root;
+		bool		found;
+
+		jw_open(&docs, '[');
+		for (int i = 0; i < b->n; i++)
+			if (!b->found[i])
+				jw_raw(&docs, NULL, b->docs[i]);
+		jw_close(&docs, ']');
+		jw_open(&body, '{');
+		jw_raw(&body, "docs", docs.buf.data);
+		jw_close(&body, '}');
+		switch (frappe_send_write(ctx, r, "POST", INSERT_MANY_PATH, body.buf.data, &root))
+		{
+			case FRAPPE_OK:
+				if (jb_array_length(jb_array(root, "message")) != missing)
+				{
+					step_fail(r, FAIL_PERMANENT, "POST %s: the answer does not name the %d new %s documents",
+							  INSERT_MANY_PATH, missing, b->doctype);
+					return CREATE_FAILED;
+				}
+				b->made += missing;
+				for (int i = 0; i < b->n; i++)
+					b->found[i] = true;
+				return CREATE_MADE;
+			case FRAPPE_CONFLICT:
+				if (!batch_lookup(ctx, r, b, &found))
+					return CREATE_FAILED;
+				if (found || batch_missing(b) >= missing)
+					return CREATE_CONFLICT;
+				continue;
+			case FRAPPE_UNKNOWN:
+				return CREATE_UNKNOWN;
+			case FRAPPE_NOT_FOUND:
+				step_fail(r, FAIL_PERMANENT, "POST %s: HTTP 404", INSERT_MANY_PATH);
+				return CREATE_FAILED;
+			case FRAPPE_FAILED:
+				return CREATE_FAILED;
+		}
+	}
+}
+
+/*
+ * Makes sure every document of the batch exists: one lookup, one insert_many of the
+ * missing ones, never sent again while an earlier one may still be applied (create_once).
+ */
+bool
+frappe_ensure_many(RunContext *ctx, StepResult *r, FrappeBatch *b)
+{
+	StringInfoData target;
+	CreateOnce	c = {.request = "POST " INSERT_MANY_PATH,.lookup = batch_lookup,.create = batch_insert,.arg = b};
+	bool		created;
+
+	Assert(b->n <= INSERT_MANY_LIMIT);
+	/* every name, not only the missing: the settle bookkeeping knows the batch by it */
+	initStringInfo(&target);
+	appendStringInfo(&target, "%s ", b->doctype);
+	for (int i = 0; i < b->n; i++)
+		appendStringInfo(&target, "%s%s", i > 0 ? ", " : "", b->names[i]);
+	c.target = target.data;
+	b->made = 0;
+	return create_once(ctx, r, &c, &created);
+}
 
 /* A filters list of [field, "=", value] conditions from field/value pairs. */
 char *

@@ -26,7 +26,24 @@ typedef struct FrappeTarget
 	const char *parent_field;
 	const char *row_key;
 	const char *row_value;
+	bool		known_absent;	/* the run knows it does not exist: the first lookup is skipped */
 } FrappeTarget;
+
+/*
+ * Documents of one doctype, named by us, that a step makes sure of together: looked up in
+ * one request (a name "in" filter) and the missing ones created in one insert_many.
+ */
+typedef struct FrappeBatch
+{
+	const char *doctype;
+	int			n;
+	const char *const *names;	/* the names the engine gives them */
+	const char *const *docs;	/* each one's JSON object, with its "doctype" */
+	bool	   *found;			/* found[i]: the engine holds names[i] */
+	bool		known;			/* found[] answers the first lookup already (the caller's own
+								 * read, or what the run knows), which is then skipped */
+	int			made;			/* out: how many this step's inserts made */
+} FrappeBatch;
 
 /*
  * One request to base_url + path. 404 and 409 are answers the caller interprets; any
@@ -46,7 +63,10 @@ extern bool frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarge
 extern bool frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
 						  const char *body, bool *created, JsonbContainer **doc);
 extern bool frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
-								  const char *body, char **name, bool *created);
+								  bool known_absent, const char *body, char **name, bool *created);
+extern FrappeStatus frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
+									   const char *const *names, bool *found);
+extern bool frappe_ensure_many(RunContext *ctx, StepResult *r, FrappeBatch *b);
 /* A filters list of [field, "=", value] conditions from n field/value pairs. */
 extern char *frappe_equal_filters(int n, const char *const *pairs);
 

@@ -6,9 +6,16 @@
  * begin reads the server's version and authenticates (the login in api_key, its API key
  * in api_secret, the database in options.database); every call after it carries the
  * tenant's company in allowed_company_ids once the API user has access to it. Every step
- * reads before it writes, and every create goes through odoo_create_once, which never
- * sends a create again while an earlier one may still be applied by the engine. Odoo
- * Community has no fiscal-year document: the step catalog skips step_1_fiscal_year.
+ * reads before it writes, and every create goes through odoo_create_once or
+ * odoo_ensure_many, which never send a create again while an earlier one may still be
+ * applied by the engine. Odoo Community has no fiscal-year document: the step catalog
+ * skips step_1_fiscal_year.
+ *
+ * Round trips are saved where the API allows without skipping a check: one search_read
+ * answers what a search and a read did (a lookup that also reads the fields the step
+ * needs); the warehouses and the demo products are looked up in one search_read and the
+ * missing ones made in one create of a list (one transaction); and what this execution
+ * read or made a step before (the company's partner, the POS config) is not read again.
  */
 #include "postgres.h"
 
@@ -287,8 +294,10 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 	once.request = "account.chart.template try_loading";
 	if (!create_once(ctx, r, &once, &created))
 		return;
-	if (!odoo_read(ctx, r, "res.company", c.cid, psprintf("[\"%s\"]", field), &company))
+	if (!odoo_read(ctx, r, "res.company", c.cid, psprintf("[\"%s\",\"partner_id\"]", field), &company))
 		return;
+	/* for the warehouses, which belong to the company's partner */
+	session_of(ctx)->company_partner = odoo_id(company, "partner_id");
 	chart = session_of(ctx)->version == 16 ? psprintf("%ld", odoo_id(company, field)) : jb_text(company, field);
 	meta_set_id(ctx, "accounts", c.accounts);
 	if (chart)
@@ -306,46 +315,66 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	const char *const keys[] = {"main_warehouse_id", "pos_warehouse_id"};
 	int			wanted = config_bool(ctx, "pos_store_enabled") ? 2 : 1;
 	long		cid = company_id(ctx, r);
+	long		partner = session_of(ctx)->company_partner;
 	JsonbContainer *company;
 	JsonbContainer *existing;
+	const char *values[2];
+	long		ids[2] = {0, 0};
+	OdooBatch	b = {.model = "stock.warehouse",.n = wanted,.names = names,.values = values,.ids = ids,
+	.known = true};
 	List	   *used = NIL;
-	int			made = 0;
 
-	if (cid == 0 || !odoo_read(ctx, r, "res.company", cid, "[\"partner_id\"]", &company) ||
-		!odoo_search_read(ctx, r, "stock.warehouse", psprintf("[[\"company_id\",\"=\",%ld]]", cid),
-						  "[\"code\"]", &existing))
+	if (cid == 0)
+		return;
+	/* the company's partner, unless this execution's chart step read it */
+	if (partner == 0)
+	{
+		if (!odoo_read(ctx, r, "res.company", cid, "[\"partner_id\"]", &company))
+			return;
+		partner = odoo_id(company, "partner_id");
+	}
+	/* the company's warehouses: the codes in use, and ours among them */
+	b.domain = psprintf("[[\"company_id\",\"=\",%ld]]", cid);
+	if (!odoo_search_read(ctx, r, "stock.warehouse", b.domain, "[\"name\",\"code\"]", &existing))
 		return;
 	for (int i = 0; i < jb_array_length(existing); i++)
-		used = lappend(used, jb_text(jb_array_object(existing, i), "code"));
+	{
+		JsonbContainer *wh = jb_array_object(existing, i);
+		char	   *name = jb_text(wh, "name");
+
+		used = lappend(used, jb_text(wh, "code"));
+		for (int k = 0; k < wanted; k++)
+			if (name && ids[k] == 0 && strcmp(name, names[k]) == 0)
+				ids[k] = odoo_id(wh, "id");
+	}
 
 	for (int i = 0; i < wanted; i++)
 	{
-		OdooTarget	t = {.model = "stock.warehouse"};
-		JsonWriter	values;
+		JsonWriter	w;
 		char	   *code = pstrdup(codes[i]);
-		bool		created;
 
 		/* codes are unique per company and at most 5 characters (longer ones are cut) */
 		for (int n = 2; code_taken(used, code) && n < 100; n++)
 			code = psprintf("%.*s%d", n < 10 ? 4 : 3, codes[i], n);
-		jw_open(&values, '{');
-		jw_str(&values, "name", names[i]);
-		jw_str(&values, "code", code);
-		jw_int(&values, "company_id", cid);
-		if (odoo_id(company, "partner_id") != 0)
-			jw_int(&values, "partner_id", odoo_id(company, "partner_id"));
-		jw_close(&values, '}');
-		t.domain = psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(names[i]));
-		t.values = values.buf.data;
-		if (!odoo_create_once(ctx, r, &t, &created))
-			return;
 		used = lappend(used, code);
-		made += created;
-		meta_set_id(ctx, keys[i], t.id);
+		jw_open(&w, '{');
+		jw_str(&w, "name", names[i]);
+		jw_str(&w, "code", code);
+		jw_int(&w, "company_id", cid);
+		if (partner != 0)
+			jw_int(&w, "partner_id", partner);
+		jw_close(&w, '}');
+		values[i] = w.buf.data;
+	}
+	if (!odoo_ensure_many(ctx, r, &b))
+		return;
+	for (int i = 0; i < wanted; i++)
+	{
+		meta_set_id(ctx, keys[i], ids[i]);
 		meta_set(ctx, i == 0 ? "main_warehouse" : "pos_warehouse", names[i]);
 	}
-	step_done(ctx, r, made > 0, "%s (stock.warehouse %ld)%s", names[0], meta_id(ctx, keys[0]),
-			  wanted > 1 ? psprintf(", %s (stock.warehouse %ld)", names[1], meta_id(ctx, keys[1])) : "");
+	step_done(ctx, r, b.made > 0, "%s (stock.warehouse %ld)%s", names[0], ids[0],
+			  wanted > 1 ? psprintf(", %s (stock.warehouse %ld)", names[1], ids[1]) : "");
 }
 
 /*
@@ -385,34 +414,36 @@ static void
 step_items(RunContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
-	int			made = 0;
+	const char *names[lengthof(demo_products)];
+	const char *values[lengthof(demo_products)];
+	long		ids[lengthof(demo_products)];
+	OdooBatch	b = {.model = "product.template",.n = lengthof(demo_products),.names = names,.values = values,
+	.ids = ids};
 
 	if (cid == 0)
 		return;
 	for (int i = 0; i < lengthof(demo_products); i++)
 	{
-		OdooTarget	t = {.model = "product.template"};
-		JsonWriter	values;
-		bool		created;
+		JsonWriter	w;
 
-		jw_open(&values, '{');
-		jw_str(&values, "name", demo_products[i].name);
-		jw_raw(&values, "list_price", demo_products[i].price);
-		jw_raw(&values, "sale_ok", "true");
-		jw_raw(&values, "available_in_pos", "true");
-		jw_str(&values, "type", "consu");	/* valid in every version */
-		jw_int(&values, "company_id", cid);
-		jw_close(&values, '}');
-		t.domain = psprintf("[[\"name\",\"=\",%s],[\"company_id\",\"in\",[%ld,false]]]",
-							odoo_quote(demo_products[i].name), cid);
-		t.values = values.buf.data;
-		if (!odoo_create_once(ctx, r, &t, &created))
-			return;
-		made += created;
+		jw_open(&w, '{');
+		jw_str(&w, "name", demo_products[i].name);
+		jw_raw(&w, "list_price", demo_products[i].price);
+		jw_raw(&w, "sale_ok", "true");
+		jw_raw(&w, "available_in_pos", "true");
+		jw_str(&w, "type", "consu");	/* valid in every version */
+		jw_int(&w, "company_id", cid);
+		jw_close(&w, '}');
+		names[i] = demo_products[i].name;
+		values[i] = w.buf.data;
 	}
+	/* the company's own products, or shared ones */
+	b.domain = psprintf("[[\"company_id\",\"in\",[%ld,false]]]", cid);
+	if (!odoo_ensure_many(ctx, r, &b))
+		return;
 	meta_set(ctx, "demo_items", psprintf("%d", (int) lengthof(demo_products)));
-	step_done(ctx, r, made > 0, "%d demo products available in the POS (%d new)",
-			  (int) lengthof(demo_products), made);
+	step_done(ctx, r, b.made > 0, "%d demo products available in the POS (%d new)",
+			  (int) lengthof(demo_products), b.made);
 }
 
 /* Odoo creates a partner twice without complaint: only odoo_create_once keeps it single. */
@@ -452,18 +483,19 @@ static bool
 pos_warehouse(RunContext *ctx, StepResult *r, long cid, long *warehouse, long *picking_type)
 {
 	const char *name = config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store";
+	JsonbContainer *rows;
 	JsonbContainer *rec;
 
-	if (!odoo_search(ctx, r, "stock.warehouse",
-					 psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(name)), warehouse))
+	if (!odoo_search_read(ctx, r, "stock.warehouse",
+						  psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(name)),
+						  "[\"pos_type_id\"]", &rows))
 		return false;
-	if (*warehouse == 0)
+	if ((rec = jb_array_object(rows, 0)) == NULL)
 	{
 		step_fail(r, FAIL_PERMANENT, "warehouse %s of %s does not exist in the engine", name, company_of(ctx));
 		return false;
 	}
-	if (!odoo_read(ctx, r, "stock.warehouse", *warehouse, "[\"pos_type_id\"]", &rec))
-		return false;
+	*warehouse = odoo_id(rec, "id");
 	*picking_type = odoo_id(rec, "pos_type_id");
 	return true;
 }
@@ -527,14 +559,19 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	if (cid == 0 || !pos_warehouse(ctx, r, cid, &warehouse, &picking_type))
 		return;
 	t.domain = psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(name));
-	if (!odoo_search(ctx, r, "pos.config", t.domain, &t.id))
+	/* the company's configs: ours, or one to adopt */
+	if (!odoo_search_read(ctx, r, "pos.config", psprintf("[[\"company_id\",\"=\",%ld]]", cid),
+						  "[\"name\",\"payment_method_ids\"]", &shops))
 		return;
+	for (int i = 0; i < jb_array_length(shops) && t.id == 0; i++)
+	{
+		char	   *shop_of = jb_text(jb_array_object(shops, i), "name");
+
+		if (shop_of && strcmp(shop_of, name) == 0)
+			t.id = odoo_id(jb_array_object(shops, i), "id");
+	}
 	if (t.id == 0)
 	{
-		if (!odoo_search_read(ctx, r, "pos.config",
-							  psprintf("[[\"company_id\",\"=\",%ld]]", cid),
-							  "[\"name\",\"payment_method_ids\"]", &shops))
-			return;
 		shop = jb_array_object(shops, 0);
 		jw_open(&values, '{');
 		jw_str(&values, "name", name);
@@ -564,6 +601,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	}
 	meta_set(ctx, "pos_profile", name);
 	meta_set_id(ctx, "pos_config_id", t.id);
+	session_of(ctx)->pos_config = t.id;
 	step_done(ctx, r, created || adopted, "POS config %s (pos.config %ld)%s", name, t.id,
 			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name ? shop_name : "?") : "");
 }
@@ -578,14 +616,16 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	OdooSession *s = session_of(ctx);
 	long		cid = company_id(ctx, r);
 	long		config;
-	OdooTarget	t = {.model = "pos.session",.method_model = "pos.config"};
-	JsonbContainer *session;
+	OdooTarget	t = {.model = "pos.session",.method_model = "pos.config",.fields = "[\"name\",\"state\"]"};
 	JsonbContainer *answer;
 	char	   *state;
 	char	   *session_name;
 	bool		created;
 
-	if (cid == 0 ||
+	if (cid == 0)
+		return;
+	/* the config this execution's POS profile step found or made; else found by name */
+	if ((config = s->pos_config) == 0 &&
 		!odoo_search(ctx, r, "pos.config",
 					 psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(pos_config_name(ctx))),
 					 &config))
@@ -598,11 +638,11 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	t.domain = psprintf("[[\"config_id\",\"=\",%ld],[\"state\",\"!=\",\"closed\"]]", config);
 	t.method = s->version >= 17 ? "open_ui" : "open_session_cb";
 	t.method_args = psprintf("[[%ld]]", config);
-	if (!odoo_create_once(ctx, r, &t, &created) ||
-		!odoo_read(ctx, r, "pos.session", t.id, "[\"name\",\"state\"]", &session))
+	/* the lookup reads the session's name and state (a method's answer says nothing of it) */
+	if (!odoo_create_once(ctx, r, &t, &created))
 		return;
-	state = jb_text(session, "state");
-	session_name = jb_text(session, "name");
+	state = jb_text(t.record, "state");
+	session_name = jb_text(t.record, "name");
 	if (state && strcmp(state, "opening_control") == 0)
 	{
 		/* the opening cash count; sent again it finds the session opened */

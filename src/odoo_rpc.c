@@ -283,9 +283,21 @@ static bool
 odoo_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	OdooTarget *t = (OdooTarget *) arg;
+	JsonbContainer *rows;
 
-	if (!odoo_search(ctx, r, t->model, t->domain, &t->id))
-		return false;
+	if (t->fields == NULL)
+	{
+		if (!odoo_search(ctx, r, t->model, t->domain, &t->id))
+			return false;
+	}
+	else
+	{
+		/* the first match, with the fields the step needs: no read after it */
+		if (!odoo_search_read(ctx, r, t->model, t->domain, t->fields, &rows))
+			return false;
+		t->record = jb_array_object(rows, 0);
+		t->id = t->record ? odoo_id(t->record, "id") : 0;
+	}
 	*found = t->id != 0;
 	return true;
 }
@@ -334,4 +346,111 @@ odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created)
 		.lookup = odoo_create_lookup,.create = odoo_create_call,.arg = t};
 
 	return create_once(ctx, r, &c, created);
+}
+
+/* ---------------------------------------------------------------- several at once */
+
+static int
+batch_missing(const OdooBatch *b)
+{
+	int			missing = 0;
+
+	for (int i = 0; i < b->n; i++)
+		missing += b->ids[i] == 0;
+	return missing;
+}
+
+static bool
+batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+{
+	OdooBatch  *b = (OdooBatch *) arg;
+	JsonWriter	names;
+	JsonbContainer *rows;
+	const char *shared = b->domain + 1;	/* the domain's conditions, without its '[' */
+
+	/* the caller's answer serves once: after a create, whatever it may have made is looked for */
+	if (b->known)
+	{
+		b->known = false;
+		*found = batch_missing(b) == 0;
+		return true;
+	}
+	jw_open(&names, '[');
+	for (int i = 0; i < b->n; i++)
+		jw_str(&names, NULL, b->names[i]);
+	jw_close(&names, ']');
+	if (!odoo_search_read(ctx, r, b->model,
+						  psprintf("[[\"name\",\"in\",%s]%s%s", names.buf.data, *shared == ']' ? "" : ",", shared),
+						  "[\"name\"]", &rows))
+		return false;
+	for (int i = 0; i < b->n; i++)
+	{
+		b->ids[i] = 0;
+		for (int j = 0; j < jb_array_length(rows) && b->ids[i] == 0; j++)
+		{
+			char	   *name = jb_text(jb_array_object(rows, j), "name");
+
+			if (name && strcmp(name, b->names[i]) == 0)
+				b->ids[i] = odoo_id(jb_array_object(rows, j), "id");
+		}
+	}
+	*found = batch_missing(b) == 0;
+	return true;
+}
+
+/* One create of the missing records' values: its answer lists their ids in order. */
+static CreateAnswer
+batch_create(RunContext *ctx, StepResult *r, void *arg)
+{
+	OdooBatch  *b = (OdooBatch *) arg;
+	JsonWriter	list;
+	JsonbContainer *answer;
+	JsonbContainer *ids;
+	int			missing = batch_missing(b);
+	int			k = 0;
+	OdooStatus	st;
+
+	jw_open(&list, '[');
+	for (int i = 0; i < b->n; i++)
+		if (b->ids[i] == 0)
+			jw_raw(&list, NULL, b->values[i]);
+	jw_close(&list, ']');
+	st = odoo_execute(ctx, r, true, b->model, "create", psprintf("[%s]", list.buf.data), NULL, &answer);
+	if (st == ODOO_UNKNOWN)
+		return CREATE_UNKNOWN;
+	if (st != ODOO_OK)
+		return CREATE_FAILED;
+	ids = jb_array(answer, "result");
+	if (jb_array_length(ids) != missing)
+	{
+		step_fail(r, FAIL_PERMANENT, "%s create: the answer does not list the %d new records' ids", b->model, missing);
+		return CREATE_FAILED;
+	}
+	for (int i = 0; i < b->n; i++)
+		if (b->ids[i] == 0)
+			b->ids[i] = strtol(jb_array_text(ids, k++), NULL, 10);
+	b->made += missing;
+	return CREATE_MADE;
+}
+
+/*
+ * Makes sure every record of the batch exists: one lookup, one create of the missing
+ * ones, never sent again while an earlier one may still be applied (create_once).
+ */
+bool
+odoo_ensure_many(RunContext *ctx, StepResult *r, OdooBatch *b)
+{
+	StringInfoData target;
+	CreateOnce	c = {.request = psprintf("%s create", b->model),.lookup = batch_lookup,.create = batch_create,.arg = b};
+	bool		created;
+
+	/* every name, not only the missing: the settle bookkeeping knows the batch by it */
+	initStringInfo(&target);
+	appendStringInfo(&target, "%s ", b->model);
+	for (int i = 0; i < b->n; i++)
+		appendStringInfo(&target, "%s%s", i > 0 ? ", " : "", b->names[i]);
+	appendStringInfo(&target, " %s", b->domain);
+	c.target = target.data;
+	b->made = 0;
+	return create_once(ctx, r, &c, &created);
 }

@@ -23,6 +23,9 @@ typedef struct OdooSession
 	int			version;		/* the server's major version: 16, 17, 18 ... */
 	long		company;		/* allowed_company_ids of every call, once the user has access */
 	int			next_id;		/* JSON-RPC request ids */
+	/* what this execution of the run read or made (never persisted), 0 for unknown */
+	long		company_partner;	/* the company's partner_id */
+	long		pos_config;		/* the tenant's pos.config */
 } OdooSession;
 
 /* What odoo_create_once looks for (a search domain) and how it makes it. */
@@ -34,8 +37,28 @@ typedef struct OdooTarget
 	const char *method;			/* else: a method of method_model that makes it */
 	const char *method_model;
 	const char *method_args;
+	const char *fields;			/* JSON list: fields the lookup reads too, or NULL */
 	long		id;				/* out: the record found or made */
+	JsonbContainer *record;		/* out: with fields, the record as the lookup read it */
 } OdooTarget;
+
+/*
+ * Records of one model, told apart by name within a domain, that a step makes sure of
+ * together: looked up in one search_read and the missing ones made in one create of a list
+ * (one call, one transaction).
+ */
+typedef struct OdooBatch
+{
+	const char *model;
+	const char *domain;			/* JSON list: the conditions every one of them meets */
+	int			n;
+	const char *const *names;
+	const char *const *values;	/* each one's create values, a JSON object */
+	long	   *ids;			/* out: each one's id, 0 while missing */
+	bool		known;			/* ids[] answers the first lookup already (the caller's own
+								 * read), which is then skipped */
+	int			made;			/* out: how many this step's create made */
+} OdooBatch;
 
 extern char *odoo_envelope(int id, const char *service, const char *method, const char *args);
 extern char *odoo_quote(const char *text);
@@ -53,6 +76,7 @@ extern bool odoo_read(RunContext *ctx, StepResult *r, const char *model, long id
 					  JsonbContainer **record);
 extern bool odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values);
 extern bool odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created);
+extern bool odoo_ensure_many(RunContext *ctx, StepResult *r, OdooBatch *b);
 extern long odoo_id(JsonbContainer *record, const char *field);
 
 #endif							/* PROVISIONING_ODOO_RPC_H */

@@ -125,3 +125,12 @@ $$ SELECT count(*) FROM jsonb_array_elements(requests) r
                     THEN r->>'service' = 'object' AND r->>'model_method' NOT IN
                          ('search', 'search_read', 'search_count', 'read', 'fields_get')
                     ELSE r->>'method' IN ('POST', 'PUT') END $$;
+
+-- One run's requests to a simulated ERPNext (simctl requests), in order, as 'METHOD path'
+-- lines without the query; an insert_many also names the doctype of its documents.
+CREATE FUNCTION test.erpnext_calls(requests jsonb, correlation_id text) RETURNS text[] LANGUAGE sql AS
+$$ SELECT coalesce(array_agg(r->>'method' || ' ' || (r->>'path')
+                             || CASE WHEN r->>'path' LIKE '%insert_many' THEN ' ' || (r->>'doctype') ELSE '' END
+                             ORDER BY (r->>'seq')::int), '{}')
+     FROM jsonb_array_elements(requests) r
+    WHERE r->>'correlation_id' = correlation_id $$;

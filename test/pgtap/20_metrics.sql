@@ -11,7 +11,7 @@ SELECT plan(20);
 
 \set ignored `$SIMCTL reset metrics.localhost`
 \set ignored `$SIMCTL fault '{"site": "metrics.localhost", "method": "POST", "path": "/api/resource/Company", "action": "status", "status": 503, "times": 1}'`
-\set ignored `$SIMCTL fault '{"site": "metrics.localhost", "method": "POST", "path": "/api/resource/Item", "action": "status", "status": 417, "times": -1}'`
+\set ignored `$SIMCTL fault '{"site": "metrics.localhost", "method": "POST", "doctype": "Item", "action": "status", "status": 417, "times": -1}'`
 SELECT test.new_engine('metrics') IS NOT NULL AS engine;
 INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
 VALUES ('metrics_off', 'erpnext', 'http://127.0.0.1:9', 'k', 's');

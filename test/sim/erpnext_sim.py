@@ -10,7 +10,9 @@ error envelope with a doubly encoded _server_messages, the status codes (401, 40
   * a Company whose chart template is unknown is saved with no accounts; saving it again
     while it has none imports the chart (that is how an import is re-triggered);
   * a POS Profile needs a name (Prompt naming), one default payment and a Mode of Payment
-    Account for the company; only one open POS Opening Entry per profile and per user.
+    Account for the company; only one open POS Opening Entry per profile and per user;
+  * frappe.client.insert_many inserts up to 200 documents in one request, which is one
+    transaction: a document that fails (a duplicate: 409) takes the others back with it.
 
 State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does), each
 seeded as after the setup wizard's "Installing presets" stage, without a Company or a
@@ -25,6 +27,8 @@ Port 0 picks a free port; the ready file then tells {"port", "control_port"}.
 
 Control API (JSON, on the control port):
   POST   /faults     {"site","method","path" (regex on the decoded path with its query),
+                      "doctype" (what the request reads or writes: the resource's doctype,
+                      or a doctype among frappe.client.insert(_many)'s documents),
                       "action": status|delay|drop_after_commit|reset|timeout,
                       "status","retry_after","delay_ms","times" (default 1, -1 forever),
                       "probability","seed"}  -> {"id"}
@@ -33,7 +37,8 @@ Control API (JSON, on the control port):
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
   POST   /reset      {"site"}: forget one site; without a site, everything
   POST   /sites/<site>/credentials {"api_key","api_secret"}
-  GET    /requests?site=S   every API request received, in order
+  GET    /requests?site=S   every API request received, in order (with the doctype(s) it
+                            reads or writes, as a fault rule's "doctype" matches them)
   GET    /count?site=S&doctype=D[&filters=JSON]   -> {"count"}
   GET    /docs?site=S&doctype=D   -> {"data": [...]}
   GET    /summary?site=S   counts of what a provisioning run creates
@@ -42,6 +47,7 @@ Control API (JSON, on the control port):
 
 import argparse
 import base64
+import copy
 import datetime
 import fnmatch
 import json
@@ -494,6 +500,22 @@ def insert(site, doctype, doc):
     raise FrappeError(403, "PermissionError", f"Cannot create {doctype}")
 
 
+def insert_many(site, docs):
+    """frappe.client.insert_many: each document inserted in turn, the names answered in
+    order; the request is one transaction, so an error rolls back every insert before it."""
+    docs = json.loads(docs) if isinstance(docs, str) else docs
+    if not isinstance(docs, list):
+        raise validation("docs must be a list of documents")
+    if len(docs) > 200:
+        raise validation("Only 200 inserts allowed in one request")
+    saved = copy.deepcopy((site.docs, site.series))
+    try:
+        return [insert(site, doc.get("doctype"), doc)["name"] for doc in docs]
+    except Exception:
+        site.docs, site.series = saved
+        raise
+
+
 def update(site, doctype, name, changes):
     doc = site.get(doctype, name)
     if doc is None:
@@ -533,12 +555,34 @@ def update(site, doctype, name, changes):
 
 # ------------------------------------------------------------------------------ faults
 
-def fault_matcher(site, method, path):
-    """Matches a fault rule's site, HTTP method and path (a regex on the decoded path with its query)."""
+def request_doctypes(path, body):
+    """The doctypes a request reads or writes: a resource's, or those of the documents
+    frappe.client.insert and insert_many carry."""
+    m = re.match(r"^/api(?:/v1)?/(method|resource)/([^/?]+)", path)
+    if not m:
+        return set()
+    if m.group(1) == "resource":
+        return {m.group(2)}
+    if m.group(2) not in ("frappe.client.insert", "frappe.client.insert_many") or not isinstance(body, dict):
+        return set()
+    docs = body.get("docs") if m.group(2).endswith("_many") else [body.get("doc")]
+    try:
+        if isinstance(docs, str):
+            docs = json.loads(docs)
+        docs = [json.loads(d) if isinstance(d, str) else d for d in docs or []]
+    except (TypeError, ValueError):
+        return set()    # the request itself fails on it
+    return {d.get("doctype") for d in docs if isinstance(d, dict)}
+
+
+def fault_matcher(site, method, path, doctypes):
+    """Matches a fault rule's site, HTTP method, path (a regex on the decoded path with its
+    query) and doctype (one of those the request reads or writes)."""
     def matches(rule):
         return ((not rule.get("site") or rule["site"] == site)
                 and (not rule.get("method") or rule["method"].upper() == method)
-                and (not rule.get("path") or re.search(rule["path"], path)))
+                and (not rule.get("path") or re.search(rule["path"], path))
+                and (not rule.get("doctype") or rule["doctype"] in doctypes))
     return matches
 
 
@@ -613,9 +657,11 @@ class ApiHandler(simcore.ApiHandler):
             body = self.read_body() if method in ("POST", "PUT") else {}
         except (ValueError, json.JSONDecodeError):
             body = None
+        doctypes = request_doctypes(path, body)
+        entry["doctype"] = ", ".join(sorted(d for d in doctypes if d)) or None
         self.wait_latency()
         full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
-        fault = FAULTS.take(fault_matcher(site.host, method, full_path))
+        fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes))
         self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
 
     def canned_reply(self, fault):
@@ -708,6 +754,8 @@ class ApiHandler(simcore.ApiHandler):
                 parent["accounts"].append({"company": doc["company"], "default_account": doc["default_account"]})
                 return {"message": doc}
             return {"message": insert(site, doc.get("doctype"), doc)}
+        if name == "frappe.client.insert_many" and method in ("POST", "PUT"):
+            return {"message": insert_many(site, args.get("docs"))}
         raise validation(f"Failed to get method for command {name} with No module named '{name}'")
 
     def list_docs(self, site, doctype, query):

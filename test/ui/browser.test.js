@@ -136,7 +136,7 @@ test('a retry while another is already running is told so (409), then shows that
 
 test('a failed demo items step ends PARTIAL with its error, and the workspace can be entered', TIMEOUT, async () => {
   const engine = await newEngine(db, 'uipartial');
-  await sim('/faults', { site: 'uipartial.localhost', method: 'POST', path: '/api/resource/Item',
+  await sim('/faults', { site: 'uipartial.localhost', method: 'POST', doctype: 'Item',
                          action: 'status', status: 417, times: -1 });
   const page = await newPage(browser, gw);
   try {

@@ -6,7 +6,7 @@
 \set ignored `$SIMCTL odoo fault '{"db": "partial_odoo", "method": "object.execute_kw product.template create", "action": "error", "name": "odoo.exceptions.ValidationError", "message": "Demo products are not welcome here", "times": -1}'`
 \set refusal 'ValidationError: Demo products are not welcome here'
 \else
-\set ignored `$SIMCTL fault '{"site": "partial.localhost", "method": "POST", "path": "/api/resource/Item", "action": "status", "status": 417, "times": -1}'`
+\set ignored `$SIMCTL fault '{"site": "partial.localhost", "method": "POST", "doctype": "Item", "action": "status", "status": 417, "times": -1}'`
 \set refusal 'HTTP 417'
 \endif
 SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;

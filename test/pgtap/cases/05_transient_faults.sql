@@ -10,7 +10,7 @@
 \set ignored `$SIMCTL odoo fault '{"db": "flaky_odoo", "method": "object.execute_kw pos.config open_ui", "action": "drop_after_commit", "times": 1}'`
 \else
 \set ignored `$SIMCTL fault '{"site": "flaky.localhost", "method": "POST", "path": "/api/resource/Company", "action": "status", "status": 503, "times": 1}'`
-\set ignored `$SIMCTL fault '{"site": "flaky.localhost", "method": "GET", "path": "Warehouse", "action": "status", "status": 429, "retry_after": 1, "times": 1}'`
+\set ignored `$SIMCTL fault '{"site": "flaky.localhost", "doctype": "Warehouse", "action": "status", "status": 429, "retry_after": 1, "times": 1}'`
 \set ignored `$SIMCTL fault '{"site": "flaky.localhost", "method": "POST", "path": "/api/resource/Customer", "action": "drop_after_commit", "times": 1}'`
 \set ignored `$SIMCTL fault '{"site": "flaky.localhost", "method": "POST", "path": "/api/resource/POS%20Opening%20Entry|/api/resource/POS Opening Entry", "action": "drop_after_commit", "times": 1}'`
 \endif

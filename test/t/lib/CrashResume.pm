@@ -33,9 +33,9 @@ my %kinds = (
 		},
 		delay => sub {
 			my ($name, $request, $ms) = @_;
-			my ($method, $path) = @$request;
+			my ($method, $path, $doctype) = @$request;
 			sim(POST => '/faults', { site => "$name.localhost", method => $method, path => $path,
-				action => 'delay', delay_ms => $ms, times => 1 });
+				$doctype ? (doctype => $doctype) : (), action => 'delay', delay_ms => $ms, times => 1 });
 		},
 		summary => sub { sim(GET => "/summary?site=$_[0].localhost") },
 		clear => sub { sim(DELETE => '/faults') },
@@ -46,9 +46,9 @@ my %kinds = (
 			[ 'step_1_fiscal_year',       [ 'POST', '^/api/resource/Fiscal Year' ] ],
 			[ 'step_2_company',           [ 'POST', '^/api/resource/Company' ] ],
 			[ 'step_3_chart_of_accounts', [ 'GET',  'get_count' ] ],
-			[ 'step_4_warehouses',        [ 'POST', '^/api/resource/Warehouse' ] ],
+			[ 'step_4_warehouses',        [ 'POST', 'insert_many', 'Warehouse' ] ],
 			[ 'step_5_settings',          [ 'PUT',  '^/api/resource/Stock Settings' ] ],
-			[ 'step_6_items',             [ 'POST', '^/api/resource/Item' ] ],
+			[ 'step_6_items',             [ 'POST', 'insert_many', 'Item' ] ],
 			[ 'step_7_customer',          [ 'POST', '^/api/resource/Customer' ] ],
 			[ 'step_8_pos_profile',       [ 'POST', '^/api/resource/POS Profile' ] ],
 			[ 'step_9_pos_session',       [ 'POST', '^/api/resource/POS Opening Entry' ] ] ],
