@@ -165,7 +165,8 @@ def end_to_end(kind, latency, runs):
     start = statistics.median(first_steps)
     if os.environ.get("BENCH_VERBOSE"):
         print("   first requests:", [round(x, 1) for x in first_steps], "walls:", [round(x, 1) for x in walls],
-              "engine:", [round(x, 1) for x in engine_times], "calls:", calls, "peer:", peer)
+              "engine:", [round(x, 1) for x in engine_times],
+              "overhead per run:", [round(w - e, 1) for w, e in zip(walls, engine_times)], "calls:", calls, "peer:", peer)
     report("end to end" + section, f"{label} at {latency} ms/call: INSERT's commit -> first engine request", f"{start:.1f} ms",
            "goal <= 5 ms (median)")
     report("end to end" + section, f"{label} at {latency} ms/call: bookkeeping per step after the start",
