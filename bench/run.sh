@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): a throwaway cluster and the simulated ERPNext on loopback, then
+# Benchmarks (not tests): a throwaway cluster and the simulated ERPNext and Odoo on loopback, then
 # bench/bench.py prints a table and writes BENCHMARKS.md. See bench.py for the sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
