@@ -13,6 +13,7 @@ CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
                     FROM pg_proc p WHERE p.oid = d.objid)
                WHEN 'pg_class'::regclass THEN
                  (SELECT ' acl=' || coalesce(c.relacl, acldefault('r', c.relowner))::text || ' rls=' || c.relrowsecurity
+                         || ' options=' || coalesce(c.reloptions::text, '')
                          || ' columns=' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
                                                           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
                                                           || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
