@@ -402,6 +402,15 @@ $$
            END
 $$;
 
+-- A run's progress in percent: its settled steps of all, 100 only once it completed.
+-- No SET clause: it is inlined into its callers (which fix search_path).
+CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
+    LANGUAGE sql IMMUTABLE AS
+$$
+    SELECT CASE WHEN run_status = 'COMPLETED' THEN 100
+                ELSE least(99, (100 * done) / greatest(total, 1))::integer END
+$$;
+
 -- The status document of a run (spec section 4), given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
 -- transaction, which makes provision_status faster than in 1.1.
@@ -418,8 +427,7 @@ BEGIN
                                      THEN provisioning._workspace_url(engine_kind, engine_url,
                                                                       r.provisioning_metadata) END,
                'status', r.status, 'tenant_status', tenant_status,
-               'progress', CASE WHEN r.status = 'COMPLETED' THEN 100
-                                ELSE least(99, (100 * s.done) / greatest(s.total, 1)) END,
+               'progress', provisioning._progress(s.done, s.total, r.status),
                'steps_completed', s.done, 'steps_total', s.total,
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
@@ -478,26 +486,28 @@ CREATE FUNCTION provisioning._run_notify() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    doc     jsonb := provisioning._status_doc(NEW, NULL, NULL, NULL);
-    base    jsonb := jsonb_build_object('tenant_id', NEW.tenant_id, 'run_id', NEW.id, 'status', NEW.status,
-                                        'progress', doc->'progress', 'current_step', doc->'current_step');
-    changed record;
-    sent    boolean := false;
+    s      record;
+    base   jsonb;
+    change jsonb;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        FOR changed IN
-            SELECT n.e->>'step' AS step, n.e->>'status' AS status
-              FROM jsonb_array_elements(NEW.provisioning_steps) WITH ORDINALITY n(e, i)
-              LEFT JOIN jsonb_array_elements(OLD.provisioning_steps) WITH ORDINALITY o(e, i) ON o.i = n.i
-             WHERE (o.e->>'status') IS DISTINCT FROM (n.e->>'status')
-             ORDER BY n.i
-        LOOP
-            PERFORM pg_catalog.pg_notify('provisioning',
-                (base || jsonb_build_object('step', changed.step, 'step_status', changed.status))::text);
-            sent := true;
-        END LOOP;
-    END IF;
-    IF NOT sent AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+    -- progress, current step and the steps whose status changed, in one pass over the steps
+    SELECT count(*) FILTER (WHERE n.e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
+           count(*) AS total,
+           min(n.e->>'step') FILTER (WHERE n.e->>'status' = 'running') AS current,
+           coalesce(jsonb_agg(jsonb_build_object('step', n.e->'step', 'step_status', n.e->'status') ORDER BY n.i)
+                      FILTER (WHERE TG_OP = 'UPDATE' AND (o.e->>'status') IS DISTINCT FROM (n.e->>'status')),
+                    '[]') AS changes
+      INTO s
+      FROM jsonb_array_elements(NEW.provisioning_steps) WITH ORDINALITY n(e, i)
+      LEFT JOIN jsonb_array_elements(CASE WHEN TG_OP = 'UPDATE' THEN OLD.provisioning_steps END)
+                WITH ORDINALITY o(e, i) ON o.i = n.i;
+    base := jsonb_build_object('tenant_id', NEW.tenant_id, 'run_id', NEW.id, 'status', NEW.status,
+                               'progress', provisioning._progress(s.done, s.total, NEW.status),
+                               'current_step', s.current);
+    FOR change IN SELECT jsonb_array_elements(s.changes) LOOP
+        PERFORM pg_catalog.pg_notify('provisioning', (base || change)::text);
+    END LOOP;
+    IF s.changes = '[]' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
         PERFORM pg_catalog.pg_notify('provisioning',
             (base || jsonb_build_object('step', NULL, 'step_status', NULL))::text);
     END IF;
@@ -510,6 +520,7 @@ CREATE TRIGGER tenant_onboarding_notify
     FOR EACH ROW EXECUTE FUNCTION provisioning._run_notify();
 
 REVOKE ALL ON FUNCTION provisioning._workspace_url(text, text, jsonb),
+                       provisioning._progress(bigint, bigint, text),
                        provisioning._status_doc(provisioning.tenant_onboarding, text, text, text),
                        provisioning._run_notify()
       FROM PUBLIC;

@@ -174,6 +174,7 @@ $$;
 
 DROP FUNCTION provisioning._status_doc(provisioning.tenant_onboarding, text, text, text);
 DROP FUNCTION provisioning._workspace_url(text, text, jsonb);
+DROP FUNCTION provisioning._progress(bigint, bigint, text);
 
 ----------------------------------------------------------------------------------------------------
 -- Promises under attack (issue 8), undone: the 1.1 definitions come back; the gateway role
