@@ -31,7 +31,7 @@ int			prov_http_retry_delay_ms = 500;
 int			prov_health_cache_ttl = 30;
 int			prov_write_settle_ms = 120000;
 int			prov_retry_after_max_s = 60;
-int			prov_max_parallel_steps = 3;
+int			prov_max_parallel_steps = 4;
 
 static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
@@ -93,8 +93,9 @@ define_settings(void)
 							"Maximum number of steps of one run executed at once.",
 							"Steps that do not depend on each other run at the same time, each with its "
 							"own requests to the run's engine; the run worker starts a step worker for "
-							"each step beyond its own (max_worker_processes). 1 runs the steps one by one.",
-							&prov_max_parallel_steps, 3, 1, MAX_PARALLEL_STEPS,
+							"each step beyond its own (max_worker_processes). 1 runs the steps one by one; "
+							"4 lets every ERPNext step start as soon as its dependencies are done.",
+							&prov_max_parallel_steps, 4, 1, MAX_PARALLEL_STEPS,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("provisioning.auto_start",
 							 "Starts provisioning when a tenant with an engine is inserted.",

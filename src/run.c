@@ -591,6 +591,17 @@ run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 
 /* ---------------------------------------------------------------- executing */
 
+/* Reads the configuration again when a SIGHUP asked for it. */
+static void
+reload_if_pending(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 /* Sleeps with the latch: interrupts, reloads and postmaster death are served. */
 static void
 sleep_ms(long ms)
@@ -607,11 +618,7 @@ sleep_ms(long ms)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 	}
 }
 
@@ -878,7 +885,12 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 		in_flight += ctx->steps[i].worker != NULL || ctx->steps[i].foreign;
 		stop |= ctx->steps[i].status == STEP_FAILED && ctx->steps[i].critical;
 	}
-	/* no step starts after a critical one failed */
+	/*
+	 * No step starts after a critical one failed. The ready steps start those most steps
+	 * wait for first (the critical path), then in the order of a sequential run, as many
+	 * as there are slots; this worker executes the first, so that it is here to start
+	 * what waits for it as soon as it ends.
+	 */
 	for (int i = 0; i < ctx->nsteps && !stop; i++)
 		if (step_ready(ctx, i))
 		{
@@ -1011,11 +1023,7 @@ wait_for_steps(RunContext *ctx)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 	}
 }
 
@@ -1036,6 +1044,7 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 	bool		resumed = false;
 	RunContext *ctx = NULL;
 
+	reload_if_pending();
 	worker_txn_begin("claiming a provisioning run");
 	if (given != NULL)
 	{
@@ -1080,6 +1089,7 @@ run_execute(RunContext *ctx, RunPlan *plan)
 
 	for (;;)
 	{
+		reload_if_pending();
 		for (int i = 0; i < plan->ndelegate; i++)
 			(void) start_step_worker(ctx, plan->delegate[i]);
 		if (plan->ends)
@@ -1200,11 +1210,7 @@ provisioning_run_main(Datum arg)
 			run_forget(ctx);
 			run_lock_release(&run_id);
 			idle_since = GetCurrentTimestamp();
-			if (ConfigReloadPending)
-			{
-				ConfigReloadPending = false;
-				ProcessConfigFile(PGC_SIGHUP);
-			}
+			reload_if_pending();
 			if (too_many_workers())
 				proc_exit(0);
 			continue;
@@ -1222,11 +1228,7 @@ provisioning_run_main(Datum arg)
 			idle_since = GetCurrentTimestamp();
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 	}
 }
 
