@@ -250,9 +250,10 @@ BEGIN
 END
 $$;
 
--- A run begins (or resumes): claimed_at is the crash-loop guard's clock, and resumed tells the
--- worker that requests of an earlier attempt may still be in the engine (its steps left
--- running then create nothing they do not find until provisioning.write_settle_ms has passed).
+-- A run begins (or resumes): claimed_at is the crash-loop guard's clock. The worker executes the
+-- steps an interrupted execution left running again, creating nothing they do not find until
+-- provisioning.write_settle_ms has passed: requests of the earlier attempt may still be in the
+-- engine.
 CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
@@ -274,7 +275,7 @@ BEGIN
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
-    RETURN provisioning._run_description(r, resumed);
+    RETURN provisioning._run_description(r);
 END
 $$;
 
@@ -873,11 +874,11 @@ UPDATE provisioning.step_catalog c SET depends_on = d.depends_on::text[]
 -- engine, why a critical step failed (error_kind, set before the run's end while other steps
 -- still run), and each step's dependencies (depends_on: step -> the steps it waits for, from the
 -- step catalog of the run's engine kind).
-CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding, resumed boolean) RETURNS jsonb
+CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
     SELECT jsonb_build_object(
-        'correlation_id', r.correlation_id, 'config', r.provisioning_config, 'resumed', resumed,
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
@@ -896,12 +897,12 @@ $$;
 CREATE FUNCTION provisioning._run_describe(p_run_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT provisioning._run_description(o, true)
+    SELECT provisioning._run_description(o)
       FROM provisioning.tenant_onboarding o
      WHERE o.id = p_run_id AND o.status = 'IN_PROGRESS'
 $$;
 
-REVOKE ALL ON FUNCTION provisioning._run_description(provisioning.tenant_onboarding, boolean),
+REVOKE ALL ON FUNCTION provisioning._run_description(provisioning.tenant_onboarding),
                        provisioning._run_describe(uuid)
       FROM PUBLIC;
 

@@ -9,7 +9,7 @@
 ----------------------------------------------------------------------------------------------------
 
 DROP FUNCTION provisioning._run_describe(uuid);
-DROP FUNCTION provisioning._run_description(provisioning.tenant_onboarding, boolean);
+DROP FUNCTION provisioning._run_description(provisioning.tenant_onboarding);
 ALTER TABLE provisioning.step_catalog
     DROP CONSTRAINT step_catalog_depends_on_check,
     DROP COLUMN depends_on;

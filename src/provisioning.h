@@ -59,6 +59,7 @@ extern int	idle_workers(void);
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
 extern void run_lock_release(const pg_uuid_t *run_id);
 extern bool step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real);
+extern void step_lock_release(const pg_uuid_t *run_id, int step);
 extern void step_lock_wait(const pg_uuid_t *run_id, int step);
 extern bool extension_ready(void);
 extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);

@@ -66,7 +66,7 @@ run_lock_release(const pg_uuid_t *run_id)
 }
 
 /*
- * A step's session lock: the step worker executing it holds it. Taken without waiting;
+ * A step's session lock: the process executing it holds it. Taken without waiting;
  * with for_real false it only tests whether a step worker holds it.
  */
 bool
@@ -80,6 +80,15 @@ step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real)
 	if (!for_real)
 		LockRelease(&tag, ExclusiveLock, true);
 	return true;
+}
+
+void
+step_lock_release(const pg_uuid_t *run_id, int step)
+{
+	LOCKTAG		tag;
+
+	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	LockRelease(&tag, ExclusiveLock, true);
 }
 
 /* Waits until no step worker holds the step (in a transaction, for the lock manager). */

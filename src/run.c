@@ -887,16 +887,18 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	}
 	/*
 	 * No step starts after a critical one failed. The ready steps start those most steps
-	 * wait for first (the critical path), then in the order of a sequential run, as many
-	 * as there are slots; this worker executes the first, so that it is here to start
-	 * what waits for it as soon as it ends.
+	 * wait for first (the critical path), then in the catalog's order, as many as there
+	 * are slots; this worker executes the first, so that it is here to start what waits
+	 * for it as soon as it ends. One at a time, they keep the catalog's order: the
+	 * sequential run as it always was.
 	 */
 	for (int i = 0; i < ctx->nsteps && !stop; i++)
 		if (step_ready(ctx, i))
 		{
 			int			at = n++;
 
-			while (at > 0 && ctx->steps[order[at - 1]].weight < ctx->steps[i].weight)
+			while (at > 0 && prov_max_parallel_steps > 1 &&
+				   ctx->steps[order[at - 1]].weight < ctx->steps[i].weight)
 			{
 				order[at] = order[at - 1];
 				at--;
@@ -1099,7 +1101,17 @@ run_execute(RunContext *ctx, RunPlan *plan)
 			run_event_run_finished(ctx, plan->end);
 			return;
 		}
-		if (plan->own >= 0)
+		/*
+		 * The step's lock, like a step worker's: a step worker of an earlier run worker
+		 * that was registered but had not started yet finds the step taken, and one that
+		 * holds it makes the step foreign.
+		 */
+		if (plan->own >= 0 && !step_lock_acquire(&ctx->run_id, plan->own, true))
+		{
+			ctx->steps[plan->own].foreign = true;
+			ctx->steps[plan->own].started = false;
+		}
+		else if (plan->own >= 0)
 		{
 			int			cur = plan->own;
 			StepResult	result;
@@ -1112,10 +1124,12 @@ run_execute(RunContext *ctx, RunPlan *plan)
 			worker_txn_begin(ctx->steps[cur].key);
 			run_plan(ctx, cur, &result, duration_ms, plan);
 			worker_txn_commit();
+			step_lock_release(&ctx->run_id, cur);
 			run_event_step_finished(ctx, cur, &result, duration_ms);
 			continue;
 		}
-		wait_for_steps(ctx);
+		else
+			wait_for_steps(ctx);
 		worker_txn_begin("reading the outcomes of the run's step workers");
 		run_plan(ctx, -1, NULL, 0, plan);
 		worker_txn_commit();
