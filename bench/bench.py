@@ -80,6 +80,20 @@ def percentile(values, p):
 
 # ---------------------------------------------------------------- end to end and the peer
 
+def busy_ms(reqs):
+    """How long the engine worked on at least one of the requests: steps that run at once
+    overlap their requests, which count once."""
+    busy, end = 0.0, None
+    for r in sorted(reqs, key=lambda r: r["t_start"]):
+        if end is None or r["t_start"] > end:
+            busy += r["t_end"] - r["t_start"]
+            end = r["t_end"]
+        elif r["t_end"] > end:
+            busy += r["t_end"] - end
+            end = r["t_end"]
+    return busy * 1000
+
+
 def end_to_end(latency, runs):
     control("/latency", {"ms": latency})
     prefix = f"e2e{latency}x"
@@ -100,7 +114,7 @@ def end_to_end(latency, runs):
         reqs = site_requests(f"{prefix}{i}.localhost")
         walls.append(float(wall))
         first_steps.append((min(r["t_start"] for r in reqs) - float(committed)) * 1000)
-        engine_times.append(sum(r["duration_ms"] for r in reqs))
+        engine_times.append(busy_ms(reqs))
         calls.append(len(reqs))
     peer = []
     for i in range(1, runs + 1):
@@ -113,7 +127,7 @@ def end_to_end(latency, runs):
     steps = int(sql(f"SELECT jsonb_array_length(provisioning_steps) FROM provisioning.tenant_onboarding o "
                     f"JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.engine = '{prefix}1'"))
     report("end to end", f"engine at {latency} ms/call: INSERT -> COMPLETED (median of {runs})", f"{wall:.1f} ms")
-    report("end to end", f"engine at {latency} ms/call: engine's own time ({statistics.median(calls):.0f} calls)", f"{engine:.1f} ms")
+    report("end to end", f"engine at {latency} ms/call: engine busy ({statistics.median(calls):.0f} calls, overlaps once)", f"{engine:.1f} ms")
     report("end to end", f"engine at {latency} ms/call: our overhead", f"{overhead:.1f} ms ({100 * overhead / wall:.1f} %)",
            "goal <= 15 ms at 0 ms/call")
     start = statistics.median(first_steps)
