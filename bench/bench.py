@@ -108,6 +108,20 @@ def percentile(values, p):
 
 # ---------------------------------------------------------------- end to end and the peer
 
+def busy_ms(reqs):
+    """How long the engine worked on at least one of the requests: steps that run at once
+    overlap their requests, which count once."""
+    busy, end = 0.0, None
+    for r in sorted(reqs, key=lambda r: r["t_start"]):
+        if end is None or r["t_start"] > end:
+            busy += r["t_end"] - r["t_start"]
+            end = r["t_end"]
+        elif r["t_end"] > end:
+            busy += r["t_end"] - end
+            end = r["t_end"]
+    return busy * 1000
+
+
 # Per engine kind: the rows' label, the simulator's control API, what its request log is
 # scoped by, the engine prefix and the unit (site or database) of run i, and the peer's command.
 ENGINES = {
@@ -157,11 +171,7 @@ def end_to_end(kind, latency, runs):
         walls.append(float(wall))
         reqs.sort(key=lambda r: r["t_start"])
         first_steps.append((reqs[0]["t_start"] - float(committed)) * 1000)
-        # A run's requests are sequential: a request ends, for us, when the next one starts.
-        # On a busy machine the simulator's thread can take its end time after our next
-        # request arrived; that overlap is not the engine's time.
-        engine_times.append(sum((min(a["t_end"], b["t_start"]) - a["t_start"]) * 1000
-                                for a, b in zip(reqs, reqs[1:])) + reqs[-1]["duration_ms"])
+        engine_times.append(busy_ms(reqs))
         calls.append(len(reqs))
         gaps.append([(b["t_start"] - a["t_end"]) * 1000 for a, b in zip(reqs, reqs[1:])])
     peer = []
@@ -178,7 +188,7 @@ def end_to_end(kind, latency, runs):
                                     FROM provisioning.tenant_onboarding o
                                     JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.engine = '{prefix}1'""").split("|"))
     report("end to end" + section, f"{label} at {latency} ms/call: INSERT -> COMPLETED (median of {runs})", f"{wall:.1f} ms")
-    report("end to end" + section, f"{label} at {latency} ms/call: engine's own time ({statistics.median(calls):.0f} calls)",
+    report("end to end" + section, f"{label} at {latency} ms/call: engine busy ({statistics.median(calls):.0f} calls, overlaps once)",
            f"{engine_time:.1f} ms")
     report("end to end" + section, f"{label} at {latency} ms/call: our overhead",
            f"{overhead:.1f} ms ({100 * overhead / wall:.1f} %)", "goal <= 15 ms at 0 ms/call")

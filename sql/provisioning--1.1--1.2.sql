@@ -250,9 +250,10 @@ BEGIN
 END
 $$;
 
--- A run begins (or resumes): claimed_at is the crash-loop guard's clock, and resumed tells the
--- worker that requests of an earlier attempt may still be in the engine (it then creates
--- nothing it does not find until provisioning.write_settle_ms has passed).
+-- A run begins (or resumes): claimed_at is the crash-loop guard's clock. The worker executes the
+-- steps an interrupted execution left running again, creating nothing they do not find until
+-- provisioning.write_settle_ms has passed: requests of the earlier attempt may still be in the
+-- engine.
 CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
@@ -274,16 +275,7 @@ BEGIN
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
-    RETURN jsonb_build_object(
-        'correlation_id', r.correlation_id, 'config', r.provisioning_config, 'resumed', resumed,
-        'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
-        'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
-        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata,
-        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
-                                             'api_key', e.api_key, 'api_secret', e.api_secret,
-                                             'options', e.options)
-                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
-                    WHERE t.id = r.tenant_id));
+    RETURN provisioning._run_description(r);
 END
 $$;
 
@@ -844,6 +836,86 @@ BEGIN
     RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
 END
 $$;
+
+----------------------------------------------------------------------------------------------------
+-- The critical path (issue 12): each step names the steps whose results it reads (a document
+-- in the engine, or a reference in the run's metadata). A run starts a step once every step it
+-- depends on has settled, so steps that do not depend on each other run at the same time
+-- (provisioning.max_parallel_steps at most); the position stays the order of the status
+-- document and of a sequential run.
+----------------------------------------------------------------------------------------------------
+
+ALTER TABLE provisioning.step_catalog
+    ADD COLUMN depends_on text[] NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT step_catalog_depends_on_check CHECK (NOT step = ANY (depends_on));
+UPDATE provisioning.step_catalog c SET depends_on = d.depends_on::text[]
+  FROM (VALUES
+    -- nothing is touched before the engine answered and accepted the key
+    ('erpnext', 'step_1_fiscal_year',       '{step_0_engine_check}'),
+    ('erpnext', 'step_2_company',           '{step_0_engine_check}'),
+    -- the company's accounts; whether this run made the company
+    ('erpnext', 'step_3_chart_of_accounts', '{step_2_company}'),
+    -- the company's abbreviation names the warehouses
+    ('erpnext', 'step_4_warehouses',        '{step_2_company}'),
+    -- the default warehouse is Main Store
+    ('erpnext', 'step_5_settings',          '{step_4_warehouses}'),
+    -- item defaults name Main Store
+    ('erpnext', 'step_6_items',             '{step_4_warehouses}'),
+    ('erpnext', 'step_7_customer',          '{step_0_engine_check}'),
+    -- the company's write-off, cost center and cash accounts, the POS Store, the customer,
+    -- and the API user (step 0) as the POS user
+    ('erpnext', 'step_8_pos_profile',       '{step_0_engine_check,step_3_chart_of_accounts,step_4_warehouses,step_7_customer}'),
+    ('erpnext', 'step_9_pos_session',       '{step_8_pos_profile}'),
+    ('odoo',    'step_1_fiscal_year',       '{step_0_engine_check}'),
+    ('odoo',    'step_2_company',           '{step_0_engine_check}'),
+    -- the company, and whether this run made it
+    ('odoo',    'step_3_chart_of_accounts', '{step_2_company}'),
+    ('odoo',    'step_4_warehouses',        '{step_2_company}'),
+    -- after the chart, which may set the company's fiscal year
+    ('odoo',    'step_5_settings',          '{step_3_chart_of_accounts}'),
+    ('odoo',    'step_6_items',             '{step_2_company}'),
+    ('odoo',    'step_7_customer',          '{step_2_company}'),
+    -- the cash journal (the chart), the warehouse, and the config the chart may have made
+    ('odoo',    'step_8_pos_profile',       '{step_3_chart_of_accounts,step_4_warehouses}'),
+    ('odoo',    'step_9_pos_session',       '{step_8_pos_profile}')
+  ) d(engine_kind, step, depends_on)
+ WHERE c.engine_kind = d.engine_kind AND c.step = d.step;
+
+-- What a worker needs to execute a run (credentials included): its settings, steps, metadata,
+-- engine, why a critical step failed (error_kind, set before the run's end while other steps
+-- still run), and each step's dependencies (depends_on: step -> the steps it waits for, from the
+-- step catalog of the run's engine kind).
+CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_build_object(
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
+        'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
+        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
+                         FROM provisioning.step_catalog c
+                        WHERE c.engine_kind = coalesce(r.provisioning_config->>'engine_kind', 'erpnext')),
+        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
+                                             'api_key', e.api_key, 'api_secret', e.api_secret,
+                                             'options', e.options)
+                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
+                    WHERE t.id = r.tenant_id))
+$$;
+
+-- The description of a run in progress for a step worker, changing nothing; NULL when the
+-- run is no longer in progress.
+CREATE FUNCTION provisioning._run_describe(p_run_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT provisioning._run_description(o)
+      FROM provisioning.tenant_onboarding o
+     WHERE o.id = p_run_id AND o.status = 'IN_PROGRESS'
+$$;
+
+REVOKE ALL ON FUNCTION provisioning._run_description(provisioning.tenant_onboarding),
+                       provisioning._run_describe(uuid)
+      FROM PUBLIC;
 
 ----------------------------------------------------------------------------------------------------
 -- Bookkeeping (issue 12): a run's row is updated at every step boundary. Room left on its page

@@ -10,6 +10,17 @@
 ALTER TABLE provisioning.tenant_onboarding RESET (fillfactor);
 
 ----------------------------------------------------------------------------------------------------
+-- The critical path (issue 12), undone: steps without dependencies, run descriptions built by
+-- _run_begin alone (its 1.1 definition comes back below).
+----------------------------------------------------------------------------------------------------
+
+DROP FUNCTION provisioning._run_describe(uuid);
+DROP FUNCTION provisioning._run_description(provisioning.tenant_onboarding);
+ALTER TABLE provisioning.step_catalog
+    DROP CONSTRAINT step_catalog_depends_on_check,
+    DROP COLUMN depends_on;
+
+----------------------------------------------------------------------------------------------------
 -- Engine kinds (issue 10), undone: one ERPNext step catalog again.
 ----------------------------------------------------------------------------------------------------
 

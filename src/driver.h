@@ -45,6 +45,17 @@ typedef struct RunStep
 	StepStatus	status;
 	bool		critical;
 	int			attempts;
+	char	   *message;		/* why it failed, for a failed step */
+	int		   *deps;			/* the steps it waits for (indexes, all before it) */
+	int			ndeps;
+	int			weight;			/* how many steps wait for it, directly or not */
+	bool		resumed;		/* left running by an interrupted execution */
+
+	/* the run worker's bookkeeping (run.c) */
+	bool		started;		/* its start is recorded and nobody executes it yet */
+	bool		foreign;		/* a step worker of an earlier run worker may hold it */
+	bool		exited;			/* its step worker is gone */
+	struct BackgroundWorkerHandle *worker;	/* the step worker executing it, or NULL */
 } RunStep;
 
 typedef struct RunContext
@@ -57,14 +68,17 @@ typedef struct RunContext
 	TimestampTz started_at;		/* when the run first started */
 	double		queued_ms;		/* from queued to first started */
 	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
-	double		record_ms;		/* time spent recording: the run's own transactions */
+	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;
 	char	   *api_secret;
 	JsonbContainer *options;	/* the engine's options */
 	JsonbContainer *config;		/* the run's settings */
-	List	   *metadata;		/* MetaItem: references to what the engine holds */
+	List	   *metadata;		/* key, value, ...: references to what the engine holds */
+	List	   *meta_written;	/* the keys this process set since it last recorded */
+	FailKind	error_kind;		/* why the first critical step failed, or FAIL_NONE */
+	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
 	RunStep    *steps;
 	int			nsteps;
 	int			current;		/* index of the step being executed */

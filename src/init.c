@@ -31,6 +31,7 @@ int			prov_http_retry_delay_ms = 500;
 int			prov_health_cache_ttl = 30;
 int			prov_write_settle_ms = 120000;
 int			prov_retry_after_max_s = 60;
+int			prov_max_parallel_steps = 4;
 
 static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
@@ -40,6 +41,7 @@ static int	prov_history_retention = 90 * 86400;
 static int	prov_metrics_window = 86400;
 
 ProvisioningShared *prov_shared = NULL;
+pg_atomic_uint64 *prov_delegated_engine_us = NULL;
 bool		prov_preloaded = false;
 HTAB	   *prov_health_cache = NULL;
 
@@ -82,9 +84,19 @@ define_settings(void)
 							   PGC_POSTMASTER, 0, check_database_name, NULL, NULL);
 	DefineCustomIntVariable("provisioning.max_workers",
 							"Maximum number of provisioning runs executed at once.",
-							"Each run uses one background worker slot (max_worker_processes).",
+							"Each run uses one background worker slot (max_worker_processes), and up to "
+							"provisioning.max_parallel_steps - 1 more for step workers while its steps run "
+							"at once; a step that finds no free slot runs in the run's own worker.",
 							&prov_max_workers, 4, 1, MAX_RUN_WORKERS,
 							PGC_SIGHUP, 0, check_max_workers, NULL, NULL);
+	DefineCustomIntVariable("provisioning.max_parallel_steps",
+							"Maximum number of steps of one run executed at once.",
+							"Steps that do not depend on each other run at the same time, each with its "
+							"own requests to the run's engine; the run worker starts a step worker for "
+							"each step beyond its own (max_worker_processes). 1 runs the steps one by one; "
+							"4 lets every ERPNext step start as soon as its dependencies are done.",
+							&prov_max_parallel_steps, 4, 1, MAX_PARALLEL_STEPS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("provisioning.auto_start",
 							 "Starts provisioning when a tenant with an engine is inserted.",
 							 NULL, &prov_auto_start, true,
@@ -156,6 +168,7 @@ provisioning_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
+						   MAXALIGN(mul_size(MaxBackends, sizeof(pg_atomic_uint64))) +
 						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)));
 	RequestNamedLWLockTranche("provisioning", 1);
 }
@@ -179,6 +192,11 @@ provisioning_shmem_startup(void)
 		pg_atomic_init_u32(&prov_shared->live_workers, 0);
 		prov_shared->health_lock = &(GetNamedLWLockTranche("provisioning"))->lock;
 	}
+	prov_delegated_engine_us = ShmemInitStruct("provisioning delegated engine time",
+											   mul_size(MaxBackends, sizeof(pg_atomic_uint64)), &found);
+	if (!found)
+		for (int i = 0; i < MaxBackends; i++)
+			pg_atomic_init_u64(&prov_delegated_engine_us[i], 0);
 	info.keysize = sizeof(HealthKey);
 	info.entrysize = sizeof(HealthEntry);
 	prov_health_cache = ShmemInitHash("provisioning engine health", HEALTH_CACHE_SIZE,

@@ -27,8 +27,10 @@ extern int	prov_http_retry_delay_ms;
 extern int	prov_health_cache_ttl;
 extern int	prov_write_settle_ms;
 extern int	prov_retry_after_max_s;
+extern int	prov_max_parallel_steps;
 
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
+#define MAX_PARALLEL_STEPS 16	/* provisioning.max_parallel_steps' upper bound */
 
 /* State in shared memory (init.c) */
 typedef struct ProvisioningShared
@@ -42,6 +44,9 @@ typedef struct ProvisioningShared
 } ProvisioningShared;
 
 extern ProvisioningShared *prov_shared;
+
+/* Engine time of steps executed by step workers, per run worker (its PGPROC number), in us */
+extern pg_atomic_uint64 *prov_delegated_engine_us;
 extern bool prov_preloaded;
 extern struct HTAB *prov_health_cache;
 
@@ -53,16 +58,21 @@ extern bool worker_idle_end(void);
 extern int	idle_workers(void);
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
 extern void run_lock_release(const pg_uuid_t *run_id);
+extern bool step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real);
+extern void step_lock_release(const pg_uuid_t *run_id, int step);
+extern void step_lock_wait(const pg_uuid_t *run_id, int step);
 extern bool extension_ready(void);
 extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);
 extern void worker_txn_commit(void);
+extern double worker_txn_ms(void);
 
 /* Entry points: only these (and the SQL-callable functions) leave the library */
 extern PGDLLEXPORT void _PG_init(void);
 extern PGDLLEXPORT void provisioning_launcher_main(Datum arg);
 extern PGDLLEXPORT void provisioning_run_main(Datum arg);
+extern PGDLLEXPORT void provisioning_step_main(Datum arg);
 
 #endif							/* PROVISIONING_H */

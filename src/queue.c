@@ -18,18 +18,25 @@
 
 #include "provisioning.h"
 
-/* A distinct advisory lock space, apart from pg_advisory_lock()'s 1 and 2 */
+/* Distinct advisory lock spaces, apart from pg_advisory_lock()'s 1 and 2 */
 #define RUN_LOCK_SPACE 0x5052
+#define STEP_LOCK_SPACE 0x5300	/* plus the step's index */
 
 static void
-run_lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id)
+lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id, uint16 space)
 {
 	uint32		k1,
 				k2;
 
 	memcpy(&k1, run_id->data, 4);
 	memcpy(&k2, run_id->data + 4, 4);
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, k1, k2, RUN_LOCK_SPACE);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, k1, k2, space);
+}
+
+static void
+run_lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id)
+{
+	lock_tag(tag, run_id, RUN_LOCK_SPACE);
 }
 
 /*
@@ -55,6 +62,43 @@ run_lock_release(const pg_uuid_t *run_id)
 	LOCKTAG		tag;
 
 	run_lock_tag(&tag, run_id);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * A step's session lock: the process executing it holds it. Taken without waiting;
+ * with for_real false it only tests whether a step worker holds it.
+ */
+bool
+step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real)
+{
+	LOCKTAG		tag;
+
+	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (!for_real)
+		LockRelease(&tag, ExclusiveLock, true);
+	return true;
+}
+
+void
+step_lock_release(const pg_uuid_t *run_id, int step)
+{
+	LOCKTAG		tag;
+
+	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/* Waits until no step worker holds the step (in a transaction, for the lock manager). */
+void
+step_lock_wait(const pg_uuid_t *run_id, int step)
+{
+	LOCKTAG		tag;
+
+	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 	LockRelease(&tag, ExclusiveLock, true);
 }
 

@@ -5,9 +5,18 @@
  * The launcher starts one dynamic background worker per runnable run. The worker takes
  * the run's advisory lock for the life of its session, so a run never has two workers,
  * and then repeats: call the engine with no transaction open, then record the step's
- * outcome and the start of the next step in one short transaction. A step that was
+ * outcome and the start of the next steps in one short transaction. A step that was
  * running when the server stopped is executed again when the run resumes; steps check
  * the engine before they create, so nothing is made twice.
+ *
+ * A step starts once every step it depends on (the step catalog's depends_on) settled.
+ * When several are ready, the run worker executes one itself and starts a step worker for
+ * each other one (provisioning.max_parallel_steps at once): a dynamic background worker
+ * that holds the step's advisory lock, executes that one step with its retries exactly as
+ * the run worker would, records its outcome, and exits. The postmaster sets the run
+ * worker's latch when a step worker exits (bgw_notify_pid); the run worker then reads the
+ * outcomes and metadata the step workers recorded. A step whose worker died without
+ * recording, or could not start, is executed by the run worker itself.
  */
 #include "postgres.h"
 
@@ -18,11 +27,13 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/pg_bitutils.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -40,6 +51,25 @@
 #define WORKER_IDLE_MS 10000
 
 static SPIPlanPtr record_plan = NULL;
+
+/* What a step worker is started for (its bgw_extra) */
+typedef struct StepAssignment
+{
+	pg_uuid_t	run_id;
+	int			step;			/* index in the run's step list */
+	bool		resumed;		/* left running by an interrupted execution */
+	int			coordinator;	/* the run worker's PGPROC number */
+} StepAssignment;
+
+/* What the run worker does next: decided at each step boundary (run_plan) */
+typedef struct RunPlan
+{
+	int			own;			/* the step it executes itself, or -1 */
+	int			delegate[MAX_PARALLEL_STEPS];	/* steps it starts step workers for */
+	int			ndelegate;
+	bool		ends;			/* every step settled: the run's end is recorded */
+	RunStatus	end;
+} RunPlan;
 
 static void sleep_ms(long ms);
 
@@ -66,22 +96,43 @@ meta_get(RunContext *ctx, const char *key)
 	return NULL;
 }
 
-void
-meta_set(RunContext *ctx, const char *key, const char *value)
+static bool
+meta_written(RunContext *ctx, const char *key)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->meta_written)
+		if (strcmp((char *) lfirst(lc), key) == 0)
+			return true;
+	return false;
+}
+
+/* Sets key; a key this process wrote is recorded with its next step boundary. */
+static void
+meta_put(RunContext *ctx, const char *key, const char *value, bool written)
 {
 	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+	bool		found = false;
 
 	if (value == NULL)
 		value = "";
-	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
+	for (int i = 0; i + 1 < list_length(ctx->metadata) && !found; i += 2)
 		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
 		{
 			list_nth_cell(ctx->metadata, i + 1)->ptr_value = pstrdup(value);
-			MemoryContextSwitchTo(old);
-			return;
+			found = true;
 		}
-	ctx->metadata = lappend(lappend(ctx->metadata, pstrdup(key)), pstrdup(value));
+	if (!found)
+		ctx->metadata = lappend(lappend(ctx->metadata, pstrdup(key)), pstrdup(value));
+	if (written && !meta_written(ctx, key))
+		ctx->meta_written = lappend(ctx->meta_written, pstrdup(key));
 	MemoryContextSwitchTo(old);
+}
+
+void
+meta_set(RunContext *ctx, const char *key, const char *value)
+{
+	meta_put(ctx, key, value, true);
 }
 
 /* The status of step in this run; pending for a step the run does not have. */
@@ -265,22 +316,29 @@ fail_kind_name(FailKind kind)
 	return NULL;
 }
 
+/*
+ * The metadata this process wrote since it last recorded: steps executed at once by other
+ * processes record theirs, and each merges into the run's (record_in_txn).
+ */
 static char *
 metadata_json(RunContext *ctx)
 {
 	JsonWriter	w;
+	ListCell   *lc;
 
 	jw_open(&w, '{');
-	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
-		jw_str(&w, list_nth(ctx->metadata, i), list_nth(ctx->metadata, i + 1));
+	foreach(lc, ctx->meta_written)
+		jw_str(&w, lfirst(lc), meta_get(ctx, lfirst(lc)));
 	jw_close(&w, '}');
 	return w.buf.data;
 }
 
 /*
  * One step boundary, in the open transaction: the outcome of step (or its retry when
- * status is "retrying"), the start of step next, the metadata, and the run's end when
- * run_status is set. step and next are indexes, -1 for none.
+ * status is "retrying"), the start of step next, the metadata this process wrote merged
+ * into the run's, and the run's end when run_status is set (kind: why it failed). step
+ * and next are indexes, -1 for none. A critical step that failed before the run's end
+ * leaves its kind in error_kind until the run ends, surviving a crash meanwhile.
  */
 static void
 record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const char *message,
@@ -324,7 +382,10 @@ record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const
 
 	if (record_plan == NULL)
 	{
-		record_plan = SPI_prepare("SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+		/* the row lock serializes the boundaries of steps recorded at once */
+		record_plan = SPI_prepare("SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, "
+								  "(SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o"
+								  "  WHERE o.id = $1 FOR UPDATE) || $7::jsonb, $8, $9, $10)",
 								  10, types);
 		if (record_plan == NULL || SPI_keepplan(record_plan) != 0)
 			elog(ERROR, "could not prepare the step record statement: %s",
@@ -333,6 +394,19 @@ record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const
 	rc = SPI_execute_plan(record_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
+	list_free_deep(ctx->meta_written);
+	ctx->meta_written = NIL;
+	if (step >= 0 && run_status == NULL && kind_name != NULL && ctx->steps[step].critical &&
+		strcmp(status, step_status_names[STEP_FAILED]) == 0)
+	{
+		Oid			kind_types[2] = {UUIDOID, TEXTOID};
+		Datum		kind_values[2] = {values[0], values[9]};
+
+		if (SPI_execute_with_args("UPDATE provisioning.tenant_onboarding"
+								  "   SET error_kind = coalesce(error_kind, $2) WHERE id = $1",
+								  2, kind_types, kind_values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "recording why a step failed failed");
+	}
 	if (next >= 0)
 	{
 		ctx->steps[next].status = STEP_RUNNING;
@@ -345,13 +419,10 @@ static void
 record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
 	   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
 {
-	TimestampTz start = GetCurrentTimestamp();
-
 	/* everything in between is allocated in the transaction's memory */
 	worker_txn_begin(ctx->steps[step].key);
 	record_in_txn(ctx, step, status, attempts, message, duration_ms, next, run_status, kind);
 	worker_txn_commit();
-	ctx->record_ms += (GetCurrentTimestamp() - start) / 1000.0;
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -366,15 +437,84 @@ epoch_timestamp(const char *epoch)
 						   (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC);
 }
 
+static FailKind
+fail_kind_of_name(const char *name)
+{
+	for (int k = FAIL_TRANSIENT; k <= FAIL_OFFLINE; k++)
+		if (name != NULL && strcmp(name, fail_kind_name((FailKind) k)) == 0)
+			return (FailKind) k;
+	return FAIL_NONE;
+}
+
+/* Step statuses, attempts and failure messages from a run's steps array. */
+static void
+load_steps(RunContext *ctx, JsonbContainer *steps)
+{
+	if (jb_array_length(steps) != ctx->nsteps)
+		elog(ERROR, "the provisioning run's step list changed");
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		JsonbContainer *s = jb_array_object(steps, i);
+		char	   *key = jb_text(s, "step");
+		char	   *attempts = jb_text(s, "attempts");
+		char	   *status = jb_text(s, "status");
+		int			known = status ? step_status_of_name(status) : -1;
+
+		if (key == NULL || known < 0 || (ctx->steps[i].key && strcmp(ctx->steps[i].key, key) != 0))
+			elog(ERROR, "step %d of the provisioning run is malformed", i);
+		ctx->steps[i].key = key;
+		ctx->steps[i].critical = jb_bool(s, "critical", true);
+		ctx->steps[i].attempts = attempts ? atoi(attempts) : 0;
+		ctx->steps[i].status = (StepStatus) known;
+		ctx->steps[i].message = known == STEP_FAILED ? jb_text(s, "message") : NULL;
+	}
+}
+
 /*
- * Begins (or resumes) the run in the open transaction and reads what it needs into a
- * RunContext in a new child of parent; NULL when the run finished or was cancelled
- * meanwhile.
+ * Each step's dependencies as indexes, from the description's depends_on map (step ->
+ * the steps it waits for), and its weight: how many steps wait for it. A dependency on a
+ * step the run does not have, or on a later one (the position is a sequential run's
+ * order), is none: every run can go on.
+ */
+static void
+load_dependencies(RunContext *ctx, JsonbContainer *depends_on)
+{
+	uint64		waiting[64] = {0};	/* the steps waiting for each, as bits */
+
+	if (ctx->nsteps > lengthof(waiting))
+		elog(ERROR, "a provisioning run has at most %d steps", (int) lengthof(waiting));
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		JsonbContainer *deps = depends_on ? jb_array(depends_on, ctx->steps[i].key) : NULL;
+		int			n = deps ? jb_array_length(deps) : 0;
+
+		ctx->steps[i].deps = palloc(sizeof(int) * Max(n, 1));
+		ctx->steps[i].ndeps = 0;
+		for (int j = 0; j < n; j++)
+		{
+			char	   *dep = jb_array_text(deps, j);
+
+			for (int k = 0; k < i; k++)
+				if (dep != NULL && strcmp(ctx->steps[k].key, dep) == 0)
+					ctx->steps[i].deps[ctx->steps[i].ndeps++] = k;
+		}
+	}
+	for (int i = ctx->nsteps - 1; i >= 0; i--)
+		for (int j = 0; j < ctx->steps[i].ndeps; j++)
+			waiting[ctx->steps[i].deps[j]] |= waiting[i] | (UINT64CONST(1) << i);
+	for (int i = 0; i < ctx->nsteps; i++)
+		ctx->steps[i].weight = pg_popcount64(waiting[i]);
+}
+
+/*
+ * Reads the run into a RunContext in a new child of parent, in the open transaction:
+ * begins (or resumes) it with begin (_run_begin), only describes it without (a step
+ * worker: _run_describe). NULL when the run finished or was cancelled meanwhile.
  */
 static RunContext *
-run_begin(MemoryContext parent, const pg_uuid_t *run_id)
+run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 {
-	static SPIPlanPtr begin_plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	MemoryContext cxt;
 	MemoryContext old;
 	RunContext *ctx;
@@ -382,22 +522,24 @@ run_begin(MemoryContext parent, const pg_uuid_t *run_id)
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1];
 	Jsonb	   *doc;
-	JsonbContainer *steps;
 	JsonbContainer *engine;
 	bool		isnull;
 	Datum		d;
 	text	   *t;
 
-	if (begin_plan == NULL)
+	if (plans[begin] == NULL)
 	{
-		begin_plan = SPI_prepare("SELECT provisioning._run_begin($1)::text", 1, types);
-		if (begin_plan == NULL || SPI_keepplan(begin_plan) != 0)
+		plans[begin] = SPI_prepare(begin ? "SELECT provisioning._run_begin($1)::text"
+								   : "SELECT provisioning._run_describe($1)::text", 1, types);
+		if (plans[begin] == NULL || SPI_keepplan(plans[begin]) != 0)
 			elog(ERROR, "could not prepare the run begin statement: %s",
 				 SPI_result_code_string(SPI_result));
 	}
 	values[0] = UUIDPGetDatum(run_id);
-	if (SPI_execute_plan(begin_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plans[begin], values, NULL, !begin, 1) != SPI_OK_SELECT || SPI_processed > 1)
 		elog(ERROR, "could not load the provisioning run");
+	if (SPI_processed == 0)
+		return NULL;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		return NULL;			/* finished or cancelled meanwhile */
@@ -423,26 +565,12 @@ run_begin(MemoryContext parent, const pg_uuid_t *run_id)
 	ctx->queued_ms = jb_text(&doc->root, "queued_ms") ? strtod(jb_text(&doc->root, "queued_ms"), NULL) : 0;
 	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
-	if (jb_bool(&doc->root, "resumed", false))
-		ctx->unsettled_since = GetCurrentTimestamp();
+	ctx->error_kind = fail_kind_of_name(jb_text(&doc->root, "error_kind"));
 
-	steps = jb_array(&doc->root, "steps");
-	ctx->nsteps = jb_array_length(steps);
+	ctx->nsteps = jb_array_length(jb_array(&doc->root, "steps"));
 	ctx->steps = palloc0(sizeof(RunStep) * Max(ctx->nsteps, 1));
-	for (int i = 0; i < ctx->nsteps; i++)
-	{
-		JsonbContainer *s = jb_array_object(steps, i);
-		char	   *attempts = jb_text(s, "attempts");
-		char	   *status = jb_text(s, "status");
-		int			known = status ? step_status_of_name(status) : -1;
-
-		ctx->steps[i].key = jb_text(s, "step");
-		ctx->steps[i].critical = jb_bool(s, "critical", true);
-		ctx->steps[i].attempts = attempts ? atoi(attempts) : 0;
-		if (ctx->steps[i].key == NULL || known < 0)
-			elog(ERROR, "step %d of the provisioning run is malformed", i);
-		ctx->steps[i].status = (StepStatus) known;
-	}
+	load_steps(ctx, jb_array(&doc->root, "steps"));
+	load_dependencies(ctx, jb_object(&doc->root, "depends_on"));
 
 	engine = jb_object(&doc->root, "engine");
 	if (engine != NULL)
@@ -463,6 +591,17 @@ run_begin(MemoryContext parent, const pg_uuid_t *run_id)
 
 /* ---------------------------------------------------------------- executing */
 
+/* Reads the configuration again when a SIGHUP asked for it. */
+static void
+reload_if_pending(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 /* Sleeps with the latch: interrupts, reloads and postmaster death are served. */
 static void
 sleep_ms(long ms)
@@ -479,11 +618,7 @@ sleep_ms(long ms)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 	}
 }
 
@@ -543,6 +678,9 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 
 	ctx->current = idx;
 	ctx->create_sent = false;
+	/* an interrupted execution may have left creates in the engine: they settle first */
+	ctx->unsettled_since = step->resumed ? GetCurrentTimestamp() : 0;
+	ctx->unsettled_target = NULL;
 	run_event_step_started(ctx, idx);
 
 	for (;;)
@@ -590,16 +728,6 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 	MemoryContextDelete(attempt_cxt);
 }
 
-/* The first step from idx on that still has to run (pending, or running when resumed). */
-static int
-next_runnable(RunContext *ctx, int idx)
-{
-	for (int i = idx; i < ctx->nsteps; i++)
-		if (ctx->steps[i].status == STEP_PENDING || ctx->steps[i].status == STEP_RUNNING)
-			return i;
-	return -1;
-}
-
 static RunStatus
 final_status(RunContext *ctx)
 {
@@ -609,13 +737,307 @@ final_status(RunContext *ctx)
 	return RUN_COMPLETED;
 }
 
+/* Is step i left to run, and has every step it depends on settled, well or not critically? */
+static bool
+step_ready(RunContext *ctx, int i)
+{
+	RunStep    *s = &ctx->steps[i];
+
+	if (s->worker != NULL || s->foreign ||
+		(s->status != STEP_PENDING && s->status != STEP_RUNNING))
+		return false;
+	for (int j = 0; j < s->ndeps; j++)
+	{
+		RunStep    *d = &ctx->steps[s->deps[j]];
+
+		if (!STEP_IS_DONE(d->status) && !(d->status == STEP_FAILED && !d->critical))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Notes which step workers are gone (exited) and which foreign steps no step worker holds
+ * any more; true when some step was in other hands, and the run must be read again. Read
+ * after this, a step still running whose worker is gone was left unrecorded.
+ */
+static bool
+note_exits(RunContext *ctx)
+{
+	bool		others = false;
+
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		RunStep    *s = &ctx->steps[i];
+		pid_t		pid;
+
+		if (s->worker != NULL)
+			s->exited = GetBackgroundWorkerPid(s->worker, &pid) == BGWH_STOPPED;
+		else if (s->foreign)
+			s->exited = step_lock_acquire(&ctx->run_id, i, false);
+		others |= s->worker != NULL || s->foreign;
+	}
+	return others;
+}
+
+/*
+ * Reads the outcomes and metadata other processes recorded, in the open transaction
+ * (locking the run's row: no step boundary comes in between until it commits). Step
+ * skip is this worker's own, about to be recorded.
+ */
+static void
+refresh_run(RunContext *ctx, int skip)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1] = {UUIDPGetDatum(&ctx->run_id)};
+	MemoryContext old;
+	RunStep    *own = NULL;
+	RunStep		saved;
+	Jsonb	   *steps;
+	Jsonb	   *metadata;
+	List	   *members;
+	char	   *text;
+	char	   *kind;
+
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT provisioning_steps::text, provisioning_metadata::text, error_kind"
+						   "  FROM provisioning.tenant_onboarding WHERE id = $1 FOR UPDATE", 1, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the run refresh statement: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the provisioning run");
+	old = MemoryContextSwitchTo(ctx->cxt);
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	steps = jb_parse(text, strlen(text));
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	metadata = jb_parse(text, strlen(text));
+	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (steps == NULL || metadata == NULL)
+		elog(ERROR, "the provisioning run's steps or metadata are not JSON");
+	if (skip >= 0)
+	{
+		own = &ctx->steps[skip];
+		saved = *own;
+	}
+	load_steps(ctx, &steps->root);
+	if (own != NULL)
+		*own = saved;
+	members = jb_string_members(&metadata->root);
+	for (int i = 0; i + 1 < list_length(members); i += 2)
+		if (!meta_written(ctx, list_nth(members, i)))
+			meta_put(ctx, list_nth(members, i), list_nth(members, i + 1), false);
+	if (ctx->error_kind == FAIL_NONE)
+		ctx->error_kind = fail_kind_of_name(kind);
+	MemoryContextSwitchTo(old);
+
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		RunStep    *s = &ctx->steps[i];
+
+		/*
+		 * A step worker counts until it exited (its last log line is written by then); one
+		 * gone with its step still running died without recording: executed again, resumed.
+		 */
+		if ((s->worker == NULL && !s->foreign) || !s->exited)
+			continue;
+		if (s->worker != NULL)
+			pfree(s->worker);
+		s->worker = NULL;
+		s->foreign = false;
+		s->exited = false;
+		s->resumed = s->status == STEP_RUNNING;
+	}
+}
+
+/*
+ * A step boundary, in the open transaction: records the outcome of step done (-1 for
+ * none: the run begins, or a step worker exited), decides which ready steps start (the
+ * ones most steps wait for first; provisioning.max_parallel_steps at once, counting those
+ * in flight), records their start, and the run's end once every step settled or a
+ * critical one failed and nothing is in flight.
+ */
+static void
+run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms, RunPlan *plan)
+{
+	int			order[64];
+	int			n = 0;
+	int			in_flight = 0;
+	int			slots;
+	bool		stop = false;
+	int			first = -1;
+
+	if (note_exits(ctx))
+		refresh_run(ctx, done);
+	if (done >= 0)
+	{
+		ctx->steps[done].status = result->status;
+		ctx->steps[done].message = result->status == STEP_FAILED ? result->message : NULL;
+		if (result->status == STEP_FAILED && ctx->steps[done].critical && ctx->error_kind == FAIL_NONE)
+			ctx->error_kind = result->kind;
+	}
+
+	for (int i = 0; i < ctx->nsteps; i++)
+	{
+		in_flight += ctx->steps[i].worker != NULL || ctx->steps[i].foreign;
+		stop |= ctx->steps[i].status == STEP_FAILED && ctx->steps[i].critical;
+	}
+	/*
+	 * No step starts after a critical one failed. The ready steps start those most steps
+	 * wait for first (the critical path), then in the catalog's order, as many as there
+	 * are slots; this worker executes the first, so that it is here to start what waits
+	 * for it as soon as it ends. One at a time, they keep the catalog's order: the
+	 * sequential run as it always was.
+	 */
+	for (int i = 0; i < ctx->nsteps && !stop; i++)
+		if (step_ready(ctx, i))
+		{
+			int			at = n++;
+
+			while (at > 0 && prov_max_parallel_steps > 1 &&
+				   ctx->steps[order[at - 1]].weight < ctx->steps[i].weight)
+			{
+				order[at] = order[at - 1];
+				at--;
+			}
+			order[at] = i;
+		}
+	slots = Max(prov_max_parallel_steps - in_flight, 0);
+	plan->own = n > 0 && slots > 0 ? order[0] : -1;
+	plan->ndelegate = 0;
+	for (int i = 1; i < Min(n, slots); i++)
+		plan->delegate[plan->ndelegate++] = order[i];
+	plan->ends = plan->own < 0 && in_flight == 0;
+	if (plan->ends)
+		/* an engine out of reach at the very start: nothing was provisioned */
+		plan->end = !stop ? final_status(ctx) :
+			ctx->steps[0].status == STEP_FAILED && ctx->error_kind == FAIL_OFFLINE ?
+			RUN_NOT_PROVISIONED : RUN_FAILED;
+
+	/* the first start goes with the outcome; steps whose start is recorded keep it */
+	for (int i = -1; i < plan->ndelegate && first < 0; i++)
+	{
+		int			step = i < 0 ? plan->own : plan->delegate[i];
+
+		if (step >= 0 && !ctx->steps[step].started)
+			first = step;
+	}
+	if (done >= 0 || first >= 0 || plan->ends)
+		record_in_txn(ctx, done, done >= 0 ? step_status_names[result->status] : NULL,
+					  done >= 0 ? ctx->steps[done].attempts : 0, done >= 0 ? result->message : NULL,
+					  duration_ms, first, plan->ends ? &plan->end : NULL,
+					  plan->ends ? ctx->error_kind : done >= 0 ? result->kind : FAIL_NONE);
+	if (first >= 0)
+		ctx->steps[first].started = true;
+	for (int i = -1; i < plan->ndelegate; i++)
+	{
+		int			step = i < 0 ? plan->own : plan->delegate[i];
+
+		if (step < 0 || ctx->steps[step].started)
+			continue;
+		record_in_txn(ctx, -1, NULL, 0, NULL, 0, step, NULL, FAIL_NONE);
+		ctx->steps[step].started = true;
+	}
+}
+
+/* Starts a step worker for step idx; false when no background worker slot was free. */
+static bool
+start_step_worker(RunContext *ctx, int idx)
+{
+	BackgroundWorker worker;
+	StepAssignment assignment;
+	MemoryContext old;
+	bool		ok;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "provisioning", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "provisioning_step_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "provisioning step %s", ctx->steps[idx].key);
+	strlcpy(worker.bgw_type, "provisioning step", BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_notify_pid = MyProcPid;
+	memset(&assignment, 0, sizeof(assignment));
+	memcpy(&assignment.run_id, &ctx->run_id, sizeof(pg_uuid_t));
+	assignment.step = idx;
+	assignment.resumed = ctx->steps[idx].resumed;
+	assignment.coordinator = MyProc->pgprocno;
+	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
+	memcpy(worker.bgw_extra, &assignment, sizeof(assignment));
+
+	old = MemoryContextSwitchTo(ctx->cxt);
+	ok = RegisterDynamicBackgroundWorker(&worker, &ctx->steps[idx].worker);
+	MemoryContextSwitchTo(old);
+	if (!ok)
+	{
+		ctx->steps[idx].worker = NULL;
+		ereport(DEBUG1,
+				(errmsg_internal("provisioning: no background worker slot for step %s; the run worker executes it",
+								 ctx->steps[idx].key)));
+		return false;
+	}
+	ctx->steps[idx].started = false;
+	return true;
+}
+
+/*
+ * Waits for a step in other hands to settle: a step worker this worker started to exit
+ * (the postmaster sets the latch), or else a step worker of an earlier run worker to let
+ * go of its step.
+ */
+static void
+wait_for_steps(RunContext *ctx)
+{
+	pgstat_report_activity(STATE_RUNNING, "waiting for the run's steps in step workers");
+	for (;;)
+	{
+		int			foreign = -1;
+		bool		started = false;
+
+		for (int i = 0; i < ctx->nsteps; i++)
+		{
+			pid_t		pid;
+
+			if (ctx->steps[i].worker != NULL)
+			{
+				if (GetBackgroundWorkerPid(ctx->steps[i].worker, &pid) == BGWH_STOPPED)
+					return;
+				started = true;
+			}
+			else if (ctx->steps[i].foreign && foreign < 0)
+				foreign = i;
+		}
+		if (!started)
+		{
+			if (foreign >= 0)
+			{
+				StartTransactionCommand();
+				step_lock_wait(&ctx->run_id, foreign);
+				CommitTransactionCommand();
+			}
+			return;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reload_if_pending();
+	}
+}
+
 /*
  * Claims a run and begins it in one transaction: takes its lock (the given run, or else
  * the oldest runnable run no worker holds), begins it, and records the start of its first
- * step, or its end when no step is left. NULL when there was no run to claim.
+ * steps, or its end when no step is left. A step left running belongs to a step worker
+ * of an earlier run worker while that holds its lock; else it is executed again. NULL
+ * when there was no run to claim.
  */
 static RunContext *
-run_claim(MemoryContext parent, const pg_uuid_t *given)
+run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 {
 	pg_uuid_t	ids[MAX_RUN_WORKERS];
 	pg_uuid_t	run_id;
@@ -623,8 +1045,9 @@ run_claim(MemoryContext parent, const pg_uuid_t *given)
 	bool		held_back = false;
 	bool		resumed = false;
 	RunContext *ctx = NULL;
-	TimestampTz start = GetCurrentTimestamp();
+	double		txn_ms_before = worker_txn_ms();
 
+	reload_if_pending();
 	worker_txn_begin("claiming a provisioning run");
 	if (given != NULL)
 	{
@@ -639,75 +1062,79 @@ run_claim(MemoryContext parent, const pg_uuid_t *given)
 			if ((claimed = run_lock_acquire(&ids[i], true)))
 				memcpy(&run_id, &ids[i], sizeof(pg_uuid_t));
 	}
-	if (claimed && (ctx = run_begin(parent, &run_id)) == NULL)
+	if (claimed && (ctx = run_load(parent, &run_id, true)) == NULL)
 		run_lock_release(&run_id);
 	if (ctx != NULL)
 	{
-		ctx->first = next_runnable(ctx, 0);
-		resumed = ctx->first >= 0 && ctx->steps[ctx->first].status == STEP_RUNNING;
-		if (ctx->first >= 0)
-			record_in_txn(ctx, -1, NULL, 0, NULL, 0, ctx->first, NULL, FAIL_NONE);
-		else
-		{
-			RunStatus	end = final_status(ctx);
-
-			record_in_txn(ctx, -1, NULL, 0, NULL, 0, -1, &end, FAIL_NONE);
-		}
+		for (int i = 0; i < ctx->nsteps; i++)
+			if (ctx->steps[i].status == STEP_RUNNING)
+			{
+				ctx->steps[i].foreign = !step_lock_acquire(&ctx->run_id, i, false);
+				ctx->steps[i].resumed = resumed = true;
+			}
+		run_plan(ctx, -1, NULL, 0, plan);
 	}
 	worker_txn_commit();
 	if (ctx != NULL)
 	{
-		ctx->record_ms = (GetCurrentTimestamp() - start) / 1000.0;
+		ctx->txn_ms_before = txn_ms_before;
+		ctx->first = plan->own;
+		pg_atomic_write_u64(&prov_delegated_engine_us[MyProc->pgprocno], 0);
 		run_event_run_started(ctx, resumed);
 	}
 	return ctx;
 }
 
-/* Executes a claimed run from its first step to its end. */
+/* Executes a claimed run, as planned at its claim, to its end. */
 static void
-run_execute(RunContext *ctx)
+run_execute(RunContext *ctx, RunPlan *plan)
 {
 	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
-	int			next = ctx->first;
 
-	/* nothing was left to do: its end is recorded */
-	if (next < 0)
+	for (;;)
 	{
-		run_event_run_finished(ctx, final_status(ctx));
-		return;
-	}
-
-	while (next >= 0)
-	{
-		int			cur = next;
-		StepResult	result;
-		TimestampTz start = GetCurrentTimestamp();
-		RunStatus	end;
-		bool		ends = false;
-		double		duration_ms;
-
-		execute_step(ctx, driver, cur, &result);
-		duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
-		ctx->steps[cur].status = result.status;
-
-		if (result.status == STEP_FAILED && ctx->steps[cur].critical)
+		reload_if_pending();
+		for (int i = 0; i < plan->ndelegate; i++)
+			(void) start_step_worker(ctx, plan->delegate[i]);
+		if (plan->ends)
 		{
-			/* an engine out of reach at the very start: nothing was provisioned */
-			next = -1;
-			ends = true;
-			end = (cur == 0 && result.kind == FAIL_OFFLINE) ? RUN_NOT_PROVISIONED : RUN_FAILED;
+			ctx->delegated_engine_ms =
+				pg_atomic_read_u64(&prov_delegated_engine_us[MyProc->pgprocno]) / 1000.0;
+			run_event_run_finished(ctx, plan->end);
+			return;
+		}
+		/*
+		 * The step's lock, like a step worker's: a step worker of an earlier run worker
+		 * that was registered but had not started yet finds the step taken, and one that
+		 * holds it makes the step foreign.
+		 */
+		if (plan->own >= 0 && !step_lock_acquire(&ctx->run_id, plan->own, true))
+		{
+			ctx->steps[plan->own].foreign = true;
+			ctx->steps[plan->own].started = false;
+		}
+		else if (plan->own >= 0)
+		{
+			int			cur = plan->own;
+			StepResult	result;
+			TimestampTz start = GetCurrentTimestamp();
+			double		duration_ms;
+
+			ctx->steps[cur].started = false;
+			execute_step(ctx, driver, cur, &result);
+			duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
+			worker_txn_begin(ctx->steps[cur].key);
+			run_plan(ctx, cur, &result, duration_ms, plan);
+			worker_txn_commit();
+			step_lock_release(&ctx->run_id, cur);
+			run_event_step_finished(ctx, cur, &result, duration_ms);
+			continue;
 		}
 		else
-		{
-			next = next_runnable(ctx, cur + 1);
-			if ((ends = (next < 0)))
-				end = final_status(ctx);
-		}
-		record(ctx, cur, step_status_names[result.status], ctx->steps[cur].attempts, result.message,
-			   duration_ms, next, ends ? &end : NULL, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
-		run_event_step_finished(ctx, cur, &result, duration_ms);
-		if (ends)
-			run_event_run_finished(ctx, end);
+			wait_for_steps(ctx);
+		worker_txn_begin("reading the outcomes of the run's step workers");
+		run_plan(ctx, -1, NULL, 0, plan);
+		worker_txn_commit();
 	}
 }
 
@@ -783,26 +1210,23 @@ provisioning_run_main(Datum arg)
 	for (;;)
 	{
 		RunContext *ctx;
+		RunPlan		plan;
 		bool		handed;
 
 		MemoryContextReset(loop_cxt);
-		ctx = run_claim(loop_cxt, first_pass ? &given : NULL);
+		ctx = run_claim(loop_cxt, first_pass ? &given : NULL, &plan);
 		if (ctx == NULL && first_pass)
-			ctx = run_claim(loop_cxt, NULL);
+			ctx = run_claim(loop_cxt, NULL, &plan);
 		first_pass = false;
 		if (ctx != NULL)
 		{
 			pg_uuid_t	run_id = ctx->run_id;
 
-			run_execute(ctx);
+			run_execute(ctx, &plan);
 			run_forget(ctx);
 			run_lock_release(&run_id);
 			idle_since = GetCurrentTimestamp();
-			if (ConfigReloadPending)
-			{
-				ConfigReloadPending = false;
-				ProcessConfigFile(PGC_SIGHUP);
-			}
+			reload_if_pending();
 			if (too_many_workers())
 				proc_exit(0);
 			continue;
@@ -820,10 +1244,56 @@ provisioning_run_main(Datum arg)
 			idle_since = GetCurrentTimestamp();
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 	}
+}
+
+/*
+ * A step worker: executes one step of a run, which its run worker recorded as started,
+ * with the step's retries, records the outcome, and exits. It holds the step's lock for
+ * its life: a later run worker leaves the step alone meanwhile. It does nothing when the
+ * step is no longer running (the run ended, or another process recorded it).
+ */
+void
+provisioning_step_main(Datum arg)
+{
+	StepAssignment assignment;
+	RunContext *ctx = NULL;
+	const EngineDriver *driver;
+	StepResult	result;
+	TimestampTz start;
+	double		duration_ms;
+	int			idx;
+
+	memcpy(&assignment, MyBgworkerEntry->bgw_extra, sizeof(assignment));
+	idx = assignment.step;
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	pgstat_report_appname("provisioning step");
+
+	worker_txn_begin("loading a provisioning step");
+	if (step_lock_acquire(&assignment.run_id, idx, true))
+		ctx = run_load(TopMemoryContext, &assignment.run_id, false);
+	worker_txn_commit();
+	if (ctx == NULL || idx < 0 || idx >= ctx->nsteps || ctx->steps[idx].status != STEP_RUNNING)
+		proc_exit(0);
+	MemoryContextSwitchTo(ctx->cxt);
+
+	ctx->steps[idx].resumed = assignment.resumed;
+	driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
+	start = GetCurrentTimestamp();
+	execute_step(ctx, driver, idx, &result);
+	duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
+	ctx->steps[idx].status = result.status;
+	record(ctx, idx, step_status_names[result.status], ctx->steps[idx].attempts, result.message,
+		   duration_ms, -1, NULL, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
+	run_event_step_finished(ctx, idx, &result, duration_ms);
+	if (assignment.coordinator >= 0 && assignment.coordinator < MaxBackends)
+		pg_atomic_fetch_add_u64(&prov_delegated_engine_us[assignment.coordinator],
+								(uint64) (ctx->http.elapsed_ms * 1000.0));
+	MemoryContextSwitchTo(TopMemoryContext);
+	run_forget(ctx);
+	proc_exit(0);
 }

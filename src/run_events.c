@@ -43,14 +43,8 @@ const struct config_enum_entry run_event_log_levels[] = {
 	{NULL, 0, false}
 };
 
-/* What the lines of the run this worker executes need to remember between events */
-static struct
-{
-	pg_uuid_t	run_id;
-	double		step_engine_ms; /* the run's engine time when the current step started */
-	int			failed_step;	/* the first failed step, or -1 */
-	char	   *failure;		/* its message, in the run's memory */
-}			current;
+/* The run's engine time in this process when the step it executes started */
+static double step_engine_ms;
 
 /* LOG never reaches a client: the queued line is written in the inserting session. */
 static int
@@ -140,12 +134,6 @@ emit(StringInfo buf)
 	pfree(buf->data);
 }
 
-static bool
-is_current(RunContext *ctx)
-{
-	return memcmp(&current.run_id, &ctx->run_id, sizeof(pg_uuid_t)) == 0;
-}
-
 /* The identifying keys of a line about ctx's run, and step idx (-1 for none). */
 static void
 run_line(StringInfo buf, RunContext *ctx, const char *event, int idx)
@@ -156,9 +144,9 @@ run_line(StringInfo buf, RunContext *ctx, const char *event, int idx)
 }
 
 /*
- * The run begins at step ctx->first, or goes on there after an interruption (resumed: the
- * step was left running). Logs how long it was queued, or how long its creates wait for
- * the requests of the interrupted attempt.
+ * The run begins at step ctx->first, or goes on after an interruption (resumed: steps were
+ * left running). Logs how long it was queued, or how long the creates of the steps left
+ * running wait for the requests of the interrupted attempt.
  */
 void
 run_event_run_started(RunContext *ctx, bool resumed)
@@ -166,16 +154,13 @@ run_event_run_started(RunContext *ctx, bool resumed)
 	StringInfoData buf;
 	int			first = ctx->first;
 
-	memset(&current, 0, sizeof(current));
-	memcpy(&current.run_id, &ctx->run_id, sizeof(pg_uuid_t));
-	current.failed_step = -1;
 	if (!message_level_is_interesting(event_level()))
 		return;
 	if (resumed)
 	{
 		/* creates wait this long for requests the interrupted attempt may have left */
 		run_line(&buf, ctx, "run_resumed", first);
-		add_int(&buf, "settle_ms", ctx->unsettled_since != 0 ? prov_write_settle_ms : 0);
+		add_int(&buf, "settle_ms", prov_write_settle_ms);
 	}
 	else
 	{
@@ -201,7 +186,7 @@ run_event_step_started(RunContext *ctx, int idx)
 {
 	StringInfoData buf;
 
-	current.step_engine_ms = ctx->http.elapsed_ms;
+	step_engine_ms = ctx->http.elapsed_ms;
 	run_event_activity(ctx, idx);
 	if (!message_level_is_interesting(event_level()))
 		return;
@@ -235,18 +220,13 @@ run_event_step_finished(RunContext *ctx, int idx, const StepResult *result, doub
 	StringInfoData buf;
 	bool		failed = result->status == STEP_FAILED;
 
-	if (failed && current.failed_step < 0 && is_current(ctx))
-	{
-		current.failed_step = idx;
-		current.failure = MemoryContextStrdup(ctx->cxt, result->message ? result->message : "");
-	}
 	if (!message_level_is_interesting(event_level()))
 		return;
 	run_line(&buf, ctx, "step_finished", idx);
 	add(&buf, "status", step_status_names[ctx->steps[idx].status]);
 	add_int(&buf, "attempts", ctx->steps[idx].attempts);
 	add_ms(&buf, "duration_ms", duration_ms);
-	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms - current.step_engine_ms);
+	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms - step_engine_ms);
 	if (failed)
 		add(&buf, "error", result->message);
 	emit(&buf);
@@ -254,26 +234,28 @@ run_event_step_finished(RunContext *ctx, int idx, const StepResult *result, doub
 
 /*
  * The run ended with status: its duration since it first started (across interruptions)
- * and the time this execution spent in engine requests; a failed run names its first
- * failed step and that step's error.
+ * and the time this execution spent in engine requests, its step workers' summed in; a
+ * failed run names its first failed step and that step's error.
  */
 void
 run_event_run_finished(RunContext *ctx, RunStatus status)
 {
 	StringInfoData buf;
-	bool		known = is_current(ctx);
-	int			failed = known ? current.failed_step : -1;
+	int			failed = -1;
 
 	if (!message_level_is_interesting(event_level()))
 		return;
+	for (int i = ctx->nsteps - 1; i >= 0; i--)
+		if (ctx->steps[i].status == STEP_FAILED)
+			failed = i;
 	run_line(&buf, ctx, "run_finished", failed);
 	add(&buf, "status", run_status_names[status]);
 	add_ms(&buf, "duration_ms",
 		   (GetCurrentTimestamp() - ctx->started_at) / 1000.0);
-	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms);
-	add_ms(&buf, "record_ms", ctx->record_ms);
+	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms + ctx->delegated_engine_ms);
+	add_ms(&buf, "record_ms", worker_txn_ms() - ctx->txn_ms_before);
 	if (failed >= 0)
-		add(&buf, "error", current.failure);
+		add(&buf, "error", ctx->steps[failed].message ? ctx->steps[failed].message : "");
 	emit(&buf);
 }
 

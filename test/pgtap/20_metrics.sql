@@ -16,8 +16,13 @@ SELECT test.new_engine('metrics') IS NOT NULL AS engine;
 INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
 VALUES ('metrics_off', 'erpnext', 'http://127.0.0.1:9', 'k', 's');
 
--- One at a time, so the order of the outcomes (and so the last error) is known. Beta and
--- Gamma are BASIC: a site allows one open POS session per cashier, and Alpha holds it.
+-- One at a time, so the order of the outcomes (and so the last error) is known, and each
+-- run's steps one at a time too, so the steps a failed run executed are known (steps that do
+-- not need the failed one would run beside it). Beta and Gamma are BASIC: a site allows one
+-- open POS session per cashier, and Alpha holds it.
+ALTER SYSTEM SET provisioning.max_parallel_steps = 1;
+SELECT pg_reload_conf() AS reloaded;
+\set ignored `$WAIT_FOR 'max_parallel_steps = 1 to be in force' "SELECT current_setting('provisioning.max_parallel_steps') = '1'"`
 INSERT INTO provisioning.tenants (name, engine) VALUES ('Alpha Retail', 'metrics') RETURNING id AS alpha \gset
 SELECT is(test.wait_final(:'alpha'), 'COMPLETED', 'Alpha completes after a retried write');
 INSERT INTO provisioning.tenants (name, engine, settings)
@@ -31,6 +36,8 @@ SELECT provisioning.provision_retry(:'gamma') IS NOT NULL AS retried;
 SELECT is(test.wait_final(:'gamma'), 'COMPLETED', 'Gamma''s retry completes');
 INSERT INTO provisioning.tenants (name, engine) VALUES ('Delta Retail', 'metrics_off') RETURNING id AS delta \gset
 SELECT is(test.wait_final(:'delta'), 'NOT_PROVISIONED', 'Delta''s engine is offline');
+ALTER SYSTEM RESET provisioning.max_parallel_steps;
+SELECT pg_reload_conf() AS reloaded;
 
 -- Known outcomes. The retry carried steps 0-2 (run by Gamma's first run) and did not run
 -- the demo items; steps 8 and 9 belong to FULL_POS runs only.

@@ -17,6 +17,6 @@ is_deeply(\@exported, [ sort qw(
 	pg_finfo_provisioning_log_run_queued provisioning_log_run_queued
 	pg_finfo_provisioning_wake provisioning_wake
 	pg_finfo_provisioning_workers_serve_here provisioning_workers_serve_here
-	provisioning_launcher_main provisioning_run_main) ],
+	provisioning_launcher_main provisioning_run_main provisioning_step_main) ],
 	'provisioning.so exports its entry points and nothing else');
 done_testing();

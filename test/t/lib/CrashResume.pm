@@ -16,7 +16,7 @@ use Test::More;
 use SimEngine;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(crash_resume);
+our @EXPORT = qw(crash_resume crash_overlapping);
 
 # What differs between the engines: how a tenant's engine is made and reset, a fault on
 # one request, what the engine must hold, and the request of each step that is in the
@@ -54,6 +54,11 @@ my %kinds = (
 			[ 'step_9_pos_session',       [ 'POST', '^/api/resource/POS Opening Entry' ] ] ],
 		customer => [ 'POST', '^/api/resource/Customer' ],
 		company => [ 'POST', '^/api/resource/Company' ],
+		# creates of two steps that run at once (fiscal year and customer, after step 0):
+		# [ fault target, what the request log says, documents it makes ]
+		overlapping => [ [ [ 'POST', '^/api/resource/Fiscal Year' ], qr{^/api/resource/Fiscal%20Year$}, 1 ],
+			[ [ 'POST', '^/api/resource/Customer' ], qr{^/api/resource/Customer$}, 1 ] ],
+		creates => sub { my ($r, $call) = @_; ($r->{method} // '') eq 'POST' && ($r->{path} // '') =~ $call },
 	},
 	odoo => {
 		place => sub { $_[0] },
@@ -85,15 +90,20 @@ my %kinds = (
 			[ 'step_9_pos_session',       'object.execute_kw pos.config open_ui' ] ],
 		customer => 'object.execute_kw res.partner create',
 		company => 'object.execute_kw res.company create',
+		# warehouses (Main Store and POS Store) and customer, both after the company
+		overlapping => [ [ 'object.execute_kw stock.warehouse create', qr/^object\.execute_kw stock\.warehouse create$/, 2 ],
+			[ 'object.execute_kw res.partner create', qr/^object\.execute_kw res\.partner create$/, 1 ] ],
+		creates => sub { my ($r, $call) = @_; ($r->{rpc} // '') =~ $call },
 	});
 
-sub crash_resume
+# A node for crash tests of engine kind $kind, and two helpers: new_tenant(ENGINE, TENANT)
+# makes an engine and a tenant with demo items; check_finished(ENGINE, TENANT, WHAT) waits
+# for its run to end and checks that it completed with exactly one of everything.
+sub crash_node
 {
-	my ($kind) = @_;
+	my ($kind, $name) = @_;
 	my $k = $kinds{$kind};
-	my $tag = $kind eq 'erpnext' ? '' : "_$kind";
-
-	my $node = PostgreSQL::Test::Cluster->new("crash$tag");
+	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'provisioning'
@@ -125,6 +135,16 @@ max_worker_processes = 16
 		is_deeply({ map { $_ => $summary->{$_} } keys %{ $k->{expected} } }, $k->{expected},
 			"$what: the engine holds exactly one of everything");
 	};
+	return ($node, $new_tenant, $check_finished);
+}
+
+sub crash_resume
+{
+	my ($kind) = @_;
+	my $k = $kinds{$kind};
+	my $tag = $kind eq 'erpnext' ? '' : "_$kind";
+
+	my ($node, $new_tenant, $check_finished) = crash_node($kind, "crash$tag");
 
 	my @crash_points = @{ $k->{crash_points} };
 	for my $i (0 .. $#crash_points)
@@ -164,6 +184,48 @@ max_worker_processes = 16
 	$node->start;
 	$check_finished->("shutdown$tag", 'Shutdown', "$kind: after the fast shutdown");
 
+	$k->{clear}->();
+	$node->stop;
+}
+
+# A crash while two steps of one run are in flight: each holds a create in the engine
+# (delay faults, applied 4.5 s after they arrived, after the restart), the server stops in
+# immediate mode, and the resumed run re-runs both steps left running, each waiting for its
+# own unanswered create instead of sending it again: the run completes, the engine holds
+# exactly one of everything, and each of the two creates was sent once per document.
+sub crash_overlapping
+{
+	my ($kind) = @_;
+	my $k = $kinds{$kind};
+	my $tag = $kind eq 'erpnext' ? '' : "_$kind";
+	my ($node, $new_tenant, $check_finished) = crash_node($kind, "overlap$tag");
+	my $name = "overlap$tag";
+	my $place = $k->{place}->($name);
+
+	$k->{reset}->($name);
+	$k->{delay}->($name, $_->[0], 4500) for @{ $k->{overlapping} };
+	$new_tenant->($name, 'Overlap');
+	for my $request (@{ $k->{overlapping} })
+	{
+		ok(wait_for_delayed_request($place, $request->[1], $kind),
+			"$kind: the engine is working on the create $request->[1]");
+	}
+	is($node->safe_psql('postgres', "SELECT count(*) FROM jsonb_array_elements(
+			(SELECT provisioning_steps FROM provisioning.tenant_onboarding o
+			   JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.name = 'Overlap')) s
+		 WHERE s->>'status' = 'running'") >= 2 ? 1 : 0, 1, "$kind: two steps are running at the crash");
+	$node->stop('immediate');
+	$node->start;
+	$check_finished->($name, 'Overlap', "$kind: crash while two steps ran at once");
+	my @requests = SimEngine::requests_of($kind, $place);
+	for my $request (@{ $k->{overlapping} })
+	{
+		is(scalar(grep { $k->{creates}->($_, $request->[1]) } @requests), $request->[2],
+			"$kind: the create $request->[1] was sent once per document ($request->[2])");
+	}
+	is($node->safe_psql('postgres', "SELECT count(*) FROM provisioning.run_log l
+			JOIN provisioning.tenants t ON t.id = l.tenant_id
+		 WHERE t.name = 'Overlap' AND l.message = 'run resumed'"), '1', "$kind: the run resumed once");
 	$k->{clear}->();
 	$node->stop;
 }

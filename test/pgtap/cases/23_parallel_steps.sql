@@ -1,0 +1,85 @@
+-- The critical path: with every engine call taking 40 ms, steps that do not depend on each
+-- other overlap in the engine's request log, never more than provisioning.max_parallel_steps
+-- requests at once; no step starts before every step it depends on finished (in the run's
+-- steps, and in the engine: no request that needs another step's document comes before
+-- that document's create ended); the run makes exactly one of everything. With
+-- max_parallel_steps = 1 no two requests overlap.
+\set ignored `$SIMCTL :sim latency 40`
+\set eng par:tag
+\set ignored `$SIMCTL :sim reset :eng:host`
+SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine, settings)
+VALUES ('Parallel Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
+SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': the run completes');
+\ir one_of_everything.sql
+\set requests `$SIMCTL :sim requests :eng:host`
+
+-- the most requests the engine held at once (counting an overlap from 10 ms: the engine
+-- logs an answer's end once its last byte left, which may be after the next request came)
+SELECT max(o.open) AS peak
+  FROM jsonb_array_elements(:'requests'::jsonb) r,
+       LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(:'requests'::jsonb) q
+                 WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
+                   AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o \gset
+SELECT cmp_ok(:peak::bigint, '>=', 2::bigint, :'kind' || ': steps that do not depend on each other overlap in the engine');
+SELECT cmp_ok(:peak::bigint, '<=', current_setting('provisioning.max_parallel_steps')::bigint,
+              :'kind' || ': never more requests at once than provisioning.max_parallel_steps');
+
+-- no step started before each step it depends on finished
+SELECT is(array_agg(format('%s started before %s finished', s->>'step', d->>'step')), NULL,
+          :'kind' || ': every step started after the steps it depends on finished')
+  FROM provisioning.tenant_onboarding o
+  CROSS JOIN jsonb_array_elements(o.provisioning_steps) s
+  JOIN provisioning.step_catalog c ON c.engine_kind = :'kind' AND c.step = s->>'step'
+  CROSS JOIN jsonb_array_elements(o.provisioning_steps) d
+ WHERE o.tenant_id = :'tenant' AND d->>'step' = ANY (c.depends_on)
+   AND s->>'started_at' IS NOT NULL
+   AND (d->>'finished_at' IS NULL OR (s->>'started_at')::timestamptz < (d->>'finished_at')::timestamptz);
+SELECT cmp_ok((SELECT count(*) FROM provisioning.step_catalog WHERE engine_kind = :'kind' AND depends_on <> '{}'),
+              '>=', 8::bigint, :'kind' || ': the catalog names the steps'' dependencies');
+
+-- in the engine: every request of the later kind starts after every request of the earlier
+-- kind ended (ERPNext: method and path; Odoo: the call)
+WITH calls AS (
+    SELECT CASE WHEN :'odoo' THEN r->>'rpc' ELSE concat(r->>'method', ' ', replace(r->>'path', '%20', ' ')) END AS call,
+           (r->>'t_start')::float8 AS t_start, (r->>'t_end')::float8 AS t_end
+      FROM jsonb_array_elements(:'requests'::jsonb) r
+), pairs(kind, earlier, later) AS (VALUES
+    ('erpnext', '^POST /api/resource/Company$', '/api/resource/Warehouse'),
+    ('erpnext', '^POST /api/resource/Warehouse$', 'Stock Settings'),
+    ('erpnext', '^POST /api/resource/Warehouse$', '/api/resource/Item'),
+    ('erpnext', '^POST /api/resource/Warehouse$', '^POST /api/resource/POS Profile$'),
+    ('erpnext', '^POST /api/resource/Customer$', '^POST /api/resource/POS Profile$'),
+    ('erpnext', '^POST /api/resource/POS Profile$', 'POS Opening Entry'),
+    ('odoo', 'res.company create$', 'stock.warehouse'),
+    ('odoo', 'res.company create$', 'res.partner'),
+    ('odoo', 'account.chart.template try_loading$', 'pos.config'),
+    ('odoo', 'stock.warehouse create$', 'pos.config'),
+    ('odoo', 'pos.config (write|create)$', 'open_ui|pos.session'))
+SELECT is(array_agg(DISTINCT format('%s before %s ended', b.call, a.call)), NULL,
+          :'kind' || ': in the engine, no step''s request came before the documents it needs were made')
+  FROM pairs p
+  JOIN calls a ON a.call ~ p.earlier
+  JOIN calls b ON b.call ~ p.later AND b.t_start < a.t_end
+ WHERE p.kind = :'kind';
+
+-- one step at a time
+ALTER SYSTEM SET provisioning.max_parallel_steps = 1;
+SELECT pg_reload_conf();
+\set ignored `$WAIT_FOR 'max_parallel_steps = 1 to be in force' "SELECT current_setting('provisioning.max_parallel_steps') = '1'"`
+\set eng seq:tag
+\set ignored `$SIMCTL :sim reset :eng:host`
+SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine, settings)
+VALUES ('Sequential Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
+SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': max_parallel_steps = 1: the run completes');
+\set requests `$SIMCTL :sim requests :eng:host`
+SELECT is(max(o.open), 1::bigint, :'kind' || ': max_parallel_steps = 1: no two requests overlap')
+  FROM jsonb_array_elements(:'requests'::jsonb) r,
+       LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(:'requests'::jsonb) q
+                 WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
+                   AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o;
+ALTER SYSTEM RESET provisioning.max_parallel_steps;
+SELECT pg_reload_conf();
+\set ignored `$WAIT_FOR 'max_parallel_steps to be back to its default' "SELECT current_setting('provisioning.max_parallel_steps') = '4'"`
+\set ignored `$SIMCTL :sim latency 0`
