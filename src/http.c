@@ -321,6 +321,7 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 	code = curl_easy_perform(handle);
 	http_finish(handle, code, response);
 	client->elapsed_ms += response->elapsed_ms;
+	client->requests++;
 }
 
 /* A request; anything but a GET may write, so it gets a fresh connection. */

@@ -41,6 +41,7 @@ typedef struct HttpClient
 	struct curl_slist *headers; /* Accept, X-Correlation-ID, Authorization (if any) */
 	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
 	double		elapsed_ms;		/* time spent in requests: the run's engine time */
+	int			requests;		/* requests sent */
 } HttpClient;
 
 extern void http_global_init(void);

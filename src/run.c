@@ -44,6 +44,9 @@
 #include "provisioning.h"
 #include "run_events.h"
 
+/* An engine's mean answer time (ms) from which a run's independent steps run at once */
+#define PARALLEL_MIN_REQUEST_MS 5
+
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
 #define MAX_INTERRUPTIONS 5
 
@@ -870,6 +873,14 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	bool		stop = false;
 	int			first = -1;
 
+	/*
+	 * A step worker costs a process start and a connection, more than a few of a fast
+	 * engine's answers: steps run at once only when this run's engine answered slowly so far.
+	 */
+	int			parallel = (ctx->http.requests > 0 &&
+							ctx->http.elapsed_ms / ctx->http.requests >= PARALLEL_MIN_REQUEST_MS) ?
+		prov_max_parallel_steps : 1;
+
 	if (note_exits(ctx))
 		refresh_run(ctx, done);
 	if (done >= 0)
@@ -897,7 +908,7 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 		{
 			int			at = n++;
 
-			while (at > 0 && prov_max_parallel_steps > 1 &&
+			while (at > 0 && parallel > 1 &&
 				   ctx->steps[order[at - 1]].weight < ctx->steps[i].weight)
 			{
 				order[at] = order[at - 1];
@@ -905,7 +916,7 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 			}
 			order[at] = i;
 		}
-	slots = Max(prov_max_parallel_steps - in_flight, 0);
+	slots = Max(parallel - in_flight, 0);
 	plan->own = n > 0 && slots > 0 ? order[0] : -1;
 	plan->ndelegate = 0;
 	for (int i = 1; i < Min(n, slots); i++)

@@ -134,3 +134,13 @@ $$ SELECT coalesce(array_agg(r->>'method' || ' ' || (r->>'path')
                              ORDER BY (r->>'seq')::int), '{}')
      FROM jsonb_array_elements(requests) r
     WHERE r->>'correlation_id' = correlation_id $$;
+
+-- The most requests of an engine's request log (simctl requests) that were open at once,
+-- counting an overlap from 10 ms: the engine logs an answer's end once its last byte left,
+-- which may be after the next request came.
+CREATE FUNCTION test.peak_requests(requests jsonb) RETURNS bigint LANGUAGE sql AS
+$$ SELECT max(o.open)
+     FROM jsonb_array_elements(requests) r,
+          LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(requests) q
+                    WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
+                      AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o $$;

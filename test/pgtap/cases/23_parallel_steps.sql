@@ -3,7 +3,7 @@
 -- requests at once; no step starts before every step it depends on finished (in the run's
 -- steps, and in the engine: no request that needs another step's document comes before
 -- that document's create ended); the run makes exactly one of everything. With
--- max_parallel_steps = 1 no two requests overlap.
+-- max_parallel_steps = 1, or an engine that answers at once, no two requests overlap.
 \set ignored `$SIMCTL :sim latency 40`
 \set eng par:tag
 \set ignored `$SIMCTL :sim reset :eng:host`
@@ -14,13 +14,7 @@ SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': the run complet
 \ir one_of_everything.sql
 \set requests `$SIMCTL :sim requests :eng:host`
 
--- the most requests the engine held at once (counting an overlap from 10 ms: the engine
--- logs an answer's end once its last byte left, which may be after the next request came)
-SELECT max(o.open) AS peak
-  FROM jsonb_array_elements(:'requests'::jsonb) r,
-       LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(:'requests'::jsonb) q
-                 WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
-                   AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o \gset
+SELECT test.peak_requests(:'requests') AS peak \gset
 SELECT cmp_ok(:peak::bigint, '>=', 2::bigint, :'kind' || ': steps that do not depend on each other overlap in the engine');
 SELECT cmp_ok(:peak::bigint, '<=', current_setting('provisioning.max_parallel_steps')::bigint,
               :'kind' || ': never more requests at once than provisioning.max_parallel_steps');
@@ -74,12 +68,24 @@ INSERT INTO provisioning.tenants (name, engine, settings)
 VALUES ('Sequential Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
 SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': max_parallel_steps = 1: the run completes');
 \set requests `$SIMCTL :sim requests :eng:host`
-SELECT is(max(o.open), 1::bigint, :'kind' || ': max_parallel_steps = 1: no two requests overlap')
-  FROM jsonb_array_elements(:'requests'::jsonb) r,
-       LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(:'requests'::jsonb) q
-                 WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
-                   AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o;
+SELECT is(test.peak_requests(:'requests'), 1::bigint, :'kind' || ': max_parallel_steps = 1: no two requests overlap');
 ALTER SYSTEM RESET provisioning.max_parallel_steps;
 SELECT pg_reload_conf();
 \set ignored `$WAIT_FOR 'max_parallel_steps to be back to its default' "SELECT current_setting('provisioning.max_parallel_steps') = '4'"`
+
+-- an engine that answers at once: a step worker would cost more than it saves
 \set ignored `$SIMCTL :sim latency 0`
+\set eng fast:tag
+\set ignored `$SIMCTL :sim reset :eng:host`
+SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine, settings)
+VALUES ('Fast Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
+SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': a fast engine: the run completes');
+SELECT is(array_agg(format('%s started while %s ran', b->>'step', a->>'step')), NULL,
+          :'kind' || ': a fast engine: its steps run one at a time')
+  FROM provisioning.tenant_onboarding o
+  CROSS JOIN jsonb_array_elements(o.provisioning_steps) a
+  CROSS JOIN jsonb_array_elements(o.provisioning_steps) b
+ WHERE o.tenant_id = :'tenant' AND a->>'step' <> b->>'step'
+   AND (b->>'started_at')::timestamptz >= (a->>'started_at')::timestamptz
+   AND (b->>'started_at')::timestamptz < (a->>'finished_at')::timestamptz;

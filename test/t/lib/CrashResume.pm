@@ -91,7 +91,7 @@ my %kinds = (
 		customer => 'object.execute_kw res.partner create',
 		company => 'object.execute_kw res.company create',
 		# warehouses (Main Store and POS Store) and customer, both after the company
-		overlapping => [ [ 'object.execute_kw stock.warehouse create', qr/^object\.execute_kw stock\.warehouse create$/, 2 ],
+		overlapping => [ [ 'object.execute_kw stock.warehouse create', qr/^object\.execute_kw stock\.warehouse create$/, 1 ],
 			[ 'object.execute_kw res.partner create', qr/^object\.execute_kw res\.partner create$/, 1 ] ],
 		creates => sub { my ($r, $call) = @_; ($r->{rpc} // '') =~ $call },
 	});
@@ -202,8 +202,12 @@ sub crash_overlapping
 	my $name = "overlap$tag";
 	my $place = $k->{place}->($name);
 
+	my $latency = sub { ($kind eq 'odoo' ? \&odoo_sim : \&sim)->(POST => '/latency', { ms => $_[0] }) };
+
 	$k->{reset}->($name);
 	$k->{delay}->($name, $_->[0], 4500) for @{ $k->{overlapping} };
+	# steps run at once only with an engine slow enough for a step worker to pay
+	$latency->(10);
 	$new_tenant->($name, 'Overlap');
 	for my $request (@{ $k->{overlapping} })
 	{
@@ -227,6 +231,7 @@ sub crash_overlapping
 			JOIN provisioning.tenants t ON t.id = l.tenant_id
 		 WHERE t.name = 'Overlap' AND l.message = 'run resumed'"), '1', "$kind: the run resumed once");
 	$k->{clear}->();
+	$latency->(0);
 	$node->stop;
 }
 
