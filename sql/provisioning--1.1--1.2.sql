@@ -250,10 +250,10 @@ BEGIN
 END
 $$;
 
--- A run begins (or resumes): claimed_at is the crash-loop guard's clock. The worker executes the
--- steps an interrupted execution left running again, creating nothing they do not find until
--- provisioning.write_settle_ms has passed: requests of the earlier attempt may still be in the
--- engine.
+-- A run begins (or resumes): claimed_at is the crash-loop guard's clock, and resumed tells the
+-- worker that requests of an earlier execution may still be in the engine, of any step (a
+-- promoted standby never saw the old primary's last steps start): it then creates nothing it
+-- does not find until provisioning.write_settle_ms has passed.
 CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
@@ -275,7 +275,7 @@ BEGIN
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
-    RETURN provisioning._run_description(r);
+    RETURN provisioning._run_description(r) || jsonb_build_object('resumed', resumed);
 END
 $$;
 

@@ -69,6 +69,7 @@ typedef struct RunContext
 	double		queued_ms;		/* from queued to first started */
 	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
 	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
+	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;

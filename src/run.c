@@ -61,6 +61,7 @@ typedef struct StepAssignment
 	pg_uuid_t	run_id;
 	int			step;			/* index in the run's step list */
 	bool		resumed;		/* left running by an interrupted execution */
+	TimestampTz resumed_at;		/* the run's resume (RunContext.resumed_at) */
 	int			coordinator;	/* the run worker's PGPROC number */
 } StepAssignment;
 
@@ -569,6 +570,8 @@ run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
 	ctx->error_kind = fail_kind_of_name(jb_text(&doc->root, "error_kind"));
+	if (jb_bool(&doc->root, "resumed", false))
+		ctx->resumed_at = GetCurrentTimestamp();
 
 	ctx->nsteps = jb_array_length(jb_array(&doc->root, "steps"));
 	ctx->steps = palloc0(sizeof(RunStep) * Max(ctx->nsteps, 1));
@@ -681,8 +684,13 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 
 	ctx->current = idx;
 	ctx->create_sent = false;
-	/* an interrupted execution may have left creates in the engine: they settle first */
-	ctx->unsettled_since = step->resumed ? GetCurrentTimestamp() : 0;
+	/*
+	 * An interrupted execution may have left creates in the engine, of this step or of any
+	 * other (a promoted standby never heard of the old primary's last steps): in a resumed
+	 * run every create settles for write_settle_ms from the resume, and a step that was
+	 * left running from its own new start.
+	 */
+	ctx->unsettled_since = step->resumed ? GetCurrentTimestamp() : ctx->resumed_at;
 	ctx->unsettled_target = NULL;
 	run_event_step_started(ctx, idx);
 
@@ -977,6 +985,7 @@ start_step_worker(RunContext *ctx, int idx)
 	memcpy(&assignment.run_id, &ctx->run_id, sizeof(pg_uuid_t));
 	assignment.step = idx;
 	assignment.resumed = ctx->steps[idx].resumed;
+	assignment.resumed_at = ctx->resumed_at;
 	assignment.coordinator = MyProc->pgprocno;
 	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
 	memcpy(worker.bgw_extra, &assignment, sizeof(assignment));
@@ -1293,6 +1302,7 @@ provisioning_step_main(Datum arg)
 	MemoryContextSwitchTo(ctx->cxt);
 
 	ctx->steps[idx].resumed = assignment.resumed;
+	ctx->resumed_at = assignment.resumed_at;
 	driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	start = GetCurrentTimestamp();
 	execute_step(ctx, driver, idx, &result);

@@ -17,12 +17,14 @@ SELECT is(test.wait_final(:'tenant', 120), 'COMPLETED', :'action' || ': the run 
 SELECT provisioning.provision_status(:'tenant')->>'correlation_id' AS run \gset
 SELECT is((SELECT count(*) FROM jsonb_array_elements(:'requests'::jsonb) r WHERE r->>'fault' = :'action'),
           4::bigint, :'action' || ': four creates got the fault');
-SELECT is((SELECT array_agg(c) FROM unnest(test.erpnext_calls(:'requests', :'run')) c WHERE c ~ '^(POST|PUT)'), ARRAY[
+-- (in any order: held requests make the engine slow, so independent steps run at once)
+SELECT is((SELECT array_agg(c ORDER BY c) FROM unnest(test.erpnext_calls(:'requests', :'run')) c WHERE c ~ '^(POST|PUT)'),
+          (SELECT array_agg(c ORDER BY c) FROM unnest(ARRAY[
     'POST /api/resource/Fiscal%20Year', 'POST /api/resource/Company',
     'POST /api/method/frappe.client.insert_many Warehouse',
     'PUT /api/resource/Stock%20Settings/Stock%20Settings', 'PUT /api/resource/Selling%20Settings/Selling%20Settings',
     'POST /api/method/frappe.client.insert_many Item',
-    'POST /api/resource/Customer', 'POST /api/resource/POS%20Profile', 'POST /api/resource/POS%20Opening%20Entry'],
+    'POST /api/resource/Customer', 'POST /api/resource/POS%20Profile', 'POST /api/resource/POS%20Opening%20Entry']) c),
     :'action' || ': every write was sent once; what got no answer in time was looked for, not sent again');
 \ir one_of_everything.sql
 \set ignored `$SIMCTL clear`
