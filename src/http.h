@@ -42,6 +42,7 @@ typedef struct HttpClient
 	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
 	double		elapsed_ms;		/* time spent in requests: the run's engine time */
 	int			requests;		/* requests sent */
+	double		fastest_ms;		/* the quickest of them */
 } HttpClient;
 
 extern void http_global_init(void);

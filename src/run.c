@@ -44,7 +44,7 @@
 #include "provisioning.h"
 #include "run_events.h"
 
-/* An engine's mean answer time (ms) from which a run's independent steps run at once */
+/* An engine's quickest answer (ms) from which a run's independent steps run at once */
 #define PARALLEL_MIN_REQUEST_MS 5
 
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
@@ -883,10 +883,10 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 
 	/*
 	 * A step worker costs a process start and a connection, more than a few of a fast
-	 * engine's answers: steps run at once only when this run's engine answered slowly so far.
+	 * engine's answers: steps run at once only when every answer of this run's engine so far
+	 * was slow (the quickest one: a single slow answer is more often a busy machine).
 	 */
-	int			parallel = (ctx->http.requests > 0 &&
-							ctx->http.elapsed_ms / ctx->http.requests >= PARALLEL_MIN_REQUEST_MS) ?
+	int			parallel = (ctx->http.requests > 0 && ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS) ?
 		prov_max_parallel_steps : 1;
 
 	if (note_exits(ctx))
