@@ -122,17 +122,9 @@ launch_worker(const pg_uuid_t *run_id)
 	char	   *id = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(run_id)));
 	bool		ok;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "provisioning", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "provisioning_run_main", BGW_MAXLEN);
+	dynamic_worker_init(&worker, "provisioning_run_main", "provisioning run");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "provisioning run %s", id);
-	strlcpy(worker.bgw_type, "provisioning run", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	memcpy(worker.bgw_extra, run_id->data, UUID_LEN);
-	worker.bgw_notify_pid = MyProcPid;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	ok = RegisterDynamicBackgroundWorker(&worker, &handle);

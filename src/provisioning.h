@@ -53,6 +53,8 @@ extern struct HTAB *prov_health_cache;
 /* The run queue and the lock that makes a run one worker's (queue.c) */
 #define RELAUNCH_DELAY_MS 1000	/* an interrupted run waits this long after its last claim */
 extern void wake_for_runs(int runs);
+struct BackgroundWorker;
+extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
 extern void worker_idle_begin(void);
 extern bool worker_idle_end(void);
 extern int	idle_workers(void);

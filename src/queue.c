@@ -10,6 +10,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/spin.h"
@@ -33,6 +34,17 @@ lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id, uint16 space)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, k1, k2, space);
 }
 
+/* Takes a session lock without waiting; with for_real false only tests whether it is free. */
+static bool
+session_lock_try(const LOCKTAG *tag, bool for_real)
+{
+	if (LockAcquire(tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (!for_real)
+		LockRelease(tag, ExclusiveLock, true);
+	return true;
+}
+
 static void
 run_lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id)
 {
@@ -49,11 +61,7 @@ run_lock_acquire(const pg_uuid_t *run_id, bool for_real)
 	LOCKTAG		tag;
 
 	run_lock_tag(&tag, run_id);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	if (!for_real)
-		LockRelease(&tag, ExclusiveLock, true);
-	return true;
+	return session_lock_try(&tag, for_real);
 }
 
 void
@@ -75,11 +83,7 @@ step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real)
 	LOCKTAG		tag;
 
 	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	if (!for_real)
-		LockRelease(&tag, ExclusiveLock, true);
-	return true;
+	return session_lock_try(&tag, for_real);
 }
 
 void
@@ -227,4 +231,22 @@ idle_workers(void)
 	n = prov_shared->n_idle;
 	SpinLockRelease(&prov_shared->mutex);
 	return n;
+}
+
+/*
+ * A dynamic background worker of this library in this database, calling function; its exit
+ * sets the caller's latch (bgw_notify_pid). The caller names it and fills bgw_extra.
+ */
+void
+dynamic_worker_init(BackgroundWorker *worker, const char *function, const char *type)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker->bgw_library_name, "provisioning", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+	worker->bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker->bgw_notify_pid = MyProcPid;
 }

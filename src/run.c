@@ -971,16 +971,8 @@ start_step_worker(RunContext *ctx, int idx)
 	MemoryContext old;
 	bool		ok;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "provisioning", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "provisioning_step_main", BGW_MAXLEN);
+	dynamic_worker_init(&worker, "provisioning_step_main", "provisioning step");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "provisioning step %s", ctx->steps[idx].key);
-	strlcpy(worker.bgw_type, "provisioning step", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-	worker.bgw_notify_pid = MyProcPid;
 	memset(&assignment, 0, sizeof(assignment));
 	memcpy(&assignment.run_id, &ctx->run_id, sizeof(pg_uuid_t));
 	assignment.step = idx;
