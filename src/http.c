@@ -28,6 +28,8 @@
 					 errdetail("%s", curl_easy_strerror(rc_)))); \
 	} while (0)
 
+void		(*http_sent_hook) (void) = NULL;
+
 static bool curl_initialized = false;
 
 void
@@ -193,7 +195,8 @@ http_client_init(HttpClient *client, const char *authorization, const char *corr
 	client->requests = 0;
 	client->fastest_ms = 0;
 	client->curl = curl_easy_init();
-	if (client->curl == NULL)
+	client->multi = curl_multi_init();
+	if (client->curl == NULL || client->multi == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not create a libcurl handle")));
@@ -204,11 +207,14 @@ http_client_cleanup(HttpClient *client)
 {
 	if (client->curl)
 		curl_easy_cleanup(client->curl);
+	if (client->multi)
+		curl_multi_cleanup(client->multi);
 	if (client->headers)
 		http_headers_free(client->headers);
 	if (client->body_headers)
 		http_headers_free(client->body_headers);
 	client->curl = NULL;
+	client->multi = NULL;
 	client->headers = NULL;
 	client->body_headers = NULL;
 }
@@ -293,6 +299,51 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 	}
 }
 
+/*
+ * curl_easy_perform, driven step by step to call http_sent_hook as soon as the request
+ * went out (libcurl counts its bytes; a request that ended first counts too). The multi
+ * handle keeps the connection cache between requests, as the easy handle would.
+ */
+static CURLcode
+transfer(HttpClient *client, CURL *handle)
+{
+	CURLMcode	mc;
+	CURLMsg    *msg;
+	CURLcode	code = CURLE_FAILED_INIT;
+	int			running = 1;
+	int			left;
+	bool		sent = http_sent_hook == NULL;
+
+	mc = curl_multi_add_handle(client->multi, handle);
+	while (mc == CURLM_OK && running)
+	{
+		mc = curl_multi_perform(client->multi, &running);
+		if (!sent && mc == CURLM_OK)
+		{
+			long		size = 0;
+
+			if (!running || (curl_easy_getinfo(handle, CURLINFO_REQUEST_SIZE, &size) == CURLE_OK && size > 0))
+			{
+				http_sent_hook();
+				sent = true;
+			}
+		}
+		if (mc == CURLM_OK && running)
+			mc = curl_multi_poll(client->multi, NULL, 0, 1000, NULL);
+	}
+	while ((msg = curl_multi_info_read(client->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == handle)
+			code = msg->data.result;
+	(void) curl_multi_remove_handle(client->multi, handle);
+	if (!sent)
+		http_sent_hook();
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("libcurl could not drive a request: %s", curl_multi_strerror(mc))));
+	return code;
+}
+
 static void
 perform(HttpClient *client, const char *method, const char *url, const char *json_body,
 		bool may_reuse, HttpResponse *response)
@@ -320,7 +371,7 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 	if (!may_reuse)
 		CURL_SETOPT(handle, CURLOPT_FRESH_CONNECT, 1L);
 
-	code = curl_easy_perform(handle);
+	code = transfer(client, handle);
 	http_finish(handle, code, response);
 	client->elapsed_ms += response->elapsed_ms;
 	if (client->requests++ == 0 || response->elapsed_ms < client->fastest_ms)

@@ -37,6 +37,7 @@ typedef struct HttpResponse
 /* One connection-reusing client per worker (or per health probe). */
 typedef struct HttpClient
 {
+	CURLM	   *multi;			/* drives curl, so that http_sent_hook runs mid-request */
 	CURL	   *curl;
 	struct curl_slist *headers; /* Accept, X-Correlation-ID, Authorization (if any) */
 	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
@@ -44,6 +45,9 @@ typedef struct HttpClient
 	int			requests;		/* requests sent */
 	double		fastest_ms;		/* the quickest of them */
 } HttpClient;
+
+/* Called in this process once each request went out, before its answer is read; or NULL */
+extern void (*http_sent_hook) (void);
 
 extern void http_global_init(void);
 /* authorization: the Authorization header's value, or NULL for engines that take none */

@@ -69,6 +69,8 @@ extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);
 extern void worker_txn_commit(void);
+extern void worker_txn_commit_flush_later(void);
+extern void worker_flush_owed(void);
 extern double worker_txn_ms(void);
 
 /* Entry points: only these (and the SQL-callable functions) leave the library */

@@ -614,6 +614,7 @@ sleep_ms(long ms)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
 
+	worker_flush_owed();
 	for (;;)
 	{
 		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
@@ -1005,6 +1006,7 @@ start_step_worker(RunContext *ctx, int idx)
 static void
 wait_for_steps(RunContext *ctx)
 {
+	worker_flush_owed();
 	pgstat_report_activity(STATE_RUNNING, "waiting for the run's steps in step workers");
 	for (;;)
 	{
@@ -1039,6 +1041,22 @@ wait_for_steps(RunContext *ctx)
 		CHECK_FOR_INTERRUPTS();
 		reload_if_pending();
 	}
+}
+
+/*
+ * Commits a step boundary. Unless the run ends there, the WAL flush is left to the next
+ * engine request, which carries it out once it went out (http_sent_hook): a crash in
+ * between loses a boundary the engine may have seen the next request of, and the resumed
+ * run settles every create as it does after any interruption. The run's end waits for
+ * its flush, so it is never seen before it is durable.
+ */
+static void
+boundary_commit(const RunPlan *plan)
+{
+	if (plan->ends)
+		worker_txn_commit();
+	else
+		worker_txn_commit_flush_later();
 }
 
 /*
@@ -1086,7 +1104,10 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 			}
 		run_plan(ctx, -1, NULL, 0, plan);
 	}
-	worker_txn_commit();
+	if (ctx != NULL)
+		boundary_commit(plan);
+	else
+		worker_txn_commit();
 	if (ctx != NULL)
 	{
 		ctx->txn_ms_before = txn_ms_before;
@@ -1106,6 +1127,9 @@ run_execute(RunContext *ctx, RunPlan *plan)
 	for (;;)
 	{
 		reload_if_pending();
+		/* a step worker's requests come after the start recorded for it is on disk */
+		if (plan->ndelegate > 0)
+			worker_flush_owed();
 		for (int i = 0; i < plan->ndelegate; i++)
 			(void) start_step_worker(ctx, plan->delegate[i]);
 		if (plan->ends)
@@ -1137,7 +1161,7 @@ run_execute(RunContext *ctx, RunPlan *plan)
 			duration_ms = (GetCurrentTimestamp() - start) / 1000.0;
 			worker_txn_begin(ctx->steps[cur].key);
 			run_plan(ctx, cur, &result, duration_ms, plan);
-			worker_txn_commit();
+			boundary_commit(plan);
 			step_lock_release(&ctx->run_id, cur);
 			run_event_step_finished(ctx, cur, &result, duration_ms);
 			continue;
@@ -1146,7 +1170,7 @@ run_execute(RunContext *ctx, RunPlan *plan)
 			wait_for_steps(ctx);
 		worker_txn_begin("reading the outcomes of the run's step workers");
 		run_plan(ctx, -1, NULL, 0, plan);
-		worker_txn_commit();
+		boundary_commit(plan);
 	}
 }
 
@@ -1210,6 +1234,7 @@ provisioning_run_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	pgstat_report_appname("provisioning run");
+	http_sent_hook = worker_flush_owed;
 	pg_atomic_fetch_add_u32(&prov_shared->live_workers, 1);
 	counted_live = true;
 	before_shmem_exit(worker_detach, 0);

@@ -8,16 +8,21 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "replication/syncrep.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "provisioning.h"
 
+static void worker_txn_end(void);
+
 static MemoryContext caller_cxt = NULL;
 static TimestampTz txn_start;
 static double txn_total_ms = 0;	/* this process's time in worker transactions */
+static XLogRecPtr flush_owed = InvalidXLogRecPtr;	/* committed, not yet known on disk */
 
 void
 worker_txn_begin(const char *activity)
@@ -38,6 +43,57 @@ worker_txn_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	worker_txn_end();
+}
+
+/*
+ * Commits without waiting for the WAL flush, which is owed until worker_flush_owed: the
+ * run worker settles it while its next engine request is on the way (http_sent_hook),
+ * so the disk and the engine work at once, and always before an answer is acted on or
+ * the worker waits. Where the commit would wait for a synchronous standby too, or
+ * synchronous_commit is off anyway, it commits as configured.
+ */
+void
+worker_txn_commit_flush_later(void)
+{
+	int			configured = synchronous_commit;
+
+	if (configured < SYNCHRONOUS_COMMIT_LOCAL_FLUSH ||
+		(SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0'))
+	{
+		worker_txn_commit();
+		return;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
+	PG_TRY();
+	{
+		CommitTransactionCommand();
+	}
+	PG_FINALLY();
+	{
+		synchronous_commit = configured;
+	}
+	PG_END_TRY();
+	if (XactLastCommitEnd > flush_owed)
+		flush_owed = XactLastCommitEnd;
+	worker_txn_end();
+}
+
+/* Makes this process's commits durable: what worker_txn_commit_flush_later left owed. */
+void
+worker_flush_owed(void)
+{
+	if (XLogRecPtrIsInvalid(flush_owed))
+		return;
+	XLogFlush(flush_owed);
+	flush_owed = InvalidXLogRecPtr;
+}
+
+static void
+worker_txn_end(void)
+{
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(caller_cxt);
