@@ -65,6 +65,7 @@ extern void step_lock_release(const pg_uuid_t *run_id, int step);
 extern void step_lock_wait(const pg_uuid_t *run_id, int step);
 extern bool extension_ready(void);
 extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
+extern bool runs_waiting(void);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);

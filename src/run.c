@@ -885,9 +885,11 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	/*
 	 * A step worker costs a process start and a connection, more than a few of a fast
 	 * engine's answers: steps run at once only when every answer of this run's engine so far
-	 * was slow (the quickest one: a single slow answer is more often a busy machine).
+	 * was slow (the quickest one: a single slow answer is more often a busy machine), and no
+	 * queued run waits for a worker.
 	 */
-	int			parallel = (ctx->http.requests > 0 && ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS) ?
+	int			parallel = (prov_max_parallel_steps > 1 && ctx->http.requests > 0 &&
+							ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
 		prov_max_parallel_steps : 1;
 
 	if (note_exits(ctx))

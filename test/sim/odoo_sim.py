@@ -50,7 +50,7 @@ Control API (JSON, on the control port); the common part is in simcore.py:
   GET    /requests?db=D   every API request received, in order: {"seq", "http_method", "path",
                      "db", "service", "method", "model", "model_method", "rpc" (what faults
                      match), "id", "correlation_id" (X-Correlation-ID), "content_type",
-                     "t_start", "t_end", "duration_ms", "fault", "status", "error" (data.name),
+                     "t_start", "t_answered", "t_end", "duration_ms", "fault", "status", "error" (data.name),
                      "warnings" (unknown fields Odoo would ignore)}
   GET    /records?db=D&model=M[&domain=JSON]   the stored records, unfiltered by rules
   GET    /summary?db=D[&company=NAME]   counts of what a provisioning run creates, in the

@@ -233,7 +233,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                 reply = run()
         finally:
             entry["status"] = reply.status if reply else None
-            entry["t_end"] = time.time()      # again below once the answer is sent
+            # the answer is made: what the request did is done before anyone can hear of it
+            entry["t_answered"] = entry["t_end"] = time.time()  # t_end again once it is sent
             entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
         if fault and fault["action"] == "drop_after_commit":
             self.drop(rst=False)

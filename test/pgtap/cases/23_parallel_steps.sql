@@ -33,10 +33,12 @@ SELECT cmp_ok((SELECT count(*) FROM provisioning.step_catalog WHERE engine_kind 
               '>=', 8::bigint, :'kind' || ': the catalog names the steps'' dependencies');
 
 -- in the engine: every request of the later kind starts after every request of the earlier
--- kind ended (ERPNext: method and path; Odoo: the call)
+-- kind was answered (ERPNext: method and path; Odoo: the call). Answered, not ended: the
+-- engine logs an answer's end once its last byte left, which may be after the next request
+-- came.
 WITH calls AS (
     SELECT CASE WHEN :'odoo' THEN r->>'rpc' ELSE concat(r->>'method', ' ', replace(r->>'path', '%20', ' ')) END AS call,
-           (r->>'t_start')::float8 AS t_start, (r->>'t_end')::float8 AS t_end
+           (r->>'t_start')::float8 AS t_start, (r->>'t_answered')::float8 AS t_answered
       FROM jsonb_array_elements(:'requests'::jsonb) r
 ), pairs(kind, earlier, later) AS (VALUES
     ('erpnext', '^POST /api/resource/Company$', '/api/resource/Warehouse'),
@@ -50,11 +52,11 @@ WITH calls AS (
     ('odoo', 'account.chart.template try_loading$', 'pos.config'),
     ('odoo', 'stock.warehouse create$', 'pos.config'),
     ('odoo', 'pos.config (write|create)$', 'open_ui|pos.session'))
-SELECT is(array_agg(DISTINCT format('%s before %s ended', b.call, a.call)), NULL,
+SELECT is(array_agg(DISTINCT format('%s before %s was answered', b.call, a.call)), NULL,
           :'kind' || ': in the engine, no step''s request came before the documents it needs were made')
   FROM pairs p
   JOIN calls a ON a.call ~ p.earlier
-  JOIN calls b ON b.call ~ p.later AND b.t_start < a.t_end
+  JOIN calls b ON b.call ~ p.later AND b.t_start < a.t_answered
  WHERE p.kind = :'kind';
 
 -- one step at a time
@@ -89,3 +91,38 @@ SELECT is(array_agg(format('%s started while %s ran', b->>'step', a->>'step')), 
  WHERE o.tenant_id = :'tenant' AND a->>'step' <> b->>'step'
    AND (b->>'started_at')::timestamptz >= (a->>'started_at')::timestamptz
    AND (b->>'started_at')::timestamptz < (a->>'finished_at')::timestamptz;
+
+-- Runs waiting in the queue get the cores and the worker slots: while one waits for a worker,
+-- a run's steps go one at a time. With one run worker and two runs queued at once, the first
+-- runs its steps one at a time while the second waits; the second, with nothing waiting,
+-- runs them at once again.
+\set ignored `$SIMCTL :sim latency 40`
+ALTER SYSTEM SET provisioning.max_workers = 1;
+SELECT pg_reload_conf();
+\set ignored `$WAIT_FOR 'max_workers = 1 to be in force' "SELECT current_setting('provisioning.max_workers') = '1'"`
+-- idle run workers of earlier runs would each take one of the two runs at their commit
+SELECT count(pg_terminate_backend(pid)) >= 0 AS terminated
+  FROM pg_stat_activity WHERE backend_type = 'provisioning run' AND state = 'idle';
+\set ignored `$WAIT_FOR 'idle run workers to leave' "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'provisioning run'"`
+\set first first:tag
+\set second second:tag
+\set ignored `$SIMCTL :sim reset :first:host`
+\set ignored `$SIMCTL :sim reset :second:host`
+SELECT test.new_test_engine(:'kind', :'first') IS NOT NULL AS engine;
+SELECT test.new_test_engine(:'kind', :'second') IS NOT NULL AS engine;
+BEGIN;
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Queued First', :'first') RETURNING id AS first_tenant \gset
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Queued Second', :'second') RETURNING id AS second_tenant \gset
+COMMIT;
+SELECT is(test.wait_final(:'first_tenant') || ' ' || test.wait_final(:'second_tenant'), 'COMPLETED COMPLETED',
+          :'kind' || ': two runs queued at once for one run worker complete');
+\set requests `$SIMCTL :sim requests :first:host`
+SELECT is(test.peak_requests(:'requests'), 1::bigint,
+          :'kind' || ': while the second run waited in the queue, the first ran its steps one at a time');
+\set requests `$SIMCTL :sim requests :second:host`
+SELECT cmp_ok(test.peak_requests(:'requests'), '>=', 2::bigint,
+              :'kind' || ': the second, with nothing waiting, ran steps at once');
+ALTER SYSTEM RESET provisioning.max_workers;
+SELECT pg_reload_conf();
+\set ignored `$WAIT_FOR 'max_workers to be back to its default' "SELECT current_setting('provisioning.max_workers') = '4'"`
+\set ignored `$SIMCTL :sim latency 0`
