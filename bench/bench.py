@@ -6,7 +6,7 @@ PGHOST, PGPORT, PGDATABASE, SIM_PORT, SIM_CONTROL (the simulated ERPNext), ODOO_
 ODOO_SIM_CONTROL (the simulated Odoo) and WORK. The end-to-end figures and the peer's are
 measured for both engines (ERPNext, then Odoo, with bench/peer.py and bench/peer_odoo.py);
 every other section runs against ERPNext. Prints a table and writes BENCHMARKS.md. Sizes: BENCH_TENANTS (throughput, default 500), BENCH_STATUS_TENANTS
-(default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 5).
+(default 100000), BENCH_MEMORY_RUNS (default 1000), BENCH_E2E_RUNS (default 11).
 BENCH_WORKER_MEMORY_RUNS (default 1000). BENCH_SECTIONS limits what runs after the
 end-to-end figures (status, metrics, health, memory, worker_memory, throughput);
 BENCH_METRICS_TENANTS (default 100000) and BENCH_METRICS_RECENT (default 1000) size the
@@ -473,7 +473,7 @@ def machine():
 
 
 def main():
-    e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 5))
+    e2e_runs = int(os.environ.get("BENCH_E2E_RUNS", 11))
     sections = os.environ.get("BENCH_SECTIONS",
                               "e2e,status,metrics,health,memory,worker_memory,throughput").split(",")
     print(f"machine: {machine()}")

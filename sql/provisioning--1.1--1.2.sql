@@ -473,39 +473,10 @@ $$;
 
 -- NOTIFY provisioning at commit (spec section 8) for every change of a run: queued, started,
 -- a step started or ended (one notification per step whose status changed, in step order),
--- the run ended. Ids, statuses and progress only: never a message or a secret.
+-- the run ended. Ids, statuses and progress only: never a message or a secret. In C
+-- (src/notify.c): it fires at every step boundary.
 CREATE FUNCTION provisioning._run_notify() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
-$$
-DECLARE
-    s      record;
-    base   jsonb;
-    change jsonb;
-BEGIN
-    -- progress, current step and the steps whose status changed, in one pass over the steps
-    SELECT count(*) FILTER (WHERE n.e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
-           count(*) AS total,
-           min(n.e->>'step') FILTER (WHERE n.e->>'status' = 'running') AS current,
-           coalesce(jsonb_agg(jsonb_build_object('step', n.e->'step', 'step_status', n.e->'status') ORDER BY n.i)
-                      FILTER (WHERE TG_OP = 'UPDATE' AND (o.e->>'status') IS DISTINCT FROM (n.e->>'status')),
-                    '[]') AS changes
-      INTO s
-      FROM jsonb_array_elements(NEW.provisioning_steps) WITH ORDINALITY n(e, i)
-      LEFT JOIN jsonb_array_elements(CASE WHEN TG_OP = 'UPDATE' THEN OLD.provisioning_steps END)
-                WITH ORDINALITY o(e, i) ON o.i = n.i;
-    base := jsonb_build_object('tenant_id', NEW.tenant_id, 'run_id', NEW.id, 'status', NEW.status,
-                               'progress', provisioning._progress(s.done, s.total, NEW.status),
-                               'current_step', s.current);
-    FOR change IN SELECT jsonb_array_elements(s.changes) LOOP
-        PERFORM pg_catalog.pg_notify('provisioning', (base || change)::text);
-    END LOOP;
-    IF s.changes = '[]' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
-        PERFORM pg_catalog.pg_notify('provisioning',
-            (base || jsonb_build_object('step', NULL, 'step_status', NULL))::text);
-    END IF;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c AS 'MODULE_PATHNAME', 'provisioning_run_notify';
 
 CREATE TRIGGER tenant_onboarding_notify
     AFTER INSERT OR UPDATE OF status, provisioning_steps ON provisioning.tenant_onboarding

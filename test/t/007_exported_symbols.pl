@@ -15,6 +15,7 @@ is_deeply(\@exported, [ sort qw(
 	pg_finfo_provisioning_engine_health provisioning_engine_health
 	pg_finfo_provisioning_vocabulary provisioning_vocabulary
 	pg_finfo_provisioning_log_run_queued provisioning_log_run_queued
+	pg_finfo_provisioning_run_notify provisioning_run_notify
 	pg_finfo_provisioning_wake provisioning_wake
 	pg_finfo_provisioning_workers_serve_here provisioning_workers_serve_here
 	provisioning_launcher_main provisioning_run_main provisioning_step_main) ],
