@@ -2,7 +2,8 @@
 # it once its next engine request went out, so the disk and the engine work at once. While
 # the engine works on that request, the boundary must be on disk: the WAL is flushed past
 # every change to the run's pages. The WAL writer is slowed to its 10 s maximum and
-# autovacuum is off, so only the worker's own flush can have written it.
+# autovacuum is off, so only the worker's own flush can have written it. One step at a
+# time: the boundaries are the run worker's (a step worker's commit waits for its flush).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -17,6 +18,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'provisioning'
 provisioning.database_name = 'postgres'
 provisioning.http_timeout_ms = 8000
+provisioning.max_parallel_steps = 1
 wal_writer_delay = 10s
 autovacuum = off
 });
