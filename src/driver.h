@@ -85,6 +85,7 @@ typedef struct RunContext
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
 	bool		session_open;	/* the driver's begin succeeded */
+	const char *session_share;	/* a step worker's: its run worker's session (share), or NULL */
 	TimestampTz write_sent_at;	/* when the last write was sent */
 
 	/*
@@ -123,16 +124,23 @@ typedef struct ProbeRequest
 	char	   *body;			/* JSON, or NULL */
 } ProbeRequest;
 
+/* Room for what a run worker's open session hands its step workers */
+#define ENGINE_SESSION_SHARE 32
+
 /*
  * An engine driver. The run calls begin before its first step (again at each attempt
  * until it succeeds, with the step's retries); each step's function then does the step's
- * work. engine_health asks probe_request what to send and probe_judge what the answer
- * means, the engine's way: "online", "offline" or "unauthorized", and why when not online.
+ * work. share, when the engine has a login, copies what the run worker's session learned
+ * into ENGINE_SESSION_SHARE bytes; a step worker's begin finds them in ctx->session_share
+ * and need not log in again. engine_health asks probe_request what to send and probe_judge
+ * what the answer means, the engine's way: "online", "offline" or "unauthorized", and why
+ * when not online.
  */
 typedef struct EngineDriver
 {
 	const char *kind;
 	bool		(*begin) (RunContext *ctx, StepResult *result);
+	void		(*share) (RunContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
 	const char *(*probe_judge) (const HttpResponse *response, char **why);
 	const StepImpl *steps;		/* terminated by { NULL, NULL } */

@@ -680,9 +680,30 @@ authenticate_args(const char *database, const char *login, const char *key)
 	return args.data;
 }
 
+/* What a step worker's begin takes from its run worker's session instead of logging in */
+typedef struct OdooShare
+{
+	long		uid;
+	int			version;
+	long		company;
+} OdooShare;
+
+StaticAssertDecl(sizeof(OdooShare) <= ENGINE_SESSION_SHARE, "an Odoo session must fit its share");
+
+static void
+odoo_share(RunContext *ctx, char *out)
+{
+	OdooSession *s = session_of(ctx);
+	OdooShare	share = {.uid = s->uid, .version = s->version, .company = s->company};
+
+	memcpy(out, &share, sizeof(share));
+}
+
 /*
  * The server's version, then common.authenticate: a uid, or false (HTTP 200) for a wrong
- * login or key. Each attempt of the first step calls this until it succeeds.
+ * login or key. Each attempt of the first step calls this until it succeeds. A step
+ * worker takes its run worker's login instead (odoo_share): the key was checked in this
+ * execution of the run, and every call carries it anyway.
  */
 static bool
 odoo_begin(RunContext *ctx, StepResult *r)
@@ -711,6 +732,16 @@ odoo_begin(RunContext *ctx, StepResult *r)
 		http_client_init(&ctx->http, NULL, ctx->correlation_id);
 	}
 	s = session_of(ctx);
+	if (ctx->session_share != NULL)
+	{
+		OdooShare	share;
+
+		memcpy(&share, ctx->session_share, sizeof(share));
+		s->uid = share.uid;
+		s->version = share.version;
+		s->company = share.company;
+		return true;
+	}
 	if (odoo_rpc(ctx, r, false, "common version", "common", "version", "[]", &answer) != ODOO_OK)
 		return false;
 	version = jb_object(answer, "result");
@@ -807,6 +838,7 @@ static const StepImpl odoo_steps[] = {
 const EngineDriver odoo_driver = {
 	.kind = "odoo",
 	.begin = odoo_begin,
+	.share = odoo_share,
 	.probe_request = odoo_probe_request,
 	.probe_judge = odoo_probe_judge,
 	.steps = odoo_steps,

@@ -63,6 +63,8 @@ typedef struct StepAssignment
 	bool		resumed;		/* left running by an interrupted execution */
 	TimestampTz resumed_at;		/* the run's resume (RunContext.resumed_at) */
 	int			coordinator;	/* the run worker's PGPROC number */
+	bool		has_share;		/* the run worker's session: share holds it */
+	char		share[ENGINE_SESSION_SHARE];
 } StepAssignment;
 
 /* What the run worker does next: decided at each step boundary (run_plan) */
@@ -967,7 +969,7 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 
 /* Starts a step worker for step idx; false when no background worker slot was free. */
 static bool
-start_step_worker(RunContext *ctx, int idx)
+start_step_worker(RunContext *ctx, const EngineDriver *driver, int idx)
 {
 	BackgroundWorker worker;
 	StepAssignment assignment;
@@ -982,6 +984,11 @@ start_step_worker(RunContext *ctx, int idx)
 	assignment.resumed = ctx->steps[idx].resumed;
 	assignment.resumed_at = ctx->resumed_at;
 	assignment.coordinator = MyProc->pgprocno;
+	if (ctx->session_open && driver != NULL && driver->share != NULL)
+	{
+		driver->share(ctx, assignment.share);
+		assignment.has_share = true;
+	}
 	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
 	memcpy(worker.bgw_extra, &assignment, sizeof(assignment));
 
@@ -1133,7 +1140,7 @@ run_execute(RunContext *ctx, RunPlan *plan)
 		if (plan->ndelegate > 0)
 			worker_flush_owed();
 		for (int i = 0; i < plan->ndelegate; i++)
-			(void) start_step_worker(ctx, plan->delegate[i]);
+			(void) start_step_worker(ctx, driver, plan->delegate[i]);
 		if (plan->ends)
 		{
 			ctx->delegated_engine_ms =
@@ -1322,6 +1329,7 @@ provisioning_step_main(Datum arg)
 
 	ctx->steps[idx].resumed = assignment.resumed;
 	ctx->resumed_at = assignment.resumed_at;
+	ctx->session_share = assignment.has_share ? assignment.share : NULL;
 	driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	start = GetCurrentTimestamp();
 	execute_step(ctx, driver, idx, &result);

@@ -18,6 +18,12 @@ SELECT test.peak_requests(:'requests') AS peak \gset
 SELECT cmp_ok(:peak::bigint, '>=', 2::bigint, :'kind' || ': steps that do not depend on each other overlap in the engine');
 SELECT cmp_ok(:peak::bigint, '<=', current_setting('provisioning.max_parallel_steps')::bigint,
               :'kind' || ': never more requests at once than provisioning.max_parallel_steps');
+-- Odoo: step workers use their run worker's login (common.authenticate once; common.version
+-- names no database, so it is not in the database's log)
+SELECT is((SELECT count(*) FROM jsonb_array_elements(:'requests'::jsonb) r
+            WHERE :'odoo' AND r->>'service' = 'common' AND r->>'method' = 'authenticate'),
+          CASE WHEN :'odoo' THEN 1 ELSE 0 END::bigint,
+          :'kind' || ': the engine is logged in to once per run, not once per step worker');
 
 -- no step started before each step it depends on finished
 SELECT is(array_agg(format('%s started before %s finished', s->>'step', d->>'step')), NULL,
