@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -73,6 +74,8 @@ extern void worker_txn_commit(void);
 extern void worker_txn_commit_flush_later(void);
 extern void worker_flush_owed(void);
 extern double worker_txn_ms(void);
+extern SPIPlanPtr worker_plan(SPIPlanPtr *plan, const char *what, const char *query, int nargs,
+							  Oid *types);
 
 /* Entry points: only these (and the SQL-callable functions) leave the library */
 extern PGDLLEXPORT void _PG_init(void);

@@ -133,14 +133,9 @@ runs_waiting(void)
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT EXISTS (SELECT FROM provisioning.tenant_onboarding"
-						   "               WHERE status = 'PENDING')", 0, NULL);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the provisioning queue's query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
+	worker_plan(&plan, "the provisioning queue's query",
+				"SELECT EXISTS (SELECT FROM provisioning.tenant_onboarding WHERE status = 'PENDING')",
+				0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the provisioning queue");
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -164,18 +159,13 @@ runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 	if (max <= 0 || !extension_ready())
 		return 0;
 	/* planned once per process: a woken worker's first request waits for this */
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT o.id, o.status = 'IN_PROGRESS'"
-						   "   AND o.claimed_at > pg_catalog.clock_timestamp() - interval '" CppAsString2(RELAUNCH_DELAY_MS) " ms'"
-						   "  FROM provisioning.tenant_onboarding o"
-						   " WHERE o.status IN ('PENDING', 'IN_PROGRESS')"
-						   "   AND EXISTS (SELECT FROM provisioning.run_log l WHERE l.run_id = o.id)"
-						   " ORDER BY o.created_at LIMIT $1", 1, types);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the provisioning queue's query: %s",
-				 SPI_result_code_string(SPI_result));
-	}
+	worker_plan(&plan, "the provisioning queue's query",
+				"SELECT o.id, o.status = 'IN_PROGRESS'"
+				"   AND o.claimed_at > pg_catalog.clock_timestamp() - interval '" CppAsString2(RELAUNCH_DELAY_MS) " ms'"
+				"  FROM provisioning.tenant_onboarding o"
+				" WHERE o.status IN ('PENDING', 'IN_PROGRESS')"
+				"   AND EXISTS (SELECT FROM provisioning.run_log l WHERE l.run_id = o.id)"
+				" ORDER BY o.created_at LIMIT $1", 1, types);
 	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the provisioning queue");
 	for (uint64 i = 0; i < SPI_processed; i++)

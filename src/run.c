@@ -386,17 +386,12 @@ record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const
 	else
 		nulls[9] = 'n';
 
-	if (record_plan == NULL)
-	{
-		/* the row lock serializes the boundaries of steps recorded at once */
-		record_plan = SPI_prepare("SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, "
-								  "(SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o"
-								  "  WHERE o.id = $1 FOR UPDATE) || $7::jsonb, $8, $9, $10)",
-								  10, types);
-		if (record_plan == NULL || SPI_keepplan(record_plan) != 0)
-			elog(ERROR, "could not prepare the step record statement: %s",
-				 SPI_result_code_string(SPI_result));
-	}
+	/* the row lock serializes the boundaries of steps recorded at once */
+	worker_plan(&record_plan, "the step record statement",
+				"SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, "
+				"(SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o"
+				"  WHERE o.id = $1 FOR UPDATE) || $7::jsonb, $8, $9, $10)",
+				10, types);
 	rc = SPI_execute_plan(record_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
@@ -533,14 +528,9 @@ run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	Datum		d;
 	text	   *t;
 
-	if (plans[begin] == NULL)
-	{
-		plans[begin] = SPI_prepare(begin ? "SELECT provisioning._run_begin($1)::text"
-								   : "SELECT provisioning._run_describe($1)::text", 1, types);
-		if (plans[begin] == NULL || SPI_keepplan(plans[begin]) != 0)
-			elog(ERROR, "could not prepare the run begin statement: %s",
-				 SPI_result_code_string(SPI_result));
-	}
+	worker_plan(&plans[begin], "the run begin statement",
+				begin ? "SELECT provisioning._run_begin($1)::text"
+				: "SELECT provisioning._run_describe($1)::text", 1, types);
 	values[0] = UUIDPGetDatum(run_id);
 	if (SPI_execute_plan(plans[begin], values, NULL, !begin, 1) != SPI_OK_SELECT || SPI_processed > 1)
 		elog(ERROR, "could not load the provisioning run");
@@ -814,14 +804,9 @@ refresh_run(RunContext *ctx, int skip)
 	char	   *text;
 	char	   *kind;
 
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT provisioning_steps::text, provisioning_metadata::text, error_kind"
-						   "  FROM provisioning.tenant_onboarding WHERE id = $1 FOR UPDATE", 1, types);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the run refresh statement: %s",
-				 SPI_result_code_string(SPI_result));
-	}
+	worker_plan(&plan, "the run refresh statement",
+				"SELECT provisioning_steps::text, provisioning_metadata::text, error_kind"
+				"  FROM provisioning.tenant_onboarding WHERE id = $1 FOR UPDATE", 1, types);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the provisioning run");
 	old = MemoryContextSwitchTo(ctx->cxt);

@@ -100,6 +100,24 @@ worker_txn_end(void)
 	txn_total_ms += (GetCurrentTimestamp() - txn_start) / 1000.0;
 }
 
+/*
+ * A statement planned once per process and kept for its life (SPI_keepplan): prepared into
+ * *plan at its first use. what names it when that fails.
+ */
+SPIPlanPtr
+worker_plan(SPIPlanPtr *plan, const char *what, const char *query, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare(query, nargs, types);
+
+		if (prepared == NULL || SPI_keepplan(prepared) != 0)
+			elog(ERROR, "could not prepare %s: %s", what, SPI_result_code_string(SPI_result));
+		*plan = prepared;
+	}
+	return *plan;
+}
+
 /* Time this process spent in worker transactions, begin to commit: its bookkeeping. */
 double
 worker_txn_ms(void)
