@@ -237,7 +237,7 @@ def throughput(tenants, latency, calls_per_run):
         done = int(sql(f"SELECT count(*) FROM provisioning.tenants WHERE engine LIKE '{prefix}%' AND provisioning_status = 'PROVISIONED'"))
         ideal = tenants * calls_per_run * latency / 1000.0 / workers
         report("throughput", f"{tenants} tenants, {latency} ms/call, max_workers {workers}: wall",
-               f"{wall:.1f} s", f"ideal {ideal:.1f} s, {100 * ideal / wall:.0f} % of ideal (goal >= 80 %)")
+               f"{wall:.1f} s", f"ideal {ideal:.1f} s, {100 * ideal / wall:.0f} % of ideal (goal >= 85 %, issue 12)")
         report("throughput", f"  completed / peak concurrent workers", f"{done} / {peak}")
     control("/latency", {"ms": 0})
 
@@ -256,11 +256,16 @@ def status_latency(n):
             SELECT md5(i::text)::uuid, 'COMPLETED', now() - make_interval(days => h), now() - make_interval(days => h),
                    now() - make_interval(days => h), 'FULL_POS', '{{}}',
                    (SELECT provisioning_steps FROM provisioning.tenant_onboarding WHERE status = 'COMPLETED' LIMIT 1)
-              FROM generate_series(1, {n}) i, generate_series(1, 2) h;
-            ANALYZE provisioning.tenants; ANALYZE provisioning.tenant_onboarding;""")
+              FROM generate_series(1, {n}) i, generate_series(1, 2) h""")
+    # as autovacuum would leave a bulk load: hint bits set, visibility map, statistics
+    sql("VACUUM ANALYZE provisioning.tenants")
+    sql("VACUUM ANALYZE provisioning.tenant_onboarding")
     script = os.path.join(os.environ["WORK"], "status.pgbench")
     with open(script, "w") as f:
         f.write(f"\\set n random(1, {n})\nSELECT provisioning.provision_status(md5(:n::text)::uuid);\n")
+    # a warm-up pass, not measured: the first reads of the load bring its pages into memory
+    subprocess.run(["pgbench", "-U", "postgres", "-n", "-c", "2", "-j", "2", "-T", "5", "-f", script],
+                   check=True, capture_output=True, text=True)
     for clients in (1, 2):
         for mode in ("simple", "prepared"):
             logdir = os.path.join(os.environ["WORK"], f"pgbench-{mode}-{clients}")
