@@ -855,11 +855,13 @@ UPDATE provisioning.step_catalog c SET depends_on = d.depends_on::text[]
 -- What a worker needs to execute a run (credentials included): its settings, steps, metadata,
 -- engine, why a critical step failed (error_kind, set before the run's end while other steps
 -- still run), and each step's dependencies (depends_on: step -> the steps it waits for, from the
--- step catalog of the run's engine kind).
+-- step catalog of the run's engine kind). PL/pgSQL, not SQL: a SQL function with a SET clause
+-- is planned again in every transaction (0.3 ms of every run's start), PL/pgSQL keeps its plan.
 CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'correlation_id', r.correlation_id, 'config', r.provisioning_config,
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
@@ -871,17 +873,20 @@ $$
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)
                      FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
-                    WHERE t.id = r.tenant_id))
+                    WHERE t.id = r.tenant_id));
+END
 $$;
 
 -- The description of a run in progress for a step worker, changing nothing; NULL when the
--- run is no longer in progress.
+-- run is no longer in progress. PL/pgSQL for the same reason.
 CREATE FUNCTION provisioning._run_describe(p_run_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
-    SELECT provisioning._run_description(o)
-      FROM provisioning.tenant_onboarding o
-     WHERE o.id = p_run_id AND o.status = 'IN_PROGRESS'
+BEGIN
+    RETURN (SELECT provisioning._run_description(o)
+              FROM provisioning.tenant_onboarding o
+             WHERE o.id = p_run_id AND o.status = 'IN_PROGRESS');
+END
 $$;
 
 REVOKE ALL ON FUNCTION provisioning._run_description(provisioning.tenant_onboarding),
