@@ -174,6 +174,9 @@ provisioning_run_notify(PG_FUNCTION_ARGS)
 	bool		changed_any = false;
 	int64		done = 0;
 	int64		total;
+	JsonbValue *step_values;
+	JsonbValue *status_values;
+	bool	   *changed;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigger->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
@@ -194,44 +197,48 @@ provisioning_run_notify(PG_FUNCTION_ARGS)
 	steps = steps_of(trigger, new_tuple);
 	old_steps = steps_of(trigger, old_tuple);
 
-	/* progress and the current step: the first running one, as min() orders text */
+	/*
+	 * One pass over the steps: progress, the current step (the first running one, as min()
+	 * orders text) and which steps' status changed
+	 */
 	total = steps ? JsonContainerSize(steps) : 0;
+	step_values = palloc0(sizeof(JsonbValue) * Max(total, 1));
+	status_values = palloc0(sizeof(JsonbValue) * Max(total, 1));
+	changed = palloc0(sizeof(bool) * Max(total, 1));
 	run.current_step = NULL;
 	for (uint32 i = 0; i < total; i++)
 	{
-		JsonbValue	v;
-		char	   *status = as_text(member(steps, i, "status", &v));
+		JsonbValue	old;
+		JsonbValue *status_value = member(steps, i, "status", &status_values[i]);
+		JsonbValue *step_value = member(steps, i, "step", &step_values[i]);
+		char	   *status = as_text(status_value);
+		char	   *step = as_text(step_value);
 		int			s = status ? step_status_of_name(status) : -1;
 
+		if (status_value == NULL)
+			status_values[i].type = jbvNull;
+		if (step_value == NULL)
+			step_values[i].type = jbvNull;
 		if (s >= 0 && STEP_IS_DONE(s))
 			done++;
-		else if (s == STEP_RUNNING)
-		{
-			char	   *step = as_text(member(steps, i, "step", &v));
-
-			if (step != NULL && (run.current_step == NULL ||
-								 varstr_cmp(step, strlen(step), run.current_step, strlen(run.current_step),
-											DEFAULT_COLLATION_OID) < 0))
-				run.current_step = step;
-		}
+		else if (s == STEP_RUNNING && step != NULL &&
+				 (run.current_step == NULL ||
+				  varstr_cmp(step, strlen(step), run.current_step, strlen(run.current_step),
+							 DEFAULT_COLLATION_OID) < 0))
+			run.current_step = step;
+		changed[i] = old_tuple != NULL && !same_text(status, as_text(member(old_steps, i, "status", &old)));
 	}
 	/* as provisioning._progress */
 	run.progress = strcmp(run.status, run_status_names[RUN_COMPLETED]) == 0 ? 100 :
 		(int) Min(99, (100 * done) / Max(total, 1));
 
 	/* one message per step whose status changed, in step order */
-	for (uint32 i = 0; old_tuple != NULL && i < total; i++)
-	{
-		JsonbValue	new_status;
-		JsonbValue	old_status;
-		JsonbValue	step;
-		JsonbValue *ns = member(steps, i, "status", &new_status);
-
-		if (same_text(as_text(ns), as_text(member(old_steps, i, "status", &old_status))))
-			continue;
-		notify_change(&run, true, member(steps, i, "step", &step), ns);
-		changed_any = true;
-	}
+	for (uint32 i = 0; i < total; i++)
+		if (changed[i])
+		{
+			notify_change(&run, true, &step_values[i], &status_values[i]);
+			changed_any = true;
+		}
 	if (!changed_any)
 	{
 		char	   *old_status = old_tuple ? TextDatumGetCString(column(trigger, old_tuple, "status", &isnull)) : NULL;

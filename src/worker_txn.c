@@ -17,8 +17,6 @@
 
 #include "provisioning.h"
 
-static void worker_txn_end(void);
-
 static MemoryContext caller_cxt = NULL;
 static TimestampTz txn_start;
 static double txn_total_ms = 0;	/* this process's time in worker transactions */
@@ -37,36 +35,25 @@ worker_txn_begin(const char *activity)
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 
-void
-worker_txn_commit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	worker_txn_end();
-}
-
 /*
- * Commits without waiting for the WAL flush, which is owed until worker_flush_owed: the
- * run worker settles it while its next engine request is on the way (http_sent_hook),
- * so the disk and the engine work at once, and always before an answer is acted on or
- * the worker waits. Where the commit would wait for a synchronous standby too, or
- * synchronous_commit is off anyway, it commits as configured.
+ * Ends a worker transaction. With flush_later its commit does not wait for the WAL flush,
+ * which is owed until worker_flush_owed: the run worker settles it while its next engine
+ * request is on the way (http_sent_hook), so the disk and the engine work at once, and
+ * always before an answer is acted on or the worker waits. Where the commit would wait for
+ * a synchronous standby too, or synchronous_commit is off anyway, it commits as configured.
  */
-void
-worker_txn_commit_flush_later(void)
+static void
+commit(bool flush_later)
 {
 	int			configured = synchronous_commit;
 
 	if (configured < SYNCHRONOUS_COMMIT_LOCAL_FLUSH ||
 		(SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0'))
-	{
-		worker_txn_commit();
-		return;
-	}
+		flush_later = false;
 	SPI_finish();
 	PopActiveSnapshot();
-	synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
+	if (flush_later)
+		synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
 	PG_TRY();
 	{
 		CommitTransactionCommand();
@@ -76,9 +63,24 @@ worker_txn_commit_flush_later(void)
 		synchronous_commit = configured;
 	}
 	PG_END_TRY();
-	if (XactLastCommitEnd > flush_owed)
+	if (flush_later && XactLastCommitEnd > flush_owed)
 		flush_owed = XactLastCommitEnd;
-	worker_txn_end();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(caller_cxt);
+	txn_total_ms += (GetCurrentTimestamp() - txn_start) / 1000.0;
+}
+
+void
+worker_txn_commit(void)
+{
+	commit(false);
+}
+
+void
+worker_txn_commit_flush_later(void)
+{
+	commit(true);
 }
 
 /* Makes this process's commits durable: what worker_txn_commit_flush_later left owed. */
@@ -89,15 +91,6 @@ worker_flush_owed(void)
 		return;
 	XLogFlush(flush_owed);
 	flush_owed = InvalidXLogRecPtr;
-}
-
-static void
-worker_txn_end(void)
-{
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	MemoryContextSwitchTo(caller_cxt);
-	txn_total_ms += (GetCurrentTimestamp() - txn_start) / 1000.0;
 }
 
 /*

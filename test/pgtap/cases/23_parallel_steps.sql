@@ -6,13 +6,10 @@
 -- max_parallel_steps = 1, or an engine that answers at once, no two requests overlap.
 \set ignored `$SIMCTL :sim latency 40`
 \set eng par:tag
-\set ignored `$SIMCTL :sim reset :eng:host`
-SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
-INSERT INTO provisioning.tenants (name, engine, settings)
-VALUES ('Parallel Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
-SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': the run completes');
+\set name 'Parallel Retail'
+\set what ''
+\ir demo_run.sql
 \ir one_of_everything.sql
-\set requests `$SIMCTL :sim requests :eng:host`
 
 SELECT test.peak_requests(:'requests') AS peak \gset
 SELECT cmp_ok(:peak::bigint, '>=', 2::bigint, :'kind' || ': steps that do not depend on each other overlap in the engine');
@@ -70,12 +67,9 @@ ALTER SYSTEM SET provisioning.max_parallel_steps = 1;
 SELECT pg_reload_conf();
 \set ignored `$WAIT_FOR 'max_parallel_steps = 1 to be in force' "SELECT current_setting('provisioning.max_parallel_steps') = '1'"`
 \set eng seq:tag
-\set ignored `$SIMCTL :sim reset :eng:host`
-SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
-INSERT INTO provisioning.tenants (name, engine, settings)
-VALUES ('Sequential Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
-SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': max_parallel_steps = 1: the run completes');
-\set requests `$SIMCTL :sim requests :eng:host`
+\set name 'Sequential Retail'
+\set what 'max_parallel_steps = 1: '
+\ir demo_run.sql
 SELECT is(test.peak_requests(:'requests'), 1::bigint, :'kind' || ': max_parallel_steps = 1: no two requests overlap');
 ALTER SYSTEM RESET provisioning.max_parallel_steps;
 SELECT pg_reload_conf();
@@ -84,11 +78,9 @@ SELECT pg_reload_conf();
 -- an engine that answers at once: a step worker would cost more than it saves
 \set ignored `$SIMCTL :sim latency 0`
 \set eng fast:tag
-\set ignored `$SIMCTL :sim reset :eng:host`
-SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
-INSERT INTO provisioning.tenants (name, engine, settings)
-VALUES ('Fast Retail', :'eng', '{"include_demo_data": true}') RETURNING id AS tenant \gset
-SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': a fast engine: the run completes');
+\set name 'Fast Retail'
+\set what 'a fast engine: '
+\ir demo_run.sql
 SELECT is(array_agg(format('%s started while %s ran', b->>'step', a->>'step')), NULL,
           :'kind' || ': a fast engine: its steps run one at a time')
   FROM provisioning.tenant_onboarding o
