@@ -81,7 +81,7 @@ set_common_options(CURL *handle, struct curl_slist *headers, HttpResponse *respo
 	CURL_SETOPT(handle, CURLOPT_PATH_AS_IS, 1L);
 	CURL_SETOPT(handle, CURLOPT_CONNECTTIMEOUT_MS, (long) Max(prov_http_connect_timeout_ms, 1));
 	CURL_SETOPT(handle, CURLOPT_TIMEOUT_MS, (long) Max(prov_http_timeout_ms, 1));
-	CURL_SETOPT(handle, CURLOPT_USERAGENT, "provisioning/1.2");
+	CURL_SETOPT(handle, CURLOPT_USERAGENT, "provisioning/1.3");
 	CURL_SETOPT(handle, CURLOPT_HTTPHEADER, headers);
 	CURL_SETOPT(handle, CURLOPT_WRITEFUNCTION, collect_body);
 	CURL_SETOPT(handle, CURLOPT_WRITEDATA, response);

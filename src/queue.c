@@ -107,20 +107,18 @@ step_lock_wait(const pg_uuid_t *run_id, int step)
 }
 
 /*
- * Is the schema this library works with (1.2) installed in this database? It may be
+ * Is the schema this library works with (1.3) installed in this database? It may be
  * absent, or older until ALTER EXTENSION provisioning UPDATE: the workers wait for it.
  */
 bool
 extension_ready(void)
 {
 	Oid			nsp;
-	Oid			runs;
 
 	if (!OidIsValid(get_extension_oid("provisioning", true)))
 		return false;
 	nsp = get_namespace_oid("provisioning", true);
-	runs = OidIsValid(nsp) ? get_relname_relid("tenant_onboarding", nsp) : InvalidOid;
-	return OidIsValid(runs) && get_attnum(runs, "claimed_at") != InvalidAttrNumber;
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("unsettled_creates", nsp));
 }
 
 /*

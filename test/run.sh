@@ -6,7 +6,7 @@
 #   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
 #                                                        with PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
-# With arguments (test/pgtap/*.sql or test/t/*.pl files) it runs only those, for development.
+# With arguments (test/sql/*.sql, test/pgtap/*.sql or test/t/*.pl files) it runs only those, for development.
 # Each test file gets TEST_FILE_LIMIT seconds (default 300); one that runs out fails, named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,12 +72,19 @@ tap_file() {
     prove -I "$pgxs/test/perl" -I t/lib --timer "t/$(basename "$1")"
 }
 
+regress_file() {
+  run_file "$1" make -s PG_CONFIG="$PGBIN/pg_config" CONTRIB_TESTDB="$PGDATABASE" \
+    REGRESS="$(basename "$1" .sql)" installcheck
+  if [ -s regression.diffs ]; then cat regression.diffs; fi
+}
+
 if [ $# -gt 0 ]; then
   for f in "$@"; do
     case $f in
+      test/sql/*.sql) regress_file "$f" ;;
       *.sql) pgtap_file "$f" ;;
       *.pl)  tap_file "$f" ;;
-      *) echo "test/run.sh: $f is neither a pgTAP (.sql) nor a Perl TAP (.pl) file" >&2; exit 2 ;;
+      *) echo "test/run.sh: $f is neither a pg_regress, a pgTAP (.sql) nor a Perl TAP (.pl) file" >&2; exit 2 ;;
     esac
   done
 else
@@ -85,11 +92,7 @@ else
   run_file test/sim/test_odoo_sim.py python3 test/sim/test_odoo_sim.py
 
   echo "== pg_regress: the SQL surface (make installcheck)"
-  for f in test/sql/*.sql; do
-    run_file "$f" make -s PG_CONFIG="$PGBIN/pg_config" CONTRIB_TESTDB="$PGDATABASE" \
-      REGRESS="$(basename "$f" .sql)" installcheck
-    if [ -s regression.diffs ]; then cat regression.diffs; fi
-  done
+  for f in test/sql/*.sql; do regress_file "$f"; done
 
   echo "== pg_prove: behaviour against the simulated ERPNext and Odoo"
   for f in test/pgtap/*.sql; do pgtap_file "$f"; done

@@ -1,4 +1,4 @@
--- Migrations: 1.0 updated through 1.1 to 1.2 has the same catalog as a fresh 1.2; each
+-- Migrations: 1.0 updated through 1.1 and 1.2 to 1.3 has the same catalog as a fresh 1.3; each
 -- downgrade (the rollback plan) gives back the earlier version exactly, keeping the data.
 \set SHOW_CONTEXT never
 CREATE DATABASE provisioning_upgrade;
@@ -43,6 +43,8 @@ CREATE EXTENSION provisioning VERSION '1.0';
 CREATE TABLE v10 AS SELECT describe_extension() AS d;
 ALTER EXTENSION provisioning UPDATE TO '1.1';
 CREATE TABLE v11 AS SELECT describe_extension() AS d;
+ALTER EXTENSION provisioning UPDATE TO '1.2';
+CREATE TABLE v12 AS SELECT describe_extension() AS d;
 ALTER EXTENSION provisioning UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 CREATE TABLE upgraded AS SELECT describe_extension() AS d;
@@ -63,8 +65,14 @@ SELECT attrelid::regclass, attname FROM pg_attribute
 SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') IS NOT NULL AS onboarding_index,
        to_regclass('provisioning.idx_tenants_provisioning_status') IS NOT NULL AS tenants_index;
 
--- 1.2 -> 1.1 gives back exactly 1.1, data kept
+-- 1.3 -> 1.2 gives back exactly 1.2, data kept
 INSERT INTO provisioning.tenants (name) VALUES ('Kept');
+ALTER EXTENSION provisioning UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+(SELECT d FROM v12 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v12);
+SELECT name FROM provisioning.tenants;
+
+-- 1.2 -> 1.1 gives back exactly 1.1, data kept
 ALTER EXTENSION provisioning UPDATE TO '1.1';
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 (SELECT d FROM v11 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v11);

@@ -1,0 +1,67 @@
+-- provisioning 1.3 -> 1.2: the rollback of 1.3. Undoes provisioning--1.2--1.3.sql section
+-- by section, in reverse order; every user row is kept (unsettled_creates is bookkeeping of
+-- the 1.3 workers, which a 1.2 library does not read).
+
+\echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Trust (issue 17), undone.
+----------------------------------------------------------------------------------------------------
+
+-- leaving the extension first also takes it off pg_dump's list (extconfig)
+ALTER EXTENSION provisioning DROP TABLE provisioning.unsettled_creates;
+DROP TABLE provisioning.unsettled_creates;
+
+CREATE FUNCTION provisioning._engine_credentials_given() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM set_config('provisioning_engines.given_' || TG_ARGV[0], NEW.name, true);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._engine_checked() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    key_given    boolean := current_setting('provisioning_engines.given_api_key', true) = NEW.name;
+    secret_given boolean := current_setting('provisioning_engines.given_api_secret', true) = NEW.name;
+    column_name  text;
+    value        text;
+BEGIN
+    PERFORM set_config('provisioning_engines.given_api_key', '', true);
+    PERFORM set_config('provisioning_engines.given_api_secret', '', true);
+    IF NEW.base_url ~ '[?#@[:space:][:cntrl:]]' THEN
+        RAISE EXCEPTION 'base_url of engine "%" must not contain user info, a query or a fragment', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
+                  HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
+        value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;
+        IF value ~ '[[:cntrl:]]' THEN
+            RAISE EXCEPTION '% of engine "%" must not contain control characters', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'Line breaks would end the HTTP header that carries it.';
+        END IF;
+        IF octet_length(value) > 1024 THEN
+            RAISE EXCEPTION '% of engine "%" is longer than 1024 bytes', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'It is refused rather than cut short.';
+        END IF;
+    END LOOP;
+    IF TG_OP = 'UPDATE' AND NEW.base_url IS DISTINCT FROM OLD.base_url
+       AND NOT (key_given AND secret_given) THEN
+        RAISE EXCEPTION 'changing the base_url of engine "%" needs its api_key and api_secret in the same statement', NEW.name
+            USING ERRCODE = '42501',
+                  DETAIL = 'Credentials are sent only to the engine they were given for.',
+                  HINT = 'UPDATE provisioning.engines SET base_url = ..., api_key = ..., api_secret = ... WHERE name = ...';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER engines_api_key_given BEFORE UPDATE OF api_key ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_credentials_given('api_key');
+CREATE TRIGGER engines_api_secret_given BEFORE UPDATE OF api_secret ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_credentials_given('api_secret');
+REVOKE ALL ON FUNCTION provisioning._engine_credentials_given() FROM PUBLIC;
