@@ -8,6 +8,59 @@
 -- Trust (issue 17), undone.
 ----------------------------------------------------------------------------------------------------
 
+CREATE OR REPLACE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
+                                                   p_step text, attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    kind      text := coalesce(prior.provisioning_config->>'engine_kind', 'erpnext');
+    start_pos integer;
+    blocker   text;
+    steps     jsonb;
+BEGIN
+    IF p_step IS NULL THEN
+        SELECT e->>'step' INTO p_step
+          FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+        IF p_step IS NULL THEN
+            RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
+                USING ERRCODE = '22023',
+                      HINT = 'Pass the step to start from, or call provision_start for a new full run.';
+        END IF;
+    END IF;
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.engine_kind = kind AND c.step = p_step;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown step "%"', p_step
+            USING ERRCODE = '22023',
+                  HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
+                                         FROM provisioning.step_catalog c WHERE c.engine_kind = kind) || '.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT e->>'step' INTO blocker
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+     WHERE c.position < start_pos AND c.critical
+       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+     ORDER BY c.position LIMIT 1;
+    IF blocker IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker
+            USING ERRCODE = '22023', HINT = format('Retry from %s.', blocker);
+    END IF;
+    -- Earlier steps keep their outcome; the rest start afresh.
+    SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
+      FROM jsonb_array_elements(prior.provisioning_steps) e
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+        ON f->>'step' = e->>'step';
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+END
+$$;
+
 -- leaving the extension first also takes it off pg_dump's list (extconfig)
 ALTER EXTENSION provisioning DROP TABLE provisioning.unsettled_creates;
 DROP TABLE provisioning.unsettled_creates;
