@@ -95,9 +95,19 @@ typedef struct RunContext
 	 */
 	TimestampTz unsettled_since;
 	char	   *unsettled_target;
+	List	   *earlier_creates;	/* UnsettledCreate: the tenant's earlier runs' unanswered
+									 * creates, still within write_settle_ms */
+	TimestampTz settle_from;	/* the send that holds back the create settle_pause waits for */
 	HttpClient	http;
 	void	   *engine_session;	/* the driver's own state for the run, set by begin */
 } RunContext;
+
+/* A create of an earlier run that got no answer (provisioning.unsettled_creates) */
+typedef struct UnsettledCreate
+{
+	char	   *target;
+	TimestampTz sent_at;
+} UnsettledCreate;
 
 typedef void (*StepFunction) (RunContext *ctx, StepResult *result);
 

@@ -153,32 +153,74 @@ step_status_of(RunContext *ctx, const char *step)
 
 /*
  * May target be created now? Not while a create that may still be applied by the engine
- * could be it: one sent without an answer less than provisioning.write_settle_ms ago, or,
- * in a resumed run, any create in the first write_settle_ms. A step creates in a fixed
- * order after looking each document up, so a create of another target means the
- * unanswered one was found: it is settled too.
+ * could be it: one sent without an answer less than provisioning.write_settle_ms ago (by
+ * this step, or by an earlier run of the tenant: earlier_creates), or, in a resumed run, any
+ * create in the first write_settle_ms. A step creates in a fixed order after looking each
+ * document up, so a create of another target means this step's unanswered one was found: it
+ * is settled too.
  */
 bool
 create_allowed(RunContext *ctx, const char *target)
 {
-	if (ctx->unsettled_since == 0)
-		return true;
-	if (TimestampDifferenceExceeds(ctx->unsettled_since, GetCurrentTimestamp(), prov_write_settle_ms) ||
-		(ctx->unsettled_target != NULL && strcmp(ctx->unsettled_target, target) != 0))
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	if (ctx->unsettled_since != 0)
 	{
-		ctx->unsettled_since = 0;
-		ctx->unsettled_target = NULL;
-		return true;
+		if (TimestampDifferenceExceeds(ctx->unsettled_since, now, prov_write_settle_ms) ||
+			(ctx->unsettled_target != NULL && strcmp(ctx->unsettled_target, target) != 0))
+		{
+			ctx->unsettled_since = 0;
+			ctx->unsettled_target = NULL;
+		}
+		else
+		{
+			ctx->settle_from = ctx->unsettled_since;
+			return false;
+		}
 	}
-	return false;
+	foreach(lc, ctx->earlier_creates)
+	{
+		UnsettledCreate *u = (UnsettledCreate *) lfirst(lc);
+
+		if (strcmp(u->target, target) == 0 &&
+			!TimestampDifferenceExceeds(u->sent_at, now, prov_write_settle_ms))
+		{
+			ctx->settle_from = u->sent_at;
+			return false;
+		}
+	}
+	return true;
 }
 
-/* The create of target, sent at ctx->write_sent_at, got no answer. */
+/*
+ * The create of target, sent at ctx->write_sent_at, got no answer. It is kept at once, in a
+ * transaction of its own: the run may end before the engine applies it, and the tenant's
+ * next run must not create it again meanwhile (a retry comes sooner than write_settle_ms).
+ */
 void
 write_unanswered(RunContext *ctx, const char *target)
 {
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, UUIDOID};
+	Datum		values[4];
+
 	ctx->unsettled_since = ctx->write_sent_at;
 	ctx->unsettled_target = MemoryContextStrdup(ctx->cxt, target);
+
+	worker_txn_begin(ctx->steps[ctx->current].key);
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ctx->tenant_id));
+	values[1] = CStringGetTextDatum(target);
+	values[2] = TimestampTzGetDatum(ctx->write_sent_at);
+	values[3] = UUIDPGetDatum(&ctx->run_id);
+	worker_plan(&plan, "the unanswered create statement",
+				"INSERT INTO provisioning.unsettled_creates (tenant_id, target, sent_at, run_id)"
+				" VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, target) DO UPDATE"
+				" SET sent_at = greatest(unsettled_creates.sent_at, excluded.sent_at), run_id = excluded.run_id",
+				4, types);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record an unanswered create");
+	worker_txn_commit();
 }
 
 /* Waits a little before the unsettled create is looked for again. */
@@ -186,7 +228,7 @@ void
 settle_pause(RunContext *ctx, const char *target)
 {
 	long		left = prov_write_settle_ms -
-		TimestampDifferenceMilliseconds(ctx->unsettled_since, GetCurrentTimestamp());
+		TimestampDifferenceMilliseconds(ctx->settle_from, GetCurrentTimestamp());
 
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("%s: waiting for the engine to apply an unanswered create (%s)",
@@ -508,6 +550,45 @@ load_dependencies(RunContext *ctx, JsonbContainer *depends_on)
 }
 
 /*
+ * The tenant's unanswered creates of earlier runs that the engine may still apply (sent less
+ * than write_settle_ms ago), in the open transaction. A run's begin also forgets the tenant's
+ * older ones: they can no longer land.
+ */
+static void
+load_earlier_creates(RunContext *ctx, bool begin)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	Oid			types[2] = {UUIDOID, INT4OID};
+	Datum		values[2];
+	MemoryContext old;
+
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ctx->tenant_id));
+	values[1] = Int32GetDatum(prov_write_settle_ms);
+	worker_plan(&plans[begin], "the unanswered creates' query",
+				begin ? "WITH settled AS (DELETE FROM provisioning.unsettled_creates"
+				"  WHERE tenant_id = $1 AND sent_at <= pg_catalog.clock_timestamp() - $2 * interval '1 ms')"
+				" SELECT target, sent_at FROM provisioning.unsettled_creates"
+				"  WHERE tenant_id = $1 AND sent_at > pg_catalog.clock_timestamp() - $2 * interval '1 ms'"
+				: "SELECT target, sent_at FROM provisioning.unsettled_creates"
+				"  WHERE tenant_id = $1 AND sent_at > pg_catalog.clock_timestamp() - $2 * interval '1 ms'",
+				2, types);
+	if (SPI_execute_plan(plans[begin], values, NULL, !begin, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tenant's unanswered creates");
+	/* SPI left its own context current: the list lives as long as the run */
+	old = MemoryContextSwitchTo(ctx->cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		UnsettledCreate *u = palloc(sizeof(UnsettledCreate));
+		bool		isnull;
+
+		u->target = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		u->sent_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		ctx->earlier_creates = lappend(ctx->earlier_creates, u);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Reads the run into a RunContext in a new child of parent, in the open transaction:
  * begins (or resumes) it with begin (_run_begin), only describes it without (a step
  * worker: _run_describe). NULL when the run finished or was cancelled meanwhile.
@@ -583,6 +664,7 @@ run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	/* the description and its parsed form held the credentials */
 	explicit_bzero(described, strlen(described));
 	explicit_bzero(doc, VARSIZE(doc));
+	load_earlier_creates(ctx, begin);
 	MemoryContextSwitchTo(old);
 	return ctx;
 }
