@@ -48,7 +48,7 @@ SELECT (SELECT count(*) FROM provisioning.tenants) || '/' || (SELECT count(*) FR
 \set restore_errors `d=$(mktemp -d) && pg_dump -Fc -e provisioning -f "$d/dump" "$PGDATABASE" && dropdb --if-exists provisioning_restore_25 && createdb provisioning_restore_25 && pg_restore -d provisioning_restore_25 "$d/dump" 2>&1 | grep -c ERROR; rm -rf "$d"`
 SELECT is(:'restore_errors'::text, '0', 'the dump restores without errors');
 \set after `psql -X -At -d provisioning_restore_25 -c "SELECT (SELECT count(*) FROM provisioning.tenants) || '/' || (SELECT count(*) FROM provisioning.tenant_onboarding) || '/' || (SELECT count(*) FROM provisioning.run_log)"`
-SELECT is(:'after', :'before', 'every row of tenants, tenant_onboarding and run_log is restored');
+SELECT is(:'after'::text, :'before'::text, 'every row of tenants, tenant_onboarding and run_log is restored');
 \set ignored `dropdb provisioning_restore_25`
 
 SELECT * FROM finish();
