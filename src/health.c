@@ -46,11 +46,12 @@ typedef struct Probe
 	HttpResponse response;
 } Probe;
 
+/* The error may quote the engine at any length: it is cut between characters. */
 static void
 set_answer(Probe *p, const char *status, const char *error)
 {
 	strlcpy(p->answer.status, status, sizeof(p->answer.status));
-	strlcpy(p->answer.error, error ? error : "", sizeof(p->answer.error));
+	http_copy_text(p->answer.error, error ? error : "", sizeof(p->answer.error));
 }
 
 static void

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
@@ -235,7 +236,69 @@ classify_status(long status)
 	return HTTP_REJECTED;
 }
 
-/* Fills in status, outcome, timing and Retry-After once a transfer ended. */
+/*
+ * Makes engine bytes valid text of the database's encoding. PostgreSQL 15's jsonb parser and
+ * CStringGetTextDatum do not check encoding: a Latin-1 byte in an engine's message would be
+ * stored as it came, and then no client encoding could read its row nor a restore load it.
+ * Each byte that does not begin a valid character becomes U+FFFD in a UTF-8 database, '?' in
+ * any other; so does a NUL, which would silently end the text there. One byte at a time:
+ * a valid character is never taken into a replacement. Valid text is left as it is.
+ */
+static void
+make_valid(StringInfo text)
+{
+	int			encoding = GetDatabaseEncoding();
+	const char *replacement = encoding == PG_UTF8 ? "\xEF\xBF\xBD" : "?";
+	int			len = text->len;
+	int			pos = pg_encoding_verifymbstr(encoding, text->data, len);
+	StringInfoData out;
+
+	if (pos == len)
+		return;
+	initStringInfo(&out);
+	appendBinaryStringInfo(&out, text->data, pos);
+	while (pos < len)
+	{
+		int			valid;
+
+		appendStringInfoString(&out, replacement);
+		pos++;
+		valid = pg_encoding_verifymbstr(encoding, text->data + pos, len - pos);
+		appendBinaryStringInfo(&out, text->data + pos, valid);
+		pos += valid;
+	}
+	resetStringInfo(text);
+	appendBinaryStringInfo(text, out.data, out.len);
+	pfree(out.data);
+}
+
+/* Copies text into dst of size bytes; what does not fit is cut between characters. */
+void
+http_copy_text(char *dst, const char *text, size_t size)
+{
+	int			len = pg_mbcliplen(text, strlen(text), size - 1);
+
+	memcpy(dst, text, len);
+	dst[len] = '\0';
+}
+
+/* libcurl's reason may quote what the server sent: it is made valid too. */
+static void
+make_error_valid(HttpResponse *response)
+{
+	StringInfoData text;
+
+	initStringInfo(&text);
+	appendStringInfoString(&text, response->error);
+	make_valid(&text);
+	http_copy_text(response->error, text.data, sizeof(response->error));
+	pfree(text.data);
+}
+
+/*
+ * Fills in status, outcome, timing and Retry-After once a transfer ended, and makes the
+ * body valid text (make_valid) before anyone reads it: every engine answer comes here.
+ */
 void
 http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 {
@@ -244,6 +307,7 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 	long		sent = 0;
 	struct curl_header *header;
 
+	make_valid(&response->body);
 	curl_easy_getinfo(handle, CURLINFO_TOTAL_TIME, &total);
 	curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME, &connect);
 	curl_easy_getinfo(handle, CURLINFO_REQUEST_SIZE, &sent);
@@ -271,6 +335,8 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 
 	if (response->error[0] == '\0')
 		strlcpy(response->error, curl_easy_strerror(code), sizeof(response->error));
+	else
+		make_error_valid(response);
 
 	switch (code)
 	{

@@ -59,6 +59,7 @@ extern void http_request(HttpClient *client, const char *method, const char *url
 extern void http_post_read(HttpClient *client, const char *url, const char *json_body,
 						   HttpResponse *response);
 extern char *http_escape(const char *text);
+extern void http_copy_text(char *dst, const char *text, size_t size);
 extern char *http_base_url(const char *url);
 
 /* Used by the health probe, which drives several handles at once */

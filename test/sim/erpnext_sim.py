@@ -29,9 +29,10 @@ Control API (JSON, on the control port):
   POST   /faults     {"site","method","path" (regex on the decoded path with its query),
                       "doctype" (what the request reads or writes: the resource's doctype,
                       or a doctype among frappe.client.insert(_many)'s documents),
-                      "action": status|delay|drop_after_commit|reset|timeout,
+                      "action": status|delay|drop_after_commit|reset|timeout|raw,
                       "status","retry_after","delay_ms","times" (default 1, -1 forever),
-                      "probability","seed"}  -> {"id"}
+                      "probability","seed", "body_base64" (raw: the answer's exact bytes,
+                      with "status", default 200)}  -> {"id"}
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it

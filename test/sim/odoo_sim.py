@@ -28,14 +28,15 @@ Usage: odoo_sim.py --port P --control-port C [--login L --api-key K --password P
 Control API (JSON, on the control port); the common part is in simcore.py:
   POST   /faults     {"db", "method" (words the call starts with, e.g. "object.execute_kw
                       res.partner create" or "common.authenticate"), "pattern" (regex on those
-                      words), "action": error|status|delay|drop_after_commit|reset|timeout|noop,
+                      words), "action": error|status|delay|drop_after_commit|reset|timeout|noop|raw,
                       "name","message" (error: the exception, default odoo.exceptions.UserError),
                       "status","retry_after" (status), "delay_ms", "times" (default 1, -1
                       forever), "probability", "seed"}  -> {"id"}
                      Not run: error (an error envelope, HTTP 200), status (that HTTP status,
                      an HTML page), reset (a TCP reset), timeout (closed without an answer
                      after delay_ms), noop (success with no result: how 16's try_loading
-                     answers when it skips a company). Run: delay (after delay_ms),
+                     answers when it skips a company), raw (that HTTP status, default 200,
+                     with exactly the bytes of "body_base64"). Run: delay (after delay_ms),
                      drop_after_commit (then closed without an answer).
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first

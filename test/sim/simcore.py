@@ -5,6 +5,7 @@ common endpoints. Standard library only; every listener is on loopback.
 Each simulator runs in its own process, so the state below is per engine.
 """
 
+import base64
 import json
 import os
 import random
@@ -26,7 +27,10 @@ LATENCY = {"ms": 0}
 
 class FaultRules:
     """Rules that make the engine misbehave. Common fields: action, times (default 1, -1
-    forever), probability, seed, delay_ms; each engine matches its own other fields."""
+    forever), probability, seed, delay_ms; each engine matches its own other fields.
+    Every engine takes the action raw alike: it answers "status" (default 200) with exactly
+    the bytes of "body_base64" as application/json, so a test can send what no encoder of
+    the engine's would (Latin-1 text, NUL bytes, cut characters)."""
 
     def __init__(self):
         self.rules = []
@@ -184,7 +188,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def send_reply(self, reply):
-        if reply.content_type == "application/json":
+        if isinstance(reply.body, bytes):
+            data = reply.body
+        elif reply.content_type == "application/json":
             data = json.dumps(reply.body, default=str).encode()
         else:
             data = reply.body.encode()
@@ -228,7 +234,10 @@ class ApiHandler(BaseHTTPRequestHandler):
                     return self.drop(rst=False)
                 if fault["action"] == "reset":
                     return self.drop(rst=True)
-                reply = self.canned_reply(fault)
+                if fault["action"] == "raw":
+                    reply = Reply(fault.get("status", 200), base64.b64decode(fault.get("body_base64", "")))
+                else:
+                    reply = self.canned_reply(fault)
             if reply is None:
                 reply = run()
         finally:
