@@ -23,13 +23,14 @@
  *    POS Store, its POS profile and, once this execution created that profile too, the
  *    profile's open POS Opening Entry; and its "All Warehouses" group exists (ERPNext
  *    makes it with the company). The site-wide Stock Settings are not among them: another
- *    tenant may have set them, so they are always read. A step skips their first lookup only while it has sent no write yet, so a
- *    retried attempt, whose earlier write may have been applied, looks everything up;
- *    every create still goes through the settle-safe path, and a name-keyed create
- *    answered 409 is looked up. The fact lives in the driver's session, never persisted: a
- *    resumed run, a rerun or a retry (the company found, not created) looks everything
- *    up. It does not hold for the Cash mode of payment's account row: ERPNext adds that
- *    row itself when it saves a company, so it is always looked up.
+ *    tenant may have set them, so they are always read. A step skips their first lookup
+ *    only while it has sent no write yet, so a retried attempt, whose earlier write may
+ *    have been applied, looks everything up; every create still goes through the
+ *    settle-safe path, and a name-keyed create answered 409 is looked up. The fact lives
+ *    in the driver's session, never persisted: a resumed run, a rerun or a retry (the
+ *    company found, not created) looks everything up. It does not hold for the Cash
+ *    mode of payment's account row: ERPNext adds that row itself when it saves a
+ *    company, so it is always looked up.
  */
 #include "postgres.h"
 
