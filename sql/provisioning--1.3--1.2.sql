@@ -5,6 +5,76 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
 
 ----------------------------------------------------------------------------------------------------
+-- Company names compared as the engine compares them (issue 17), undone: 1.2's rule (names equal
+-- ignoring case, on any engine) and its definitions.
+----------------------------------------------------------------------------------------------------
+
+DROP TRIGGER engines_kind_changed ON provisioning.engines;
+DROP FUNCTION provisioning._engine_kind_changed();
+DROP TRIGGER tenants_company_checked ON provisioning.tenants;
+DROP INDEX provisioning.tenants_engine_company_key;
+
+CREATE OR REPLACE FUNCTION provisioning._company_taken(p_engine text, p_company text, p_tenant_id uuid) RETURNS void
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    holder uuid;
+BEGIN
+    SELECT t.id INTO holder FROM provisioning.tenants t
+     WHERE t.engine = p_engine AND t.id <> p_tenant_id
+       AND md5(lower(coalesce(t.settings->>'company_name', t.name))) = md5(lower(p_company))
+       AND lower(coalesce(t.settings->>'company_name', t.name)) = lower(p_company)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'company "%" on engine "%" belongs to tenant %', p_company, p_engine, holder
+            USING ERRCODE = '23505',
+                  HINT = 'Give this tenant another settings.company_name.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._tenant_company_checked() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NOT NULL THEN
+        PERFORM provisioning._company_taken(NEW.engine, coalesce(NEW.settings->>'company_name', NEW.name), NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tenants_company_checked BEFORE INSERT OR UPDATE OF name, engine, settings ON provisioning.tenants
+    FOR EACH ROW EXECUTE FUNCTION provisioning._tenant_company_checked();
+
+-- Odoo tenants whose names differ only in case are one company under 1.2's rule: refused here.
+DO $$
+DECLARE
+    dup record;
+BEGIN
+    SELECT engine, lower(coalesce(settings->>'company_name', name)) AS company INTO dup
+      FROM provisioning.tenants WHERE engine IS NOT NULL
+     GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'tenants share company "%" on engine "%"', dup.company, dup.engine
+            USING ERRCODE = '23505',
+                  HINT = 'Give all but one of them another settings.company_name, then update again.';
+    END IF;
+END
+$$;
+-- the race-free guarantee behind the friendlier check above (hashed: a name may be long)
+CREATE UNIQUE INDEX tenants_engine_company_key
+    ON provisioning.tenants (engine, md5(lower(coalesce(settings->>'company_name', name))))
+    WHERE engine IS NOT NULL;
+
+ALTER TABLE provisioning.tenants DROP COLUMN company_key;
+DROP FUNCTION provisioning._companies_distinct(text);
+DROP FUNCTION provisioning._company_key(text, text);
+
+REVOKE ALL ON FUNCTION provisioning._company_taken(text, text, uuid), provisioning._tenant_company_checked()
+       FROM PUBLIC;
+
+----------------------------------------------------------------------------------------------------
 -- Trust (issue 17), undone.
 ----------------------------------------------------------------------------------------------------
 

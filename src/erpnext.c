@@ -20,16 +20,17 @@
  *  - "known absent": when the company step of this execution of the run created the
  *    company (an answered POST: the engine did not hold it before), documents that can
  *    belong to that company only cannot exist unless this run made them: its Main and
- *    POS Store, the Stock Settings default warehouse being its Main Store, its POS
- *    profile and, once this execution created that profile too, the profile's open POS
- *    Opening Entry; and its "All Warehouses" group exists (ERPNext makes it with the
- *    company). A step skips their first lookup only while it has sent no write yet, so a
- *    retried attempt, whose earlier write may have been applied, looks everything up;
- *    every create still goes through the settle-safe path, and a name-keyed create
- *    answered 409 is looked up. The fact lives in the driver's session, never persisted: a
- *    resumed run, a rerun or a retry (the company found, not created) looks everything
- *    up. It does not hold for the Cash mode of payment's account row: ERPNext adds that
- *    row itself when it saves a company, so it is always looked up.
+ *    POS Store, its POS profile and, once this execution created that profile too, the
+ *    profile's open POS Opening Entry; and its "All Warehouses" group exists (ERPNext
+ *    makes it with the company). The site-wide Stock Settings are not among them: another
+ *    tenant may have set them, so they are always read. A step skips their first lookup
+ *    only while it has sent no write yet, so a retried attempt, whose earlier write may
+ *    have been applied, looks everything up; every create still goes through the
+ *    settle-safe path, and a name-keyed create answered 409 is looked up. The fact lives
+ *    in the driver's session, never persisted: a resumed run, a rerun or a retry (the
+ *    company found, not created) looks everything up. It does not hold for the Cash
+ *    mode of payment's account row: ERPNext adds that row itself when it saves a
+ *    company, so it is always looked up.
  */
 #include "postgres.h"
 
@@ -341,35 +342,74 @@ step_warehouses(RunContext *ctx, StepResult *r)
 			  wanted > 1 ? ", " : "", wanted > 1 ? meta_get(ctx, "pos_warehouse") : "");
 }
 
+/* A field of a site-wide Single, and the value a run fills it with while it is empty. */
+typedef struct SingleField
+{
+	const char *field;
+	const char *value;
+	bool		check;			/* a Check: it reads 0 or 1 and is never empty */
+} SingleField;
+
 /*
- * Brings a Single doctype to the wanted values (field/value pairs); *changed says
- * whether it had to be written. known_differs: the run knows it differs (no read needed).
+ * Fills the empty fields of a site-wide Single (Stock Settings, Selling Settings). Every
+ * company of the ERPNext site shares it, so a field set before, by another tenant's run or
+ * the site's own setup, is left as it is, and msg says so. A Check counts as empty while
+ * the document's first field does (a site's setup sets that one). The write sends back
+ * the read's "modified": should another run write the document in between, the engine
+ * refuses this write (TimestampMismatchError) instead of this run overwriting that one,
+ * and the step's next attempt reads again. *written: a write was needed.
  */
 static bool
-ensure_single(RunContext *ctx, StepResult *r, const char *doctype, int n,
-			  const char *const *pairs, bool known_differs, bool *changed)
+fill_single(RunContext *ctx, StepResult *r, const char *doctype, int n, const SingleField *fields,
+			StringInfo msg, bool *written)
 {
-	JsonbContainer *doc = NULL;
+	JsonbContainer *doc;
 	JsonWriter	body;
+	StringInfoData filled,
+				left;
+	const char *modified;
+	bool		untouched = false;
 
-	*changed = known_differs;
-	if (!known_differs && frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
+	if (frappe_get(ctx, r, doctype, doctype, &doc) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no %s", doctype);
 		return false;
 	}
+	initStringInfo(&filled);
+	initStringInfo(&left);
 	jw_open(&body, '{');
+	if ((modified = jb_text(doc, "modified")) != NULL)
+		jw_str(&body, "modified", modified);
 	for (int i = 0; i < n; i++)
 	{
-		char	   *have = doc ? jb_text(doc, pairs[2 * i]) : NULL;
+		const SingleField *f = &fields[i];
+		char	   *have = jb_text(doc, f->field);
+		bool		empty = f->check ? untouched : (have == NULL || have[0] == '\0');
 
-		if (doc && (have == NULL || strcmp(have, pairs[2 * i + 1]) != 0))
-			*changed = true;
-		jw_str(&body, pairs[2 * i], pairs[2 * i + 1]);
+		if (i == 0)
+			untouched = empty;
+		if (have != NULL && strcmp(have, f->value) == 0)
+			continue;
+		if (!empty)
+		{
+			appendStringInfo(&left, "%s%s left as \"%s\"", left.len ? ", " : "", f->field, have);
+			continue;
+		}
+		appendStringInfo(&filled, "%s%s set to \"%s\"", filled.len ? ", " : "", f->field, f->value);
+		if (f->check)
+			jw_int(&body, f->field, strtol(f->value, NULL, 10));
+		else
+			jw_str(&body, f->field, f->value);
 	}
 	jw_close(&body, '}');
-	if (!*changed)
+
+	appendStringInfo(msg, "%s%s: %s", msg->len ? "; " : "", doctype,
+					 filled.len || left.len ? filled.data : "as wanted");
+	if (left.len)
+		appendStringInfo(msg, "%s%s (site-wide, set before)", filled.len ? ", " : "", left.data);
+	*written = filled.len > 0;
+	if (!*written)
 		return true;
 	return frappe_write(ctx, r, "PUT", frappe_resource_path(doctype, doctype), body.buf.data, NULL) == FRAPPE_OK;
 }
@@ -378,33 +418,29 @@ static void
 step_settings(RunContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
-	bool		stock_changed,
-				selling_changed;
-	const char *stock[8];
-	const char *selling[] = {
-		"customer_group", "Individual",
-		"territory", "All Territories",
-		"selling_price_list", "Standard Selling",
+	StringInfoData msg;
+	bool		stock_written,
+				selling_written;
+	SingleField stock[] = {
+		{"default_warehouse", NULL, false},
+		{"valuation_method", "FIFO", false},
+		{"stock_uom", "Nos", false},
+		{"allow_negative_stock", "1", true},
+	};
+	static const SingleField selling[] = {
+		{"customer_group", "Individual", false},
+		{"territory", "All Territories", false},
+		{"selling_price_list", "Standard Selling", false},
 	};
 
 	if (abbr == NULL)
 		return;
-	stock[0] = "default_warehouse";
-	stock[1] = warehouse_name("Main Store", abbr);
-	stock[2] = "valuation_method";
-	stock[3] = "FIFO";
-	stock[4] = "stock_uom";
-	stock[5] = "Nos";
-	stock[6] = "allow_negative_stock";
-	stock[7] = "1";
-	/* a company of this run's own is nobody's default yet; Selling Settings are everyone's */
-	if (!ensure_single(ctx, r, "Stock Settings", 4, stock, known_absent(ctx), &stock_changed) ||
-		!ensure_single(ctx, r, "Selling Settings", 3, selling, false, &selling_changed))
+	stock[0].value = warehouse_name("Main Store", abbr);
+	initStringInfo(&msg);
+	if (!fill_single(ctx, r, "Stock Settings", lengthof(stock), stock, &msg, &stock_written) ||
+		!fill_single(ctx, r, "Selling Settings", lengthof(selling), selling, &msg, &selling_written))
 		return;
-	step_done(ctx, r, stock_changed || selling_changed,
-			  "stock settings %s, selling settings %s",
-			  stock_changed ? "updated" : "already set",
-			  selling_changed ? "updated" : "already set");
+	step_done(ctx, r, stock_written || selling_written, "%s", msg.data);
 }
 
 static void

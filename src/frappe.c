@@ -44,12 +44,21 @@ append_server_messages(StringInfo out, const char *encoded)
 	}
 }
 
+/* The error envelope of an engine's answer, or NULL. */
+static JsonbContainer *
+error_body(HttpResponse *resp)
+{
+	Jsonb	   *body = jb_parse(resp->body.data, resp->body.len);
+
+	return (body != NULL && JsonContainerIsObject(&body->root)) ? &body->root : NULL;
+}
+
 /* A person-readable reason from an engine error response. */
 static char *
 error_reason(HttpResponse *resp)
 {
 	StringInfoData out;
-	Jsonb	   *body;
+	JsonbContainer *body;
 	char	   *exc_type = NULL;
 	char	   *messages;
 
@@ -57,14 +66,13 @@ error_reason(HttpResponse *resp)
 		return pstrdup(resp->error);
 
 	initStringInfo(&out);
-	body = jb_parse(resp->body.data, resp->body.len);
-	if (body != NULL && JsonContainerIsObject(&body->root))
+	if ((body = error_body(resp)) != NULL)
 	{
-		exc_type = jb_text(&body->root, "exc_type");
-		messages = jb_text(&body->root, "_server_messages");
+		exc_type = jb_text(body, "exc_type");
+		messages = jb_text(body, "_server_messages");
 		if (messages)
 			append_server_messages(&out, messages);
-		if (out.len == 0 && (messages = jb_text(&body->root, "exception")) != NULL)
+		if (out.len == 0 && (messages = jb_text(body, "exception")) != NULL)
 			appendStringInfoString(&out, messages);
 	}
 	if (out.len == 0)
@@ -118,8 +126,19 @@ frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path
 					  method, what, error_reason(&resp));
 			return FRAPPE_FAILED;
 		case HTTP_REJECTED:
-			step_fail(r, FAIL_PERMANENT, "%s %s: %s", method, what, error_reason(&resp));
-			return FRAPPE_FAILED;
+			{
+				/*
+				 * A document changed since the step read it (a write that sends back the
+				 * read's "modified" is refused so): the step's next attempt reads again.
+				 */
+				JsonbContainer *envelope = error_body(&resp);
+				char	   *exc_type = envelope ? jb_text(envelope, "exc_type") : NULL;
+				bool		stale = exc_type && strcmp(exc_type, "TimestampMismatchError") == 0;
+
+				step_fail(r, stale ? FAIL_TRANSIENT : FAIL_PERMANENT, "%s %s: %s", method, what,
+						  error_reason(&resp));
+				return FRAPPE_FAILED;
+			}
 		case HTTP_TRANSIENT:
 			step_fail(r, FAIL_TRANSIENT, "%s %s: %s", method, what, error_reason(&resp));
 			r->retry_after_s = resp.retry_after_s;

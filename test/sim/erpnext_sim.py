@@ -63,6 +63,8 @@ CONFIG = {"api_key": "simkey", "api_secret": "simsecret", "user": "Administrator
 SITES = {}
 
 SINGLES = {"Stock Settings", "Selling Settings", "Global Defaults", "POS Settings", "System Settings"}
+# Check fields, which Frappe saves as 0 or 1 whatever was sent
+CHECK_FIELDS = {"Stock Settings": ("allow_negative_stock",)}
 SUMMARY_DOCTYPES = ["Fiscal Year", "Company", "Account", "Warehouse", "Customer", "POS Profile",
                     "POS Opening Entry", "Item"]
 # Standard chart: 81 accounts (5 roots; 27 assets, 13 liabilities, 6 equity, 5 income, 30 expenses).
@@ -146,10 +148,12 @@ class Site:
             self.put("Currency", {"name": code, "enabled": 1})
         for country in ["United States", "India", "United Kingdom", "Germany"]:
             self.put("Country", {"name": country})
+        # Singles as Frappe keeps them: a field never set is null (a read leaves it out), a
+        # Check is 0 or 1
         self.put("Selling Settings", {"name": "Selling Settings", "cust_master_name": "Customer Name",
-                                      "customer_group": "", "territory": "", "selling_price_list": ""})
+                                      "customer_group": None, "territory": None, "selling_price_list": None})
         self.put("Stock Settings", {"name": "Stock Settings", "item_naming_by": "Item Code",
-                                    "valuation_method": "FIFO", "stock_uom": "Nos", "default_warehouse": "",
+                                    "valuation_method": "FIFO", "stock_uom": "Nos", "default_warehouse": None,
                                     "allow_negative_stock": 0})
         self.put("Global Defaults", {"name": "Global Defaults"})
         self.put("POS Settings", {"name": "POS Settings"})
@@ -525,6 +529,8 @@ def update(site, doctype, name, changes):
     if "modified" in changes and changes.pop("modified") != doc["modified"]:
         raise validation("Document has been modified after you have opened it", "TimestampMismatchError")
     merged = {**doc, **changes}
+    for field in CHECK_FIELDS.get(doctype, ()):
+        merged[field] = 1 if loose(merged.get(field) or 0) else 0
     if doctype == "Stock Settings":
         wh = merged.get("default_warehouse")
         if wh:

@@ -95,6 +95,31 @@ SELECT name FROM provisioning.tenants;
 ALTER EXTENSION provisioning UPDATE;
 SELECT name, provisioning_status FROM provisioning.tenants;
 
+-- 1.2 -> 1.3 refuses tenants their ERPNext engine takes for one company (1.2 compared names
+-- ignoring case only); 1.3 -> 1.2 refuses Odoo tenants whose names differ only in case (1.3
+-- compares Odoo names exactly, 1.2 did not)
+ALTER EXTENSION provisioning UPDATE TO '1.2';
+SET provisioning.auto_start = off;
+INSERT INTO provisioning.engines (name, kind, base_url, options)
+VALUES ('erp', 'erpnext', 'http://127.0.0.1:9', '{}'), ('odoo', 'odoo', 'http://127.0.0.1:9', '{"database": "odoo"}');
+INSERT INTO provisioning.tenants (id, name, engine) VALUES
+    ('00000000-0000-4000-8000-000000000001', 'Café Rouge', 'erp'),
+    ('00000000-0000-4000-8000-000000000002', 'cafe rouge ', 'erp');
+ALTER EXTENSION provisioning UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+UPDATE provisioning.tenants SET name = 'Cafe Noir' WHERE id = '00000000-0000-4000-8000-000000000002';
+ALTER EXTENSION provisioning UPDATE;
+SELECT name, engine, company_key FROM provisioning.tenants ORDER BY name;
+INSERT INTO provisioning.tenants (id, name, engine) VALUES
+    ('00000000-0000-4000-8000-000000000003', 'Acme', 'odoo'),
+    ('00000000-0000-4000-8000-000000000004', 'ACME', 'odoo');
+ALTER EXTENSION provisioning UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+DELETE FROM provisioning.tenants WHERE id = '00000000-0000-4000-8000-000000000004';
+ALTER EXTENSION provisioning UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
+RESET provisioning.auto_start;
+
 -- pg_cron is not installed in this database
 \set SHOW_CONTEXT never
 SELECT provisioning.schedule_retries();
