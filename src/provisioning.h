@@ -56,7 +56,7 @@ extern struct HTAB *prov_health_cache;
 extern void wake_for_runs(int runs);
 struct BackgroundWorker;
 extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
-extern void worker_idle_begin(void);
+extern bool worker_idle_begin(void);
 extern bool worker_idle_end(void);
 extern int	idle_workers(void);
 extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);

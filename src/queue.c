@@ -197,7 +197,7 @@ wake_for_runs(int runs)
 	int			n = 0;
 
 	SpinLockAcquire(&prov_shared->mutex);
-	while (n < runs && prov_shared->n_idle > 0)
+	while (n < runs && n < lengthof(woken) && prov_shared->n_idle > 0)
 		woken[n++] = prov_shared->idle_latches[--prov_shared->n_idle];
 	if (n < runs)
 		launcher = prov_shared->launcher_latch;
@@ -208,13 +208,23 @@ wake_for_runs(int runs)
 		SetLatch(launcher);
 }
 
-/* This run worker waits for work: committing backends may hand it a run. */
-void
+/*
+ * This run worker waits for work: committing backends may hand it a run. False when the
+ * idle list is full, which only a launcher that restarted and forgot its workers allows
+ * (it may start max_workers more): as many workers as max_workers can ever use wait
+ * already, so this one is not needed.
+ */
+bool
 worker_idle_begin(void)
 {
+	bool		room;
+
 	SpinLockAcquire(&prov_shared->mutex);
-	prov_shared->idle_latches[prov_shared->n_idle++] = MyLatch;
+	room = prov_shared->n_idle < lengthof(prov_shared->idle_latches);
+	if (room)
+		prov_shared->idle_latches[prov_shared->n_idle++] = MyLatch;
 	SpinLockRelease(&prov_shared->mutex);
+	return room;
 }
 
 /*

@@ -1348,7 +1348,8 @@ provisioning_run_main(Datum arg)
 			proc_exit(0);
 
 		pgstat_report_activity(STATE_IDLE, NULL);
-		worker_idle_begin();
+		if (!worker_idle_begin())
+			proc_exit(0);		/* surplus: the idle list is full */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 WORKER_IDLE_MS, PG_WAIT_EXTENSION);
 		/* a committing backend that handed this worker a run keeps it from leaving */
