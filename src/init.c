@@ -32,6 +32,7 @@ int			prov_health_cache_ttl = 30;
 int			prov_write_settle_ms = 120000;
 int			prov_retry_after_max_s = 60;
 int			prov_max_parallel_steps = 4;
+bool		prov_notify = true;
 
 static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
@@ -155,6 +156,12 @@ define_settings(void)
 							 "debug1 to debug5 keep them out of a log at the default log_min_messages.",
 							 &prov_log_level, LOG, run_event_log_levels,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("provisioning.notify",
+							 "Sends NOTIFY provisioning for every committed change of a run.",
+							 "Any role that can connect to the database can LISTEN to them, whatever its "
+							 "grants. One setting for the server, so that every session and worker agrees.",
+							 &prov_notify, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.metrics_window",
 							"How far back provisioning.metrics looks at finished runs.",
 							NULL, &prov_metrics_window, 86400, 1, INT_MAX,

@@ -8,6 +8,7 @@
  * {tenant_id, run_id, status, progress, current_step, step, step_status}: one per step whose
  * status changed, in step order, or one with step null when a run is queued or its status
  * changes with no step's. Ids, statuses and progress only: never a message or a secret.
+ * provisioning.notify = off sends none: any role that can connect may LISTEN.
  */
 #include "postgres.h"
 
@@ -22,6 +23,7 @@
 #include "utils/varlena.h"
 
 #include "api.h"
+#include "provisioning.h"
 #include "status.h"
 
 PG_FUNCTION_INFO_V1(provisioning_run_notify);
@@ -183,6 +185,8 @@ provisioning_run_notify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("provisioning._run_notify() must be called as an AFTER ... FOR EACH ROW trigger")));
+	if (!prov_notify)
+		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
 	{
 		old_tuple = trigger->tg_trigtuple;

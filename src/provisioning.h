@@ -29,6 +29,7 @@ extern int	prov_health_cache_ttl;
 extern int	prov_write_settle_ms;
 extern int	prov_retry_after_max_s;
 extern int	prov_max_parallel_steps;
+extern bool prov_notify;
 
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
 #define MAX_PARALLEL_STEPS 16	/* provisioning.max_parallel_steps' upper bound */
