@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
   connectDb, sim, newEngine, gateway, launchBrowser, waitFor, screenshot, newPage, openComponent,
-  openAdminPage, createOnPage, part, waitStatus, tokens,
+  openAdminPage, createOnPage, part, waitStatus, tokens, expiringToken,
 } from './harness.js';
 
 const TIMEOUT = { timeout: 120000 };
@@ -331,6 +331,29 @@ test('with events, each committed change shows within 300 ms; NOTIFY carries the
     await listener.end();
     await page.close();
   }
+});
+
+test('an event stream ends when its token expires, and that token opens no other', TIMEOUT, async () => {
+  await db.query(`SET provisioning.auto_start = off`);
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Expiry Retail', $1) RETURNING id`, [await newEngine(db, 'uiexpiry')]);
+  await db.query(`RESET provisioning.auto_start`);
+  const { token, expiresAt } = expiringToken(3);
+  const url = `${gw.url}/events?tenant_id=${tenant}&access_token=${token}`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(30000) });
+  assert.equal(res.status, 200, 'the stream opens while the token is valid');
+  let text = '';
+  try {
+    for await (const chunk of res.body) text += Buffer.from(chunk).toString();   // until the gateway ends it
+  } catch (err) {
+    throw new Error(`timed out after 30 s waiting for the event stream to end at its token's expiry (${err.message})`);
+  }
+  const ended = Date.now();
+  assert.match(text, /^: connected$/m, 'it was open');
+  assert.ok(ended >= expiresAt, `it stays open until the token expires (ended ${expiresAt - ended} ms before)`);
+  assert.ok(ended < expiresAt + 5000, `it ends when the token expires (${ended - expiresAt} ms after)`);
+  assert.equal((await fetch(url, { signal: AbortSignal.timeout(10000) })).status, 403,
+               'EventSource\'s reconnect with the expired token is refused (by the database: the gateway allows 30 s of skew)');
 });
 
 test('the gateway going away: "reconnecting", the last state kept, then back to COMPLETED', TIMEOUT, async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { startGateway } from './gateway/server.js';
-import { sign } from './gateway/jwt.js';
+import { sign, expiresAt } from './gateway/jwt.js';
 import { CSP } from './gateway/static.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +25,12 @@ export const tokens = {
   admin: sign({ role: 'provisioning_admin', sub: 'ui-admin' }, JWT_SECRET),
   stranger: sign({ role: 'provisioning_user', sub: 'ui-stranger' }, JWT_SECRET),
 };
+
+// An admin token that expires at most `seconds` from now, and when.
+export function expiringToken(seconds) {
+  const claims = { role: 'provisioning_admin', sub: 'ui-admin', exp: Math.floor(Date.now() / 1000) + seconds };
+  return { token: sign(claims, JWT_SECRET), expiresAt: expiresAt(claims) };
+}
 
 export async function connectDb() {
   const db = new pg.Client({ ...pgOptions, user: 'postgres' });

@@ -47,3 +47,9 @@ export function verify(token, secret) {
   }
   return claims;
 }
+
+// When a token with these claims expires (ms since the epoch; Infinity without exp): the
+// database refuses it from then on (provisioning._claims), whatever skew verify() allows.
+export function expiresAt(claims) {
+  return typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
+}

@@ -7,7 +7,7 @@
 // Events relay of NOTIFY provisioning, and ui/ served under /ui/ with a strict CSP.
 import http from 'node:http';
 import pg from 'pg';
-import { verify, JwtError } from './jwt.js';
+import { verify, expiresAt, JwtError } from './jwt.js';
 import { HttpError, fromPg } from './errors.js';
 import { loadCatalog } from './catalog.js';
 import { findFunction, rpcStatement, readStatement, insertStatement } from './statements.js';
@@ -118,17 +118,21 @@ export async function startGateway(options) {
 
   // GET /events?tenant_id=…[&access_token=…]: the caller must be allowed to read the tenant's
   // status (checked by calling provision_status as the caller); then every NOTIFY
-  // provisioning for that tenant is relayed as one event.
+  // provisioning for that tenant is relayed as one event, until the token expires: access
+  // is checked at connect only, so the stream ends with the token (EventSource's reconnect
+  // with it is refused).
   async function events(req, res, url, auth) {
     const tenantId = url.searchParams.get('tenant_id') ?? '';
     const fn = findFunction(catalog, 'provision_status', ['tenant_id']);
     await transaction(req, url, auth, { sql: rpcStatement(catalog, fn, ['tenant_id']),
                                         params: [JSON.stringify({ tenant_id: tenantId })], readOnly: true });
-    const unsubscribe = await relay.subscribe(tenantId, (payload) => res.write(`data: ${payload}\n\n`));
+    const write = (text) => res.writableEnded || res.write(text);   // the stream may have ended at expiry
+    const unsubscribe = await relay.subscribe(tenantId, (payload) => write(`data: ${payload}\n\n`));
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     res.write('retry: 1000\n: connected\n\n');
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), 15000);
-    res.on('close', () => { clearInterval(heartbeat); unsubscribe(); });
+    const heartbeat = setInterval(() => write(': heartbeat\n\n'), 15000);
+    const cancelExpiry = runAt(expiresAt(auth.claims), () => res.end(': token expired\n\n'));
+    res.on('close', () => { clearInterval(heartbeat); cancelExpiry(); unsubscribe(); });
   }
 
   await new Promise((resolve, reject) => {
@@ -147,6 +151,20 @@ export async function startGateway(options) {
       await pool.end();
     },
   };
+}
+
+// Calls fn once the clock reaches time (ms since the epoch; never for Infinity); returns
+// what cancels it. A timer waits at most 2^31 - 1 ms and may fire a little early, so it is
+// armed again until then.
+function runAt(time, fn) {
+  let timer = null;
+  const arm = () => {
+    const wait = time - Date.now();
+    if (wait <= 0) fn();
+    else timer = setTimeout(arm, Math.min(wait, 2 ** 31 - 1));
+  };
+  if (Number.isFinite(time)) arm();
+  return () => clearTimeout(timer);
 }
 
 function send(res, status, body, headers = {}) {
