@@ -6,7 +6,8 @@
 #   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
 #                                                        with PostgreSQL's own Perl TAP modules)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
-# With arguments (test/sql/*.sql, test/pgtap/*.sql or test/t/*.pl files) it runs only those, for development.
+# With arguments (test/sql/*.sql, test/pgtap/*.sql or test/t/*.pl files, or test/ui for the
+# browser tests) it runs only those, for development.
 # Each test file gets TEST_FILE_LIMIT seconds (default 300); one that runs out fails, named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,11 @@ tap_file() {
     prove -I "$pgxs/test/perl" -I t/lib --timer "t/$(basename "$1")"
 }
 
+ui_tests() {
+  run_file test/ui/run.sh env PATH="$PGBIN:$PATH" SIM_CONTROL="$SIM_CONTROL" PGHOST="$PGHOST" \
+    PGPORT="$PGPORT" PGDATABASE="$PGDATABASE" test/ui/run.sh
+}
+
 regress_file() {
   run_file "$1" make -s PG_CONFIG="$PGBIN/pg_config" CONTRIB_TESTDB="$PGDATABASE" \
     REGRESS="$(basename "$1" .sql)" installcheck
@@ -84,7 +90,8 @@ if [ $# -gt 0 ]; then
       test/sql/*.sql) regress_file "$f" ;;
       *.sql) pgtap_file "$f" ;;
       *.pl)  tap_file "$f" ;;
-      *) echo "test/run.sh: $f is neither a pg_regress, a pgTAP (.sql) nor a Perl TAP (.pl) file" >&2; exit 2 ;;
+      test/ui|test/ui/) ui_tests ;;
+      *) echo "test/run.sh: $f is neither a pg_regress, a pgTAP (.sql) nor a Perl TAP (.pl) file, nor test/ui" >&2; exit 2 ;;
     esac
   done
 else
@@ -101,8 +108,7 @@ else
   for f in test/t/*.pl; do tap_file "$f"; done
 
   echo "== browser: ui/ in headless Chromium through the PostgREST stand-in"
-  run_file test/ui/run.sh env PATH="$PGBIN:$PATH" WORK="$WORK" SIM_CONTROL="$SIM_CONTROL" PGHOST="$PGHOST" \
-    PGPORT="$PGPORT" PGDATABASE="$PGDATABASE" test/ui/run.sh
+  ui_tests
 fi
 
 [ -n "${KEEP_WORK:-}" ] && echo "cluster kept in $WORK (PGHOST=$PGHOST PGPORT=$PGPORT)"

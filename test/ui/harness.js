@@ -18,7 +18,7 @@ const env = (name) => {
 };
 const JWT_SECRET = 'a test secret of at least thirty-two characters';
 const pgOptions = { host: env('PGHOST'), port: Number(env('PGPORT')), database: env('PGDATABASE') };
-export const artifacts = process.env.UI_ARTIFACTS ?? path.join(env('WORK'), 'ui-screenshots');
+export const artifacts = process.env.UI_ARTIFACTS ?? path.join(here, 'screenshots');
 mkdirSync(artifacts, { recursive: true });
 
 export const tokens = {

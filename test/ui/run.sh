@@ -3,8 +3,10 @@
 # no browser is downloaded) against a running cluster, the simulated ERPNext and the
 # PostgREST stand-in, which the tests start themselves.
 # Needs PGHOST, PGPORT, PGDATABASE (the extension and test/helpers.sql loaded), SIM_CONTROL,
-# WORK (screenshots go to $WORK/ui-screenshots, or UI_ARTIFACTS), psql on PATH.
-# Prints TAP, then "N passed, N failed"; exits non-zero when a test failed.
+# psql on PATH. Screenshots go to test/ui/screenshots (ignored by git, kept after the run,
+# emptied at the next), or UI_ARTIFACTS.
+# Prints TAP, then "N passed, N failed" and where the screenshots are; exits non-zero when a
+# test failed.
 set -uo pipefail
 cd "$(dirname "$0")"
 command -v chromium >/dev/null || { echo "chromium is not installed (scripts/install-deps.sh)" >&2; exit 1; }
@@ -12,8 +14,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error >&2 || exit 1
 fi
 psql -X -q -v ON_ERROR_STOP=1 -U postgres -f roles.sql || exit 1
-export UI_ARTIFACTS=${UI_ARTIFACTS:-$WORK/ui-screenshots}
+export UI_ARTIFACTS=${UI_ARTIFACTS:-$PWD/screenshots}
 mkdir -p "$UI_ARTIFACTS"
+rm -f "$UI_ARTIFACTS"/*.png "$UI_ARTIFACTS/tap.txt"
 node --test --test-reporter=tap --test-timeout=900000 browser.test.js | tee "$UI_ARTIFACTS/tap.txt"
 status=${PIPESTATUS[0]}
 echo "$(grep -c '^ok ' "$UI_ARTIFACTS/tap.txt") passed, $(grep -c '^not ok ' "$UI_ARTIFACTS/tap.txt") failed (screenshots: $UI_ARTIFACTS)"
