@@ -29,10 +29,16 @@ Control API (JSON, on the control port):
   POST   /faults     {"site","method","path" (regex on the decoded path with its query),
                       "doctype" (what the request reads or writes: the resource's doctype,
                       or a doctype among frappe.client.insert(_many)'s documents),
-                      "action": status|delay|drop_after_commit|reset|timeout|raw,
+                      "action": status|delay|drop_after_commit|reset|timeout|raw|malformed,
                       "status","retry_after","delay_ms","times" (default 1, -1 forever),
                       "probability","seed", "body_base64" (raw: the answer's exact bytes,
-                      with "status", default 200)}  -> {"id"}
+                      with "status", default 200), "answer","mode" (malformed: the corpus
+                      answer named, HTTP 200, after running the request: mode "applied", or
+                      instead of it: "instead", the default), "once_per_request" (each
+                      distinct request, by method, path with its query and doctype, once)}
+                      -> {"id"}; a list of rules -> {"ids"}
+  GET    /malformed  the names of the malformed answers (nulls and wrong types in the
+                     envelopes, an error envelope with 200, and simcore's common ones)
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
@@ -55,6 +61,7 @@ import json
 import re
 import time
 import urllib.parse
+import uuid
 
 import simcore
 from simcore import FAULTS, LOCK, Reply
@@ -600,8 +607,27 @@ def server_messages(message):
                                    "raise_exception": 1})])
 
 
+def frappe_envelope(entry, payload):
+    # both envelopes: /api/resource answers {"data": ...}, /api/method {"message": ...}
+    return '{"data": %s, "message": %s}' % (payload, payload)
+
+
+# nulls and wrong types where documents, names, lists and counts are expected; an error
+# envelope with HTTP 200
+MALFORMED = simcore.malformed_corpus(frappe_envelope, {
+    "null": "null", "number": "5", "nulls": "[null, null]", "object": "{}",
+    "wrong_rows": '[{"name": null}, {"name": 5, "company": ["x"]}]',
+    "wrong_doc": '{"name": 5, "abbr": null, "accounts": {"company": 7}}',
+}, {
+    "error_200": lambda entry: {"exc_type": "ValidationError",
+                                "exception": "frappe.exceptions.ValidationError: Injected with HTTP 200",
+                                "_server_messages": server_messages("Injected error with HTTP 200")},
+})
+
+
 class ApiHandler(simcore.ApiHandler):
     server_version = "SimulatedFrappe/15"
+    MALFORMED = MALFORMED
 
     def do_GET(self):
         self.handle_api("GET")
@@ -668,7 +694,9 @@ class ApiHandler(simcore.ApiHandler):
         entry["doctype"] = ", ".join(sorted(d for d in doctypes if d)) or None
         self.wait_latency()
         full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
-        fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes))
+        self.entry = entry
+        fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes),
+                            f"{method} {full_path} {entry['doctype']}")
         self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
 
     def canned_reply(self, fault):
@@ -758,8 +786,11 @@ class ApiHandler(simcore.ApiHandler):
                     raise validation("Account does not match with Company")
                 if any(r["company"] == doc["company"] for r in parent["accounts"]):
                     raise validation("Same Company is entered more than once")
-                parent["accounts"].append({"company": doc["company"], "default_account": doc["default_account"]})
-                return {"message": doc}
+                # a child row is named with a random hash, as Frappe names rows
+                row = {"name": uuid.uuid4().hex[:10], "company": doc["company"],
+                       "default_account": doc["default_account"]}
+                parent["accounts"].append(row)
+                return {"message": {**doc, "name": row["name"]}}
             return {"message": insert(site, doc.get("doctype"), doc)}
         if name == "frappe.client.insert_many" and method in ("POST", "PUT"):
             return {"message": insert_many(site, args.get("docs"))}

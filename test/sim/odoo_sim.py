@@ -28,16 +28,23 @@ Usage: odoo_sim.py --port P --control-port C [--login L --api-key K --password P
 Control API (JSON, on the control port); the common part is in simcore.py:
   POST   /faults     {"db", "method" (words the call starts with, e.g. "object.execute_kw
                       res.partner create" or "common.authenticate"), "pattern" (regex on those
-                      words), "action": error|status|delay|drop_after_commit|reset|timeout|noop|raw,
-                      "name","message" (error: the exception, default odoo.exceptions.UserError),
-                      "status","retry_after" (status), "delay_ms", "times" (default 1, -1
-                      forever), "probability", "seed"}  -> {"id"}
+                      words), "action": error|status|delay|drop_after_commit|reset|timeout|noop|raw|
+                      malformed, "name","message" (error: the exception, default
+                      odoo.exceptions.UserError), "status","retry_after" (status), "delay_ms",
+                      "answer","mode" (malformed), "times" (default 1, -1 forever),
+                      "once_per_request" (each distinct call once: see describe_call's key),
+                      "probability", "seed"}  -> {"id"}; a list of rules -> {"ids"}
                      Not run: error (an error envelope, HTTP 200), status (that HTTP status,
                      an HTML page), reset (a TCP reset), timeout (closed without an answer
                      after delay_ms), noop (success with no result: how 16's try_loading
                      answers when it skips a company), raw (that HTTP status, default 200,
                      with exactly the bytes of "body_base64"). Run: delay (after delay_ms),
-                     drop_after_commit (then closed without an answer).
+                     drop_after_commit (then closed without an answer). malformed answers
+                     with the corpus answer "answer" (GET /malformed lists them: nulls and
+                     wrong types in the envelope, malformed error envelopes, and simcore's
+                     common ones) with HTTP 200, the call run first (mode "applied") or not
+                     at all ("instead", the default).
+  GET    /malformed  the names of the malformed answers
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
@@ -1549,15 +1556,19 @@ def dispatch(service, method, args, warnings):
 
 def describe_call(params):
     """What the log shows of a JSON-RPC call, and what fault rules match: rpc is the words
-    "object.execute_kw res.partner create", "common.authenticate", ...; db the database named."""
+    "object.execute_kw res.partner create", "common.authenticate", ...; db the database named;
+    key tells calls apart for once_per_request rules (rpc and a model method's positional
+    arguments: the domain, the values or the ids, not the context)."""
     params = params if isinstance(params, dict) else {}
     service, method, args = params.get("service"), params.get("method"), params.get("args")
     args = args if isinstance(args, list) else []
     call = {"service": service, "method": method, "model": None, "model_method": None, "db": None,
             "rpc": f"{service}.{method}" if service else ""}
+    call["key"] = call["rpc"]
     if service == "object" and len(args) >= 5:
         call.update(model=str(args[3]), model_method=str(args[4]))
         call["rpc"] += f" {args[3]} {args[4]}"
+        call["key"] = call["rpc"] + " " + json.dumps(args[5:6], sort_keys=True, default=str)
     if args and isinstance(args[0], str) and (service == "object" or method in ("authenticate", "login")):
         call["db"] = args[0]
     return call
@@ -1576,6 +1587,22 @@ def fault_matcher(db, call):
     return matches
 
 
+def rpc_envelope(entry, payload):
+    return '{"jsonrpc": "2.0", "id": %s, "result": %s}' % (json.dumps(entry["id"]), payload)
+
+
+# nulls and wrong types where ids, records and lists are expected; error envelopes without
+# the shape Odoo gives them
+MALFORMED = simcore.malformed_corpus(rpc_envelope, {
+    "nulls": "[null, null]", "string": '"x"', "object": "{}", "records": '[{"id": null, "name": 5}]',
+    "null": "null", "false": "false",
+}, {
+    "error_200": lambda entry: {"jsonrpc": "2.0", "id": entry["id"],
+                                "error": {"code": 200, "message": None, "data": {"name": 5, "message": None}}},
+    "error_string": lambda entry: {"jsonrpc": "2.0", "id": entry["id"], "error": "Injected error"},
+})
+
+
 def werkzeug_page(status, title, text):
     return Reply(status, f"<!doctype html>\n<html lang=en>\n<title>{status} {title}</title>\n<h1>{title}</h1>\n"
                          f"<p>{text}</p>\n", content_type="text/html; charset=utf-8")
@@ -1583,6 +1610,7 @@ def werkzeug_page(status, title, text):
 
 class ApiHandler(simcore.ApiHandler):
     server_version = "Werkzeug/2.0.2 Python/3.10.12"
+    MALFORMED = MALFORMED
 
     def do_GET(self):
         self.handle_api("GET")
@@ -1596,6 +1624,7 @@ class ApiHandler(simcore.ApiHandler):
         request = self.parse_envelope(http_method, path, raw)
         json_request = isinstance(request, dict)
         call = describe_call(request.get("params") if json_request and path == "/jsonrpc" else None)
+        key = call.pop("key")
         entry = simcore.log_request({
             "http_method": http_method, "path": path, **call, "id": request.get("id") if json_request else None,
             "correlation_id": self.headers.get("X-Correlation-ID"),
@@ -1604,7 +1633,7 @@ class ApiHandler(simcore.ApiHandler):
             "error": None, "warnings": []})
         self.entry = entry
         self.wait_latency()
-        fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]))
+        fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]), key)
         self.answer(entry, fault, lambda: self.run(entry, path, request))
 
     def parse_envelope(self, http_method, path, raw):

@@ -27,10 +27,12 @@ LATENCY = {"ms": 0}
 
 class FaultRules:
     """Rules that make the engine misbehave. Common fields: action, times (default 1, -1
-    forever), probability, seed, delay_ms; each engine matches its own other fields.
-    Every engine takes the action raw alike: it answers "status" (default 200) with exactly
-    the bytes of "body_base64" as application/json, so a test can send what no encoder of
-    the engine's would (Latin-1 text, NUL bytes, cut characters)."""
+    forever), probability, seed, delay_ms, once_per_request (each distinct request, as the
+    engine keys it, is answered by the rule once: a rule with times -1 then meets every
+    request of a run once, and lets its repetitions through); each engine matches its own
+    other fields. Every engine takes the action raw alike: it answers "status" (default 200)
+    with exactly the bytes of "body_base64" as application/json, so a test can send what no
+    encoder of the engine's would (Latin-1 text, NUL bytes, cut characters)."""
 
     def __init__(self):
         self.rules = []
@@ -51,20 +53,28 @@ class FaultRules:
             self.rules.clear()
 
     def listing(self):
+        """The rules; a once_per_request rule's "answered" is how many requests it answered."""
         with LOCK:
-            return [{k: v for k, v in r.items() if k != "rng"} for r in self.rules]
+            return [{k: (len(v) if k == "answered" else v) for k, v in r.items() if k != "rng"}
+                    for r in self.rules]
 
-    def take(self, matches):
+    def take(self, matches, key=None):
         """The first rule that matches (matches(rule) checks the engine's own fields) and
-        fires under its probability; a use is counted off its times."""
+        fires under its probability; a use is counted off its times. key tells requests
+        apart for once_per_request rules."""
         with LOCK:
             for rule in self.rules:
                 if rule["times"] == 0 or not matches(rule):
+                    continue
+                answered = rule.setdefault("answered", set()) if rule.get("once_per_request") else None
+                if answered is not None and key in answered:
                     continue
                 if rule["rng"].random() >= rule.get("probability", 1.0):
                     continue
                 if rule["times"] > 0:
                     rule["times"] -= 1
+                if answered is not None:
+                    answered.add(key)
                 return rule
         return None
 
@@ -85,6 +95,44 @@ def forget_everything():
         FAULTS.clear()
         REQUESTS.clear()
         LATENCY["ms"] = 0
+
+
+# ------------------------------------------------------------------------------ malformed answers
+
+DEEP = 100000               # nesting levels: far past any JSON parser's stack
+HUGE = 3 * 1024 * 1024      # characters: past a lowered provisioning.max_response_size, yet quick
+NOT_UTF8 = b"\xff\xfe\xc3(\xed\xa0\x80"   # no UTF-8: bytes that never start a character, a cut
+                                            # sequence, an encoded surrogate
+HTML_PAGE = ("<!doctype html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+             "<body><h1>Bad Gateway</h1><p>nginx</p></body></html>\n")
+
+
+def malformed_corpus(envelope, shapes, bodies=None):
+    """An engine's corpus of malformed answers, by name: each a function of the request's log
+    entry giving (content type, body bytes), sent with HTTP 200. envelope(entry, payload)
+    puts a JSON text where the engine's envelope carries its answer; shapes are the engine's
+    wrongly typed payloads (JSON texts: nulls and wrong types where ids, names and lists are
+    expected), bodies whole answers of its own (an error envelope with 200). The common part:
+    nesting past any parser's stack, a truncated answer, an HTML page, an empty body, an
+    answer larger than a lowered provisioning.max_response_size, and bytes that are not UTF-8."""
+    json_type = "application/json"
+
+    def wrapped(payload):
+        return lambda entry: (json_type, envelope(entry, payload).encode())
+
+    corpus = {name: wrapped(payload) for name, payload in shapes.items()}
+    corpus.update({name: (lambda entry, b=body: (json_type, json.dumps(b(entry)).encode()))
+                   for name, body in (bodies or {}).items()})
+    corpus.update({
+        "deep": wrapped("[" * DEEP + "]" * DEEP),
+        "truncated": lambda entry: (json_type, (lambda text: text[:len(text) * 2 // 3])(
+            envelope(entry, '[{"name": "Main Store", "id": 7}, {"name": "POS Store", "id": 8}]')).encode()),
+        "html": lambda entry: ("text/html; charset=utf-8", HTML_PAGE.encode()),
+        "empty": lambda entry: (json_type, b""),
+        "huge": wrapped('"' + "x" * HUGE + '"'),
+        "not_utf8": lambda entry: (json_type, envelope(entry, '"@"').encode().replace(b"@", NOT_UTF8)),
+    })
+    return corpus
 
 
 # ------------------------------------------------------------------------------ API port
@@ -214,17 +262,28 @@ class ApiHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    # the engine's corpus of malformed answers (malformed_corpus)
+    MALFORMED = {}
+
     def canned_reply(self, fault):
         """The engine's answer for a fault action that answers instead of running the
         request (e.g. an error status), or None."""
         raise NotImplementedError
 
+    def malformed_reply(self, fault):
+        """The corpus answer a malformed fault names (its "answer"), with HTTP 200."""
+        content_type, body = self.MALFORMED[fault["answer"]](self.entry)
+        return Reply(200, body, content_type=content_type)
+
     def answer(self, entry, fault, run):
         """Takes the fault's action, runs the request (run() returns a Reply) unless the
         fault answered or dropped it, and answers; drop_after_commit runs it and then closes
-        the connection without an answer. The log entry gets the status and timing."""
+        the connection without an answer; malformed answers with a corpus answer, after
+        running the request (mode "applied") or instead of it ("instead", the default).
+        The log entry gets the status and timing."""
         started = entry["t_start"]
         reply = None
+        malformed = None
         try:
             if fault:
                 entry["fault"] = fault["action"]
@@ -236,10 +295,17 @@ class ApiHandler(BaseHTTPRequestHandler):
                     return self.drop(rst=True)
                 if fault["action"] == "raw":
                     reply = Reply(fault.get("status", 200), base64.b64decode(fault.get("body_base64", "")))
+                elif fault["action"] == "malformed":
+                    malformed = self.malformed_reply(fault)
+                    if fault.get("mode", "instead") == "instead":
+                        reply = malformed
                 else:
                     reply = self.canned_reply(fault)
             if reply is None:
                 reply = run()
+            if malformed is not None:
+                entry["applied_status"] = reply.status if reply is not malformed else None
+                reply = malformed
         finally:
             entry["status"] = reply.status if reply else None
             # the answer is made: what the request did is done before anyone can hear of it
@@ -261,13 +327,15 @@ class ApiHandler(BaseHTTPRequestHandler):
 # ------------------------------------------------------------------------------ control API
 
 class ControlHandler(BaseHTTPRequestHandler):
-    """The control API's common endpoints: /health, /faults, /latency, /offline and
+    """The control API's common endpoints: /health, /faults (POST a rule, or a list of them),
+    /malformed (the names of the engine's malformed answers), /latency, /offline and
     /requests?<scope>=X (scope: the engine's unit of tenancy, a site or a database).
     Subclasses answer the rest in control_get and control_post (None: not found)."""
 
     protocol_version = "HTTP/1.1"
     scope = None
     listener = None     # the ApiListener, set by serve()
+    api_handler = None  # the engine's ApiHandler class, set by serve()
 
     def log_message(self, *args):
         pass
@@ -292,6 +360,8 @@ class ControlHandler(BaseHTTPRequestHandler):
                 return self.reply({"ok": True})
             if parsed.path == "/faults":
                 return self.reply(FAULTS.listing())
+            if parsed.path == "/malformed":
+                return self.reply(sorted(self.api_handler.MALFORMED))
             if parsed.path == "/requests":
                 return self.reply([r for r in REQUESTS if self.scope not in q or r[self.scope] == q[self.scope]])
             answer = self.control_get(parsed.path, q)
@@ -303,6 +373,8 @@ class ControlHandler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         body = self.body()
         if path == "/faults":
+            if isinstance(body, list):
+                return self.reply({"ids": [FAULTS.add(rule) for rule in body]})
             return self.reply({"id": FAULTS.add(body)})
         if path == "/latency":
             LATENCY["ms"] = int(body.get("ms", 0))
@@ -336,6 +408,7 @@ def serve(api_handler, control_handler, port, control_port, ready_file):
     listen, tells {"port", "control_port"} (port 0 picks a free one)."""
     listener = ApiListener(port, api_handler)
     control_handler.listener = listener
+    control_handler.api_handler = api_handler
     control = Server(("127.0.0.1", control_port), control_handler)
     threading.Thread(target=control.serve_forever, daemon=True).start()
     if ready_file:
