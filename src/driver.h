@@ -206,5 +206,7 @@ extern void step_done(RunContext *ctx, StepResult *result, bool created, const c
 			pg_attribute_printf(4, 5);
 extern void step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 			pg_attribute_printf(3, 4);
+/* A failed attempt: the engine answered request with something else than its answer (false). */
+extern bool step_malformed(StepResult *result, const char *request, const char *what);
 
 #endif							/* PROVISIONING_DRIVER_H */

@@ -116,7 +116,13 @@ static void
 remember_company(RunContext *ctx, JsonbContainer *company)
 {
 	for (int i = 0; i < lengthof(company_facts); i++)
-		meta_set(ctx, company_facts[i][1], jb_text(company, company_facts[i][0]));
+	{
+		char	   *fact;
+
+		/* one that is no text is kept empty: the POS profile reads the company then */
+		(void) jb_str(company, company_facts[i][0], &fact);
+		meta_set(ctx, company_facts[i][1], fact);
+	}
 }
 
 /* A metadata value, or NULL when the metadata lacks it or holds it empty. */
@@ -143,10 +149,10 @@ company_abbr(RunContext *ctx, StepResult *r)
 			step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
 		return NULL;
 	}
-	abbr = jb_text(company, "abbr");
-	if (abbr == NULL)
+	if (!jb_str(company, "abbr", &abbr))
 	{
-		step_fail(r, FAIL_PERMANENT, "company %s has no abbreviation", company_of(ctx));
+		step_malformed(r, psprintf("GET %s", frappe_resource_path("Company", company_of(ctx))),
+					   "the company has no abbreviation");
 		return NULL;
 	}
 	meta_set(ctx, "company_abbr", abbr);
@@ -182,10 +188,9 @@ step_engine_check(RunContext *ctx, StepResult *r)
 			step_fail(r, FAIL_PERMANENT, "the engine has no frappe.auth.get_logged_user method (HTTP 404); is this ERPNext?");
 		return;
 	}
-	user = jb_text(root, "message");
-	if (user == NULL)
+	if (!jb_str(root, "message", &user))
 	{
-		step_fail(r, FAIL_PERMANENT, "the engine did not name the API user");
+		step_malformed(r, "GET " LOGGED_USER_PATH, "message is not the API user's name");
 		return;
 	}
 	meta_set(ctx, "api_user", user);
@@ -224,6 +229,7 @@ step_company(RunContext *ctx, StepResult *r)
 	JsonWriter	body;
 	JsonbContainer *doc;
 	bool		created;
+	char	   *name;
 	char	   *abbr;
 
 	jw_open(&body, '{');
@@ -238,9 +244,10 @@ step_company(RunContext *ctx, StepResult *r)
 
 	if (!frappe_ensure(ctx, r, "Company", company_of(ctx), body.buf.data, &created, &doc))
 		return;
-	abbr = jb_text(doc, "abbr");
-	meta_set(ctx, "company", jb_text(doc, "name") ? jb_text(doc, "name") : company_of(ctx));
-	if (abbr)
+	/* a document, with its name (frappe_create_once) */
+	(void) jb_str(doc, "name", &name);
+	meta_set(ctx, "company", name);
+	if (jb_str(doc, "abbr", &abbr))
 		meta_set(ctx, "company_abbr", abbr);
 	remember_company(ctx, doc);
 	session_of(ctx)->company_made = created;

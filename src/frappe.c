@@ -95,10 +95,11 @@ frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path
 	char	   *url = psprintf("%s%s", ctx->base_url, path);
 	Jsonb	   *json;
 	const char *what = strchr(path, '?') ? pnstrdup(path, strchr(path, '?') - path) : path;
+	bool		write = strcmp(method, "GET") != 0;
 
 	*root = NULL;
 	http_request(&ctx->http, method, url, body, &resp);
-	for (int attempt = 1; strcmp(method, "GET") == 0 && attempt <= prov_http_retries &&
+	for (int attempt = 1; !write && attempt <= prov_http_retries &&
 		 resp.outcome == HTTP_TRANSIENT; attempt++)
 	{
 		backoff_sleep(attempt, resp.retry_after_s);
@@ -108,11 +109,19 @@ frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path
 	{
 		case HTTP_OK:
 			json = jb_parse(resp.body.data, resp.body.len);
+			/* an unreadable answer to a write leaves its fate unknown */
 			if (json == NULL || !JsonContainerIsObject(&json->root))
 			{
-				step_fail(r, FAIL_TRANSIENT, "%s %s: the engine answered HTTP %ld with no JSON object",
-						  method, what, resp.status);
-				return FRAPPE_FAILED;
+				step_malformed(r, psprintf("%s %s", method, what),
+							   psprintf("HTTP %ld with no JSON object", resp.status));
+				return write ? FRAPPE_UNKNOWN : FRAPPE_FAILED;
+			}
+			/* Frappe never reports success with its error envelope */
+			if (jb_has(&json->root, "exc_type") || jb_has(&json->root, "exc"))
+			{
+				step_malformed(r, psprintf("%s %s", method, what),
+							   psprintf("an error: %s", error_reason(&resp)));
+				return write ? FRAPPE_UNKNOWN : FRAPPE_FAILED;
 			}
 			*root = &json->root;
 			return FRAPPE_OK;
@@ -142,7 +151,7 @@ frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path
 		case HTTP_TRANSIENT:
 			step_fail(r, FAIL_TRANSIENT, "%s %s: %s", method, what, error_reason(&resp));
 			r->retry_after_s = resp.retry_after_s;
-			return (strcmp(method, "GET") != 0 && resp.outcome_unknown) ? FRAPPE_UNKNOWN : FRAPPE_FAILED;
+			return (write && resp.outcome_unknown) ? FRAPPE_UNKNOWN : FRAPPE_FAILED;
 		case HTTP_UNREACHABLE:
 			step_fail(r, FAIL_OFFLINE, "the engine is offline: %s", resp.error);
 			return FRAPPE_FAILED;
@@ -158,17 +167,48 @@ frappe_resource_path(const char *doctype, const char *name)
 	return psprintf("/api/resource/%s/%s", http_escape(doctype), http_escape(name));
 }
 
+/* Is doc a document, with its name? Every document the engine answers has one. */
+static bool
+is_document(JsonbContainer *doc)
+{
+	char	   *name;
+
+	return jb_str(doc, "name", &name);
+}
+
+/* The answer's "data", a list of documents; NULL after a failure of the attempt. */
+static JsonbContainer *
+document_list(StepResult *r, JsonbContainer *root, const char *request)
+{
+	JsonbContainer *rows = jb_array(root, "data");
+
+	if (rows == NULL)
+	{
+		step_malformed(r, request, "data is not a list");
+		return NULL;
+	}
+	for (int i = 0; i < jb_array_length(rows); i++)
+		if (!is_document(jb_array_object(rows, i)))
+		{
+			step_malformed(r, request, psprintf("data[%d] is not a document with a name", i));
+			return NULL;
+		}
+	return rows;
+}
+
 /* Reads one document into *doc. */
 FrappeStatus
 frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name, JsonbContainer **doc)
 {
 	JsonbContainer *root;
-	FrappeStatus	st = frappe_call(ctx, r, "GET", frappe_resource_path(doctype, name), NULL, &root);
+	char	   *path = frappe_resource_path(doctype, name);
+	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
 
 	*doc = (st == FRAPPE_OK) ? jb_object(root, "data") : NULL;
-	if (st == FRAPPE_OK && *doc == NULL)
+	if (st == FRAPPE_OK && !is_document(*doc))
 	{
-		step_fail(r, FAIL_PERMANENT, "GET %s: the answer has no document", frappe_resource_path(doctype, name));
+		*doc = NULL;
+		step_malformed(r, psprintf("GET %s", path), "data is not a document with a name");
 		return FRAPPE_FAILED;
 	}
 	return st;
@@ -179,13 +219,20 @@ static FrappeStatus
 frappe_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
 {
 	JsonbContainer *root;
+	JsonbContainer *rows;
 	char	   *path = psprintf("%s?fields=%s&filters=%s&limit_page_length=1",
 								frappe_resource_path(doctype, NULL), http_escape("[\"name\"]"),
 								http_escape(filters));
 	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
 
-	*row = (st == FRAPPE_OK) ? jb_array_object(jb_array(root, "data"), 0) : NULL;
-	return st;
+	*row = NULL;
+	if (st != FRAPPE_OK)
+		return st;
+	/* garbage is no "none found": that would create the document again */
+	if ((rows = document_list(r, root, psprintf("GET %s", frappe_resource_path(doctype, NULL)))) == NULL)
+		return FRAPPE_FAILED;
+	*row = jb_array_object(rows, 0);
+	return FRAPPE_OK;
 }
 
 FrappeStatus
@@ -195,14 +242,13 @@ frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *fi
 	char	   *path = psprintf("/api/method/frappe.client.get_count?doctype=%s&filters=%s",
 								http_escape(doctype), http_escape(filters));
 	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
-	char	   *n = (st == FRAPPE_OK) ? jb_text(root, "message") : NULL;
 
-	if (st == FRAPPE_OK && n == NULL)
+	*count = 0;
+	if (st == FRAPPE_OK && (!jb_int(root, "message", count) || *count < 0))
 	{
-		step_fail(r, FAIL_PERMANENT, "get_count of %s: the answer has no count", doctype);
+		step_malformed(r, psprintf("get_count of %s", doctype), "message is not a count");
 		return FRAPPE_FAILED;
 	}
-	*count = n ? strtol(n, NULL, 10) : 0;
 	return st;
 }
 
@@ -216,16 +262,28 @@ frappe_send_write(RunContext *ctx, StepResult *r, const char *method, const char
 	return frappe_call(ctx, r, method, path, body, root);
 }
 
+/* A write answered by the document written: an answer that is not one leaves its fate unknown. */
 FrappeStatus
 frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
 		  const char *body, JsonbContainer **doc)
 {
 	JsonbContainer *root;
+	JsonbContainer *written = NULL;
 	FrappeStatus	st = frappe_send_write(ctx, r, method, path, body, &root);
 
-	/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
+	if (st == FRAPPE_OK)
+	{
+		/* /api/resource answers {"data": doc}, /api/method {"message": doc} */
+		written = jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message");
+		if (!is_document(written))
+		{
+			step_malformed(r, psprintf("%s %s", method, path), "it is not the document written, with its name");
+			written = NULL;
+			st = FRAPPE_UNKNOWN;
+		}
+	}
 	if (doc)
-		*doc = (st == FRAPPE_OK) ? (jb_object(root, "data") ? jb_object(root, "data") : jb_object(root, "message")) : NULL;
+		*doc = written;
 	return st;
 }
 
@@ -245,13 +303,24 @@ frappe_lookup(RunContext *ctx, StepResult *r, const FrappeTarget *t, JsonbContai
 		return FRAPPE_OK;
 	if (st != FRAPPE_OK || t->parent == NULL)
 		return st;
-	rows = jb_array(parent, t->parent_field);
+	if ((rows = jb_array(parent, t->parent_field)) == NULL)
+	{
+		step_malformed(r, psprintf("GET %s", frappe_resource_path(t->parent, t->name)),
+					   psprintf("%s is not a list", t->parent_field));
+		return FRAPPE_FAILED;
+	}
 	for (int i = 0; i < jb_array_length(rows); i++)
 	{
 		JsonbContainer *row = jb_array_object(rows, i);
-		char	   *value = jb_text(row, t->row_key);
+		char	   *value;
 
-		if (value && strcmp(value, t->row_value) == 0)
+		if (!jb_str(row, t->row_key, &value))
+		{
+			step_malformed(r, psprintf("GET %s", frappe_resource_path(t->parent, t->name)),
+						   psprintf("%s[%d] has no %s", t->parent_field, i, t->row_key));
+			return FRAPPE_FAILED;
+		}
+		if (strcmp(value, t->row_value) == 0)
 		{
 			*doc = row;
 			break;
@@ -306,11 +375,6 @@ frappe_create_post(RunContext *ctx, StepResult *r, void *arg)
 	switch (frappe_write(ctx, r, "POST", c->path, c->body, c->doc))
 	{
 		case FRAPPE_OK:
-			if (*c->doc == NULL)
-			{
-				step_fail(r, FAIL_PERMANENT, "POST %s: the answer has no document", c->path);
-				return CREATE_FAILED;
-			}
 			return CREATE_MADE;
 		case FRAPPE_CONFLICT:
 			return CREATE_CONFLICT;
@@ -365,10 +429,8 @@ frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const
 
 	if (!frappe_create_once(ctx, r, &t, frappe_resource_path(doctype, NULL), body, &doc, created))
 		return false;
-	*name = jb_text(doc, "name");
-	if (*name == NULL)
-		step_fail(r, FAIL_PERMANENT, "the engine did not name the %s", doctype);
-	return *name != NULL;
+	/* found or made, it is a document with its name (frappe_find, frappe_create_post) */
+	return jb_str(doc, "name", name);
 }
 
 
@@ -408,19 +470,16 @@ frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
 							  http_escape(filters.buf.data)), NULL, &root);
 	if (st != FRAPPE_OK)
 		return st;
-	if ((rows = jb_array(root, "data")) == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "GET %s: the answer has no list", frappe_resource_path(doctype, NULL));
+	if ((rows = document_list(r, root, psprintf("GET %s", frappe_resource_path(doctype, NULL)))) == NULL)
 		return FRAPPE_FAILED;
-	}
 	for (int i = 0; i < n; i++)
 	{
 		found[i] = false;
 		for (int j = 0; j < jb_array_length(rows) && !found[i]; j++)
 		{
-			char	   *name = jb_text(jb_array_object(rows, j), "name");
+			char	   *name;
 
-			found[i] = name != NULL && strcmp(name, names[i]) == 0;
+			found[i] = jb_str(jb_array_object(rows, j), "name", &name) && strcmp(name, names[i]) == 0;
 		}
 	}
 	return FRAPPE_OK;
@@ -434,6 +493,20 @@ batch_missing(const FrappeBatch *b)
 	for (int i = 0; i < b->n; i++)
 		missing += !b->found[i];
 	return missing;
+}
+
+/* Is list a list of n names? */
+static bool
+names_listed(JsonbContainer *list, int n)
+{
+	char	   *name;
+
+	if (list == NULL || jb_array_length(list) != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (!jb_array_str(list, i, &name))
+			return false;
+	return true;
 }
 
 static bool
@@ -479,11 +552,11 @@ batch_insert(RunContext *ctx, StepResult *r, void *arg)
 		switch (frappe_send_write(ctx, r, "POST", INSERT_MANY_PATH, body.buf.data, &root))
 		{
 			case FRAPPE_OK:
-				if (jb_array_length(jb_array(root, "message")) != missing)
+				if (!names_listed(jb_array(root, "message"), missing))
 				{
-					step_fail(r, FAIL_PERMANENT, "POST %s: the answer does not name the %d new %s documents",
-							  INSERT_MANY_PATH, missing, b->doctype);
-					return CREATE_FAILED;
+					step_malformed(r, "POST " INSERT_MANY_PATH,
+								   psprintf("message does not name the %d new %s documents", missing, b->doctype));
+					return CREATE_UNKNOWN;
 				}
 				b->made += missing;
 				for (int i = 0; i < b->n; i++)

@@ -4,8 +4,9 @@
  *
  * Every request carries the same options: no signals (PostgreSQL owns SIGALRM), http and
  * https only, no redirects (they could carry the Authorization header elsewhere), clamped
- * timeouts, a capped body, and a progress callback that aborts the transfer when the
- * process must stop. A client keeps one easy handle, so its connection is reused.
+ * timeouts, a body capped at provisioning.max_response_size, and a progress callback that
+ * aborts the transfer when the process must stop. A client keeps one easy handle, so its
+ * connection is reused.
  */
 #include "postgres.h"
 
@@ -16,8 +17,6 @@
 
 #include "http.h"
 #include "provisioning.h"
-
-#define HTTP_MAX_BODY (16 * 1024 * 1024)
 
 #define CURL_SETOPT(handle, option, value) \
 	do { \
@@ -49,13 +48,19 @@ http_global_init(void)
 	curl_initialized = true;
 }
 
+static curl_off_t
+max_body(void)
+{
+	return (curl_off_t) prov_max_response_size * 1024;
+}
+
 static size_t
 collect_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	HttpResponse *response = (HttpResponse *) arg;
 	size_t		n = size * nmemb;
 
-	if (response->body.len + n > HTTP_MAX_BODY)
+	if ((curl_off_t) response->body.len + (curl_off_t) n > max_body())
 		return 0;				/* makes libcurl fail with CURLE_WRITE_ERROR */
 	appendBinaryStringInfo(&response->body, data, (int) n);
 	return n;
@@ -86,6 +91,8 @@ set_common_options(CURL *handle, struct curl_slist *headers, HttpResponse *respo
 	CURL_SETOPT(handle, CURLOPT_HTTPHEADER, headers);
 	CURL_SETOPT(handle, CURLOPT_WRITEFUNCTION, collect_body);
 	CURL_SETOPT(handle, CURLOPT_WRITEDATA, response);
+	/* an answer announced larger is refused before it is read */
+	CURL_SETOPT(handle, CURLOPT_MAXFILESIZE_LARGE, max_body());
 	CURL_SETOPT(handle, CURLOPT_ERRORBUFFER, response->error);
 	CURL_SETOPT(handle, CURLOPT_NOPROGRESS, 0L);
 	CURL_SETOPT(handle, CURLOPT_XFERINFOFUNCTION, check_interrupts);
@@ -349,9 +356,12 @@ http_finish(CURL *handle, CURLcode code, HttpResponse *response)
 			response->outcome = connect > 0 ? HTTP_TRANSIENT : HTTP_UNREACHABLE;
 			break;
 		case CURLE_WRITE_ERROR:
+		case CURLE_FILESIZE_EXCEEDED:
+			/* a failed attempt; sent, so to a create it counts as unanswered */
 			snprintf(response->error, sizeof(response->error),
-					 "the response is larger than %d bytes", HTTP_MAX_BODY);
-			response->outcome = HTTP_REJECTED;
+					 "the engine's answer is larger than provisioning.max_response_size (%d kB)",
+					 prov_max_response_size);
+			response->outcome = HTTP_TRANSIENT;
 			break;
 		case CURLE_ABORTED_BY_CALLBACK:
 			if (!PostmasterIsAlive())

@@ -28,6 +28,7 @@ int			prov_http_connect_timeout_ms = 3000;
 int			prov_http_timeout_ms = 15000;
 int			prov_http_retries = 3;
 int			prov_http_retry_delay_ms = 500;
+int			prov_max_response_size = 16 * 1024;
 int			prov_health_cache_ttl = 30;
 int			prov_write_settle_ms = 120000;
 int			prov_retry_after_max_s = 60;
@@ -120,6 +121,12 @@ define_settings(void)
 							"Attempt n waits about delay * 2^(n-1), with jitter, or the engine's Retry-After.",
 							&prov_http_retry_delay_ms, 500, 1, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* at most half of what a StringInfo holds: the answer is copied once more to parse it */
+	DefineCustomIntVariable("provisioning.max_response_size",
+							"Largest engine answer read into memory.",
+							"A larger answer fails the request's attempt; to a create it counts as unanswered.",
+							&prov_max_response_size, 16 * 1024, 64, 512 * 1024,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.write_settle_ms",
 							"How long a create that got no answer may still be applied by the engine.",
 							"Until then it is looked for, not sent again; a resumed run creates nothing "

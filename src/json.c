@@ -56,6 +56,43 @@ as_container(JsonbValue *v, bool want_array)
 	return v->val.binary.data;
 }
 
+/* The index-th element, or NULL: also for a container that is no array. */
+static JsonbValue *
+element(JsonbContainer *array, int index)
+{
+	if (array == NULL || !JsonContainerIsArray(array))
+		return NULL;
+	return getIthJsonbValueFromContainer(array, index);
+}
+
+/* A number without a fraction that fits a long. */
+static bool
+as_int(JsonbValue *v, long *out)
+{
+	char	   *text;
+	char	   *end;
+
+	*out = 0;
+	if (v == NULL || v->type != jbvNumeric)
+		return false;
+	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0)
+	{
+		*out = 0;
+		return false;
+	}
+	return true;
+}
+
+static bool
+as_str(JsonbValue *v, char **out)
+{
+	*out = (v != NULL && v->type == jbvString) ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
+	return *out != NULL;
+}
+
 /* Strings as they are; numbers and booleans as their text; anything else NULL. */
 static char *
 as_text(JsonbValue *v)
@@ -99,6 +136,34 @@ jb_array(JsonbContainer *container, const char *key)
 	return as_container(member(container, key), true);
 }
 
+/* Is the member there (null too)? */
+bool
+jb_has(JsonbContainer *container, const char *key)
+{
+	return member(container, key) != NULL;
+}
+
+bool
+jb_int(JsonbContainer *container, const char *key, long *out)
+{
+	return as_int(member(container, key), out);
+}
+
+bool
+jb_str(JsonbContainer *container, const char *key, char **out)
+{
+	return as_str(member(container, key), out);
+}
+
+/* Is the member false? (Odoo reads an empty field as false.) */
+bool
+jb_false(JsonbContainer *container, const char *key)
+{
+	JsonbValue *v = member(container, key);
+
+	return v != NULL && v->type == jbvBool && !v->val.boolean;
+}
+
 char *
 jb_text(JsonbContainer *container, const char *key)
 {
@@ -122,17 +187,25 @@ jb_array_length(JsonbContainer *array)
 JsonbContainer *
 jb_array_object(JsonbContainer *array, int index)
 {
-	if (array == NULL)
-		return NULL;
-	return as_container(getIthJsonbValueFromContainer(array, index), false);
+	return as_container(element(array, index), false);
 }
 
 char *
 jb_array_text(JsonbContainer *array, int index)
 {
-	if (array == NULL)
-		return NULL;
-	return as_text(getIthJsonbValueFromContainer(array, index));
+	return as_text(element(array, index));
+}
+
+bool
+jb_array_int(JsonbContainer *array, int index, long *out)
+{
+	return as_int(element(array, index), out);
+}
+
+bool
+jb_array_str(JsonbContainer *array, int index, char **out)
+{
+	return as_str(element(array, index), out);
 }
 
 /* An object's string members as a list of alternating keys and values. */

@@ -80,12 +80,15 @@ grant_company(RunContext *ctx, StepResult *r, long cid)
 
 	if (!odoo_read(ctx, r, "res.users", s->uid, "[\"company_ids\"]", &user))
 		return false;
-	companies = jb_array(user, "company_ids");
+	if ((companies = jb_array(user, "company_ids")) == NULL)
+		return odoo_malformed(r, "res.users", "read", "company_ids is not a list");
 	for (int i = 0; i < jb_array_length(companies); i++)
 	{
-		char	   *id = jb_array_text(companies, i);
+		long		id;
 
-		if (id && strtol(id, NULL, 10) == cid)
+		if (!jb_array_int(companies, i, &id) || id <= 0)
+			return odoo_malformed(r, "res.users", "read", "company_ids is not a list of ids");
+		if (id == cid)
 			linked = true;
 	}
 	if (!linked &&
@@ -200,7 +203,7 @@ load_chart(RunContext *ctx, StepResult *r, long cid, OdooStatus *st)
 	const char *code = config_text(ctx, "chart_of_accounts");
 	JsonbContainer *answer;
 	JsonbContainer *rows;
-	long		template;
+	long		template = 0;
 
 	if (session_of(ctx)->version >= 17)
 	{
@@ -217,7 +220,9 @@ load_chart(RunContext *ctx, StepResult *r, long cid, OdooStatus *st)
 						  "[[\"module\",\"=\",\"l10n_generic_coa\"],[\"name\",\"=\",\"configurable_chart_template\"]]",
 						  "[\"res_id\"]", &rows))
 		return false;
-	if ((template = odoo_id(jb_array_object(rows, 0), "res_id")) == 0)
+	if (jb_array_length(rows) > 0 && !odoo_id(jb_array_object(rows, 0), "res_id", &template))
+		return odoo_malformed(r, "ir.model.data", "search_read", "res_id is not an id");
+	if (template == 0)
 	{
 		step_fail(r, FAIL_PERMANENT, "the engine has no generic chart template (l10n_generic_coa)");
 		return false;
@@ -286,6 +291,7 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 	JsonbContainer *company;
 	const char *field = session_of(ctx)->version == 16 ? "chart_template_id" : "chart_template";
 	char	   *chart;
+	long		template;
 	bool		created;
 
 	if ((c.cid = company_id(ctx, r)) == 0)
@@ -297,8 +303,13 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 	if (!odoo_read(ctx, r, "res.company", c.cid, psprintf("[\"%s\",\"partner_id\"]", field), &company))
 		return;
 	/* for the warehouses, which belong to the company's partner */
-	session_of(ctx)->company_partner = odoo_id(company, "partner_id");
-	chart = session_of(ctx)->version == 16 ? psprintf("%ld", odoo_id(company, field)) : jb_text(company, field);
+	if (!odoo_id(company, "partner_id", &session_of(ctx)->company_partner) ||
+		(session_of(ctx)->version == 16 && !odoo_id(company, field, &template)))
+	{
+		odoo_malformed(r, "res.company", "read", psprintf("partner_id or %s is not an id", field));
+		return;
+	}
+	chart = session_of(ctx)->version == 16 ? psprintf("%ld", template) : jb_text(company, field);
 	meta_set_id(ctx, "accounts", c.accounts);
 	if (chart)
 		meta_set(ctx, "chart_template", chart);
@@ -331,7 +342,11 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	{
 		if (!odoo_read(ctx, r, "res.company", cid, "[\"partner_id\"]", &company))
 			return;
-		partner = odoo_id(company, "partner_id");
+		if (!odoo_id(company, "partner_id", &partner))
+		{
+			odoo_malformed(r, "res.company", "read", "partner_id is not an id");
+			return;
+		}
 	}
 	/* the company's warehouses: the codes in use, and ours among them */
 	b.domain = psprintf("[[\"company_id\",\"=\",%ld]]", cid);
@@ -340,12 +355,19 @@ step_warehouses(RunContext *ctx, StepResult *r)
 	for (int i = 0; i < jb_array_length(existing); i++)
 	{
 		JsonbContainer *wh = jb_array_object(existing, i);
-		char	   *name = jb_text(wh, "name");
+		char	   *name;
+		char	   *code;
 
-		used = lappend(used, jb_text(wh, "code"));
+		if (!jb_str(wh, "name", &name) || !jb_str(wh, "code", &code))
+		{
+			odoo_malformed(r, "stock.warehouse", "search_read", "a warehouse's name or code is not text");
+			return;
+		}
+		used = lappend(used, code);
+		/* a record of the list has its id (odoo_search_read) */
 		for (int k = 0; k < wanted; k++)
-			if (name && ids[k] == 0 && strcmp(name, names[k]) == 0)
-				ids[k] = odoo_id(wh, "id");
+			if (ids[k] == 0 && strcmp(name, names[k]) == 0)
+				(void) jb_int(wh, "id", &ids[k]);
 	}
 
 	for (int i = 0; i < wanted; i++)
@@ -495,8 +517,8 @@ pos_warehouse(RunContext *ctx, StepResult *r, long cid, long *warehouse, long *p
 		step_fail(r, FAIL_PERMANENT, "warehouse %s of %s does not exist in the engine", name, company_of(ctx));
 		return false;
 	}
-	*warehouse = odoo_id(rec, "id");
-	*picking_type = odoo_id(rec, "pos_type_id");
+	if (!odoo_id(rec, "id", warehouse) || !odoo_id(rec, "pos_type_id", picking_type))
+		return odoo_malformed(r, "stock.warehouse", "search_read", "pos_type_id is not an id");
 	return true;
 }
 
@@ -563,12 +585,17 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	if (!odoo_search_read(ctx, r, "pos.config", psprintf("[[\"company_id\",\"=\",%ld]]", cid),
 						  "[\"name\",\"payment_method_ids\"]", &shops))
 		return;
-	for (int i = 0; i < jb_array_length(shops) && t.id == 0; i++)
+	for (int i = 0; i < jb_array_length(shops); i++)
 	{
-		char	   *shop_of = jb_text(jb_array_object(shops, i), "name");
-
-		if (shop_of && strcmp(shop_of, name) == 0)
-			t.id = odoo_id(jb_array_object(shops, i), "id");
+		if (!jb_str(jb_array_object(shops, i), "name", &shop_name) ||
+			jb_array(jb_array_object(shops, i), "payment_method_ids") == NULL)
+		{
+			odoo_malformed(r, "pos.config", "search_read", "a config's name or payment_method_ids is malformed");
+			return;
+		}
+		/* a record of the list has its id (odoo_search_read) */
+		if (t.id == 0 && strcmp(shop_name, name) == 0)
+			(void) jb_int(jb_array_object(shops, i), "id", &t.id);
 	}
 	if (t.id == 0)
 	{
@@ -590,11 +617,11 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 		if (shop != NULL)
 		{
 			/* a rename: sent again after a lost answer it changes nothing */
-			if (!odoo_write(ctx, r, "pos.config", odoo_id(shop, "id"), t.values))
+			(void) jb_int(shop, "id", &t.id);
+			(void) jb_str(shop, "name", &shop_name);
+			if (!odoo_write(ctx, r, "pos.config", t.id, t.values))
 				return;
 			adopted = true;
-			t.id = odoo_id(shop, "id");
-			shop_name = jb_text(shop, "name");
 		}
 		else if (!odoo_create_once(ctx, r, &t, &created))
 			return;
@@ -603,7 +630,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 	meta_set_id(ctx, "pos_config_id", t.id);
 	session_of(ctx)->pos_config = t.id;
 	step_done(ctx, r, created || adopted, "POS config %s (pos.config %ld)%s", name, t.id,
-			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name ? shop_name : "?") : "");
+			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name) : "");
 }
 
 /*
@@ -641,23 +668,34 @@ step_pos_session(RunContext *ctx, StepResult *r)
 	/* the lookup reads the session's name and state (a method's answer says nothing of it) */
 	if (!odoo_create_once(ctx, r, &t, &created))
 		return;
-	state = jb_text(t.record, "state");
-	session_name = jb_text(t.record, "name");
-	if (state && strcmp(state, "opening_control") == 0)
+	if (!jb_str(t.record, "state", &state))
+	{
+		odoo_malformed(r, "pos.session", "search_read", "the session's state is not text");
+		return;
+	}
+	if (!jb_str(t.record, "name", &session_name))
+		session_name = "?";
+	if (strcmp(state, "opening_control") == 0)
 	{
 		/* the opening cash count; sent again it finds the session opened */
 		if (odoo_execute(ctx, r, true, "pos.session", "set_cashbox_pos",
 						 psprintf("[[%ld],0.0,\"opened by provisioning\"]", t.id), NULL, &answer) != ODOO_OK)
 			return;
+		/* it returns None, which Odoo answers with no result: one does not say it was applied */
+		if (jb_has(answer, "result"))
+		{
+			odoo_malformed(r, "pos.session", "set_cashbox_pos", "a result, where the method returns none");
+			return;
+		}
 		created = true;
 	}
-	else if (state == NULL || strcmp(state, "opened") != 0)
+	else if (strcmp(state, "opened") != 0)
 	{
-		step_fail(r, FAIL_PERMANENT, "POS session %ld is %s, not opened", t.id, state ? state : "in no state");
+		step_fail(r, FAIL_PERMANENT, "POS session %ld is %s, not opened", t.id, state);
 		return;
 	}
 	meta_set_id(ctx, "pos_session_id", t.id);
-	step_done(ctx, r, created, "POS session %s (pos.session %ld) is opened", session_name ? session_name : "?", t.id);
+	step_done(ctx, r, created, "POS session %s (pos.session %ld) is opened", session_name, t.id);
 }
 
 /* ---------------------------------------------------------------- the driver */
@@ -710,10 +748,8 @@ odoo_begin(RunContext *ctx, StepResult *r)
 {
 	OdooSession *s;
 	JsonbContainer *answer;
-	JsonbContainer *version;
+	long		major;
 	char	   *args;
-	char	   *uid;
-	char	   *major;
 	OdooStatus	st;
 
 	if (ctx->engine_session == NULL)
@@ -744,14 +780,10 @@ odoo_begin(RunContext *ctx, StepResult *r)
 	}
 	if (odoo_rpc(ctx, r, false, "common version", "common", "version", "[]", &answer) != ODOO_OK)
 		return false;
-	version = jb_object(answer, "result");
-	major = jb_array_text(jb_array(version, "server_version_info"), 0);
-	if (major == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "common version: the answer names no server version; is this Odoo?");
-		return false;
-	}
-	s->version = atoi(major);
+	if (!jb_array_int(jb_array(jb_object(answer, "result"), "server_version_info"), 0, &major) ||
+		major <= 0 || major > 1000)
+		return step_malformed(r, "common version", "it names no server version; is this Odoo?");
+	s->version = (int) major;
 
 	args = authenticate_args(s->database, ctx->api_key ? ctx->api_key : "", ctx->api_secret ? ctx->api_secret : "");
 	st = odoo_rpc(ctx, r, false, "common authenticate", "common", "authenticate", args, &answer);
@@ -759,14 +791,14 @@ odoo_begin(RunContext *ctx, StepResult *r)
 	pfree(args);
 	if (st != ODOO_OK)
 		return false;
-	uid = jb_text(answer, "result");
-	if (uid == NULL || strcmp(uid, "false") == 0 || strtol(uid, NULL, 10) <= 0)
+	if (jb_false(answer, "result"))
 	{
 		step_fail(r, FAIL_PERMANENT, "the engine refused the login or API key for database %s (common.authenticate answered false)",
 				  s->database);
 		return false;
 	}
-	s->uid = strtol(uid, NULL, 10);
+	if (!jb_int(answer, "result", &s->uid) || s->uid <= 0)
+		return step_malformed(r, "common authenticate", "the result is neither a user id nor false");
 	return true;
 }
 
@@ -791,7 +823,7 @@ odoo_probe_judge(const HttpResponse *response, char **why)
 {
 	Jsonb	   *json;
 	JsonbContainer *error;
-	char	   *uid;
+	long		uid;
 	char	   *name;
 
 	if (response->outcome != HTTP_OK)
@@ -815,9 +847,13 @@ odoo_probe_judge(const HttpResponse *response, char **why)
 						data && jb_text(data, "message") ? jb_text(data, "message") : "(no message)");
 		return (name && strcmp(name, "odoo.exceptions.AccessDenied") == 0) ? "unauthorized" : "offline";
 	}
-	uid = jb_text(&json->root, "result");
-	if (uid != NULL && strcmp(uid, "false") != 0 && strtol(uid, NULL, 10) > 0)
+	if (jb_int(&json->root, "result", &uid) && uid > 0)
 		return "online";
+	if (!jb_false(&json->root, "result"))
+	{
+		*why = pstrdup("the engine's answer to authenticate is neither a user id nor false; is this Odoo?");
+		return "offline";
+	}
 	*why = pstrdup("the engine refused the login or API key (authenticate answered false)");
 	return "unauthorized";
 }

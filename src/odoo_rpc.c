@@ -102,13 +102,18 @@ odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const cha
 	{
 		case HTTP_OK:
 			json = jb_parse(resp.body.data, resp.body.len);
+			/* an unreadable answer to a write leaves its fate unknown */
 			if (json == NULL || !JsonContainerIsObject(&json->root))
 			{
-				step_fail(r, FAIL_TRANSIENT, "%s: the engine answered HTTP %ld with no JSON object",
-						  what, resp.status);
-				return ODOO_FAILED;
+				step_malformed(r, what, psprintf("HTTP %ld with no JSON object", resp.status));
+				return write ? ODOO_UNKNOWN : ODOO_FAILED;
 			}
 			error = jb_object(&json->root, "error");
+			if (error == NULL && jb_has(&json->root, "error"))
+			{
+				step_malformed(r, what, "its error is not an object");
+				return write ? ODOO_UNKNOWN : ODOO_FAILED;
+			}
 			if (error == NULL)
 			{
 				*answer = &json->root;
@@ -187,12 +192,32 @@ odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model, cons
 	return st;
 }
 
-/* A result that must be there: the call answered without one. */
-static bool
-no_result(StepResult *r, const char *model, const char *method)
+/* The call's failure for an answer that is not what model.method answers. */
+bool
+odoo_malformed(StepResult *r, const char *model, const char *method, const char *what)
 {
-	step_fail(r, FAIL_PERMANENT, "%s %s: the answer has no result", model, method);
-	return false;
+	return step_malformed(r, psprintf("%s %s", model, method), what);
+}
+
+/* The answer's result: a list of records, each with its id; NULL after a failure. */
+static JsonbContainer *
+record_list(StepResult *r, JsonbContainer *answer, const char *model, const char *method)
+{
+	JsonbContainer *rows = jb_array(answer, "result");
+	long		id;
+
+	if (rows == NULL)
+	{
+		odoo_malformed(r, model, method, "the result is not a list");
+		return NULL;
+	}
+	for (int i = 0; i < jb_array_length(rows); i++)
+		if (!jb_int(jb_array_object(rows, i), "id", &id) || id <= 0)
+		{
+			odoo_malformed(r, model, method, psprintf("record %d of the result has no id", i));
+			return NULL;
+		}
+	return rows;
 }
 
 /* The first record matching domain, 0 for none. */
@@ -201,14 +226,15 @@ odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domai
 {
 	JsonbContainer *answer;
 	JsonbContainer *ids;
-	char	   *first;
 
+	*id = 0;
 	if (odoo_execute(ctx, r, false, model, "search", psprintf("[%s]", domain), "{\"limit\":1}", &answer) != ODOO_OK)
 		return false;
+	/* garbage is no "none found": that would create the record again */
 	if ((ids = jb_array(answer, "result")) == NULL)
-		return no_result(r, model, "search");
-	first = jb_array_text(ids, 0);
-	*id = first ? strtol(first, NULL, 10) : 0;
+		return odoo_malformed(r, model, "search", "the result is not a list");
+	if (jb_array_length(ids) > 0 && (!jb_array_int(ids, 0, id) || *id <= 0))
+		return odoo_malformed(r, model, "search", "the result is not a list of ids");
 	return true;
 }
 
@@ -216,17 +242,15 @@ bool
 odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *count)
 {
 	JsonbContainer *answer;
-	char	   *n;
 
 	if (odoo_execute(ctx, r, false, model, "search_count", psprintf("[%s]", domain), NULL, &answer) != ODOO_OK)
 		return false;
-	if ((n = jb_text(answer, "result")) == NULL)
-		return no_result(r, model, "search_count");
-	*count = strtol(n, NULL, 10);
+	if (!jb_int(answer, "result", count) || *count < 0)
+		return odoo_malformed(r, model, "search_count", "the result is not a count");
 	return true;
 }
 
-/* The records matching domain, with fields (a JSON list), as an array. */
+/* The records matching domain, with fields (a JSON list), as an array; each has its id. */
 bool
 odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *domain,
 				 const char *fields, JsonbContainer **rows)
@@ -236,9 +260,7 @@ odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *
 	if (odoo_execute(ctx, r, false, model, "search_read", psprintf("[%s]", domain),
 					 psprintf("{\"fields\":%s}", fields), &answer) != ODOO_OK)
 		return false;
-	if ((*rows = jb_array(answer, "result")) == NULL)
-		return no_result(r, model, "search_read");
-	return true;
+	return (*rows = record_list(r, answer, model, "search_read")) != NULL;
 }
 
 /* One record by id; a record the engine does not hold (or hides) is a failure. */
@@ -247,11 +269,14 @@ odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char
 		  JsonbContainer **record)
 {
 	JsonbContainer *answer;
+	JsonbContainer *rows;
 
 	if (odoo_execute(ctx, r, false, model, "read", psprintf("[[%ld]]", id),
 					 psprintf("{\"fields\":%s}", fields), &answer) != ODOO_OK)
 		return false;
-	if ((*record = jb_array_object(jb_array(answer, "result"), 0)) == NULL)
+	if ((rows = record_list(r, answer, model, "read")) == NULL)
+		return false;
+	if ((*record = jb_array_object(rows, 0)) == NULL)
 	{
 		step_fail(r, FAIL_PERMANENT, "%s %ld does not exist in the engine", model, id);
 		return false;
@@ -265,18 +290,27 @@ odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const cha
 {
 	JsonbContainer *answer;
 
-	return odoo_execute(ctx, r, true, model, "write", psprintf("[[%ld],%s]", id, values), NULL,
-						&answer) == ODOO_OK;
+	if (odoo_execute(ctx, r, true, model, "write", psprintf("[[%ld],%s]", id, values), NULL,
+					 &answer) != ODOO_OK)
+		return false;
+	/* write answers true: anything else does not say it was applied */
+	if (!jb_bool(answer, "result", false))
+		return odoo_malformed(r, model, "write", "the result is not true");
+	return true;
 }
 
-/* A many2one field's id ([id, name] as read), or an integer field; 0 for false. */
-long
-odoo_id(JsonbContainer *record, const char *field)
+/*
+ * A many2one field's id ([id, name] as read), or an integer field's value, in *id; 0 for
+ * false (empty). False when the field holds neither.
+ */
+bool
+odoo_id(JsonbContainer *record, const char *field, long *id)
 {
 	JsonbContainer *pair = jb_array(record, field);
-	char	   *text = pair ? jb_array_text(pair, 0) : jb_text(record, field);
 
-	return (text && strcmp(text, "false") != 0) ? strtol(text, NULL, 10) : 0;
+	if (pair != NULL)
+		return jb_array_int(pair, 0, id) && *id > 0;
+	return (jb_int(record, field, id) && *id >= 0) || jb_false(record, field);
 }
 
 static bool
@@ -296,19 +330,25 @@ odoo_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 		if (!odoo_search_read(ctx, r, t->model, t->domain, t->fields, &rows))
 			return false;
 		t->record = jb_array_object(rows, 0);
-		t->id = t->record ? odoo_id(t->record, "id") : 0;
+		/* a record of the list has its id (odoo_search_read) */
+		t->id = 0;
+		(void) jb_int(t->record, "id", &t->id);
 	}
 	*found = t->id != 0;
 	return true;
 }
 
-/* create answers the new id; a method that makes the record answers anything: look it up. */
+/*
+ * create answers the new id; a method that makes the record (open_ui, open_session_cb)
+ * answers an action, and the record is looked up. Any other answer leaves the create's fate
+ * unknown.
+ */
 static CreateAnswer
 odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
 {
 	OdooTarget *t = (OdooTarget *) arg;
 	JsonbContainer *answer;
-	char	   *id;
+	char	   *action;
 	bool		found;
 	OdooStatus	st;
 
@@ -320,10 +360,19 @@ odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
 		return CREATE_UNKNOWN;
 	if (st != ODOO_OK)
 		return CREATE_FAILED;
-	if (t->method == NULL && (id = jb_text(answer, "result")) != NULL && strtol(id, NULL, 10) > 0)
+	if (t->method == NULL)
 	{
-		t->id = strtol(id, NULL, 10);
+		if (!jb_int(answer, "result", &t->id) || t->id <= 0)
+		{
+			odoo_malformed(r, t->model, "create", "the result is not the new record's id");
+			return CREATE_UNKNOWN;
+		}
 		return CREATE_MADE;
+	}
+	if (!jb_str(jb_object(answer, "result"), "type", &action))
+	{
+		odoo_malformed(r, t->method_model, t->method, "the result is not an action");
+		return CREATE_UNKNOWN;
 	}
 	if (!odoo_create_lookup(ctx, r, t, &found))
 		return CREATE_FAILED;
@@ -388,10 +437,14 @@ batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 		b->ids[i] = 0;
 		for (int j = 0; j < jb_array_length(rows) && b->ids[i] == 0; j++)
 		{
-			char	   *name = jb_text(jb_array_object(rows, j), "name");
+			JsonbContainer *row = jb_array_object(rows, j);
+			char	   *name;
 
-			if (name && strcmp(name, b->names[i]) == 0)
-				b->ids[i] = odoo_id(jb_array_object(rows, j), "id");
+			if (!jb_str(row, "name", &name))
+				return odoo_malformed(r, b->model, "search_read", psprintf("record %d of the result has no name", j));
+			/* the row's id is there (odoo_search_read) */
+			if (strcmp(name, b->names[i]) == 0)
+				(void) jb_int(row, "id", &b->ids[i]);
 		}
 	}
 	*found = batch_missing(b) == 0;
@@ -420,15 +473,21 @@ batch_create(RunContext *ctx, StepResult *r, void *arg)
 		return CREATE_UNKNOWN;
 	if (st != ODOO_OK)
 		return CREATE_FAILED;
+	/* an answer that is not the new ids leaves the create's fate unknown */
 	ids = jb_array(answer, "result");
-	if (jb_array_length(ids) != missing)
+	for (int i = 0; i < missing; i++)
 	{
-		step_fail(r, FAIL_PERMANENT, "%s create: the answer does not list the %d new records' ids", b->model, missing);
-		return CREATE_FAILED;
+		long		id;
+
+		if (jb_array_length(ids) != missing || !jb_array_int(ids, i, &id) || id <= 0)
+		{
+			odoo_malformed(r, b->model, "create", psprintf("the result does not list the %d new records' ids", missing));
+			return CREATE_UNKNOWN;
+		}
 	}
 	for (int i = 0; i < b->n; i++)
 		if (b->ids[i] == 0)
-			b->ids[i] = strtol(jb_array_text(ids, k++), NULL, 10);
+			(void) jb_array_int(ids, k++, &b->ids[i]);
 	b->made += missing;
 	return CREATE_MADE;
 }

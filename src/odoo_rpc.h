@@ -77,6 +77,7 @@ extern bool odoo_read(RunContext *ctx, StepResult *r, const char *model, long id
 extern bool odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values);
 extern bool odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created);
 extern bool odoo_ensure_many(RunContext *ctx, StepResult *r, OdooBatch *b);
-extern long odoo_id(JsonbContainer *record, const char *field);
+extern bool odoo_id(JsonbContainer *record, const char *field, long *id);
+extern bool odoo_malformed(StepResult *r, const char *model, const char *method, const char *what);
 
 #endif							/* PROVISIONING_ODOO_RPC_H */

@@ -25,6 +25,7 @@ extern int	prov_http_connect_timeout_ms;
 extern int	prov_http_timeout_ms;
 extern int	prov_http_retries;
 extern int	prov_http_retry_delay_ms;
+extern int	prov_max_response_size;	/* kB */
 extern int	prov_health_cache_ttl;
 extern int	prov_write_settle_ms;
 extern int	prov_retry_after_max_s;

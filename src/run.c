@@ -238,7 +238,7 @@ settle_pause(RunContext *ctx, const char *target)
 
 /*
  * Makes sure c's target exists: looks it up, and creates it only when it is missing. A
- * create whose answer never came may still be applied by the engine: until
+ * create whose answer never came, or came unreadable, may still be applied by the engine: until
  * provisioning.write_settle_ms has passed since it was sent, the target is looked up again
  * instead of created again (create_allowed); if it has not appeared by then, the step
  * fails transiently and its next attempt creates it. A conflict means it appeared
@@ -247,7 +247,7 @@ settle_pause(RunContext *ctx, const char *target)
 bool
 create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 {
-	bool		unanswered = false;
+	char	   *unanswered = NULL;	/* why the create's fate is unknown */
 	bool		conflict = false;
 	bool		found;
 
@@ -271,8 +271,8 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 		}
 		if (unanswered)
 		{
-			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer and it did not appear within %d ms",
-					  c->target, prov_write_settle_ms);
+			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer that tells its fate (%s), and it did not appear within %d ms",
+					  c->target, unanswered, prov_write_settle_ms);
 			return false;
 		}
 		switch (c->create(ctx, r, c->arg))
@@ -285,7 +285,7 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 				break;
 			case CREATE_UNKNOWN:
 				write_unanswered(ctx, c->target);
-				unanswered = true;
+				unanswered = r->message ? r->message : "";
 				break;
 			case CREATE_FAILED:
 				return false;
@@ -343,6 +343,17 @@ step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 	va_end(args);
 	result->status = STEP_FAILED;
 	result->kind = kind;
+}
+
+/*
+ * An answer that is not what the request answers (not JSON, wrong types, a missing or
+ * nonsensical id) fails the attempt, to be retried: never read as "absent" or "made".
+ */
+bool
+step_malformed(StepResult *result, const char *request, const char *what)
+{
+	step_fail(result, FAIL_TRANSIENT, "%s: the engine's answer is malformed: %s", request, what);
+	return false;
 }
 
 /* ---------------------------------------------------------------- recording */

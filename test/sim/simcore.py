@@ -130,7 +130,11 @@ def malformed_corpus(envelope, shapes, bodies=None):
         "html": lambda entry: ("text/html; charset=utf-8", HTML_PAGE.encode()),
         "empty": lambda entry: (json_type, b""),
         "huge": wrapped('"' + "x" * HUGE + '"'),
-        "not_utf8": lambda entry: (json_type, envelope(entry, '"@"').encode().replace(b"@", NOT_UTF8)),
+        # in strings (where no string is expected: what is cut or replaced stays a wrong
+        # type), and bare
+        "not_utf8": lambda entry: (json_type, envelope(entry, '["@", {"name": ["@"], "@": 1}]').encode()
+                                   .replace(b"@", NOT_UTF8)),
+        "not_utf8_bare": lambda entry: (json_type, envelope(entry, "@").encode().replace(b"@", NOT_UTF8)),
     })
     return corpus
 
