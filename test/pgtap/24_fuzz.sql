@@ -6,7 +6,7 @@
 -- launcher), and no step failed with an internal error (an ERROR escaping a step).
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(2 * 9 + 2);
+SELECT plan(2 * 7 + 2);
 
 -- A huge answer is a few MB: past this, not past the 16MB default. Creates answered with
 -- garbage instead of applied settle for write_settle_ms (6 s in test/run.sh): 1 s is as good

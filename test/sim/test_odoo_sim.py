@@ -557,6 +557,33 @@ class FaultTest(TestBase):
         client.company = cid
         self.assertEqual(client.call("account.account", "search_count", [[]]), 0)
 
+    def test_malformed_once_per_request(self):
+        self.assertTrue({"nulls", "records", "error_200", "deep", "truncated", "html", "empty", "huge",
+                         "not_utf8"} <= set(SIM.control("GET", "/malformed")))
+        applied, instead = self.tenant(), self.tenant()
+        for client, answer, mode in ((applied, "nulls", "applied"), (instead, "truncated", "instead")):
+            self.fault(db=client.db, action="malformed", answer=answer, mode=mode, once_per_request=True, times=-1)
+
+        def raw(client, method, args):
+            body = {"jsonrpc": "2.0", "id": 7, "params": {"service": "object", "method": "execute_kw", "args": [
+                client.db, client.uid, KEY, "res.partner", method, args, {}]}}
+            status, _, data = SIM.post("/jsonrpc", json.dumps(body).encode())
+            self.assertEqual(status, 200)
+            return data
+
+        # each distinct call is answered once with the corpus answer, then as the engine would
+        self.assertEqual(json.loads(raw(applied, "create", [{"name": "P"}])),
+                         {"jsonrpc": "2.0", "id": 7, "result": [None, None]})
+        count = [[["name", "=", "P"]]]
+        self.assertEqual(json.loads(raw(applied, "search_count", count))["result"], [None, None])
+        self.assertEqual(json.loads(raw(applied, "search_count", count))["result"], 1)     # applied
+        with self.assertRaises(ValueError):
+            json.loads(raw(instead, "create", [{"name": "P"}]))
+        with self.assertRaises(ValueError):
+            json.loads(raw(instead, "search_count", count))
+        self.assertEqual(json.loads(raw(instead, "search_count", count))["result"], 0)     # not applied
+        self.assertEqual([r["answered"] for r in SIM.control("GET", "/faults")], [2, 2])
+
     def test_offline_and_latency(self):
         client = self.tenant()
         SIM.control("POST", "/offline", {"offline": True})

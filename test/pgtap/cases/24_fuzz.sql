@@ -3,11 +3,13 @@
 -- 200, nesting 100,000 deep, a truncated answer, an HTML page, an empty body, an answer past
 -- provisioning.max_response_size, bytes that are not UTF-8) and mode: the engine answers
 -- each distinct request of the tenant once with it, after applying the call ("applied") or
--- instead of it ("instead"). All at once, with a clean tenant beside them. Every run ends;
--- retried with the answers still coming, the retries get further and end too; retried once
--- the engine answers well, every tenant completes and its engine holds exactly what the
--- clean tenant's does: one of everything (a malformed answer to a lookup never passed for
--- "absent", nor one to a create for "made").
+-- instead of it ("instead"). All at once, with a clean tenant beside them. Every run ends.
+-- Retried round after round with the answers still coming (a retry passes the requests
+-- answered before and meets new ones), the retries end too, and every tenant completes
+-- under the rule: as it answers every distinct request once, each request of the tenant's
+-- full run met the malformed answer. Its engine then holds exactly what the clean tenant's
+-- does: one of everything (a malformed answer to a lookup never passed for "absent", nor
+-- one to a create for "made").
 \set corpus `$SIMCTL :sim malformed`
 INSERT INTO tap_fuzz.runs (kind, answer, mode, eng)
 SELECT :'kind', a, m, 'fz-' || replace(a, '_', '-') || '-' || m || :'tag'
@@ -31,23 +33,19 @@ UPDATE tap_fuzz.runs r SET tenant = t.id FROM t WHERE r.eng = t.engine;
 
 SELECT is(tap_fuzz.unfinished(:'kind', 120), '{}', :'kind' || ': every run meeting malformed answers ends');
 CALL tap_fuzz.rounds(:'kind', 40, 60) \gset
-SELECT is(:'stuck'::text[], '{}', :'kind' || ': the runs retried under malformed answers end (' || :done || ' rounds)');
-
--- how far the answers reached: requests each rule answered, the fewest and the most
+SELECT is(coalesce((SELECT array_agg(r.answer || ' ' || r.mode || ': ' || (provisioning.provision_status(r.tenant)->>'status')
+                                     ORDER BY r.answer, r.mode)
+                      FROM tap_fuzz.runs r
+                     WHERE r.kind = :'kind' AND provisioning.provision_status(r.tenant)->>'status' <> 'COMPLETED'),
+                   :'stuck'::text[]),
+          '{}', :'kind' || ': retried under the malformed answers, every run ends and every tenant completes (in '
+                || :done || ' rounds)');
 \set faults `$SIMCTL :sim faults`
-SELECT cmp_ok((SELECT min((f->>'answered')::int) FROM jsonb_array_elements(:'faults'::jsonb) f), '>=', 3,
-              :'kind' || ': every malformed answer was given to three requests at least');
-SELECT diag(:'kind' || ': requests answered malformed per answer and mode: ' ||
+SELECT diag(:'kind' || ': ' || :done || ' rounds of retries; requests answered malformed, per answer and mode: ' ||
             string_agg(format('%s %s %s', f->>'answer', f->>'mode', f->>'answered'), ', ' ORDER BY f->>'answer', f->>'mode'))
   FROM jsonb_array_elements(:'faults'::jsonb) f;
-
 \set ignored `$SIMCTL :sim clear`
-CALL tap_fuzz.rounds(:'kind', 1, 60) \gset
-SELECT is((SELECT array_agg(r.answer || ' ' || r.mode || ': ' || (provisioning.provision_status(r.tenant)->>'status')
-                            ORDER BY r.answer, r.mode)
-             FROM tap_fuzz.runs r
-            WHERE r.kind = :'kind' AND provisioning.provision_status(r.tenant)->>'status' <> 'COMPLETED'),
-          NULL, :'kind' || ': retried once the engine answers well, every tenant completes');
+
 SELECT is(test.wait_final(:'control', 30), 'COMPLETED', :'kind' || ': the clean tenant completes');
 \ir one_of_everything.sql
 \set control :summary
