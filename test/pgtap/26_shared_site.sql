@@ -90,24 +90,24 @@ SELECT is(pg_temp.step5(:'wizard'),
 -- Two runs filling a fresh site at once: the engine holds Race Alpha's write of the Stock
 -- Settings while Race Beta reads and writes them; Alpha's write, made from an older read, is
 -- then refused (TimestampMismatchError), and its step reads again and leaves Beta's values.
-\set ignored `$SIMCTL reset race.localhost`
-\set ignored `:sim_api -H 'Host: race.localhost' -d '{"email": "beta@example.com", "enabled": 1}' "http://127.0.0.1:$SIM_PORT/api/resource/User"`
-\set ignored `$SIMCTL fault '{"site": "race.localhost", "method": "PUT", "path": "^/api/resource/Stock Settings", "action": "delay", "delay_ms": 2500, "times": 1}'`
-SELECT test.new_engine('race') IS NOT NULL AS engine;
-INSERT INTO provisioning.tenants (name, engine) VALUES ('Race Alpha', 'race') RETURNING id AS alpha \gset
+\set ignored `$SIMCTL reset siterace26.localhost`
+\set ignored `:sim_api -H 'Host: siterace26.localhost' -d '{"email": "beta@example.com", "enabled": 1}' "http://127.0.0.1:$SIM_PORT/api/resource/User"`
+\set ignored `$SIMCTL fault '{"site": "siterace26.localhost", "method": "PUT", "path": "^/api/resource/Stock Settings", "action": "delay", "delay_ms": 2500, "times": 1}'`
+SELECT test.new_engine('siterace26') IS NOT NULL AS engine;
+INSERT INTO provisioning.tenants (name, engine) VALUES ('Race Alpha', 'siterace26') RETURNING id AS alpha \gset
 \set ignored `$WAIT_FOR 'Race Alpha in step 5' "SELECT test.step_statuses(id)->>'step_5_settings' = 'running' FROM provisioning.tenants WHERE name = 'Race Alpha'"`
 INSERT INTO provisioning.tenants (name, engine, settings)
-VALUES ('Race Beta', 'race', '{"pos_user": "beta@example.com"}') RETURNING id AS beta \gset
+VALUES ('Race Beta', 'siterace26', '{"pos_user": "beta@example.com"}') RETURNING id AS beta \gset
 SELECT is(test.wait_final(:'beta'), 'COMPLETED', 'the run that wrote second completes');
 SELECT is(test.wait_final(:'alpha'), 'COMPLETED', 'the run whose write was held completes');
-\set summary `$SIMCTL summary race.localhost`
+\set summary `$SIMCTL summary siterace26.localhost`
 SELECT is(:'summary'::jsonb->'Stock Settings'->>'default_warehouse', 'Main Store - RB',
           'the site keeps the write that landed first');
 SELECT is(pg_temp.step5(:'alpha'),
           'Stock Settings: default_warehouse left as "Main Store - RB" (site-wide, set before); '
           'Selling Settings: as wanted',
           'the held run read again and left it');
-\set requests `$SIMCTL requests race.localhost`
+\set requests `$SIMCTL requests siterace26.localhost`
 SELECT is((SELECT array_agg(r->>'status' ORDER BY (r->>'seq')::int) FROM jsonb_array_elements(:'requests'::jsonb) r
             WHERE r->>'correlation_id' = provisioning.provision_status(:'alpha')->>'correlation_id'
               AND r->>'method' = 'PUT' AND r->>'path' ~ 'Stock'), '{417}'::text[],

@@ -1,4 +1,4 @@
--- Malformed engine answers, for each engine (cases/24_fuzz.sql): no answer, whatever its
+-- Malformed engine answers, for each engine (cases/29_fuzz.sql): no answer, whatever its
 -- shape, size or encoding, crashes a backend or stops a worker for good (spec section 10).
 --
 -- The server must never restart: the postmaster's start time and the launcher's pid are
@@ -90,7 +90,7 @@ BEGIN
 END
 $$;
 
-\set case 24_fuzz
+\set case 29_fuzz
 \ir cases/engines.sql
 
 ALTER SYSTEM RESET provisioning.max_response_size;
