@@ -3,7 +3,7 @@
 
 EXTENSION  = provisioning
 MODULE_big = provisioning
-OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
+OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c src/engines/*/*.c))
 DATA       = $(wildcard sql/provisioning--*.sql)
 PGFILEDESC = "provisioning - tenant workspace provisioning in background workers"
 
@@ -13,7 +13,7 @@ SHLIB_LINK = -lcurl
 # PostgreSQL loads libraries with RTLD_GLOBAL and PGXS 15 hides nothing: export only the
 # entry points (marked PGDLLEXPORT), so http_request & co. never bind to another library's.
 PG_CFLAGS += -fvisibility=hidden
-PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))' -I$(srcdir)/src
 
 # PostgreSQL's own test targets (pgvector's way), against an installed, running server:
 #   make installcheck        test/sql/*.sql with pg_regress against expected/ (test/expected
@@ -36,7 +36,7 @@ include $(PGXS)
 endif
 
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/engines/*.h src/engines/*/*.h)
 
 # The tests queue runs, which only the database the workers serve accepts; they also delete
 # every tenant they can see, so they never pick that database by themselves.

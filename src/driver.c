@@ -1,12 +1,16 @@
 /*
  * driver.c
- *     The engine drivers this version knows, by engines.kind.
+ *     The engine drivers this build knows (engines/registry.h), by engines.kind.
  */
 #include "postgres.h"
 
 #include "driver.h"
+#include "engines/registry.h"
 
-static const EngineDriver *const drivers[] = {&erpnext_driver, &odoo_driver};
+#define DECLARE_DRIVER(name) extern const EngineDriver name;
+ENGINE_DRIVERS(DECLARE_DRIVER)
+#define LIST_DRIVER(name) &name,
+static const EngineDriver *const drivers[] = {ENGINE_DRIVERS(LIST_DRIVER)};
 
 const EngineDriver *
 driver_for_kind(const char *kind)

@@ -156,9 +156,6 @@ typedef struct EngineDriver
 	const StepImpl *steps;		/* terminated by { NULL, NULL } */
 } EngineDriver;
 
-extern const EngineDriver erpnext_driver;
-extern const EngineDriver odoo_driver;
-
 extern const EngineDriver *driver_for_kind(const char *kind);
 extern StepFunction driver_step(const EngineDriver *driver, const char *step);
 

@@ -95,8 +95,7 @@ define_settings(void)
 							"Maximum number of steps of one run executed at once.",
 							"Steps that do not depend on each other run at the same time, each with its "
 							"own requests to the run's engine; the run worker starts a step worker for "
-							"each step beyond its own (max_worker_processes). 1 runs the steps one by one; "
-							"4 lets every ERPNext step start as soon as its dependencies are done.",
+							"each step beyond its own (max_worker_processes). 1 runs the steps one by one.",
 							&prov_max_parallel_steps, 4, 1, MAX_PARALLEL_STEPS,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("provisioning.auto_start",
@@ -130,7 +129,7 @@ define_settings(void)
 	DefineCustomIntVariable("provisioning.write_settle_ms",
 							"How long a create that got no answer may still be applied by the engine.",
 							"Until then it is looked for, not sent again; a resumed run creates nothing "
-							"it does not find for this long. The engine's own request timeout: 120 s for ERPNext's gunicorn.",
+							"it does not find for this long. Set it to the engine's own request timeout.",
 							&prov_write_settle_ms, 120000, 0, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.retry_after_max",

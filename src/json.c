@@ -155,7 +155,7 @@ jb_str(JsonbContainer *container, const char *key, char **out)
 	return as_str(member(container, key), out);
 }
 
-/* Is the member false? (Odoo reads an empty field as false.) */
+/* Is the member false? (Some engines read an empty field as false.) */
 bool
 jb_false(JsonbContainer *container, const char *key)
 {

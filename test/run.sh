@@ -98,6 +98,9 @@ else
   echo "== the simulated Odoo's self-test"
   run_file test/sim/test_odoo_sim.py python3 test/sim/test_odoo_sim.py
 
+  echo "== the engine boundary: no core file names an engine"
+  run_file test/engine_boundary.sh test/engine_boundary.sh
+
   echo "== pg_regress: the SQL surface (make installcheck)"
   for f in test/sql/*.sql; do regress_file "$f"; done
 

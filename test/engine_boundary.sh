@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The engine boundary, as TAP: the run core (src/*.c, src/*.h) names no engine kind; each
+# kind lives in a folder of its own under src/engines/ and in one registry entry.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+kinds=$(cd src/engines && for d in */; do echo "${d%/}"; done)
+n=0
+fail=0
+for kind in $kinds; do
+  n=$((n + 1))
+  hits=$(grep -n -i -w -- "$kind" src/*.c src/*.h || true)
+  if [ -z "$hits" ]; then
+    echo "ok $n - no core file names $kind"
+  else
+    echo "not ok $n - core files name $kind:"
+    echo "$hits" | sed 's/^/#   /'
+    fail=1
+  fi
+  n=$((n + 1))
+  if grep -q "X(${kind}_driver)" src/engines/registry.h; then
+    echo "ok $n - $kind has its registry entry"
+  else
+    echo "not ok $n - src/engines/registry.h has no entry X(${kind}_driver)"
+    fail=1
+  fi
+done
+echo "1..$n"
+exit $fail
