@@ -4,7 +4,19 @@
 EXTENSION  = provisioning
 MODULE_big = provisioning
 OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c src/engines/*/*.c))
-DATA       = $(wildcard sql/provisioning--*.sql)
+# The SQL scripts: the current version's objects are defined once, in sql/src (README, "SQL
+# layout"); make builds from them the full install script and the upgrade script(s) to the
+# current version that have a template in sql/upgrade. Both are committed (so `make install`
+# needs nothing but make and awk), and `make sql-check` fails when one differs from what
+# sql/src gives. Released scripts are plain files.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" provisioning.control)
+# concatenated in this order: each file uses only what the files before it define
+SQL_SRC    = $(addprefix sql/src/,tables.sql catalog.sql roles_and_access.sql engines.sql companies.sql \
+                                  queue.sql status.sql retry.sql api.sql worker.sql notify.sql metrics.sql \
+                                  health.sql privileges.sql ready.sql)
+SQL_UPGRADE_IN = $(wildcard sql/upgrade/*.sql.in)
+SQL_BUILT  = sql/provisioning--$(EXTVERSION).sql $(patsubst sql/upgrade/%.sql.in,sql/provisioning--%.sql,$(SQL_UPGRADE_IN))
+DATA       = $(sort $(wildcard sql/provisioning--*.sql) $(SQL_BUILT))
 PGFILEDESC = "provisioning - tenant workspace provisioning in background workers"
 
 PG_CFLAGS  = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
@@ -35,6 +47,26 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+all: $(SQL_BUILT)
+
+SQLGEN = awk -f scripts/sqlgen.awk
+sql/provisioning--$(EXTVERSION).sql: $(SQL_SRC) scripts/sqlgen.awk provisioning.control
+	$(SQLGEN) -v mode=install -v version=$(EXTVERSION) $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+sql/provisioning--%.sql: sql/upgrade/%.sql.in $(SQL_SRC) scripts/sqlgen.awk
+	$(SQLGEN) -v mode=upgrade $(SQL_SRC) $< > $@.tmp && mv $@.tmp $@
+
+# Are the committed scripts what sql/src gives? (CI runs this before building; test/run.sh
+# after, which catches a generated script edited by hand.)
+sql-check:
+	@rc=0; \
+	$(SQLGEN) -v mode=install -v version=$(EXTVERSION) $(SQL_SRC) | diff -u sql/provisioning--$(EXTVERSION).sql - || rc=1; \
+	for in in $(SQL_UPGRADE_IN); do \
+	  out=sql/provisioning--$$(basename $$in .sql.in).sql; \
+	  $(SQLGEN) -v mode=upgrade $(SQL_SRC) $$in | diff -u $$out - || rc=1; \
+	done; \
+	if [ $$rc -ne 0 ]; then echo "sql-check: the scripts above differ from what sql/src and sql/upgrade give: run make and commit them" >&2; fi; \
+	exit $$rc
+
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
 $(OBJS): $(wildcard src/*.h src/engines/*.h src/engines/*/*.h)
 
@@ -62,7 +94,7 @@ prove_installcheck:
 	  PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 	  $(PROVE) $(PG_PROVE_FLAGS) -I test/t/lib $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 
-.PHONY: deps demo test bench installcheck-prep prove_installcheck
+.PHONY: deps demo test bench installcheck-prep prove_installcheck sql-check
 deps:
 	scripts/install-deps.sh
 

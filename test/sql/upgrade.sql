@@ -1,12 +1,21 @@
 -- Migrations: 1.0 updated through 1.1 and 1.2 to 1.3 has the same catalog as a fresh 1.3; each
 -- downgrade (the rollback plan) gives back the earlier version exactly, keeping the data.
+-- The two paths are independent: CREATE EXTENSION provisioning runs the full install script
+-- provisioning--1.3.sql (built from sql/src), the update runs provisioning--1.0.sql and the
+-- upgrade scripts.
 \set SHOW_CONTEXT never
 CREATE DATABASE provisioning_upgrade;
 \c provisioning_upgrade
 
--- Everything the extension owns, described by name (OIDs differ between installs).
+-- Everything the extension owns, described by name (OIDs differ between installs): each
+-- member with its comment; functions with their definition and ACL; tables and views with
+-- their columns in attnum order (SELECT *, row_to_json and pg_dump see that order), indexes,
+-- constraints, triggers, policies, storage options and view definition; the config tables;
+-- and every row of the extension's own tables (the catalogs, which are not the user's data).
 CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
-    SELECT pg_describe_object(d.classid, d.objid, 0) || coalesce(
+    SELECT pg_describe_object(d.classid, d.objid, 0)
+           || coalesce(' comment=' || obj_description(d.objid, d.classid::regclass::text::name), '')
+           || coalesce(
              CASE d.classid
                WHEN 'pg_proc'::regclass THEN
                  (SELECT ' ' || pg_get_functiondef(p.oid) || coalesce(p.proacl, acldefault('f', p.proowner))::text
@@ -17,7 +26,8 @@ CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
                          || ' columns=' || coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
                                                           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
                                                           || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
-                                                          || coalesce(' acl=' || a.attacl::text, ''), ', ' ORDER BY a.attnum)
+                                                          || coalesce(' acl=' || a.attacl::text, '')
+                                                          || coalesce(' comment=' || col_description(a.attrelid, a.attnum), ''), ', ' ORDER BY a.attnum)
                                                      FROM pg_attribute a
                                                      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                                                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
@@ -30,6 +40,7 @@ CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
                          || ' policies=' || coalesce((SELECT string_agg(pol.polname || ' ' || pol.polcmd::text || ' '
                                                                         || coalesce(pg_get_expr(pol.polqual, pol.polrelid), ''), '; ' ORDER BY pol.polname)
                                                       FROM pg_policy pol WHERE pol.polrelid = c.oid), '')
+                         || CASE WHEN c.relkind = 'v' THEN ' view=' || pg_get_viewdef(c.oid) ELSE '' END
                     FROM pg_class c WHERE c.oid = d.objid)
              END, '')
       FROM pg_depend d
@@ -37,7 +48,22 @@ CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
      WHERE e.extname = 'provisioning' AND d.deptype = 'e'
      UNION ALL
     SELECT 'config ' || unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'provisioning'
+     UNION ALL
+    SELECT 'row of ' || c.oid::regclass::text || ' ' || r::text
+      FROM pg_extension e
+      JOIN pg_depend d ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
+                      AND d.classid = 'pg_class'::regclass
+      JOIN pg_class c ON c.oid = d.objid AND c.relkind = 'r' AND c.oid <> ALL (coalesce(e.extconfig, '{}'))
+     CROSS JOIN LATERAL unnest(xpath('/table/row', query_to_xml(format('SELECT * FROM %s', c.oid::regclass),
+                                                               false, false, ''))) r
+     WHERE e.extname = 'provisioning'
 $$;
+
+-- 1.2 as CREATE EXTENSION installs it (1.0 and the chain: 1.2 has no full script), for the
+-- 1.3 -> 1.2 downgrade below
+CREATE EXTENSION provisioning VERSION '1.2';
+CREATE TABLE fresh12 AS SELECT describe_extension() AS d;
+DROP EXTENSION provisioning;
 
 CREATE EXTENSION provisioning VERSION '1.0';
 CREATE TABLE v10 AS SELECT describe_extension() AS d;
@@ -50,10 +76,11 @@ SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 CREATE TABLE upgraded AS SELECT describe_extension() AS d;
 DROP EXTENSION provisioning;
 CREATE EXTENSION provisioning;
+SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 CREATE TABLE fresh AS SELECT describe_extension() AS d;
 
 -- upgraded and fresh are the same: no rows either way
-SELECT count(*) AS objects FROM fresh;
+SELECT count(*) AS objects, count(*) FILTER (WHERE d LIKE 'row of %') AS catalog_rows FROM fresh;
 (SELECT d FROM upgraded EXCEPT SELECT d FROM fresh) UNION ALL (SELECT d FROM fresh EXCEPT SELECT d FROM upgraded);
 
 -- the 1.1 columns and indexes exist...
@@ -65,11 +92,11 @@ SELECT attrelid::regclass, attname FROM pg_attribute
 SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') IS NOT NULL AS onboarding_index,
        to_regclass('provisioning.idx_tenants_provisioning_status') IS NOT NULL AS tenants_index;
 
--- 1.3 -> 1.2 gives back exactly 1.2, data kept
+-- 1.3 -> 1.2 from the fresh 1.3 gives back exactly a fresh 1.2, data kept
 INSERT INTO provisioning.tenants (name) VALUES ('Kept');
 ALTER EXTENSION provisioning UPDATE TO '1.2';
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
-(SELECT d FROM v12 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v12);
+(SELECT d FROM fresh12 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM fresh12);
 SELECT name FROM provisioning.tenants;
 
 -- 1.2 -> 1.1 gives back exactly 1.1, data kept

@@ -1,0 +1,43 @@
+-- Engine secrets: a base_url is scheme, host, port and path only; api_key and api_secret are
+-- one HTTP header line each and travel only to the engine they were given for.
+
+-- Checks an engine row as it is written. A base_url change is judged from the row's old and
+-- new values alone (1.2 asked session variables that any role can set): no credential the
+-- engine had may go to the new address, so both must change in the same statement.
+CREATE FUNCTION provisioning._engine_checked() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    column_name text;
+    value       text;
+BEGIN
+    IF NEW.base_url ~ '[?#@[:space:][:cntrl:]]' THEN
+        RAISE EXCEPTION 'base_url of engine "%" must not contain user info, a query or a fragment', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
+                  HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
+        value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;
+        IF value ~ '[[:cntrl:]]' THEN
+            RAISE EXCEPTION '% of engine "%" must not contain control characters', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'Line breaks would end the HTTP header that carries it.';
+        END IF;
+        IF octet_length(value) > 1024 THEN
+            RAISE EXCEPTION '% of engine "%" is longer than 1024 bytes', column_name, NEW.name
+                USING ERRCODE = '22023', DETAIL = 'It is refused rather than cut short.';
+        END IF;
+    END LOOP;
+    IF TG_OP = 'UPDATE' AND NEW.base_url IS DISTINCT FROM OLD.base_url
+       AND (NEW.api_key = OLD.api_key OR NEW.api_secret = OLD.api_secret) THEN
+        RAISE EXCEPTION 'changing the base_url of engine "%" needs a new api_key and api_secret in the same statement', NEW.name
+            USING ERRCODE = '42501',
+                  DETAIL = 'Credentials are sent only to the engine they were given for; a credential equal to the old one counts as the old one.',
+                  HINT = 'UPDATE provisioning.engines SET base_url = ..., api_key = ..., api_secret = ... WHERE name = ...; to keep the same credentials on a new address, set them to NULL with the new base_url, then set them again.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER engines_checked BEFORE INSERT OR UPDATE ON provisioning.engines
+    FOR EACH ROW EXECUTE FUNCTION provisioning._engine_checked();

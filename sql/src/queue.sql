@@ -1,0 +1,172 @@
+-- Queueing a run: its settings, its initial step list, the row in tenant_onboarding, and
+-- the wake-up of the launcher at commit. Inserting a tenant queues its first run.
+
+-- Wakes the launcher when the calling transaction commits; fails without the preload.
+CREATE FUNCTION provisioning._wake() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'provisioning_wake';
+
+-- Whether the workers run for this database (the library is preloaded and this is
+-- provisioning.database_name).
+CREATE FUNCTION provisioning._workers_serve_here() RETURNS boolean
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_workers_serve_here';
+
+-- Checks a settings or options object: known keys, right JSON types. what = 'setting' | 'option'.
+CREATE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
+                              "country": "string", "chart_of_accounts": "string",
+                              "include_demo_data": "boolean", "pos_store_enabled": "boolean",
+                              "pos_user": "string", "provisioning_type": "string"}';
+    kv record;
+BEGIN
+    IF p_settings IS NULL OR jsonb_typeof(p_settings) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', what || 's' USING ERRCODE = '22023';
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(p_settings) LOOP
+        IF NOT known ? kv.key THEN
+            RAISE EXCEPTION 'unknown % "%"', what, kv.key
+                USING ERRCODE = '22023',
+                      HINT = 'Known keys: ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(known) k) || '.';
+        END IF;
+        IF jsonb_typeof(kv.value) <> known->>kv.key THEN
+            RAISE EXCEPTION '% "%" must be a %', what, kv.key, known->>kv.key
+                USING ERRCODE = '22023',
+                      DETAIL = format('The value given is a %s.', jsonb_typeof(kv.value));
+        END IF;
+        IF jsonb_typeof(kv.value) = 'string'
+           AND (length(kv.value->>0) NOT BETWEEN 1 AND 140 OR kv.value->>0 ~ '[[:cntrl:]]') THEN
+            RAISE EXCEPTION '% "%" must be 1 to 140 characters without control characters', what, kv.key
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF p_settings ? 'provisioning_type' AND p_settings->>'provisioning_type' NOT IN ('FULL_POS', 'BASIC') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be FULL_POS or BASIC', what USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- The settings a run uses: the kind's defaults, then the tenant's settings, then this run's
+-- options; engine_kind says which catalog the run's steps come from.
+CREATE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine), 'erpnext');
+    config      jsonb;
+BEGIN
+    PERFORM provisioning._check_settings(t.settings, 'setting');
+    PERFORM provisioning._check_settings(options, 'option');
+    config := jsonb_build_object('company_name', t.name, 'currency', 'USD', 'country', 'United States',
+                                 'include_demo_data', false, 'pos_store_enabled', true,
+                                 'provisioning_type', 'FULL_POS')
+              || (SELECT k.setting_defaults FROM provisioning.engine_kinds k WHERE k.kind = engine_kind)
+              || t.settings || options || jsonb_build_object('engine_kind', engine_kind);
+    IF length(config->>'company_name') NOT BETWEEN 1 AND 140 OR config->>'company_name' ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'company name must be 1 to 140 characters without control characters'
+            USING ERRCODE = '22023',
+                  HINT = 'Set settings.company_name, or pass company_name in options.';
+    END IF;
+    RETURN config;
+END
+$$;
+
+-- A fresh step list for a run: every step of the engine kind's catalog for the run's type,
+-- skipped where its condition does not hold, with the reason.
+CREATE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_agg(jsonb_build_object(
+               'step', c.step,
+               'status', CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END,
+               'critical', c.critical, 'attempts', 0,
+               'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
+               'message', s.reason)
+             ORDER BY c.position)
+      FROM provisioning.step_catalog c,
+           LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
+                                WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
+                                THEN 'include_demo_data is off' END AS reason) s
+     WHERE c.engine_kind = coalesce(config->>'engine_kind', 'erpnext')
+       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+$$;
+
+-- The tenant's latest run (NULL fields when it has none).
+CREATE FUNCTION provisioning._latest_run(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
+    LANGUAGE sql STABLE AS
+$$
+    SELECT * FROM provisioning.tenant_onboarding o
+     WHERE o.tenant_id = p_tenant_id ORDER BY o.created_at DESC LIMIT 1
+$$;
+
+-- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit. Checks
+-- the company the run resolves to (options may name another one).
+CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                        metadata jsonb, prior provisioning.tenant_onboarding,
+                                        attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF t.engine IS NULL THEN
+        RAISE EXCEPTION 'tenant % has no engine', t.id
+            USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
+    PERFORM provisioning._wake();
+    BEGIN
+        INSERT INTO provisioning.tenant_onboarding
+               (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
+                provisioning_metadata, options, retry_of, retry_attempt)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+        RETURNING * INTO r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+     WHERE id = t.id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (t.id, r.id, r.correlation_id, 'PENDING',
+            CASE WHEN prior.id IS NULL THEN 'run queued'
+                 ELSE format('retry of run %s queued (attempt %s)', prior.id, attempt) END);
+    RETURN r;
+END
+$$;
+
+-- Starting provisioning when a tenant is inserted. A restore (pg_dump's scripts and
+-- pg_restore run with row_security off) brings tenants back as they were: it queues nothing,
+-- whatever their status; rows inserted with a provisioning status are left alone too. Where
+-- no worker would run it (no preload, another database: a restore into a scratch database),
+-- the trigger only warns, so the insert or the restore goes through.
+CREATE FUNCTION provisioning._tenant_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
+       OR current_setting('row_security') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenants_start_provisioning
+    AFTER INSERT ON provisioning.tenants
+    FOR EACH ROW EXECUTE FUNCTION provisioning._tenant_inserted();

@@ -1,0 +1,75 @@
+-- The status document of a run (spec section 4) and the vocabulary of statuses.
+
+-- The status vocabulary the C code works with (status.h), for a test to hold against the
+-- tables' check constraints and the SQL that writes statuses.
+CREATE FUNCTION provisioning._vocabulary() RETURNS jsonb
+    LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_vocabulary';
+
+-- Where a user enters a provisioned workspace: the engine's point-of-sale page (ERPNext's
+-- desk page /app/point-of-sale, Odoo's POS UI for the run's pos.config), or the engine's
+-- home page when the run made no POS. base_url holds no user info (engines' CHECK); its
+-- query and fragment are dropped.
+-- No SET clause: it is inlined into the status document (its callers fix search_path).
+CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS
+$$
+    SELECT rtrim(regexp_replace(base_url, '[?#].*$', ''), '/') ||
+           CASE engine_kind
+               WHEN 'erpnext' THEN CASE WHEN metadata ? 'pos_profile' THEN '/app/point-of-sale' ELSE '/app' END
+               WHEN 'odoo' THEN CASE WHEN metadata ? 'pos_config_id'
+                                     THEN '/pos/ui?config_id=' || (metadata->>'pos_config_id')::bigint
+                                     ELSE '/web' END
+           END
+$$;
+
+-- A run's progress in percent: its settled steps of all, 100 only once it completed.
+-- No SET clause: it is inlined into its callers (which fix search_path).
+CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
+    LANGUAGE sql IMMUTABLE AS
+$$
+    SELECT CASE WHEN run_status = 'COMPLETED' THEN 100
+                ELSE least(99, (100 * done) / greatest(total, 1))::integer END
+$$;
+
+-- The status document of a run, given its engine's kind and base URL.
+-- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
+-- transaction, which makes provision_status faster.
+CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
+                                         engine_kind text, engine_url text)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
+               'tenant_id', r.tenant_id, 'run_id', r.id, 'correlation_id', r.correlation_id,
+               'provisioning_type', r.provisioning_type, 'engine_kind', engine_kind,
+               'workspace_url', CASE WHEN r.status IN ('COMPLETED', 'PARTIAL')
+                                     THEN provisioning._workspace_url(engine_kind, engine_url,
+                                                                      r.provisioning_metadata) END,
+               'status', r.status, 'tenant_status', tenant_status,
+               'progress', provisioning._progress(s.done, s.total, r.status),
+               'steps_completed', s.done, 'steps_total', s.total,
+               'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
+               'steps', r.provisioning_steps,
+               'started_at', r.started_at, 'finished_at', r.finished_at)
+      FROM (SELECT count(*) FILTER (WHERE e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
+                   count(*) AS total,
+                   min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
+                                                         'at', e->'finished_at'))
+                              FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
+              FROM jsonb_array_elements(r.provisioning_steps) e) s);
+END
+$$;
+
+-- The same, looking the engine up (provision_start, provision_retry).
+CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text)
+    RETURNS jsonb
+    LANGUAGE sql STABLE AS
+$$
+    SELECT provisioning._status_doc(r, tenant_status, e.kind, e.base_url)
+      FROM (SELECT) one
+      LEFT JOIN (provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine)
+             ON t.id = r.tenant_id
+$$;
