@@ -16,6 +16,9 @@ ROOT=$PWD
 : "${TEST_FILE_LIMIT:=300}"
 
 build_and_install
+# make rebuilt the SQL scripts whose sources changed; one edited by hand (newer than its
+# sources) would be installed as it is: it must be what sql/src gives
+make -s sql-check
 make_work
 file_pid=
 stop_file() { [ -z "$file_pid" ] || kill -- -"$file_pid" 2>/dev/null || true; }
