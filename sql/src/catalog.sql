@@ -1,6 +1,6 @@
 -- The extension's own rows: the engine kinds and their step catalogs. Both kinds have the
 -- same ten step keys, so a status document looks the same for either. The worker walks a
--- run's steps and asks the engine's driver (src/erpnext.c, src/odoo.c) for each step's
+-- run's steps and asks the engine's driver (src/engines/<kind>/) for each step's
 -- implementation.
 
 INSERT INTO provisioning.engine_kinds (kind, setting_defaults) VALUES
