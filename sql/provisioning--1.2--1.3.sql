@@ -82,7 +82,7 @@ CREATE OR REPLACE FUNCTION provisioning._retry_run(t provisioning.tenants, prior
 $$
 DECLARE
     options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
-    kind      text := coalesce(prior.provisioning_config->>'engine_kind', 'erpnext');
+    kind      text := prior.provisioning_config->>'engine_kind';
     start_pos integer;
     blocker   text;
     steps     jsonb;
@@ -129,6 +129,114 @@ END
 $$;
 
 ----------------------------------------------------------------------------------------------------
+-- The engine boundary (issue 18): what an engine kind is, its steps and its settings' defaults,
+-- how it compares company names and where a user enters its workspace, come from its driver.
+----------------------------------------------------------------------------------------------------
+
+-- (function provisioning._driver_kinds as defined in sql/src/catalog.sql)
+CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults jsonb, OUT company_names text)
+    RETURNS SETOF record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_kinds';
+-- (function provisioning._driver_catalog as defined in sql/src/catalog.sql)
+CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT step text, OUT "position" integer,
+                                             OUT critical boolean, OUT condition text, OUT description text,
+                                             OUT depends_on text[])
+    RETURNS SETOF record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_catalog';
+REVOKE ALL ON FUNCTION provisioning._driver_kinds(), provisioning._driver_catalog() FROM PUBLIC;
+
+-- The kinds are the registered drivers' (no CHECK names them), and an engine is of one of them.
+ALTER TABLE provisioning.engine_kinds DROP CONSTRAINT engine_kinds_kind_check,
+    ADD COLUMN company_names text;
+UPDATE provisioning.engine_kinds k SET company_names = d.company_names
+  FROM provisioning._driver_kinds() d WHERE d.kind = k.kind;
+ALTER TABLE provisioning.engine_kinds ALTER COLUMN company_names SET NOT NULL,
+    ADD CONSTRAINT engine_kinds_company_names_check CHECK (company_names IN ('exact', 'folded'));
+-- the rows 1.2 wrote are the drivers' (the upgrade test compares them); a kind or step new
+-- to this library comes in, what an operator changed stays
+INSERT INTO provisioning.engine_kinds (kind, setting_defaults, company_names)
+SELECT kind, setting_defaults, company_names FROM provisioning._driver_kinds()
+    ON CONFLICT (kind) DO NOTHING;
+INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on)
+SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning._driver_catalog()
+    ON CONFLICT (engine_kind, step) DO NOTHING;
+ALTER TABLE provisioning.engines DROP CONSTRAINT engines_kind_check,
+    ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
+
+-- Runs queued by 1.1 knew one kind of engine and did not name it; every run names its kind now.
+UPDATE provisioning.tenant_onboarding
+   SET provisioning_config = provisioning_config || '{"engine_kind": "erpnext"}'
+ WHERE NOT provisioning_config ? 'engine_kind';
+
+-- (function provisioning._workspace_url as defined in sql/src/status.sql)
+CREATE OR REPLACE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
+    RETURNS text
+    LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_workspace_url';
+-- (function provisioning._run_config as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    -- a tenant without an engine gets some kind's steps: its run fails at the first one
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine),
+                                 (SELECT min(k.kind) FROM provisioning.engine_kinds k));
+    config      jsonb;
+BEGIN
+    PERFORM provisioning._check_settings(t.settings, 'setting');
+    PERFORM provisioning._check_settings(options, 'option');
+    config := jsonb_build_object('company_name', t.name, 'currency', 'USD', 'country', 'United States',
+                                 'include_demo_data', false, 'pos_store_enabled', true,
+                                 'provisioning_type', 'FULL_POS')
+              || (SELECT k.setting_defaults FROM provisioning.engine_kinds k WHERE k.kind = engine_kind)
+              || t.settings || options || jsonb_build_object('engine_kind', engine_kind);
+    IF length(config->>'company_name') NOT BETWEEN 1 AND 140 OR config->>'company_name' ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'company name must be 1 to 140 characters without control characters'
+            USING ERRCODE = '22023',
+                  HINT = 'Set settings.company_name, or pass company_name in options.';
+    END IF;
+    RETURN config;
+END
+$$;
+-- (function provisioning._initial_steps as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_agg(jsonb_build_object(
+               'step', c.step,
+               'status', CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END,
+               'critical', c.critical, 'attempts', 0,
+               'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
+               'message', s.reason)
+             ORDER BY c.position)
+      FROM provisioning.step_catalog c,
+           LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
+                                WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
+                                THEN 'include_demo_data is off' END AS reason) s
+     WHERE c.engine_kind = config->>'engine_kind'
+       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+$$;
+-- (function provisioning._run_description as defined in sql/src/worker.sql)
+CREATE OR REPLACE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    RETURN jsonb_build_object(
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
+        'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
+        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
+                         FROM provisioning.step_catalog c
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
+        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
+                                             'api_key', e.api_key, 'api_secret', e.api_secret,
+                                             'options', e.options)
+                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
+                    WHERE t.id = r.tenant_id));
+END
+$$;
+
+----------------------------------------------------------------------------------------------------
 -- Company names compared as the engine compares them (issue 17)
 ----------------------------------------------------------------------------------------------------
 
@@ -136,13 +244,22 @@ $$;
 -- spaces, Odoo ignores nothing. A company name as the engine's database compares it:
 -- (function provisioning._company_key as defined in sql/src/companies.sql)
 CREATE FUNCTION provisioning._company_key(p_kind text, p_company text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    LANGUAGE sql STABLE PARALLEL SAFE AS
 $$
-SELECT CASE p_kind
-    WHEN 'erpnext' THEN pg_catalog.rtrim(pg_catalog.lower(
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN pg_catalog.rtrim(pg_catalog.lower(
         pg_catalog.regexp_replace(pg_catalog.normalize(p_company, 'NFD'), '[\u0300-\u036f]', '', 'g')
         COLLATE "C"), ' ')
     ELSE p_company
+END
+$$;
+-- (function provisioning._company_comparison as defined in sql/src/companies.sql)
+CREATE FUNCTION provisioning._company_comparison(p_kind text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE AS
+$$
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN 'ignoring case, accents and trailing spaces'
+    ELSE 'exactly'
 END
 $$;
 
@@ -177,8 +294,7 @@ BEGIN
         RAISE EXCEPTION 'tenants share one company on engine "%": %', dup.engine, dup.holders
             USING ERRCODE = '23505',
                   DETAIL = format('Engine "%s" (%s) compares company names %s.', dup.engine, dup.kind,
-                                  CASE dup.kind WHEN 'erpnext' THEN 'ignoring case, accents and trailing spaces'
-                                                ELSE 'exactly' END),
+                                  provisioning._company_comparison(dup.kind)),
                   HINT = 'Give all but one of them another settings.company_name, then try again.';
     END IF;
 END
@@ -207,9 +323,7 @@ BEGIN
             USING ERRCODE = '23505',
                   DETAIL = format('Tenant %s has company "%s", and engine "%s" (%s) compares company names %s.',
                                   holder.id, coalesce(holder.settings->>'company_name', holder.name), p_engine,
-                                  engine_kind, CASE engine_kind WHEN 'erpnext'
-                                                   THEN 'ignoring case, accents and trailing spaces'
-                                                   ELSE 'exactly' END),
+                                  engine_kind, provisioning._company_comparison(engine_kind)),
                   HINT = 'Give this tenant another settings.company_name.';
     END IF;
 END
@@ -255,7 +369,8 @@ CREATE TRIGGER engines_kind_changed AFTER UPDATE OF kind ON provisioning.engines
     FOR EACH ROW WHEN (NEW.kind IS DISTINCT FROM OLD.kind)
     EXECUTE FUNCTION provisioning._engine_kind_changed();
 
-REVOKE ALL ON FUNCTION provisioning._company_key(text, text), provisioning._companies_distinct(text),
+REVOKE ALL ON FUNCTION provisioning._company_key(text, text), provisioning._company_comparison(text),
+                       provisioning._companies_distinct(text),
                        provisioning._engine_kind_changed()
        FROM PUBLIC;
 

@@ -69,10 +69,96 @@ CREATE UNIQUE INDEX tenants_engine_company_key
 
 ALTER TABLE provisioning.tenants DROP COLUMN company_key;
 DROP FUNCTION provisioning._companies_distinct(text);
+DROP FUNCTION provisioning._company_comparison(text);
 DROP FUNCTION provisioning._company_key(text, text);
 
 REVOKE ALL ON FUNCTION provisioning._company_taken(text, text, uuid), provisioning._tenant_company_checked()
        FROM PUBLIC;
+
+----------------------------------------------------------------------------------------------------
+-- The engine boundary (issue 18), undone: the kinds named in CHECKs again, 1.2's definitions.
+----------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE AS
+$$
+    SELECT rtrim(regexp_replace(base_url, '[?#].*$', ''), '/') ||
+           CASE engine_kind
+               WHEN 'erpnext' THEN CASE WHEN metadata ? 'pos_profile' THEN '/app/point-of-sale' ELSE '/app' END
+               WHEN 'odoo' THEN CASE WHEN metadata ? 'pos_config_id'
+                                     THEN '/pos/ui?config_id=' || (metadata->>'pos_config_id')::bigint
+                                     ELSE '/web' END
+           END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine), 'erpnext');
+    config      jsonb;
+BEGIN
+    PERFORM provisioning._check_settings(t.settings, 'setting');
+    PERFORM provisioning._check_settings(options, 'option');
+    config := jsonb_build_object('company_name', t.name, 'currency', 'USD', 'country', 'United States',
+                                 'include_demo_data', false, 'pos_store_enabled', true,
+                                 'provisioning_type', 'FULL_POS')
+              || (SELECT k.setting_defaults FROM provisioning.engine_kinds k WHERE k.kind = engine_kind)
+              || t.settings || options || jsonb_build_object('engine_kind', engine_kind);
+    IF length(config->>'company_name') NOT BETWEEN 1 AND 140 OR config->>'company_name' ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'company name must be 1 to 140 characters without control characters'
+            USING ERRCODE = '22023',
+                  HINT = 'Set settings.company_name, or pass company_name in options.';
+    END IF;
+    RETURN config;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+    SELECT jsonb_agg(jsonb_build_object(
+               'step', c.step,
+               'status', CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END,
+               'critical', c.critical, 'attempts', 0,
+               'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
+               'message', s.reason)
+             ORDER BY c.position)
+      FROM provisioning.step_catalog c,
+           LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
+                                WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
+                                THEN 'include_demo_data is off' END AS reason) s
+     WHERE c.engine_kind = coalesce(config->>'engine_kind', 'erpnext')
+       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    RETURN jsonb_build_object(
+        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
+        'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
+        'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
+                         FROM provisioning.step_catalog c
+                        WHERE c.engine_kind = coalesce(r.provisioning_config->>'engine_kind', 'erpnext')),
+        'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
+                                             'api_key', e.api_key, 'api_secret', e.api_secret,
+                                             'options', e.options)
+                     FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
+                    WHERE t.id = r.tenant_id));
+END
+$$;
+
+ALTER TABLE provisioning.engines DROP CONSTRAINT engines_kind_fkey,
+    ADD CONSTRAINT engines_kind_check CHECK (kind IN ('erpnext', 'odoo'));
+ALTER TABLE provisioning.engine_kinds DROP COLUMN company_names,
+    ADD CONSTRAINT engine_kinds_kind_check CHECK (kind IN ('erpnext', 'odoo'));
+DROP FUNCTION provisioning._driver_catalog();
+DROP FUNCTION provisioning._driver_kinds();
 
 ----------------------------------------------------------------------------------------------------
 -- Trust (issue 17), undone.

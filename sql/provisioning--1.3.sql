@@ -22,7 +22,7 @@
 -- engines_checked trigger (engines.sql) refuses user info, queries and control characters.
 CREATE TABLE provisioning.engines (
     name       text PRIMARY KEY CHECK (pg_catalog.octet_length(name) BETWEEN 1 AND 63),
-    kind       text NOT NULL CHECK (kind IN ('erpnext', 'odoo')),
+    kind       text NOT NULL,
     base_url   text NOT NULL CHECK (base_url ~* '^https?://[^/@\s]+(/[^\s]*)?$'),
     api_key    text,
     api_secret text,
@@ -106,11 +106,17 @@ CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (f
     WHERE status NOT IN ('PENDING', 'IN_PROGRESS');
 
 -- The kinds of engine the extension drives, with the settings' defaults per kind
--- (_run_config). Its rows are the extension's (catalog.sql), not the user's.
+-- (_run_config) and how the engine compares company names (_company_key). Its rows come
+-- from the registered drivers (catalog.sql), not the user; an engine is of one of them.
 CREATE TABLE provisioning.engine_kinds (
-    kind             text PRIMARY KEY CHECK (kind IN ('erpnext', 'odoo')),
-    setting_defaults jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(setting_defaults) = 'object')
+    kind             text PRIMARY KEY,
+    setting_defaults jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(setting_defaults) = 'object'),
+    -- added by 1.3
+    company_names    text NOT NULL CONSTRAINT engine_kinds_company_names_check
+                     CHECK (company_names IN ('exact', 'folded'))
 );
+ALTER TABLE provisioning.engines
+    ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
 
 -- The steps as data, per engine kind: a run's step list comes from here (_initial_steps),
 -- position is the order of the status document and of a sequential run, depends_on the
@@ -174,71 +180,31 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '')
 -- sql/src/catalog.sql
 ----------------------------------------------------------------------------------------------------
 
--- The extension's own rows: the engine kinds and their step catalogs. Both kinds have the
--- same ten step keys, so a status document looks the same for either. The worker walks a
--- run's steps and asks the engine's driver (src/engines/<kind>/) for each step's
--- implementation.
+-- The extension's own rows: the engine kinds and their step catalogs, as the registered
+-- drivers declare them (src/engines/<kind>/, src/engine_catalog.c). Every kind has the same
+-- ten step keys, so a status document looks the same for either. The worker walks a run's
+-- steps and asks the engine's driver for each step's implementation, from the same list
+-- the catalog comes from.
 
-INSERT INTO provisioning.engine_kinds (kind, setting_defaults) VALUES
-    ('erpnext', '{"chart_of_accounts": "Standard"}'),
-    ('odoo',    '{"chart_of_accounts": "generic_coa"}');
+CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults jsonb, OUT company_names text)
+    RETURNS SETOF record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_kinds';
 
 -- depends_on is the critical path: a run starts a step once every step it depends on has
 -- settled, so steps that do not depend on each other run at the same time
 -- (provisioning.max_parallel_steps at most). Each entry names the steps whose results the
 -- step reads (a document in the engine, or a reference in the run's metadata).
-INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on) VALUES
-    ('erpnext', 'step_0_engine_check',      0, true,  'always',    'engine reachable and the API key accepted',
-     '{}'),
-    -- nothing is touched before the engine answered and accepted the key
-    ('erpnext', 'step_1_fiscal_year',       1, true,  'always',    'a fiscal year covering today',
-     '{step_0_engine_check}'),
-    ('erpnext', 'step_2_company',           2, true,  'always',    'the company',
-     '{step_0_engine_check}'),
-    -- the company's accounts; whether this run made the company
-    ('erpnext', 'step_3_chart_of_accounts', 3, true,  'always',    'the company''s chart of accounts is imported',
-     '{step_2_company}'),
-    -- the company's abbreviation names the warehouses
-    ('erpnext', 'step_4_warehouses',        4, true,  'always',    'Main Store, and POS Store when pos_store_enabled',
-     '{step_2_company}'),
-    -- the default warehouse is Main Store
-    ('erpnext', 'step_5_settings',          5, true,  'always',    'stock and selling settings',
-     '{step_4_warehouses}'),
-    -- item defaults name Main Store
-    ('erpnext', 'step_6_items',             6, false, 'demo_data', 'demo items when include_demo_data',
-     '{step_4_warehouses}'),
-    ('erpnext', 'step_7_customer',          7, true,  'always',    'customer Walk-In Customer',
-     '{step_0_engine_check}'),
-    -- the company's write-off, cost center and cash accounts, the POS Store, the customer,
-    -- and the API user (step 0) as the POS user
-    ('erpnext', 'step_8_pos_profile',       8, true,  'pos',       'POS profile',
-     '{step_0_engine_check,step_3_chart_of_accounts,step_4_warehouses,step_7_customer}'),
-    ('erpnext', 'step_9_pos_session',       9, true,  'pos',       'an open, submitted POS opening entry',
-     '{step_8_pos_profile}'),
+CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT step text, OUT "position" integer,
+                                             OUT critical boolean, OUT condition text, OUT description text,
+                                             OUT depends_on text[])
+    RETURNS SETOF record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_catalog';
 
-    ('odoo', 'step_0_engine_check',         0, true,  'always',      'engine reachable and the login and API key accepted',
-     '{}'),
-    ('odoo', 'step_1_fiscal_year',          1, true,  'unsupported', 'Odoo Community has no fiscal-year document',
-     '{step_0_engine_check}'),
-    ('odoo', 'step_2_company',              2, true,  'always',      'the company (res.company), and the API user''s access to it',
-     '{step_0_engine_check}'),
-    -- the company, and whether this run made it
-    ('odoo', 'step_3_chart_of_accounts',    3, true,  'always',      'the chart template loaded for the company, with its accounts and journals',
-     '{step_2_company}'),
-    ('odoo', 'step_4_warehouses',           4, true,  'always',      'Main Store, and POS Store when pos_store_enabled (stock.warehouse)',
-     '{step_2_company}'),
-    -- after the chart, which may set the company's fiscal year
-    ('odoo', 'step_5_settings',             5, true,  'always',      'the company''s settings',
-     '{step_3_chart_of_accounts}'),
-    ('odoo', 'step_6_items',                6, false, 'demo_data',   'demo products available in the POS when include_demo_data',
-     '{step_2_company}'),
-    ('odoo', 'step_7_customer',             7, true,  'always',      'customer Walk-In Customer (res.partner)',
-     '{step_2_company}'),
-    -- the cash journal (the chart), the warehouse, and the config the chart may have made
-    ('odoo', 'step_8_pos_profile',          8, true,  'pos',         'a Cash payment method and the POS configuration (pos.config)',
-     '{step_3_chart_of_accounts,step_4_warehouses}'),
-    ('odoo', 'step_9_pos_session',          9, true,  'pos',         'an opened POS session (pos.session)',
-     '{step_8_pos_profile}');
+INSERT INTO provisioning.engine_kinds (kind, setting_defaults, company_names)
+SELECT kind, setting_defaults, company_names FROM provisioning._driver_kinds();
+
+INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on)
+SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning._driver_catalog();
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/roles_and_access.sql
@@ -476,21 +442,31 @@ CREATE TRIGGER engines_checked BEFORE INSERT OR UPDATE ON provisioning.engines
 -- engine's kind, which lives in another table.
 
 -- A company name as the engine's database compares it, as a key equal for names the engine
--- takes for one company. ERPNext (MariaDB, utf8mb4_unicode_ci) ignores case, accents and
--- trailing spaces: the name is decomposed (NFD), its combining marks (U+0300-U+036F)
--- dropped, lower-cased under the C collation (so no database's locale decides; letters
--- outside ASCII that NFD does not reduce, such as O with stroke, keep their case) and
--- trailing spaces cut. Odoo compares res.company's name with PostgreSQL's = (its unique
--- constraint and the driver's search): exactly, case and trailing spaces too, since Odoo
--- trims a Char only in its web client.
+-- takes for one company; the kind's driver says how (engine_kinds.company_names). "folded"
+-- (ERPNext's MariaDB, utf8mb4_unicode_ci) ignores case, accents and trailing spaces: the
+-- name is decomposed (NFD), its combining marks (U+0300-U+036F) dropped, lower-cased under
+-- the C collation (so no database's locale decides; letters outside ASCII that NFD does not
+-- reduce, such as O with stroke, keep their case) and trailing spaces cut. "exact" (Odoo's
+-- PostgreSQL =, which its unique constraint and the driver's search use; Odoo trims a Char
+-- only in its web client) compares case and trailing spaces too.
 CREATE FUNCTION provisioning._company_key(p_kind text, p_company text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    LANGUAGE sql STABLE PARALLEL SAFE AS
 $$
-SELECT CASE p_kind
-    WHEN 'erpnext' THEN pg_catalog.rtrim(pg_catalog.lower(
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN pg_catalog.rtrim(pg_catalog.lower(
         pg_catalog.regexp_replace(pg_catalog.normalize(p_company, 'NFD'), '[\u0300-\u036f]', '', 'g')
         COLLATE "C"), ' ')
     ELSE p_company
+END
+$$;
+
+-- How an engine kind compares company names, in words, for the refusals below.
+CREATE FUNCTION provisioning._company_comparison(p_kind text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE AS
+$$
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN 'ignoring case, accents and trailing spaces'
+    ELSE 'exactly'
 END
 $$;
 
@@ -514,8 +490,7 @@ BEGIN
         RAISE EXCEPTION 'tenants share one company on engine "%": %', dup.engine, dup.holders
             USING ERRCODE = '23505',
                   DETAIL = format('Engine "%s" (%s) compares company names %s.', dup.engine, dup.kind,
-                                  CASE dup.kind WHEN 'erpnext' THEN 'ignoring case, accents and trailing spaces'
-                                                ELSE 'exactly' END),
+                                  provisioning._company_comparison(dup.kind)),
                   HINT = 'Give all but one of them another settings.company_name, then try again.';
     END IF;
 END
@@ -541,9 +516,7 @@ BEGIN
             USING ERRCODE = '23505',
                   DETAIL = format('Tenant %s has company "%s", and engine "%s" (%s) compares company names %s.',
                                   holder.id, coalesce(holder.settings->>'company_name', holder.name), p_engine,
-                                  engine_kind, CASE engine_kind WHEN 'erpnext'
-                                                   THEN 'ignoring case, accents and trailing spaces'
-                                                   ELSE 'exactly' END),
+                                  engine_kind, provisioning._company_comparison(engine_kind)),
                   HINT = 'Give this tenant another settings.company_name.';
     END IF;
 END
@@ -644,7 +617,9 @@ CREATE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) 
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine), 'erpnext');
+    -- a tenant without an engine gets some kind's steps: its run fails at the first one
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine),
+                                 (SELECT min(k.kind) FROM provisioning.engine_kinds k));
     config      jsonb;
 BEGIN
     PERFORM provisioning._check_settings(t.settings, 'setting');
@@ -679,7 +654,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = coalesce(config->>'engine_kind', 'erpnext')
+     WHERE c.engine_kind = config->>'engine_kind'
        AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
 $$;
 
@@ -773,23 +748,13 @@ CREATE TRIGGER tenants_start_provisioning
 CREATE FUNCTION provisioning._vocabulary() RETURNS jsonb
     LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_vocabulary';
 
--- Where a user enters a provisioned workspace: the engine's point-of-sale page (ERPNext's
--- desk page /app/point-of-sale, Odoo's POS UI for the run's pos.config), or the engine's
--- home page when the run made no POS. base_url holds no user info (engines' CHECK); its
--- query and fragment are dropped.
--- No SET clause: it is inlined into the status document (its callers fix search_path).
+-- Where a user enters a provisioned workspace: base_url without its query, fragment and
+-- trailing slashes, then the path the engine kind's driver gives for the run's metadata (its
+-- point-of-sale page once the run made one, else the engine's home page). base_url holds no
+-- user info (engines' CHECK).
 CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
     RETURNS text
-    LANGUAGE sql IMMUTABLE AS
-$$
-    SELECT rtrim(regexp_replace(base_url, '[?#].*$', ''), '/') ||
-           CASE engine_kind
-               WHEN 'erpnext' THEN CASE WHEN metadata ? 'pos_profile' THEN '/app/point-of-sale' ELSE '/app' END
-               WHEN 'odoo' THEN CASE WHEN metadata ? 'pos_config_id'
-                                     THEN '/pos/ui?config_id=' || (metadata->>'pos_config_id')::bigint
-                                     ELSE '/web' END
-           END
-$$;
+    LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_workspace_url';
 
 -- A run's progress in percent: its settled steps of all, 100 only once it completed.
 -- No SET clause: it is inlined into its callers (which fix search_path).
@@ -863,7 +828,7 @@ CREATE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioni
 $$
 DECLARE
     options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
-    kind      text := coalesce(prior.provisioning_config->>'engine_kind', 'erpnext');
+    kind      text := prior.provisioning_config->>'engine_kind';
     start_pos integer;
     blocker   text;
     steps     jsonb;
@@ -1108,7 +1073,7 @@ BEGIN
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
-                        WHERE c.engine_kind = coalesce(r.provisioning_config->>'engine_kind', 'erpnext')),
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)

@@ -14,6 +14,9 @@ extern PGDLLEXPORT Datum provisioning_engine_health(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_vocabulary(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_log_run_queued(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_run_notify(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_driver_kinds(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_driver_catalog(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_workspace_url(PG_FUNCTION_ARGS);
 
 /* Errors out, saying what to set, unless the workers can run for this database. */
 extern void require_workers(void);

@@ -29,3 +29,10 @@ driver_step(const EngineDriver *driver, const char *step)
 			return s->function;
 	return NULL;
 }
+
+/* The i-th registered driver, NULL past the last. */
+const EngineDriver *
+driver_at(int i)
+{
+	return i < lengthof(drivers) ? drivers[i] : NULL;
+}

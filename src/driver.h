@@ -111,11 +111,25 @@ typedef struct UnsettledCreate
 
 typedef void (*StepFunction) (RunContext *ctx, StepResult *result);
 
+/*
+ * One step of an engine's catalog: its key, what it does (NULL: the engine has nothing to
+ * do for it; it is skipped with the description as the reason), and how a run uses it.
+ * A driver's array is its catalog (provisioning.step_catalog is filled from it), so what a
+ * kind declares and what it executes are one list; position is the index.
+ */
 typedef struct StepImpl
 {
 	const char *step;
 	StepFunction function;
+	bool		critical;		/* its failure ends the run FAILED (else PARTIAL) */
+	const char *condition;		/* always | demo_data | pos | unsupported */
+	const char *const *depends_on;	/* the steps whose results it reads, NULL-terminated */
+	const char *description;
 } StepImpl;
+
+/* The steps a catalog entry depends on, as a NULL-terminated list */
+#define STEP_DEPS(...) ((const char *const[]) {__VA_ARGS__, NULL})
+#define NO_STEP_DEPS ((const char *const[]) {NULL})
 
 /* An engine's row as a health probe reads it. */
 typedef struct EngineAccess
@@ -153,11 +167,18 @@ typedef struct EngineDriver
 	void		(*share) (RunContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
 	const char *(*probe_judge) (const HttpResponse *response, char **why);
-	const StepImpl *steps;		/* terminated by { NULL, NULL } */
+	const StepImpl *steps;		/* the catalog, terminated by { NULL } */
+	const char *setting_defaults;	/* a JSON object: the kind's defaults of tenant settings */
+	/* how the engine's database compares company names: "exact", or "folded" (case, accents
+	 * and trailing spaces ignored) */
+	const char *company_names;
+	/* the path where a user enters a workspace, given the run's metadata */
+	char	   *(*workspace_path) (JsonbContainer *metadata);
 } EngineDriver;
 
 extern const EngineDriver *driver_for_kind(const char *kind);
 extern StepFunction driver_step(const EngineDriver *driver, const char *step);
+extern const EngineDriver *driver_at(int i);
 
 /* Run helpers for drivers (run.c) */
 extern const char *config_text(RunContext *ctx, const char *key);

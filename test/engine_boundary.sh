@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The engine boundary, as TAP: the run core (src/*.c, src/*.h) names no engine kind; each
-# kind lives in a folder of its own under src/engines/ and in one registry entry.
+# The engine boundary, as TAP: the run core (src/*.c, src/*.h) and the SQL (sql/src, outside
+# comments) name no engine kind; each kind lives in a folder of its own under src/engines/
+# and in one registry entry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 kinds=$(cd src/engines && for d in */; do echo "${d%/}"; done)
@@ -13,6 +14,15 @@ for kind in $kinds; do
     echo "ok $n - no core file names $kind"
   else
     echo "not ok $n - core files name $kind:"
+    echo "$hits" | sed 's/^/#   /'
+    fail=1
+  fi
+  n=$((n + 1))
+  hits=$(sed 's/--.*$//' sql/src/*.sql | grep -n -i -w -- "$kind" || true)
+  if [ -z "$hits" ]; then
+    echo "ok $n - no SQL in sql/src names $kind"
+  else
+    echo "not ok $n - sql/src names $kind outside comments:"
     echo "$hits" | sed 's/^/#   /'
     fail=1
   fi

@@ -5,21 +5,31 @@
 -- engine's kind, which lives in another table.
 
 -- A company name as the engine's database compares it, as a key equal for names the engine
--- takes for one company. ERPNext (MariaDB, utf8mb4_unicode_ci) ignores case, accents and
--- trailing spaces: the name is decomposed (NFD), its combining marks (U+0300-U+036F)
--- dropped, lower-cased under the C collation (so no database's locale decides; letters
--- outside ASCII that NFD does not reduce, such as O with stroke, keep their case) and
--- trailing spaces cut. Odoo compares res.company's name with PostgreSQL's = (its unique
--- constraint and the driver's search): exactly, case and trailing spaces too, since Odoo
--- trims a Char only in its web client.
+-- takes for one company; the kind's driver says how (engine_kinds.company_names). "folded"
+-- (ERPNext's MariaDB, utf8mb4_unicode_ci) ignores case, accents and trailing spaces: the
+-- name is decomposed (NFD), its combining marks (U+0300-U+036F) dropped, lower-cased under
+-- the C collation (so no database's locale decides; letters outside ASCII that NFD does not
+-- reduce, such as O with stroke, keep their case) and trailing spaces cut. "exact" (Odoo's
+-- PostgreSQL =, which its unique constraint and the driver's search use; Odoo trims a Char
+-- only in its web client) compares case and trailing spaces too.
 CREATE FUNCTION provisioning._company_key(p_kind text, p_company text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    LANGUAGE sql STABLE PARALLEL SAFE AS
 $$
-SELECT CASE p_kind
-    WHEN 'erpnext' THEN pg_catalog.rtrim(pg_catalog.lower(
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN pg_catalog.rtrim(pg_catalog.lower(
         pg_catalog.regexp_replace(pg_catalog.normalize(p_company, 'NFD'), '[\u0300-\u036f]', '', 'g')
         COLLATE "C"), ' ')
     ELSE p_company
+END
+$$;
+
+-- How an engine kind compares company names, in words, for the refusals below.
+CREATE FUNCTION provisioning._company_comparison(p_kind text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE AS
+$$
+SELECT CASE (SELECT k.company_names FROM provisioning.engine_kinds k WHERE k.kind = p_kind)
+    WHEN 'folded' THEN 'ignoring case, accents and trailing spaces'
+    ELSE 'exactly'
 END
 $$;
 
@@ -43,8 +53,7 @@ BEGIN
         RAISE EXCEPTION 'tenants share one company on engine "%": %', dup.engine, dup.holders
             USING ERRCODE = '23505',
                   DETAIL = format('Engine "%s" (%s) compares company names %s.', dup.engine, dup.kind,
-                                  CASE dup.kind WHEN 'erpnext' THEN 'ignoring case, accents and trailing spaces'
-                                                ELSE 'exactly' END),
+                                  provisioning._company_comparison(dup.kind)),
                   HINT = 'Give all but one of them another settings.company_name, then try again.';
     END IF;
 END
@@ -70,9 +79,7 @@ BEGIN
             USING ERRCODE = '23505',
                   DETAIL = format('Tenant %s has company "%s", and engine "%s" (%s) compares company names %s.',
                                   holder.id, coalesce(holder.settings->>'company_name', holder.name), p_engine,
-                                  engine_kind, CASE engine_kind WHEN 'erpnext'
-                                                   THEN 'ignoring case, accents and trailing spaces'
-                                                   ELSE 'exactly' END),
+                                  engine_kind, provisioning._company_comparison(engine_kind)),
                   HINT = 'Give this tenant another settings.company_name.';
     END IF;
 END

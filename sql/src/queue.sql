@@ -53,7 +53,9 @@ CREATE FUNCTION provisioning._run_config(t provisioning.tenants, options jsonb) 
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine), 'erpnext');
+    -- a tenant without an engine gets some kind's steps: its run fails at the first one
+    engine_kind text := coalesce((SELECT e.kind FROM provisioning.engines e WHERE e.name = t.engine),
+                                 (SELECT min(k.kind) FROM provisioning.engine_kinds k));
     config      jsonb;
 BEGIN
     PERFORM provisioning._check_settings(t.settings, 'setting');
@@ -88,7 +90,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = coalesce(config->>'engine_kind', 'erpnext')
+     WHERE c.engine_kind = config->>'engine_kind'
        AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
 $$;
 

@@ -15,7 +15,7 @@ CREATE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioni
 $$
 DECLARE
     options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
-    kind      text := coalesce(prior.provisioning_config->>'engine_kind', 'erpnext');
+    kind      text := prior.provisioning_config->>'engine_kind';
     start_pos integer;
     blocker   text;
     steps     jsonb;

@@ -5,23 +5,13 @@
 CREATE FUNCTION provisioning._vocabulary() RETURNS jsonb
     LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_vocabulary';
 
--- Where a user enters a provisioned workspace: the engine's point-of-sale page (ERPNext's
--- desk page /app/point-of-sale, Odoo's POS UI for the run's pos.config), or the engine's
--- home page when the run made no POS. base_url holds no user info (engines' CHECK); its
--- query and fragment are dropped.
--- No SET clause: it is inlined into the status document (its callers fix search_path).
+-- Where a user enters a provisioned workspace: base_url without its query, fragment and
+-- trailing slashes, then the path the engine kind's driver gives for the run's metadata (its
+-- point-of-sale page once the run made one, else the engine's home page). base_url holds no
+-- user info (engines' CHECK).
 CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, metadata jsonb)
     RETURNS text
-    LANGUAGE sql IMMUTABLE AS
-$$
-    SELECT rtrim(regexp_replace(base_url, '[?#].*$', ''), '/') ||
-           CASE engine_kind
-               WHEN 'erpnext' THEN CASE WHEN metadata ? 'pos_profile' THEN '/app/point-of-sale' ELSE '/app' END
-               WHEN 'odoo' THEN CASE WHEN metadata ? 'pos_config_id'
-                                     THEN '/pos/ui?config_id=' || (metadata->>'pos_config_id')::bigint
-                                     ELSE '/web' END
-           END
-$$;
+    LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_workspace_url';
 
 -- A run's progress in percent: its settled steps of all, 100 only once it completed.
 -- No SET clause: it is inlined into its callers (which fix search_path).

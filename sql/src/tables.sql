@@ -13,7 +13,7 @@
 -- engines_checked trigger (engines.sql) refuses user info, queries and control characters.
 CREATE TABLE provisioning.engines (
     name       text PRIMARY KEY CHECK (pg_catalog.octet_length(name) BETWEEN 1 AND 63),
-    kind       text NOT NULL CHECK (kind IN ('erpnext', 'odoo')),
+    kind       text NOT NULL,
     base_url   text NOT NULL CHECK (base_url ~* '^https?://[^/@\s]+(/[^\s]*)?$'),
     api_key    text,
     api_secret text,
@@ -97,11 +97,17 @@ CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (f
     WHERE status NOT IN ('PENDING', 'IN_PROGRESS');
 
 -- The kinds of engine the extension drives, with the settings' defaults per kind
--- (_run_config). Its rows are the extension's (catalog.sql), not the user's.
+-- (_run_config) and how the engine compares company names (_company_key). Its rows come
+-- from the registered drivers (catalog.sql), not the user; an engine is of one of them.
 CREATE TABLE provisioning.engine_kinds (
-    kind             text PRIMARY KEY CHECK (kind IN ('erpnext', 'odoo')),
-    setting_defaults jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(setting_defaults) = 'object')
+    kind             text PRIMARY KEY,
+    setting_defaults jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(setting_defaults) = 'object'),
+    -- added by 1.3
+    company_names    text NOT NULL CONSTRAINT engine_kinds_company_names_check
+                     CHECK (company_names IN ('exact', 'folded'))
 );
+ALTER TABLE provisioning.engines
+    ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
 
 -- The steps as data, per engine kind: a run's step list comes from here (_initial_steps),
 -- position is the order of the status document and of a sequential run, depends_on the

@@ -17,7 +17,7 @@ BEGIN
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
-                        WHERE c.engine_kind = coalesce(r.provisioning_config->>'engine_kind', 'erpnext')),
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)

@@ -18,6 +18,9 @@ is_deeply(\@exported, [ sort qw(
 	pg_finfo_provisioning_run_notify provisioning_run_notify
 	pg_finfo_provisioning_wake provisioning_wake
 	pg_finfo_provisioning_workers_serve_here provisioning_workers_serve_here
+	pg_finfo_provisioning_driver_kinds provisioning_driver_kinds
+	pg_finfo_provisioning_driver_catalog provisioning_driver_catalog
+	pg_finfo_provisioning_workspace_url provisioning_workspace_url
 	provisioning_launcher_main provisioning_run_main provisioning_step_main) ],
 	'provisioning.so exports its entry points and nothing else');
 done_testing();

@@ -701,19 +701,45 @@ erpnext_probe_judge(const HttpResponse *response, char **why)
 	return "offline";
 }
 
+/* The catalog: what each step reads from earlier ones is the run's critical path. */
 static const StepImpl erpnext_steps[] = {
-	{"step_0_engine_check", step_engine_check},
-	{"step_1_fiscal_year", step_fiscal_year},
-	{"step_2_company", step_company},
-	{"step_3_chart_of_accounts", step_chart_of_accounts},
-	{"step_4_warehouses", step_warehouses},
-	{"step_5_settings", step_settings},
-	{"step_6_items", step_items},
-	{"step_7_customer", step_customer},
-	{"step_8_pos_profile", step_pos_profile},
-	{"step_9_pos_session", step_pos_session},
-	{NULL, NULL}
+	{"step_0_engine_check", step_engine_check, true, "always", NO_STEP_DEPS,
+	"engine reachable and the API key accepted"},
+	/* nothing is touched before the engine answered and accepted the key */
+	{"step_1_fiscal_year", step_fiscal_year, true, "always", STEP_DEPS("step_0_engine_check"),
+	"a fiscal year covering today"},
+	{"step_2_company", step_company, true, "always", STEP_DEPS("step_0_engine_check"),
+	"the company"},
+	/* the company's accounts; whether this run made the company */
+	{"step_3_chart_of_accounts", step_chart_of_accounts, true, "always", STEP_DEPS("step_2_company"),
+	"the company's chart of accounts is imported"},
+	/* the company's abbreviation names the warehouses */
+	{"step_4_warehouses", step_warehouses, true, "always", STEP_DEPS("step_2_company"),
+	"Main Store, and POS Store when pos_store_enabled"},
+	/* the default warehouse is Main Store */
+	{"step_5_settings", step_settings, true, "always", STEP_DEPS("step_4_warehouses"),
+	"stock and selling settings"},
+	/* item defaults name Main Store */
+	{"step_6_items", step_items, false, "demo_data", STEP_DEPS("step_4_warehouses"),
+	"demo items when include_demo_data"},
+	{"step_7_customer", step_customer, true, "always", STEP_DEPS("step_0_engine_check"),
+	"customer Walk-In Customer"},
+	/* the company's write-off, cost center and cash accounts, the POS Store, the customer, and
+	 * the API user (step 0) as the POS user */
+	{"step_8_pos_profile", step_pos_profile, true, "pos",
+		STEP_DEPS("step_0_engine_check", "step_3_chart_of_accounts", "step_4_warehouses", "step_7_customer"),
+	"POS profile"},
+	{"step_9_pos_session", step_pos_session, true, "pos", STEP_DEPS("step_8_pos_profile"),
+	"an open, submitted POS opening entry"},
+	{NULL}
 };
+
+/* The desk's point-of-sale page once the run made a POS profile, else the desk */
+static char *
+erpnext_workspace_path(JsonbContainer *metadata)
+{
+	return pstrdup(jb_has(metadata, "pos_profile") ? "/app/point-of-sale" : "/app");
+}
 
 const EngineDriver erpnext_driver = {
 	.kind = "erpnext",
@@ -721,5 +747,9 @@ const EngineDriver erpnext_driver = {
 	.probe_request = erpnext_probe_request,
 	.probe_judge = erpnext_probe_judge,
 	.steps = erpnext_steps,
+	.setting_defaults = "{\"chart_of_accounts\": \"Standard\"}",
+	/* MariaDB's utf8mb4_unicode_ci */
+	.company_names = "folded",
+	.workspace_path = erpnext_workspace_path,
 };
 

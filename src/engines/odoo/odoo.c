@@ -858,18 +858,44 @@ odoo_probe_judge(const HttpResponse *response, char **why)
 	return "unauthorized";
 }
 
+/* The catalog: what each step reads from earlier ones is the run's critical path. */
 static const StepImpl odoo_steps[] = {
-	{"step_0_engine_check", step_engine_check},
-	{"step_2_company", step_company},
-	{"step_3_chart_of_accounts", step_chart_of_accounts},
-	{"step_4_warehouses", step_warehouses},
-	{"step_5_settings", step_settings},
-	{"step_6_items", step_items},
-	{"step_7_customer", step_customer},
-	{"step_8_pos_profile", step_pos_profile},
-	{"step_9_pos_session", step_pos_session},
-	{NULL, NULL}
+	{"step_0_engine_check", step_engine_check, true, "always", NO_STEP_DEPS,
+	"engine reachable and the login and API key accepted"},
+	{"step_1_fiscal_year", NULL, true, "unsupported", STEP_DEPS("step_0_engine_check"),
+	"Odoo Community has no fiscal-year document"},
+	{"step_2_company", step_company, true, "always", STEP_DEPS("step_0_engine_check"),
+	"the company (res.company), and the API user's access to it"},
+	/* the company, and whether this run made it */
+	{"step_3_chart_of_accounts", step_chart_of_accounts, true, "always", STEP_DEPS("step_2_company"),
+	"the chart template loaded for the company, with its accounts and journals"},
+	{"step_4_warehouses", step_warehouses, true, "always", STEP_DEPS("step_2_company"),
+	"Main Store, and POS Store when pos_store_enabled (stock.warehouse)"},
+	/* after the chart, which may set the company's fiscal year */
+	{"step_5_settings", step_settings, true, "always", STEP_DEPS("step_3_chart_of_accounts"),
+	"the company's settings"},
+	{"step_6_items", step_items, false, "demo_data", STEP_DEPS("step_2_company"),
+	"demo products available in the POS when include_demo_data"},
+	{"step_7_customer", step_customer, true, "always", STEP_DEPS("step_2_company"),
+	"customer Walk-In Customer (res.partner)"},
+	/* the cash journal (the chart), the warehouse, and the config the chart may have made */
+	{"step_8_pos_profile", step_pos_profile, true, "pos", STEP_DEPS("step_3_chart_of_accounts", "step_4_warehouses"),
+	"a Cash payment method and the POS configuration (pos.config)"},
+	{"step_9_pos_session", step_pos_session, true, "pos", STEP_DEPS("step_8_pos_profile"),
+	"an opened POS session (pos.session)"},
+	{NULL}
 };
+
+/* The POS UI of the run's pos.config once it has one, else the web client */
+static char *
+odoo_workspace_path(JsonbContainer *metadata)
+{
+	char	   *config = jb_text(metadata, "pos_config_id");
+
+	if (config == NULL || config[0] == '\0' || strspn(config, "0123456789") != strlen(config))
+		return pstrdup("/web");
+	return psprintf("/pos/ui?config_id=%s", config);
+}
 
 const EngineDriver odoo_driver = {
 	.kind = "odoo",
@@ -878,4 +904,8 @@ const EngineDriver odoo_driver = {
 	.probe_request = odoo_probe_request,
 	.probe_judge = odoo_probe_judge,
 	.steps = odoo_steps,
+	.setting_defaults = "{\"chart_of_accounts\": \"generic_coa\"}",
+	/* res.company's name with PostgreSQL's = (Odoo trims a Char only in its web client) */
+	.company_names = "exact",
+	.workspace_path = odoo_workspace_path,
 };
