@@ -38,6 +38,11 @@ endif
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
 $(OBJS): $(wildcard src/*.h)
 
+# test/unit: the pure code (no SPI, no shared memory, no I/O), built alone and run without a
+# server; test/run.sh runs each before the cluster starts.
+test/unit/%_test: test/unit/%_test.c src/%.c $(wildcard src/*.h)
+	$(CC) $(PG_CFLAGS) -Isrc -o $@ $< src/$*.c
+
 # The tests queue runs, which only the database the workers serve accepts; they also delete
 # every tenant they can see, so they never pick that database by themselves.
 installcheck-prep:

@@ -19,16 +19,8 @@
 #include "utils/uuid.h"
 
 #include "http.h"
+#include "run_state.h"
 #include "status.h"
-
-/* Why a step failed: decides whether it is retried, and the run's final status. */
-typedef enum FailKind
-{
-	FAIL_NONE,
-	FAIL_TRANSIENT,				/* retried with backoff inside the step */
-	FAIL_PERMANENT,				/* the engine refused; retrying would not help */
-	FAIL_OFFLINE				/* the engine could not be reached */
-} FailKind;
 
 typedef struct StepResult
 {
@@ -37,26 +29,6 @@ typedef struct StepResult
 	int			retry_after_s;	/* the engine's Retry-After, or -1 */
 	char	   *message;
 } StepResult;
-
-/* One entry of the run's step list */
-typedef struct RunStep
-{
-	char	   *key;
-	StepStatus	status;
-	bool		critical;
-	int			attempts;
-	char	   *message;		/* why it failed, for a failed step */
-	int		   *deps;			/* the steps it waits for (indexes, all before it) */
-	int			ndeps;
-	int			weight;			/* how many steps wait for it, directly or not */
-	bool		resumed;		/* left running by an interrupted execution */
-
-	/* the run worker's bookkeeping (run.c) */
-	bool		started;		/* its start is recorded and nobody executes it yet */
-	bool		foreign;		/* a step worker of an earlier run worker may hold it */
-	bool		exited;			/* its step worker is gone */
-	struct BackgroundWorkerHandle *worker;	/* the step worker executing it, or NULL */
-} RunStep;
 
 typedef struct RunContext
 {
@@ -82,6 +54,7 @@ typedef struct RunContext
 	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
 	RunStep    *steps;
 	int			nsteps;
+	int			reachability_step;	/* the driver's (EngineDriver), an index; -1: none */
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
 	bool		session_open;	/* the driver's begin succeeded */
@@ -149,6 +122,7 @@ typedef struct ProbeRequest
 typedef struct EngineDriver
 {
 	const char *kind;
+	const char *reachability_step;	/* fails offline: the run is NOT_PROVISIONED */
 	bool		(*begin) (RunContext *ctx, StepResult *result);
 	void		(*share) (RunContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);

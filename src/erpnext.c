@@ -717,6 +717,7 @@ static const StepImpl erpnext_steps[] = {
 
 const EngineDriver erpnext_driver = {
 	.kind = "erpnext",
+	.reachability_step = "step_0_engine_check",
 	.begin = erpnext_begin,
 	.probe_request = erpnext_probe_request,
 	.probe_judge = erpnext_probe_judge,

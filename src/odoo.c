@@ -873,6 +873,7 @@ static const StepImpl odoo_steps[] = {
 
 const EngineDriver odoo_driver = {
 	.kind = "odoo",
+	.reachability_step = "step_0_engine_check",
 	.begin = odoo_begin,
 	.share = odoo_share,
 	.probe_request = odoo_probe_request,

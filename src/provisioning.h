@@ -33,7 +33,6 @@ extern int	prov_max_parallel_steps;
 extern bool prov_notify;
 
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
-#define MAX_PARALLEL_STEPS 16	/* provisioning.max_parallel_steps' upper bound */
 
 /* State in shared memory (init.c) */
 typedef struct ProvisioningShared

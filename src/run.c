@@ -27,7 +27,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "port/pg_bitutils.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
@@ -66,16 +65,6 @@ typedef struct StepAssignment
 	bool		has_share;		/* the run worker's session: share holds it */
 	char		share[ENGINE_SESSION_SHARE];
 } StepAssignment;
-
-/* What the run worker does next: decided at each step boundary (run_plan) */
-typedef struct RunPlan
-{
-	int			own;			/* the step it executes itself, or -1 */
-	int			delegate[MAX_PARALLEL_STEPS];	/* steps it starts step workers for */
-	int			ndelegate;
-	bool		ends;			/* every step settled: the run's end is recorded */
-	RunStatus	end;
-} RunPlan;
 
 static void sleep_ms(long ms);
 
@@ -358,23 +347,6 @@ step_malformed(StepResult *result, const char *request, const char *what)
 
 /* ---------------------------------------------------------------- recording */
 
-static const char *
-fail_kind_name(FailKind kind)
-{
-	switch (kind)
-	{
-		case FAIL_TRANSIENT:
-			return "transient";
-		case FAIL_PERMANENT:
-			return "permanent";
-		case FAIL_OFFLINE:
-			return "offline";
-		case FAIL_NONE:
-			break;
-	}
-	return NULL;
-}
-
 /*
  * The metadata this process wrote since it last recorded: steps executed at once by other
  * processes record theirs, and each merges into the run's (record_in_txn).
@@ -407,7 +379,7 @@ record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[10];
 	char		nulls[10];
-	const char *kind_name = fail_kind_name(kind);
+	const char *kind_name = fail_kind_names[kind];
 	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -450,8 +422,7 @@ record_in_txn(RunContext *ctx, int step, const char *status, int attempts, const
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
 	list_free_deep(ctx->meta_written);
 	ctx->meta_written = NIL;
-	if (step >= 0 && run_status == NULL && kind_name != NULL && ctx->steps[step].critical &&
-		strcmp(status, step_status_names[STEP_FAILED]) == 0)
+	if (step >= 0 && run_status == NULL && kind_name != NULL && step_stops_run(&ctx->steps[step]))
 	{
 		Oid			kind_types[2] = {UUIDOID, TEXTOID};
 		Datum		kind_values[2] = {values[0], values[9]};
@@ -491,15 +462,6 @@ epoch_timestamp(const char *epoch)
 						   (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC);
 }
 
-static FailKind
-fail_kind_of_name(const char *name)
-{
-	for (int k = FAIL_TRANSIENT; k <= FAIL_OFFLINE; k++)
-		if (name != NULL && strcmp(name, fail_kind_name((FailKind) k)) == 0)
-			return (FailKind) k;
-	return FAIL_NONE;
-}
-
 /* Step statuses, attempts and failure messages from a run's steps array. */
 static void
 load_steps(RunContext *ctx, JsonbContainer *steps)
@@ -533,10 +495,8 @@ load_steps(RunContext *ctx, JsonbContainer *steps)
 static void
 load_dependencies(RunContext *ctx, JsonbContainer *depends_on)
 {
-	uint64		waiting[64] = {0};	/* the steps waiting for each, as bits */
-
-	if (ctx->nsteps > lengthof(waiting))
-		elog(ERROR, "a provisioning run has at most %d steps", (int) lengthof(waiting));
+	if (ctx->nsteps > RUN_MAX_STEPS)
+		elog(ERROR, "a provisioning run has at most %d steps", RUN_MAX_STEPS);
 	for (int i = 0; i < ctx->nsteps; i++)
 	{
 		JsonbContainer *deps = depends_on ? jb_array(depends_on, ctx->steps[i].key) : NULL;
@@ -553,11 +513,19 @@ load_dependencies(RunContext *ctx, JsonbContainer *depends_on)
 					ctx->steps[i].deps[ctx->steps[i].ndeps++] = k;
 		}
 	}
-	for (int i = ctx->nsteps - 1; i >= 0; i--)
-		for (int j = 0; j < ctx->steps[i].ndeps; j++)
-			waiting[ctx->steps[i].deps[j]] |= waiting[i] | (UINT64CONST(1) << i);
-	for (int i = 0; i < ctx->nsteps; i++)
-		ctx->steps[i].weight = pg_popcount64(waiting[i]);
+	run_weigh_steps(ctx->steps, ctx->nsteps);
+}
+
+/* The index of the step the run's driver checks the engine's reach with, or -1 */
+static int
+reachability_step_of(RunContext *ctx)
+{
+	const EngineDriver *driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
+
+	for (int i = 0; driver != NULL && driver->reachability_step != NULL && i < ctx->nsteps; i++)
+		if (strcmp(ctx->steps[i].key, driver->reachability_step) == 0)
+			return i;
+	return -1;
 }
 
 /*
@@ -672,6 +640,7 @@ run_load(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 		ctx->api_secret = jb_text(engine, "api_secret");
 		ctx->options = jb_object_copy(engine, "options");
 	}
+	ctx->reachability_step = reachability_step_of(ctx);
 	/* the description and its parsed form held the credentials */
 	explicit_bzero(described, strlen(described));
 	explicit_bzero(doc, VARSIZE(doc));
@@ -818,39 +787,11 @@ execute_step(RunContext *ctx, const EngineDriver *driver, int idx, StepResult *r
 		run_event_retry(ctx, idx, result, delay);
 		sleep_ms(delay);
 		/* recorded as the next attempt begins: a resume waits from there (_run_begin) */
-		record(ctx, idx, "retrying", step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
+		record(ctx, idx, step_retrying_name, step->attempts + 1, message, 0, -1, NULL, FAIL_NONE);
 		step->attempts++;
 		run_event_activity(ctx, idx);
 	}
 	MemoryContextDelete(attempt_cxt);
-}
-
-static RunStatus
-final_status(RunContext *ctx)
-{
-	for (int i = 0; i < ctx->nsteps; i++)
-		if (!STEP_IS_DONE(ctx->steps[i].status))
-			return RUN_PARTIAL;
-	return RUN_COMPLETED;
-}
-
-/* Is step i left to run, and has every step it depends on settled, well or not critically? */
-static bool
-step_ready(RunContext *ctx, int i)
-{
-	RunStep    *s = &ctx->steps[i];
-
-	if (s->worker != NULL || s->foreign ||
-		(s->status != STEP_PENDING && s->status != STEP_RUNNING))
-		return false;
-	for (int j = 0; j < s->ndeps; j++)
-	{
-		RunStep    *d = &ctx->steps[s->deps[j]];
-
-		if (!STEP_IS_DONE(d->status) && !(d->status == STEP_FAILED && !d->critical))
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -955,11 +896,6 @@ refresh_run(RunContext *ctx, int skip)
 static void
 run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms, RunPlan *plan)
 {
-	int			order[64];
-	int			n = 0;
-	int			in_flight = 0;
-	int			slots;
-	bool		stop = false;
 	int			first = -1;
 
 	/*
@@ -978,46 +914,10 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	{
 		ctx->steps[done].status = result->status;
 		ctx->steps[done].message = result->status == STEP_FAILED ? result->message : NULL;
-		if (result->status == STEP_FAILED && ctx->steps[done].critical && ctx->error_kind == FAIL_NONE)
+		if (step_stops_run(&ctx->steps[done]) && ctx->error_kind == FAIL_NONE)
 			ctx->error_kind = result->kind;
 	}
-
-	for (int i = 0; i < ctx->nsteps; i++)
-	{
-		in_flight += ctx->steps[i].worker != NULL || ctx->steps[i].foreign;
-		stop |= ctx->steps[i].status == STEP_FAILED && ctx->steps[i].critical;
-	}
-	/*
-	 * No step starts after a critical one failed. The ready steps start those most steps
-	 * wait for first (the critical path), then in the catalog's order, as many as there
-	 * are slots; this worker executes the first, so that it is here to start what waits
-	 * for it as soon as it ends. One at a time, they keep the catalog's order: the
-	 * sequential run as it always was.
-	 */
-	for (int i = 0; i < ctx->nsteps && !stop; i++)
-		if (step_ready(ctx, i))
-		{
-			int			at = n++;
-
-			while (at > 0 && parallel > 1 &&
-				   ctx->steps[order[at - 1]].weight < ctx->steps[i].weight)
-			{
-				order[at] = order[at - 1];
-				at--;
-			}
-			order[at] = i;
-		}
-	slots = Max(parallel - in_flight, 0);
-	plan->own = n > 0 && slots > 0 ? order[0] : -1;
-	plan->ndelegate = 0;
-	for (int i = 1; i < Min(n, slots); i++)
-		plan->delegate[plan->ndelegate++] = order[i];
-	plan->ends = plan->own < 0 && in_flight == 0;
-	if (plan->ends)
-		/* an engine out of reach at the very start: nothing was provisioned */
-		plan->end = !stop ? final_status(ctx) :
-			ctx->steps[0].status == STEP_FAILED && ctx->error_kind == FAIL_OFFLINE ?
-			RUN_NOT_PROVISIONED : RUN_FAILED;
+	run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind, plan);
 
 	/* the first start goes with the outcome; steps whose start is recorded keep it */
 	for (int i = -1; i < plan->ndelegate && first < 0; i++)
