@@ -812,7 +812,7 @@ note_exits(RunContext *ctx)
 		if (s->worker != NULL)
 			s->exited = GetBackgroundWorkerPid(s->worker, &pid) == BGWH_STOPPED;
 		else if (s->foreign)
-			s->exited = step_lock_acquire(&ctx->run_id, i, false);
+			s->exited = step_lock_available(&ctx->run_id, i);
 		others |= s->worker != NULL || s->foreign;
 	}
 	return others;
@@ -1069,14 +1069,14 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 	if (given != NULL)
 	{
 		memcpy(&run_id, given, sizeof(pg_uuid_t));
-		claimed = run_lock_acquire(&run_id, true);
+		claimed = run_lock_try(&run_id);
 	}
 	else
 	{
 		int			n = runnable_runs(ids, lengthof(ids), &held_back);
 
 		for (int i = 0; i < n && !claimed; i++)
-			if ((claimed = run_lock_acquire(&ids[i], true)))
+			if ((claimed = run_lock_try(&ids[i])))
 				memcpy(&run_id, &ids[i], sizeof(pg_uuid_t));
 	}
 	if (claimed && (ctx = run_load(parent, &run_id, true)) == NULL)
@@ -1086,7 +1086,7 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 		for (int i = 0; i < ctx->nsteps; i++)
 			if (ctx->steps[i].status == STEP_RUNNING)
 			{
-				ctx->steps[i].foreign = !step_lock_acquire(&ctx->run_id, i, false);
+				ctx->steps[i].foreign = !step_lock_available(&ctx->run_id, i);
 				ctx->steps[i].resumed = resumed = true;
 			}
 		run_plan(ctx, -1, NULL, 0, plan);
@@ -1131,7 +1131,7 @@ run_execute(RunContext *ctx, RunPlan *plan)
 		 * that was registered but had not started yet finds the step taken, and one that
 		 * holds it makes the step foreign.
 		 */
-		if (plan->own >= 0 && !step_lock_acquire(&ctx->run_id, plan->own, true))
+		if (plan->own >= 0 && !step_lock_try(&ctx->run_id, plan->own))
 		{
 			ctx->steps[plan->own].foreign = true;
 			ctx->steps[plan->own].started = false;
@@ -1173,35 +1173,6 @@ run_forget(RunContext *ctx)
 	MemoryContextDelete(ctx->cxt);
 }
 
-static bool counted_live = false;
-
-static void
-worker_detach(int code, Datum arg)
-{
-	(void) worker_idle_end();
-	if (counted_live)
-		pg_atomic_fetch_sub_u32(&prov_shared->live_workers, 1);
-	counted_live = false;
-}
-
-/*
- * After provisioning.max_workers was lowered, the workers above it leave as they finish
- * a run; the launcher starts new ones only below it.
- */
-static bool
-too_many_workers(void)
-{
-	uint32		live = pg_atomic_read_u32(&prov_shared->live_workers);
-
-	if (live <= (uint32) prov_max_workers)
-		return false;
-	/* leave, unless another surplus worker left meanwhile */
-	if (!pg_atomic_compare_exchange_u32(&prov_shared->live_workers, &live, live - 1))
-		return false;
-	counted_live = false;
-	return true;
-}
-
 /*
  * A run worker: executes the run it was started for, then any other runnable run, and
  * waits idle for the launcher's wake-up (a new run) for a while before it exits. Staying
@@ -1222,9 +1193,7 @@ provisioning_run_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	pgstat_report_appname("provisioning run");
 	http_sent_hook = worker_flush_owed;
-	pg_atomic_fetch_add_u32(&prov_shared->live_workers, 1);
-	counted_live = true;
-	before_shmem_exit(worker_detach, 0);
+	worker_pool_join();
 
 	/* whatever a pass of the loop allocates goes with it: a reused worker stays flat */
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run loop",
@@ -1251,7 +1220,7 @@ provisioning_run_main(Datum arg)
 			run_lock_release(&run_id);
 			idle_since = GetCurrentTimestamp();
 			reload_if_pending();
-			if (too_many_workers())
+			if (worker_pool_surplus())
 				proc_exit(0);
 			continue;
 		}
@@ -1299,7 +1268,7 @@ provisioning_step_main(Datum arg)
 	pgstat_report_appname("provisioning step");
 
 	worker_txn_begin("loading a provisioning step");
-	if (step_lock_acquire(&assignment.run_id, idx, true))
+	if (step_lock_try(&assignment.run_id, idx))
 		ctx = run_load(TopMemoryContext, &assignment.run_id, false);
 	worker_txn_commit();
 	if (ctx == NULL || idx < 0 || idx >= ctx->nsteps || ctx->steps[idx].status != STEP_RUNNING)

@@ -1,0 +1,53 @@
+/*
+ * worker.c
+ *     What every provisioning background worker shares: the template of a dynamic worker,
+ *     whether the schema it works with is there, and waiting on its latch (configuration
+ *     reloads, interrupts and postmaster death served).
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "provisioning.h"
+
+/*
+ * A dynamic background worker of this library in this database, calling function; its exit
+ * sets the caller's latch (bgw_notify_pid). The caller names it and fills bgw_extra.
+ */
+void
+dynamic_worker_init(BackgroundWorker *worker, const char *function, const char *type)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker->bgw_library_name, "provisioning", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+	worker->bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker->bgw_notify_pid = MyProcPid;
+}
+
+/*
+ * Is the schema this library works with (1.3) installed in this database? It may be
+ * absent, or older until ALTER EXTENSION provisioning UPDATE: the workers wait for it.
+ */
+bool
+extension_ready(void)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("provisioning", true)))
+		return false;
+	nsp = get_namespace_oid("provisioning", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("unsettled_creates", nsp));
+}
