@@ -2,7 +2,7 @@
  * driver.h
  *     The interface between the run state machine and an engine driver.
  *
- * The run (run.c) walks the run's step list; for each step it asks the engine's driver
+ * The run (run_worker.c, step_exec.c) walks the run's step list; for each step it asks the engine's driver
  * for the step's function and calls it with no transaction open. A step checks the
  * engine before it creates anything, so calling it again after a crash or a lost
  * response finds what the earlier call made and reports "exists" instead of making it
@@ -43,6 +43,7 @@ typedef struct RunContext
 	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
 	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
+	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;
 	char	   *api_secret;
@@ -136,16 +137,16 @@ extern const EngineDriver odoo_driver;
 extern const EngineDriver *driver_for_kind(const char *kind);
 extern StepFunction driver_step(const EngineDriver *driver, const char *step);
 
-/* Run helpers for drivers (run.c) */
+/* Run helpers for drivers (step_context.c) */
 extern const char *config_text(RunContext *ctx, const char *key);
 extern bool config_bool(RunContext *ctx, const char *key);
 extern const char *meta_get(RunContext *ctx, const char *key);
 extern void meta_set(RunContext *ctx, const char *key, const char *value);
 extern StepStatus step_status_of(RunContext *ctx, const char *step);
-/* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After */
+/* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After (step_exec.c) */
 extern void backoff_sleep(int attempt, int retry_after_s);
 
-/* Creates that may still be applied by the engine (run.c); target names what is created. */
+/* Creates that may still be applied by the engine (step_context.c); target names what is created. */
 extern bool create_allowed(RunContext *ctx, const char *target);
 extern void write_unanswered(RunContext *ctx, const char *target);
 extern void settle_pause(RunContext *ctx, const char *target);

@@ -78,6 +78,8 @@ extern bool worker_pool_surplus(void);
 struct BackgroundWorker;
 extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
 extern bool extension_ready(void);
+extern void reload_if_pending(void);
+extern void worker_sleep(long ms);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);

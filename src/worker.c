@@ -51,3 +51,35 @@ extension_ready(void)
 	nsp = get_namespace_oid("provisioning", true);
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("unsettled_creates", nsp));
 }
+
+/* Reads the configuration again when a SIGHUP asked for it. */
+void
+reload_if_pending(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* Sleeps with the latch: interrupts, reloads and postmaster death are served. */
+void
+worker_sleep(long ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	worker_flush_owed();
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reload_if_pending();
+	}
+}
