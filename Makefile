@@ -27,6 +27,7 @@ PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))'
 REGRESS       = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 REGRESS_OPTS  = --inputdir=test --use-existing
 REGRESS_PREP  = installcheck-prep
+EXTRA_CLEAN   = $(patsubst %.c,%,$(wildcard test/unit/*_test.c))
 
 # Debian installs one pg_config per major version; prefer 15's.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)

@@ -77,6 +77,7 @@ extern bool worker_pool_surplus(void);
 /* What every worker shares (worker.c) */
 struct BackgroundWorker;
 extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
+extern void dynamic_worker_connect(Datum arg, const char *appname);
 extern bool extension_ready(void);
 extern void reload_if_pending(void);
 extern void worker_sleep(long ms);

@@ -423,7 +423,7 @@ run_refresh(RunContext *ctx, int skip)
 		 * A step worker counts until it exited (its last log line is written by then); one
 		 * gone with its step still running died without recording: executed again, resumed.
 		 */
-		if ((s->worker == NULL && !s->foreign) || !s->exited)
+		if (!step_in_other_hands(s) || !s->exited)
 			continue;
 		if (s->worker != NULL)
 			pfree(s->worker);

@@ -18,11 +18,9 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -237,11 +235,7 @@ provisioning_run_main(Datum arg)
 	MemoryContext loop_cxt;
 
 	memcpy(&given, MyBgworkerEntry->bgw_extra, sizeof(given));
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
-	pgstat_report_appname("provisioning run");
+	dynamic_worker_connect(arg, "provisioning run");
 	http_sent_hook = worker_flush_owed;
 	worker_pool_join();
 

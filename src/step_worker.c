@@ -14,11 +14,9 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -58,7 +56,7 @@ step_workers_note_exits(RunContext *ctx)
 			s->exited = GetBackgroundWorkerPid(s->worker, &pid) == BGWH_STOPPED;
 		else if (s->foreign)
 			s->exited = step_lock_available(&ctx->run_id, i);
-		others |= s->worker != NULL || s->foreign;
+		others |= step_in_other_hands(s);
 	}
 	return others;
 }
@@ -165,11 +163,7 @@ provisioning_step_main(Datum arg)
 
 	memcpy(&assignment, MyBgworkerEntry->bgw_extra, sizeof(assignment));
 	idx = assignment.step;
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
-	pgstat_report_appname("provisioning step");
+	dynamic_worker_connect(arg, "provisioning step");
 
 	worker_txn_begin("loading a provisioning step");
 	if (step_lock_try(&assignment.run_id, idx))

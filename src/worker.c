@@ -13,6 +13,7 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
+#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -35,6 +36,21 @@ dynamic_worker_init(BackgroundWorker *worker, const char *function, const char *
 	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
 	worker->bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	worker->bgw_notify_pid = MyProcPid;
+}
+
+/*
+ * A dynamic worker's start (its main's first call): SIGHUP reloads the configuration at the
+ * next reload_if_pending, SIGTERM ends it; it connects to the database dynamic_worker_init
+ * gave it (arg), named appname in pg_stat_activity.
+ */
+void
+dynamic_worker_connect(Datum arg, const char *appname)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	pgstat_report_appname(appname);
 }
 
 /*
