@@ -39,6 +39,7 @@ PG_CPPFLAGS = '-DPGDLLEXPORT=__attribute__((visibility("default")))' -I$(srcdir)
 REGRESS       = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 REGRESS_OPTS  = --inputdir=test --use-existing
 REGRESS_PREP  = installcheck-prep
+EXTRA_CLEAN   = $(patsubst %.c,%,$(wildcard test/unit/*_test.c))
 
 # Debian installs one pg_config per major version; prefer 15's.
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -69,6 +70,11 @@ sql-check:
 
 # PGXS knows nothing of our headers; a struct changed in one must rebuild every object.
 $(OBJS): $(wildcard src/*.h src/engines/*.h src/engines/*/*.h)
+
+# test/unit: the pure code (no SPI, no shared memory, no I/O), built alone and run without a
+# server; test/run.sh runs each before the cluster starts.
+test/unit/%_test: test/unit/%_test.c src/%.c $(wildcard src/*.h)
+	$(CC) $(PG_CFLAGS) -Isrc -o $@ $< src/$*.c
 
 # The tests queue runs, which only the database the workers serve accepts; they also delete
 # every tenant they can see, so they never pick that database by themselves.

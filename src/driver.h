@@ -2,7 +2,7 @@
  * driver.h
  *     The interface between the run state machine and an engine driver.
  *
- * The run (run.c) walks the run's step list; for each step it asks the engine's driver
+ * The run (run_worker.c, step_exec.c) walks the run's step list; for each step it asks the engine's driver
  * for the step's function and calls it with no transaction open. A step checks the
  * engine before it creates anything, so calling it again after a crash or a lost
  * response finds what the earlier call made and reports "exists" instead of making it
@@ -19,16 +19,8 @@
 #include "utils/uuid.h"
 
 #include "http.h"
+#include "run_state.h"
 #include "status.h"
-
-/* Why a step failed: decides whether it is retried, and the run's final status. */
-typedef enum FailKind
-{
-	FAIL_NONE,
-	FAIL_TRANSIENT,				/* retried with backoff inside the step */
-	FAIL_PERMANENT,				/* the engine refused; retrying would not help */
-	FAIL_OFFLINE				/* the engine could not be reached */
-} FailKind;
 
 typedef struct StepResult
 {
@@ -37,26 +29,6 @@ typedef struct StepResult
 	int			retry_after_s;	/* the engine's Retry-After, or -1 */
 	char	   *message;
 } StepResult;
-
-/* One entry of the run's step list */
-typedef struct RunStep
-{
-	char	   *key;
-	StepStatus	status;
-	bool		critical;
-	int			attempts;
-	char	   *message;		/* why it failed, for a failed step */
-	int		   *deps;			/* the steps it waits for (indexes, all before it) */
-	int			ndeps;
-	int			weight;			/* how many steps wait for it, directly or not */
-	bool		resumed;		/* left running by an interrupted execution */
-
-	/* the run worker's bookkeeping (run.c) */
-	bool		started;		/* its start is recorded and nobody executes it yet */
-	bool		foreign;		/* a step worker of an earlier run worker may hold it */
-	bool		exited;			/* its step worker is gone */
-	struct BackgroundWorkerHandle *worker;	/* the step worker executing it, or NULL */
-} RunStep;
 
 typedef struct RunContext
 {
@@ -71,6 +43,7 @@ typedef struct RunContext
 	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
 	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
+	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
 	char	   *base_url;		/* without a trailing slash */
 	char	   *api_key;
 	char	   *api_secret;
@@ -82,6 +55,7 @@ typedef struct RunContext
 	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
 	RunStep    *steps;
 	int			nsteps;
+	int			reachability_step;	/* the driver's (EngineDriver), an index; -1: none */
 	int			current;		/* index of the step being executed */
 	bool		create_sent;	/* this step sent a creating request */
 	bool		session_open;	/* the driver's begin succeeded */
@@ -163,6 +137,7 @@ typedef struct ProbeRequest
 typedef struct EngineDriver
 {
 	const char *kind;
+	const char *reachability_step;	/* fails offline: the run is NOT_PROVISIONED */
 	bool		(*begin) (RunContext *ctx, StepResult *result);
 	void		(*share) (RunContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
@@ -180,16 +155,16 @@ extern const EngineDriver *driver_for_kind(const char *kind);
 extern StepFunction driver_step(const EngineDriver *driver, const char *step);
 extern const EngineDriver *driver_at(int i);
 
-/* Run helpers for drivers (run.c) */
+/* Run helpers for drivers (step_context.c) */
 extern const char *config_text(RunContext *ctx, const char *key);
 extern bool config_bool(RunContext *ctx, const char *key);
 extern const char *meta_get(RunContext *ctx, const char *key);
 extern void meta_set(RunContext *ctx, const char *key, const char *value);
 extern StepStatus step_status_of(RunContext *ctx, const char *step);
-/* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After */
+/* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After (step_exec.c) */
 extern void backoff_sleep(int attempt, int retry_after_s);
 
-/* Creates that may still be applied by the engine (run.c); target names what is created. */
+/* Creates that may still be applied by the engine (step_context.c); target names what is created. */
 extern bool create_allowed(RunContext *ctx, const char *target);
 extern void write_unanswered(RunContext *ctx, const char *target);
 extern void settle_pause(RunContext *ctx, const char *target);

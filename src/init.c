@@ -19,6 +19,7 @@
 #include "provisioning.h"
 #include "health.h"
 #include "run_events.h"
+#include "run_state.h"
 
 PG_MODULE_MAGIC;
 

@@ -221,11 +221,7 @@ provisioning_launcher_main(Datum arg)
 		bool		launched_all;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		reload_if_pending();
 
 		old = MemoryContextSwitchTo(loop_cxt);
 		reap_workers();

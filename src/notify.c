@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "provisioning.h"
+#include "run_state.h"
 #include "status.h"
 
 PG_FUNCTION_INFO_V1(provisioning_run_notify);
@@ -87,6 +88,13 @@ as_text(JsonbValue *v)
 	if (v->type == jbvString)
 		return pnstrdup(v->val.string.val, v->val.string.len);
 	return JsonbToCString(NULL, &JsonbValueToJsonb(v)->root, -1);
+}
+
+/* Orders step keys as min() does in SQL: by the database's collation */
+static int
+collation_cmp(const char *a, const char *b)
+{
+	return varstr_cmp(a, strlen(a), b, strlen(b), DEFAULT_COLLATION_OID);
 }
 
 static bool
@@ -174,10 +182,13 @@ provisioning_run_notify(PG_FUNCTION_ARGS)
 	RunFacts	run;
 	bool		isnull;
 	bool		changed_any = false;
-	int64		done = 0;
-	int64		total;
+	int			total;
+	int			current;
+	int			run_status;
 	JsonbValue *step_values;
 	JsonbValue *status_values;
+	StepStatus *statuses;
+	char	  **keys;
 	bool	   *changed;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigger->tg_event) ||
@@ -201,43 +212,38 @@ provisioning_run_notify(PG_FUNCTION_ARGS)
 	steps = steps_of(trigger, new_tuple);
 	old_steps = steps_of(trigger, old_tuple);
 
-	/*
-	 * One pass over the steps: progress, the current step (the first running one, as min()
-	 * orders text) and which steps' status changed
-	 */
+	/* one pass over the steps: their statuses and keys, and which steps' status changed */
 	total = steps ? JsonContainerSize(steps) : 0;
 	step_values = palloc0(sizeof(JsonbValue) * Max(total, 1));
 	status_values = palloc0(sizeof(JsonbValue) * Max(total, 1));
+	statuses = palloc0(sizeof(StepStatus) * Max(total, 1));
+	keys = palloc0(sizeof(char *) * Max(total, 1));
 	changed = palloc0(sizeof(bool) * Max(total, 1));
-	run.current_step = NULL;
-	for (uint32 i = 0; i < total; i++)
+	for (int i = 0; i < total; i++)
 	{
 		JsonbValue	old;
 		JsonbValue *status_value = member(steps, i, "status", &status_values[i]);
 		JsonbValue *step_value = member(steps, i, "step", &step_values[i]);
 		char	   *status = as_text(status_value);
-		char	   *step = as_text(step_value);
 		int			s = status ? step_status_of_name(status) : -1;
 
 		if (status_value == NULL)
 			status_values[i].type = jbvNull;
 		if (step_value == NULL)
 			step_values[i].type = jbvNull;
-		if (s >= 0 && STEP_IS_DONE(s))
-			done++;
-		else if (s == STEP_RUNNING && step != NULL &&
-				 (run.current_step == NULL ||
-				  varstr_cmp(step, strlen(step), run.current_step, strlen(run.current_step),
-							 DEFAULT_COLLATION_OID) < 0))
-			run.current_step = step;
+		/* a status this version does not know is neither done nor running, as pending */
+		statuses[i] = s >= 0 ? (StepStatus) s : STEP_PENDING;
+		keys[i] = as_text(step_value);
 		changed[i] = old_tuple != NULL && !same_text(status, as_text(member(old_steps, i, "status", &old)));
 	}
-	/* as provisioning._progress */
-	run.progress = strcmp(run.status, run_status_names[RUN_COMPLETED]) == 0 ? 100 :
-		(int) Min(99, (100 * done) / Max(total, 1));
+	run_status = run_status_of_name(run.status);
+	run.progress = run_progress(run_steps_done(statuses, total), total,
+								run_status >= 0 ? (RunStatus) run_status : RUN_IN_PROGRESS);
+	current = run_current_step(statuses, (const char *const *) keys, total, collation_cmp);
+	run.current_step = current >= 0 ? keys[current] : NULL;
 
 	/* one message per step whose status changed, in step order */
-	for (uint32 i = 0; i < total; i++)
+	for (int i = 0; i < total; i++)
 		if (changed[i])
 		{
 			notify_change(&run, true, &step_values[i], &status_values[i]);

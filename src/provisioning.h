@@ -33,7 +33,6 @@ extern int	prov_max_parallel_steps;
 extern bool prov_notify;
 
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
-#define MAX_PARALLEL_STEPS 16	/* provisioning.max_parallel_steps' upper bound */
 
 /* State in shared memory (init.c) */
 typedef struct ProvisioningShared
@@ -53,22 +52,35 @@ extern pg_atomic_uint64 *prov_delegated_engine_us;
 extern bool prov_preloaded;
 extern struct HTAB *prov_health_cache;
 
-/* The run queue and the lock that makes a run one worker's (queue.c) */
+/* The run queue (queue.c) */
 #define RELAUNCH_DELAY_MS 1000	/* an interrupted run waits this long after its last claim */
+extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
+extern bool runs_waiting(void);
 extern void wake_for_runs(int runs);
-struct BackgroundWorker;
-extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
+
+/* The session locks that make a run one worker's and a step one process's (locks.c) */
+extern bool run_lock_try(const pg_uuid_t *run_id);
+extern bool run_lock_available(const pg_uuid_t *run_id);
+extern void run_lock_release(const pg_uuid_t *run_id);
+extern bool step_lock_try(const pg_uuid_t *run_id, int step);
+extern bool step_lock_available(const pg_uuid_t *run_id, int step);
+extern void step_lock_release(const pg_uuid_t *run_id, int step);
+extern void step_lock_wait(const pg_uuid_t *run_id, int step);
+
+/* The run workers' pool: live and idle ones (worker_pool.c) */
 extern bool worker_idle_begin(void);
 extern bool worker_idle_end(void);
 extern int	idle_workers(void);
-extern bool run_lock_acquire(const pg_uuid_t *run_id, bool for_real);
-extern void run_lock_release(const pg_uuid_t *run_id);
-extern bool step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real);
-extern void step_lock_release(const pg_uuid_t *run_id, int step);
-extern void step_lock_wait(const pg_uuid_t *run_id, int step);
+extern void worker_pool_join(void);
+extern bool worker_pool_surplus(void);
+
+/* What every worker shares (worker.c) */
+struct BackgroundWorker;
+extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *function, const char *type);
+extern void dynamic_worker_connect(Datum arg, const char *appname);
 extern bool extension_ready(void);
-extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
-extern bool runs_waiting(void);
+extern void reload_if_pending(void);
+extern void worker_sleep(long ms);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */
 extern void worker_txn_begin(const char *activity);

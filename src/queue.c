@@ -1,125 +1,17 @@
 /*
  * queue.c
  *     The run queue, shared by the launcher and the run workers: which runs are runnable,
- *     and the session lock that makes a run one worker's.
+ *     whether any waits, and the wake-up of whoever starts the runs a transaction queued.
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
-#include "postmaster/bgworker.h"
 #include "storage/latch.h"
-#include "storage/lock.h"
 #include "storage/spin.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "provisioning.h"
-
-/* Distinct advisory lock spaces, apart from pg_advisory_lock()'s 1 and 2 */
-#define RUN_LOCK_SPACE 0x5052
-#define STEP_LOCK_SPACE 0x5300	/* plus the step's index */
-
-static void
-lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id, uint16 space)
-{
-	uint32		k1,
-				k2;
-
-	memcpy(&k1, run_id->data, 4);
-	memcpy(&k2, run_id->data + 4, 4);
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, k1, k2, space);
-}
-
-/* Takes a session lock without waiting; with for_real false only tests whether it is free. */
-static bool
-session_lock_try(const LOCKTAG *tag, bool for_real)
-{
-	if (LockAcquire(tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	if (!for_real)
-		LockRelease(tag, ExclusiveLock, true);
-	return true;
-}
-
-static void
-run_lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id)
-{
-	lock_tag(tag, run_id, RUN_LOCK_SPACE);
-}
-
-/*
- * Takes the run's session lock without waiting. With for_real false it only tests
- * whether the lock is free (the launcher's check for a worker holding the run).
- */
-bool
-run_lock_acquire(const pg_uuid_t *run_id, bool for_real)
-{
-	LOCKTAG		tag;
-
-	run_lock_tag(&tag, run_id);
-	return session_lock_try(&tag, for_real);
-}
-
-void
-run_lock_release(const pg_uuid_t *run_id)
-{
-	LOCKTAG		tag;
-
-	run_lock_tag(&tag, run_id);
-	LockRelease(&tag, ExclusiveLock, true);
-}
-
-/*
- * A step's session lock: the process executing it holds it. Taken without waiting;
- * with for_real false it only tests whether a step worker holds it.
- */
-bool
-step_lock_acquire(const pg_uuid_t *run_id, int step, bool for_real)
-{
-	LOCKTAG		tag;
-
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	return session_lock_try(&tag, for_real);
-}
-
-void
-step_lock_release(const pg_uuid_t *run_id, int step)
-{
-	LOCKTAG		tag;
-
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	LockRelease(&tag, ExclusiveLock, true);
-}
-
-/* Waits until no step worker holds the step (in a transaction, for the lock manager). */
-void
-step_lock_wait(const pg_uuid_t *run_id, int step)
-{
-	LOCKTAG		tag;
-
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	(void) LockAcquire(&tag, ExclusiveLock, true, false);
-	LockRelease(&tag, ExclusiveLock, true);
-}
-
-/*
- * Is the schema this library works with (1.3) installed in this database? It may be
- * absent, or older until ALTER EXTENSION provisioning UPDATE: the workers wait for it.
- */
-bool
-extension_ready(void)
-{
-	Oid			nsp;
-
-	if (!OidIsValid(get_extension_oid("provisioning", true)))
-		return false;
-	nsp = get_namespace_oid("provisioning", true);
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("unsettled_creates", nsp));
-}
 
 /*
  * Does a queued run wait for a worker? Then the workers' processes and the cores are
@@ -171,7 +63,7 @@ runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 		bool		isnull;
 		pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 
-		if (!run_lock_acquire(id, false))
+		if (!run_lock_available(id))
 			continue;			/* a worker has it */
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)))
 		{
@@ -206,76 +98,4 @@ wake_for_runs(int runs)
 		SetLatch(woken[i]);
 	if (launcher)
 		SetLatch(launcher);
-}
-
-/*
- * This run worker waits for work: committing backends may hand it a run. False when the
- * idle list is full, which only a launcher that restarted and forgot its workers allows
- * (it may start max_workers more): as many workers as max_workers can ever use wait
- * already, so this one is not needed.
- */
-bool
-worker_idle_begin(void)
-{
-	bool		room;
-
-	SpinLockAcquire(&prov_shared->mutex);
-	room = prov_shared->n_idle < lengthof(prov_shared->idle_latches);
-	if (room)
-		prov_shared->idle_latches[prov_shared->n_idle++] = MyLatch;
-	SpinLockRelease(&prov_shared->mutex);
-	return room;
-}
-
-/*
- * This run worker stops waiting; true when a committing backend took it off the idle
- * list meanwhile, that is, handed it a run to claim.
- */
-bool
-worker_idle_end(void)
-{
-	bool		handed = true;
-
-	SpinLockAcquire(&prov_shared->mutex);
-	for (int i = 0; i < prov_shared->n_idle; i++)
-		if (prov_shared->idle_latches[i] == MyLatch)
-		{
-			memmove(&prov_shared->idle_latches[i], &prov_shared->idle_latches[i + 1],
-					sizeof(Latch *) * (prov_shared->n_idle - i - 1));
-			prov_shared->n_idle--;
-			handed = false;
-			break;
-		}
-	SpinLockRelease(&prov_shared->mutex);
-	return handed;
-}
-
-/* Run workers waiting for work (the launcher hands them runs before it starts more). */
-int
-idle_workers(void)
-{
-	int			n;
-
-	SpinLockAcquire(&prov_shared->mutex);
-	n = prov_shared->n_idle;
-	SpinLockRelease(&prov_shared->mutex);
-	return n;
-}
-
-/*
- * A dynamic background worker of this library in this database, calling function; its exit
- * sets the caller's latch (bgw_notify_pid). The caller names it and fills bgw_extra.
- */
-void
-dynamic_worker_init(BackgroundWorker *worker, const char *function, const char *type)
-{
-	memset(worker, 0, sizeof(*worker));
-	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker->bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker->bgw_library_name, "provisioning", BGW_MAXLEN);
-	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
-	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
-	worker->bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-	worker->bgw_notify_pid = MyProcPid;
 }

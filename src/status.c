@@ -43,13 +43,43 @@ const char *const tenant_status_names[] = {
 	NULL
 };
 
+const char *const fail_kind_names[] = {
+	[FAIL_NONE] = NULL,
+	[FAIL_TRANSIENT] = "transient",
+	[FAIL_PERMANENT] = "permanent",
+	[FAIL_OFFLINE] = "offline",
+};
+
+const char	step_retrying_name[] = "retrying";
+
+static int
+index_of_name(const char *const *names, const char *name)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+run_status_of_name(const char *name)
+{
+	return index_of_name(run_status_names, name);
+}
+
 int
 step_status_of_name(const char *name)
 {
-	for (int i = 0; step_status_names[i]; i++)
-		if (strcmp(step_status_names[i], name) == 0)
-			return i;
-	return -1;
+	return index_of_name(step_status_names, name);
+}
+
+FailKind
+fail_kind_of_name(const char *name)
+{
+	for (int k = FAIL_TRANSIENT; k <= FAIL_OFFLINE; k++)
+		if (name != NULL && strcmp(name, fail_kind_names[k]) == 0)
+			return (FailKind) k;
+	return FAIL_NONE;
 }
 
 static char *

@@ -36,14 +36,31 @@ typedef enum TenantStatus
 	TENANT_FAILED
 } TenantStatus;
 
+/* Why a step failed: decides whether it is retried, and the run's final status. */
+typedef enum FailKind
+{
+	FAIL_NONE,
+	FAIL_TRANSIENT,				/* retried with backoff inside the step */
+	FAIL_PERMANENT,				/* the engine refused; retrying would not help */
+	FAIL_OFFLINE				/* the engine could not be reached */
+} FailKind;
+
 extern const char *const run_status_names[];
 extern const char *const step_status_names[];
 extern const char *const tenant_status_names[];
+extern const char *const fail_kind_names[];	/* tenant_onboarding.error_kind; NULL for none */
 
-/* The step status named name, or -1. */
+/*
+ * What a step boundary records for an attempt that failed and is retried: the step stays
+ * running and its log row says "retrying" (_step_record's p_status). No step holds it.
+ */
+extern const char step_retrying_name[];
+
+/* The status named name, or -1. */
+extern int	run_status_of_name(const char *name);
 extern int	step_status_of_name(const char *name);
 
-/* A step that needs no more work: completed, exists or skipped. */
-#define STEP_IS_DONE(s) ((s) == STEP_COMPLETED || (s) == STEP_EXISTS || (s) == STEP_SKIPPED)
+/* The kind named name; FAIL_NONE for NULL or a name it does not know. */
+extern FailKind fail_kind_of_name(const char *name);
 
 #endif							/* PROVISIONING_STATUS_H */

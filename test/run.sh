@@ -5,9 +5,10 @@
 #                                                        simulated ERPNext and Odoo in test/sim)
 #   prove       test/t/*.pl                             (crashes, restarts, failover, upgrades,
 #                                                        with PostgreSQL's own Perl TAP modules)
+#   test/unit/*_test.c                                  (the pure code, without a server: first)
 # As root it builds and installs the extension first, then runs the cluster as postgres.
-# With arguments (test/sql/*.sql, test/pgtap/*.sql or test/t/*.pl files, or test/ui for the
-# browser tests) it runs only those, for development.
+# With arguments (test/unit/*_test.c, test/sql/*.sql, test/pgtap/*.sql or test/t/*.pl files,
+# or test/ui for the browser tests) it runs only those, for development.
 # Each test file gets TEST_FILE_LIMIT seconds (default 300); one that runs out fails, named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,20 +31,6 @@ cp -r test/t "$WORK/t"
 cp test/sim/simctl test/concurrent_start.sh test/wait_for.sh "$WORK/"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK"
 
-start_sim "$ROOT"
-start_cluster \
-  "provisioning.http_connect_timeout_ms = 1000" \
-  "provisioning.http_timeout_ms = 3000" \
-  "provisioning.write_settle_ms = 6000" \
-  "provisioning.http_retry_delay_ms = 20" \
-  "provisioning.health_cache_ttl = 2"
-psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
-           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \
-           -c "ALTER DATABASE $PGDATABASE SET test.odoo_sim_port = '$ODOO_SIM_PORT'"
-psql_owner -f test/helpers.sql
-export SIM_CONTROL SIM_PORT ODOO_SIM_CONTROL ODOO_SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
-       WAIT_FOR="$WORK/wait_for.sh" PGUSER=postgres
-
 ran=0
 failed=()
 # run_file FILE CMD...: runs one test file's command under the time limit; a file that
@@ -64,6 +51,37 @@ run_file() {
     *) failed+=("$file") ;;
   esac
 }
+
+# unit_file test/unit/X_test.c: builds test/unit/X_test against src/X.c alone and runs it.
+unit_file() {
+  run_file "$1" sh -c 'make -s PG_CONFIG="$1" "$2" && "./$2"' sh "$PGBIN/pg_config" "${1%.c}"
+}
+
+# The unit tests need no cluster: they run before it starts, each reported like any file.
+unit_tests=()
+if [ $# -eq 0 ]; then
+  unit_tests=(test/unit/*_test.c)
+else
+  for f in "$@"; do case $f in test/unit/*_test.c) unit_tests+=("$f") ;; esac; done
+fi
+if [ ${#unit_tests[@]} -gt 0 ]; then
+  echo "== unit: the pure code, without a server"
+  for f in "${unit_tests[@]}"; do unit_file "$f"; done
+fi
+
+start_sim "$ROOT"
+start_cluster \
+  "provisioning.http_connect_timeout_ms = 1000" \
+  "provisioning.http_timeout_ms = 3000" \
+  "provisioning.write_settle_ms = 6000" \
+  "provisioning.http_retry_delay_ms = 20" \
+  "provisioning.health_cache_ttl = 2"
+psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
+           -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \
+           -c "ALTER DATABASE $PGDATABASE SET test.odoo_sim_port = '$ODOO_SIM_PORT'"
+psql_owner -f test/helpers.sql
+export SIM_CONTROL SIM_PORT ODOO_SIM_CONTROL ODOO_SIM_PORT SIMCTL="$WORK/simctl" CONCURRENT_START="$WORK/concurrent_start.sh" \
+       WAIT_FOR="$WORK/wait_for.sh" PGUSER=postgres
 
 # The test commands, as the cluster's owner (postgres when we are root).
 owner=(env PATH="$PGBIN:$PATH")
@@ -90,11 +108,12 @@ regress_file() {
 if [ $# -gt 0 ]; then
   for f in "$@"; do
     case $f in
+      test/unit/*_test.c) ;;  # run before the cluster started
       test/sql/*.sql) regress_file "$f" ;;
       *.sql) pgtap_file "$f" ;;
       *.pl)  tap_file "$f" ;;
       test/ui|test/ui/) ui_tests ;;
-      *) echo "test/run.sh: $f is neither a pg_regress, a pgTAP (.sql) nor a Perl TAP (.pl) file, nor test/ui" >&2; exit 2 ;;
+      *) echo "test/run.sh: $f is neither a unit test (test/unit/*_test.c), a pg_regress, a pgTAP (.sql) nor a Perl TAP (.pl) file, nor test/ui" >&2; exit 2 ;;
     esac
   done
 else

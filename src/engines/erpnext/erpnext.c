@@ -743,6 +743,7 @@ erpnext_workspace_path(JsonbContainer *metadata)
 
 const EngineDriver erpnext_driver = {
 	.kind = "erpnext",
+	.reachability_step = "step_0_engine_check",
 	.begin = erpnext_begin,
 	.probe_request = erpnext_probe_request,
 	.probe_judge = erpnext_probe_judge,

@@ -899,6 +899,7 @@ odoo_workspace_path(JsonbContainer *metadata)
 
 const EngineDriver odoo_driver = {
 	.kind = "odoo",
+	.reachability_step = "step_0_engine_check",
 	.begin = odoo_begin,
 	.share = odoo_share,
 	.probe_request = odoo_probe_request,

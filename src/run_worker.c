@@ -1,0 +1,287 @@
+/*
+ * run_worker.c
+ *     A run worker: claims a run, executes it to its end step boundary by step boundary,
+ *     then claims the next runnable one or waits idle for a while before it exits.
+ *
+ * The launcher starts one dynamic background worker per runnable run (or hands the run to
+ * an idle one). The worker takes the run's advisory lock for the life of its session, so a
+ * run never has two workers, and then repeats: call the engine with no transaction open,
+ * then record the step's outcome and the start of the next steps in one short transaction.
+ * A step that was running when the server stopped is executed again when the run resumes;
+ * steps check the engine before they create, so nothing is made twice.
+ *
+ * At each boundary the state machine (run_state.c) says which ready steps start: the run
+ * worker executes one itself and starts a step worker for each other one (step_worker.c).
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "driver.h"
+#include "provisioning.h"
+#include "run.h"
+#include "run_events.h"
+
+/* An engine's quickest answer (ms) from which a run's independent steps run at once */
+#define PARALLEL_MIN_REQUEST_MS 5
+
+/* How long a run worker with nothing to do waits for work before it exits */
+#define WORKER_IDLE_MS 10000
+
+/*
+ * A step boundary, in the open transaction: records the outcome of step done (-1 for
+ * none: the run begins, or a step worker exited), decides which ready steps start (the
+ * ones most steps wait for first; provisioning.max_parallel_steps at once, counting those
+ * in flight), records their start, and the run's end once every step settled or a
+ * critical one failed and nothing is in flight.
+ */
+static void
+run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms, RunPlan *plan)
+{
+	int			first = -1;
+
+	/*
+	 * A step worker costs a process start and a connection, more than a few of a fast
+	 * engine's answers: steps run at once only when every answer of this run's engine so far
+	 * was slow (the quickest one: a single slow answer is more often a busy machine), and no
+	 * queued run waits for a worker.
+	 */
+	int			parallel = (prov_max_parallel_steps > 1 && ctx->http.requests > 0 &&
+							ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
+		prov_max_parallel_steps : 1;
+
+	if (step_workers_note_exits(ctx))
+		run_refresh(ctx, done);
+	if (done >= 0)
+	{
+		ctx->steps[done].status = result->status;
+		ctx->steps[done].message = result->status == STEP_FAILED ? result->message : NULL;
+		if (step_stops_run(&ctx->steps[done]) && ctx->error_kind == FAIL_NONE)
+			ctx->error_kind = result->kind;
+	}
+	run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind, plan);
+
+	/* the first start goes with the outcome; steps whose start is recorded keep it */
+	for (int i = -1; i < plan->ndelegate && first < 0; i++)
+	{
+		int			step = i < 0 ? plan->own : plan->delegate[i];
+
+		if (step >= 0 && !ctx->steps[step].started)
+			first = step;
+	}
+	if (done >= 0 || first >= 0 || plan->ends)
+		run_record(ctx, done, done >= 0 ? step_status_names[result->status] : NULL,
+				   done >= 0 ? ctx->steps[done].attempts : 0, done >= 0 ? result->message : NULL,
+				   duration_ms, first, plan->ends ? &plan->end : NULL,
+				   plan->ends ? ctx->error_kind : done >= 0 ? result->kind : FAIL_NONE);
+	if (first >= 0)
+		ctx->steps[first].started = true;
+	for (int i = -1; i < plan->ndelegate; i++)
+	{
+		int			step = i < 0 ? plan->own : plan->delegate[i];
+
+		if (step < 0 || ctx->steps[step].started)
+			continue;
+		run_record(ctx, -1, NULL, 0, NULL, 0, step, NULL, FAIL_NONE);
+		ctx->steps[step].started = true;
+	}
+}
+
+/*
+ * Commits a step boundary. Unless the run ends there, the WAL flush is left to the next
+ * engine request, which carries it out once it went out (http_sent_hook): a crash in
+ * between loses a boundary the engine may have seen the next request of, and the resumed
+ * run settles every create as it does after any interruption. The run's end waits for
+ * its flush, so it is never seen before it is durable.
+ */
+static void
+boundary_commit(const RunPlan *plan)
+{
+	if (plan->ends)
+		worker_txn_commit();
+	else
+		worker_txn_commit_flush_later();
+}
+
+/*
+ * Claims a run and begins it in one transaction: takes its lock (the given run, or else
+ * the oldest runnable run no worker holds), begins it, and records the start of its first
+ * steps, or its end when no step is left. A step left running belongs to a step worker
+ * of an earlier run worker while that holds its lock; else it is executed again. NULL
+ * when there was no run to claim.
+ */
+static RunContext *
+run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
+{
+	pg_uuid_t	ids[MAX_RUN_WORKERS];
+	pg_uuid_t	run_id;
+	bool		claimed = false;
+	bool		held_back = false;
+	bool		resumed = false;
+	RunContext *ctx = NULL;
+	double		txn_ms_before = worker_txn_ms();
+
+	reload_if_pending();
+	worker_txn_begin("claiming a provisioning run");
+	if (given != NULL)
+	{
+		memcpy(&run_id, given, sizeof(pg_uuid_t));
+		claimed = run_lock_try(&run_id);
+	}
+	else
+	{
+		int			n = runnable_runs(ids, lengthof(ids), &held_back);
+
+		for (int i = 0; i < n && !claimed; i++)
+			if ((claimed = run_lock_try(&ids[i])))
+				memcpy(&run_id, &ids[i], sizeof(pg_uuid_t));
+	}
+	if (claimed && (ctx = run_begin(parent, &run_id)) == NULL)
+		run_lock_release(&run_id);
+	if (ctx != NULL)
+	{
+		for (int i = 0; i < ctx->nsteps; i++)
+			if (ctx->steps[i].status == STEP_RUNNING)
+			{
+				ctx->steps[i].foreign = !step_lock_available(&ctx->run_id, i);
+				ctx->steps[i].resumed = resumed = true;
+			}
+		run_plan(ctx, -1, NULL, 0, plan);
+	}
+	if (ctx != NULL)
+		boundary_commit(plan);
+	else
+		worker_txn_commit();
+	if (ctx != NULL)
+	{
+		ctx->txn_ms_before = txn_ms_before;
+		ctx->first = plan->own;
+		pg_atomic_write_u64(&prov_delegated_engine_us[MyProc->pgprocno], 0);
+		run_event_run_started(ctx, resumed);
+	}
+	return ctx;
+}
+
+/* Executes a claimed run, as planned at its claim, to its end. */
+static void
+run_execute(RunContext *ctx, RunPlan *plan)
+{
+	for (;;)
+	{
+		reload_if_pending();
+		/* a step worker's requests come after the start recorded for it is on disk */
+		if (plan->ndelegate > 0)
+			worker_flush_owed();
+		for (int i = 0; i < plan->ndelegate; i++)
+			(void) step_worker_start(ctx, plan->delegate[i]);
+		if (plan->ends)
+		{
+			ctx->delegated_engine_ms =
+				pg_atomic_read_u64(&prov_delegated_engine_us[MyProc->pgprocno]) / 1000.0;
+			run_event_run_finished(ctx, plan->end);
+			return;
+		}
+		/*
+		 * The step's lock, like a step worker's: a step worker of an earlier run worker
+		 * that was registered but had not started yet finds the step taken, and one that
+		 * holds it makes the step foreign.
+		 */
+		if (plan->own >= 0 && !step_lock_try(&ctx->run_id, plan->own))
+		{
+			ctx->steps[plan->own].foreign = true;
+			ctx->steps[plan->own].started = false;
+		}
+		else if (plan->own >= 0)
+		{
+			int			cur = plan->own;
+			StepResult	result;
+			double		duration_ms;
+
+			ctx->steps[cur].started = false;
+			duration_ms = execute_step(ctx, cur, &result);
+			worker_txn_begin(ctx->steps[cur].key);
+			run_plan(ctx, cur, &result, duration_ms, plan);
+			boundary_commit(plan);
+			step_lock_release(&ctx->run_id, cur);
+			run_event_step_finished(ctx, cur, &result, duration_ms);
+			continue;
+		}
+		else
+			step_workers_wait(ctx);
+		worker_txn_begin("reading the outcomes of the run's step workers");
+		run_plan(ctx, -1, NULL, 0, plan);
+		boundary_commit(plan);
+	}
+}
+
+/*
+ * A run worker: executes the run it was started for, then any other runnable run, and
+ * waits idle for the launcher's wake-up (a new run) for a while before it exits. Staying
+ * on saves the next run the process start, the connection and the compiled plans.
+ */
+void
+provisioning_run_main(Datum arg)
+{
+	pg_uuid_t	given;
+	bool		first_pass = true;
+	TimestampTz idle_since;
+	MemoryContext loop_cxt;
+
+	memcpy(&given, MyBgworkerEntry->bgw_extra, sizeof(given));
+	dynamic_worker_connect(arg, "provisioning run");
+	http_sent_hook = worker_flush_owed;
+	worker_pool_join();
+
+	/* whatever a pass of the loop allocates goes with it: a reused worker stays flat */
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning run loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(loop_cxt);
+	idle_since = GetCurrentTimestamp();
+	for (;;)
+	{
+		RunContext *ctx;
+		RunPlan		plan;
+		bool		handed;
+
+		MemoryContextReset(loop_cxt);
+		ctx = run_claim(loop_cxt, first_pass ? &given : NULL, &plan);
+		if (ctx == NULL && first_pass)
+			ctx = run_claim(loop_cxt, NULL, &plan);
+		first_pass = false;
+		if (ctx != NULL)
+		{
+			pg_uuid_t	run_id = ctx->run_id;
+
+			run_execute(ctx, &plan);
+			run_forget(ctx);
+			run_lock_release(&run_id);
+			idle_since = GetCurrentTimestamp();
+			reload_if_pending();
+			if (worker_pool_surplus())
+				proc_exit(0);
+			continue;
+		}
+		if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), WORKER_IDLE_MS))
+			proc_exit(0);
+
+		pgstat_report_activity(STATE_IDLE, NULL);
+		if (!worker_idle_begin())
+			proc_exit(0);		/* surplus: the idle list is full */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_IDLE_MS, PG_WAIT_EXTENSION);
+		/* a committing backend that handed this worker a run keeps it from leaving */
+		handed = worker_idle_end();
+		if (handed)
+			idle_since = GetCurrentTimestamp();
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reload_if_pending();
+	}
+}

@@ -1,0 +1,283 @@
+/*
+ * step_context.c
+ *     What a step's function calls (driver.h): the run's settings and metadata, the status
+ *     of the run's other steps, creates made at most once, and the step's result.
+ *
+ * Metadata a step sets is recorded with the next step boundary of the process executing
+ * it (run_store.c); what other processes recorded meanwhile is merged in (meta_merge).
+ */
+#include "postgres.h"
+
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "driver.h"
+#include "json.h"
+#include "provisioning.h"
+#include "run.h"
+
+const char *
+config_text(RunContext *ctx, const char *key)
+{
+	return jb_text(ctx->config, key);
+}
+
+bool
+config_bool(RunContext *ctx, const char *key)
+{
+	return jb_bool(ctx->config, key, false);
+}
+
+const char *
+meta_get(RunContext *ctx, const char *key)
+{
+	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
+		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
+			return (const char *) list_nth(ctx->metadata, i + 1);
+	return NULL;
+}
+
+static bool
+meta_written(RunContext *ctx, const char *key)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->meta_written)
+		if (strcmp((char *) lfirst(lc), key) == 0)
+			return true;
+	return false;
+}
+
+/* Sets key; a key this process wrote is recorded with its next step boundary. */
+static void
+meta_put(RunContext *ctx, const char *key, const char *value, bool written)
+{
+	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+	bool		found = false;
+
+	if (value == NULL)
+		value = "";
+	for (int i = 0; i + 1 < list_length(ctx->metadata) && !found; i += 2)
+		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
+		{
+			list_nth_cell(ctx->metadata, i + 1)->ptr_value = pstrdup(value);
+			found = true;
+		}
+	if (!found)
+		ctx->metadata = lappend(lappend(ctx->metadata, pstrdup(key)), pstrdup(value));
+	if (written && !meta_written(ctx, key))
+		ctx->meta_written = lappend(ctx->meta_written, pstrdup(key));
+	MemoryContextSwitchTo(old);
+}
+
+void
+meta_set(RunContext *ctx, const char *key, const char *value)
+{
+	meta_put(ctx, key, value, true);
+}
+
+/* A key another process recorded: taken, unless this process wrote its own since. */
+void
+meta_merge(RunContext *ctx, const char *key, const char *value)
+{
+	if (!meta_written(ctx, key))
+		meta_put(ctx, key, value, false);
+}
+
+/* The status of step in this run; pending for a step the run does not have. */
+StepStatus
+step_status_of(RunContext *ctx, const char *step)
+{
+	for (int i = 0; i < ctx->nsteps; i++)
+		if (strcmp(ctx->steps[i].key, step) == 0)
+			return ctx->steps[i].status;
+	return STEP_PENDING;
+}
+
+/*
+ * May target be created now? Not while a create that may still be applied by the engine
+ * could be it: one sent without an answer less than provisioning.write_settle_ms ago (by
+ * this step, or by an earlier run of the tenant: earlier_creates), or, in a resumed run, any
+ * create in the first write_settle_ms. A step creates in a fixed order after looking each
+ * document up, so a create of another target means this step's unanswered one was found: it
+ * is settled too.
+ */
+bool
+create_allowed(RunContext *ctx, const char *target)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	if (ctx->unsettled_since != 0)
+	{
+		if (TimestampDifferenceExceeds(ctx->unsettled_since, now, prov_write_settle_ms) ||
+			(ctx->unsettled_target != NULL && strcmp(ctx->unsettled_target, target) != 0))
+		{
+			ctx->unsettled_since = 0;
+			ctx->unsettled_target = NULL;
+		}
+		else
+		{
+			ctx->settle_from = ctx->unsettled_since;
+			return false;
+		}
+	}
+	foreach(lc, ctx->earlier_creates)
+	{
+		UnsettledCreate *u = (UnsettledCreate *) lfirst(lc);
+
+		if (strcmp(u->target, target) == 0 &&
+			!TimestampDifferenceExceeds(u->sent_at, now, prov_write_settle_ms))
+		{
+			ctx->settle_from = u->sent_at;
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The create of target, sent at ctx->write_sent_at, got no answer: it settles from then
+ * (create_allowed), and is kept at once for the tenant's next run (unsettled_create_store).
+ */
+void
+write_unanswered(RunContext *ctx, const char *target)
+{
+	ctx->unsettled_since = ctx->write_sent_at;
+	ctx->unsettled_target = MemoryContextStrdup(ctx->cxt, target);
+	unsettled_create_store(ctx, target);
+}
+
+/* Waits a little before the unsettled create is looked for again. */
+void
+settle_pause(RunContext *ctx, const char *target)
+{
+	long		left = prov_write_settle_ms -
+		TimestampDifferenceMilliseconds(ctx->settle_from, GetCurrentTimestamp());
+
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("%s: waiting for the engine to apply an unanswered create (%s)",
+									ctx->steps[ctx->current].key, target));
+	worker_sleep(Max(1, Min(left, Min(Max(prov_write_settle_ms / 20, 100), 2000))));
+}
+
+/*
+ * Makes sure c's target exists: looks it up, and creates it only when it is missing. A
+ * create whose answer never came, or came unreadable, may still be applied by the engine: until
+ * provisioning.write_settle_ms has passed since it was sent, the target is looked up again
+ * instead of created again (create_allowed); if it has not appeared by then, the step
+ * fails transiently and its next attempt creates it. A conflict means it appeared
+ * meanwhile.
+ */
+bool
+create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
+{
+	char	   *unanswered = NULL;	/* why the create's fate is unknown */
+	bool		conflict = false;
+	bool		found;
+
+	*created = false;
+	for (;;)
+	{
+		if (!c->lookup(ctx, r, c->arg, &found))
+			return false;
+		if (found)
+			return true;
+		if (conflict)
+		{
+			step_fail(r, FAIL_PERMANENT, "%s: the engine reported a conflict, yet %s cannot be found",
+					  c->request, c->target);
+			return false;
+		}
+		if (!create_allowed(ctx, c->target))
+		{
+			settle_pause(ctx, c->target);
+			continue;
+		}
+		if (unanswered)
+		{
+			step_fail(r, FAIL_TRANSIENT, "the create of %s got no answer that tells its fate (%s), and it did not appear within %d ms",
+					  c->target, unanswered, prov_write_settle_ms);
+			return false;
+		}
+		switch (c->create(ctx, r, c->arg))
+		{
+			case CREATE_MADE:
+				*created = true;
+				return true;
+			case CREATE_CONFLICT:
+				conflict = true;
+				break;
+			case CREATE_UNKNOWN:
+				write_unanswered(ctx, c->target);
+				unanswered = r->message ? r->message : "";
+				break;
+			case CREATE_FAILED:
+				return false;
+		}
+	}
+}
+
+static char *
+vformat(const char *fmt, va_list args)
+pg_attribute_printf(1, 0);
+
+static char *
+vformat(const char *fmt, va_list args)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&buf, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			return buf.data;
+		enlargeStringInfo(&buf, needed);
+	}
+}
+
+/*
+ * Success. A document found on re-check after this step already sent a creating
+ * request was made by that request (its answer was lost): that is "completed" too.
+ */
+void
+step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	result->message = vformat(fmt, args);
+	va_end(args);
+	result->status = (created || ctx->create_sent) ? STEP_COMPLETED : STEP_EXISTS;
+	result->kind = FAIL_NONE;
+}
+
+void
+step_fail(StepResult *result, FailKind kind, const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	result->message = vformat(fmt, args);
+	va_end(args);
+	result->status = STEP_FAILED;
+	result->kind = kind;
+}
+
+/*
+ * An answer that is not what the request answers (not JSON, wrong types, a missing or
+ * nonsensical id) fails the attempt, to be retried: never read as "absent" or "made".
+ */
+bool
+step_malformed(StepResult *result, const char *request, const char *what)
+{
+	step_fail(result, FAIL_TRANSIENT, "%s: the engine's answer is malformed: %s", request, what);
+	return false;
+}

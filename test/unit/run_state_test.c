@@ -1,0 +1,246 @@
+/*
+ * run_state_test.c
+ *     The run's state machine (src/run_state.c) without a server: readiness, the order in
+ *     which ready steps start, the run's final status, the tenant's status, progress and the
+ *     current step. Prints TAP and a closing "N passed, N failed"; exits 1 on any failure.
+ *     Built and run by test/run.sh (make test/unit/run_state_test).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "run_state.h"
+
+static int	passed = 0;
+static int	failed = 0;
+
+static void
+check(int ok, const char *what)
+{
+	printf("%s %d - %s\n", ok ? "ok" : "not ok", passed + failed + 1, what);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static void
+check_int(int got, int want, const char *what)
+{
+	check(got == want, what);
+	if (got != want)
+		printf("#   got %d, want %d\n", got, want);
+}
+
+/* ERPNext's catalog: step i waits for the steps in deps[i] (depends_on) */
+#define NSTEPS 10
+static int	deps[NSTEPS][4] = {
+	{0}, {0}, {0}, {2}, {2}, {4}, {4}, {0}, {0, 3, 4, 7}, {8}
+};
+static int	ndeps[NSTEPS] = {0, 1, 1, 1, 1, 1, 1, 1, 4, 1};
+static char *keys[NSTEPS] = {
+	"step_0_engine_check", "step_1_fiscal_year", "step_2_company", "step_3_chart_of_accounts",
+	"step_4_warehouses", "step_5_settings", "step_6_items", "step_7_customer",
+	"step_8_pos_profile", "step_9_pos_session"
+};
+static int	fake_worker;		/* a step worker's handle: only ever compared with NULL */
+
+/* A fresh run: every step pending and critical, as the catalog says, weighed */
+static void
+fresh_run(RunStep *steps)
+{
+	memset(steps, 0, sizeof(RunStep) * NSTEPS);
+	for (int i = 0; i < NSTEPS; i++)
+	{
+		steps[i].key = keys[i];
+		steps[i].status = STEP_PENDING;
+		steps[i].critical = true;
+		steps[i].deps = deps[i];
+		steps[i].ndeps = ndeps[i];
+	}
+	run_weigh_steps(steps, NSTEPS);
+}
+
+static void
+set_done(RunStep *steps, int upto)
+{
+	for (int i = 0; i < upto; i++)
+		steps[i].status = STEP_COMPLETED;
+}
+
+static void
+test_weights_and_readiness(void)
+{
+	RunStep		steps[NSTEPS];
+
+	fresh_run(steps);
+	check_int(steps[0].weight, 9, "every step waits for the engine check");
+	check_int(steps[2].weight, 6, "the company: chart, warehouses, settings, items, profile, session");
+	check_int(steps[4].weight, 4, "the warehouses: settings, items, profile, session");
+	check_int(steps[7].weight, 2, "the customer: profile, session");
+	check_int(steps[9].weight, 0, "nothing waits for the session");
+
+	check(step_ready(steps, 0), "a step without dependencies is ready");
+	check(!step_ready(steps, 1), "a step waiting for a pending one is not ready");
+	steps[0].status = STEP_RUNNING;
+	check(step_ready(steps, 0), "a running step (a resume) is ready to be executed again");
+	check(!step_ready(steps, 1), "a step waiting for a running one is not ready");
+	steps[0].status = STEP_EXISTS;
+	check(step_ready(steps, 1) && step_ready(steps, 2) && step_ready(steps, 7),
+		  "a step found in the engine lets its dependents start");
+	check(!step_ready(steps, 0), "a done step is not ready again");
+	steps[2].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	check(!step_ready(steps, 2), "a step a step worker executes is not ready");
+	steps[2].worker = NULL;
+	steps[2].foreign = true;
+	check(!step_ready(steps, 2), "a step an earlier run worker's step worker may hold is not ready");
+	steps[2].foreign = false;
+
+	steps[2].status = STEP_FAILED;
+	check(!step_ready(steps, 3), "a critical step that failed holds its dependents");
+	steps[2].critical = false;
+	check(step_ready(steps, 3), "a non-critical step that failed lets its dependents start");
+	steps[1].status = STEP_SKIPPED;
+	check(step_is_done(STEP_SKIPPED) && step_is_done(STEP_EXISTS) && step_is_done(STEP_COMPLETED) &&
+		  !step_is_done(STEP_FAILED) && !step_is_done(STEP_RUNNING) && !step_is_done(STEP_PENDING),
+		  "done: completed, exists, skipped");
+}
+
+static void
+test_next_steps(void)
+{
+	RunStep		steps[NSTEPS];
+	RunPlan		plan;
+
+	fresh_run(steps);
+	run_next(steps, NSTEPS, 4, 0, FAIL_NONE, &plan);
+	check(plan.own == 0 && plan.ndelegate == 0 && !plan.ends, "a run begins with its engine check alone");
+
+	set_done(steps, 1);
+	run_next(steps, NSTEPS, 1, 0, FAIL_NONE, &plan);
+	check(plan.own == 1 && plan.ndelegate == 0, "one at a time: the catalog's order");
+
+	run_next(steps, NSTEPS, 4, 0, FAIL_NONE, &plan);
+	check(plan.own == 2 && plan.ndelegate == 2 && plan.delegate[0] == 7 && plan.delegate[1] == 1,
+		  "at once: the most waited-for first (company 6, customer 2, fiscal year 0)");
+
+	run_next(steps, NSTEPS, 2, 0, FAIL_NONE, &plan);
+	check(plan.own == 2 && plan.ndelegate == 1 && plan.delegate[0] == 7,
+		  "at most max_parallel_steps at once");
+
+	steps[2].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	run_next(steps, NSTEPS, 2, 0, FAIL_NONE, &plan);
+	check(plan.own == 7 && plan.ndelegate == 0, "steps in flight take their slots");
+	run_next(steps, NSTEPS, 1, 0, FAIL_NONE, &plan);
+	check(plan.own == -1 && plan.ndelegate == 0 && !plan.ends,
+		  "no slot left: nothing starts, and the run waits for what is in flight");
+	steps[2].worker = NULL;
+
+	steps[2].status = STEP_FAILED;
+	steps[1].status = STEP_RUNNING;
+	steps[1].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	run_next(steps, NSTEPS, 4, 0, FAIL_PERMANENT, &plan);
+	check(plan.own == -1 && plan.ndelegate == 0 && !plan.ends,
+		  "after a critical step failed nothing starts; the run waits for the steps in flight");
+	steps[1].worker = NULL;
+	steps[1].status = STEP_COMPLETED;
+	run_next(steps, NSTEPS, 4, 0, FAIL_PERMANENT, &plan);
+	check(plan.own == -1 && plan.ends && plan.end == RUN_FAILED,
+		  "then it ends FAILED once they settled");
+
+	fresh_run(steps);
+	set_done(steps, NSTEPS);
+	run_next(steps, NSTEPS, 4, 0, FAIL_NONE, &plan);
+	check(plan.ends && plan.end == RUN_COMPLETED, "every step done: the run ends COMPLETED");
+}
+
+static void
+test_final_status(void)
+{
+	RunStep		steps[NSTEPS];
+
+	fresh_run(steps);
+	set_done(steps, NSTEPS);
+	steps[5].status = STEP_EXISTS;
+	steps[6].status = STEP_SKIPPED;
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_NONE), RUN_COMPLETED,
+			  "completed, exists and skipped: COMPLETED");
+
+	steps[6].status = STEP_FAILED;
+	steps[6].critical = false;
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_NONE), RUN_PARTIAL,
+			  "a non-critical step failed: PARTIAL");
+
+	steps[6].critical = true;
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_PERMANENT), RUN_FAILED,
+			  "a critical step failed: FAILED");
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_OFFLINE), RUN_FAILED,
+			  "offline later than the reachability step: FAILED");
+
+	fresh_run(steps);
+	steps[0].status = STEP_FAILED;
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_OFFLINE), RUN_NOT_PROVISIONED,
+			  "the reachability step failed offline: NOT_PROVISIONED");
+	check_int(run_final_status(steps, NSTEPS, 0, FAIL_PERMANENT), RUN_FAILED,
+			  "the reachability step refused (a bad key): FAILED");
+	check_int(run_final_status(steps, NSTEPS, -1, FAIL_OFFLINE), RUN_FAILED,
+			  "no reachability step (no driver): FAILED");
+	steps[0].status = STEP_COMPLETED;
+	steps[3].status = STEP_FAILED;
+	check_int(run_final_status(steps, NSTEPS, 3, FAIL_OFFLINE), RUN_NOT_PROVISIONED,
+			  "the driver names its reachability step, not the first one");
+}
+
+static void
+test_statuses(void)
+{
+	check_int(tenant_status_of_run(RUN_PENDING), TENANT_PROVISIONING, "queued: PROVISIONING");
+	check_int(tenant_status_of_run(RUN_IN_PROGRESS), TENANT_PROVISIONING, "running: PROVISIONING");
+	check_int(tenant_status_of_run(RUN_COMPLETED), TENANT_PROVISIONED, "COMPLETED: PROVISIONED");
+	check_int(tenant_status_of_run(RUN_PARTIAL), TENANT_PARTIAL, "PARTIAL: PARTIAL");
+	check_int(tenant_status_of_run(RUN_FAILED), TENANT_FAILED, "FAILED: FAILED");
+	check_int(tenant_status_of_run(RUN_NOT_PROVISIONED), TENANT_NOT_PROVISIONED,
+			  "NOT_PROVISIONED: NOT_PROVISIONED");
+	check(run_status_is_active(RUN_PENDING) && run_status_is_active(RUN_IN_PROGRESS) &&
+		  !run_status_is_active(RUN_COMPLETED) && !run_status_is_active(RUN_NOT_PROVISIONED),
+		  "active: queued or running");
+	check(run_status_is_final(RUN_COMPLETED) && run_status_is_final(RUN_PARTIAL) &&
+		  run_status_is_final(RUN_FAILED) && run_status_is_final(RUN_NOT_PROVISIONED) &&
+		  !run_status_is_final(RUN_IN_PROGRESS), "final: every status not active");
+}
+
+static int
+by_strcmp(const char *a, const char *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+test_progress(void)
+{
+	StepStatus	statuses[4] = {STEP_COMPLETED, STEP_RUNNING, STEP_EXISTS, STEP_RUNNING};
+	const char *const ks[4] = {"step_0", "step_3", "step_2", "step_1"};
+
+	check_int(run_steps_done(statuses, 4), 2, "done steps counted");
+	check_int(run_progress(2, 4, RUN_IN_PROGRESS), 50, "progress: done of all");
+	check_int(run_progress(4, 4, RUN_PARTIAL), 99, "progress stays below 100 until COMPLETED");
+	check_int(run_progress(3, 4, RUN_COMPLETED), 100, "COMPLETED: 100");
+	check_int(run_progress(0, 0, RUN_PENDING), 0, "no steps: 0");
+	check_int(run_progress(1, 3, RUN_IN_PROGRESS), 33, "progress rounds down");
+	check_int(run_current_step(statuses, ks, 4, by_strcmp), 3,
+			  "current step: the first running one in the keys' order");
+	statuses[1] = statuses[3] = STEP_FAILED;
+	check_int(run_current_step(statuses, ks, 4, by_strcmp), -1, "none running: no current step");
+}
+
+int
+main(void)
+{
+	test_weights_and_readiness();
+	test_next_steps();
+	test_final_status();
+	test_statuses();
+	test_progress();
+	printf("1..%d\n", passed + failed);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
