@@ -391,7 +391,7 @@ frappe_create_post(RunContext *ctx, StepResult *r, void *arg)
 
 /*
  * Makes sure the target exists: looks it up, and creates it (POST body to path) only when
- * it is missing, never twice (create_once, run.c). A 409 means it appeared meanwhile.
+ * it is missing, never twice (create_once, step_context.c). A 409 means it appeared meanwhile.
  * *doc gets the document found or made.
  */
 bool

@@ -386,7 +386,7 @@ odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
 	return CREATE_MADE;
 }
 
-/* Makes sure a record matching t->domain exists, made at most once (create_once, run.c). */
+/* Makes sure a record matching t->domain exists, made at most once (create_once, step_context.c). */
 bool
 odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created)
 {
