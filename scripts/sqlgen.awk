@@ -14,8 +14,9 @@
 #       becomes that object's CREATE statement, taken from the sql/src files before it
 #       ("replace" makes it CREATE OR REPLACE FUNCTION). NAME is schema-qualified for
 #       functions and tables (provisioning._retry_run), bare for indexes and triggers, as in
-#       their CREATE statements. An object that is
-#       not found, or found twice (an overloaded function), stops the build.
+#       their CREATE statements; an overloaded function is named with its number of
+#       parameters (provisioning._status_doc/4). An object that is not found, or found
+#       twice, stops the build.
 #
 # A statement ends at its "$$;" line (functions with a body), else at the first line ending
 # in ";" that is not a comment.
@@ -64,10 +65,15 @@ mode == "upgrade" && /^--@ / {
 mode == "upgrade" { print }
 
 # Prints the statement that creates object NAME of kind KIND (function, table, index, trigger).
-function emit(how, kind, name,    i, start, found, n, body, header, out) {
+function emit(how, kind, name,    i, start, found, n, body, header, out, arity) {
     found = 0
+    arity = -1
+    if (kind == "function" && index(name, "/")) {
+        arity = substr(name, index(name, "/") + 1) + 0
+        name = substr(name, 1, index(name, "/") - 1)
+    }
     for (i = 1; i <= nlines; i++)
-        if (starts(line[i], kind, name)) {
+        if (starts(line[i], kind, name) && (arity < 0 || parameters(i) == arity)) {
             found++
             start = i
         }
@@ -97,6 +103,34 @@ function emit(how, kind, name,    i, start, found, n, body, header, out) {
             return
     }
     fail(where[start] ": the statement of " kind " " name " does not end")
+}
+
+# The number of parameters of the function whose CREATE statement begins at line i: the commas
+# at the first level of parentheses of its header, plus one (none for "()").
+function parameters(i,    depth, commas, empty, j, c, s) {
+    depth = 0
+    commas = 0
+    empty = 1
+    for (; i <= nlines; i++) {
+        s = line[i]
+        for (j = 1; j <= length(s); j++) {
+            c = substr(s, j, 1)
+            if (c == "(") {
+                depth++
+                continue
+            }
+            if (c == ")") {
+                if (--depth == 0)
+                    return empty ? 0 : commas + 1
+                continue
+            }
+            if (depth == 1 && c == ",")
+                commas++
+            if (depth >= 1 && c != " ")
+                empty = 0
+        }
+    }
+    return -1
 }
 
 function starts(s, kind, name,    p) {

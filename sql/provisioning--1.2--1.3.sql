@@ -11,6 +11,113 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.3'" to load this file. \quit
 
 ----------------------------------------------------------------------------------------------------
+-- One state machine (issue 18): SQL asks the workers' rules (src/run_state.c) which step is done,
+-- which tenant status a run leaves and how far a run is, instead of spelling them out again.
+----------------------------------------------------------------------------------------------------
+
+-- (function provisioning._step_is_done as defined in sql/src/status.sql)
+CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
+-- (function provisioning._tenant_status_of_run as defined in sql/src/status.sql)
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
+-- (function provisioning._progress as defined in sql/src/status.sql)
+CREATE OR REPLACE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
+-- (function provisioning._status_doc as defined in sql/src/status.sql)
+CREATE OR REPLACE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
+                                                    engine_kind text, engine_url text)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
+               'tenant_id', r.tenant_id, 'run_id', r.id, 'correlation_id', r.correlation_id,
+               'provisioning_type', r.provisioning_type, 'engine_kind', engine_kind,
+               'workspace_url', CASE WHEN r.status IN ('COMPLETED', 'PARTIAL')
+                                     THEN provisioning._workspace_url(engine_kind, engine_url,
+                                                                      r.provisioning_metadata) END,
+               'status', r.status, 'tenant_status', tenant_status,
+               'progress', provisioning._progress(s.done, s.total, r.status),
+               'steps_completed', s.done, 'steps_total', s.total,
+               'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
+               'steps', r.provisioning_steps,
+               'started_at', r.started_at, 'finished_at', r.finished_at)
+      FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
+                   count(*) AS total,
+                   min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
+                                                         'at', e->'finished_at'))
+                              FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
+              FROM jsonb_array_elements(r.provisioning_steps) e) s);
+END
+$$;
+-- (function provisioning._step_record as defined in sql/src/worker.sql)
+CREATE OR REPLACE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
+                                                     p_message text, p_duration_ms double precision,
+                                                     p_metadata jsonb, p_next_step text,
+                                                     p_run_status text, p_error_kind text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r     provisioning.tenant_onboarding;
+    now_  timestamptz := clock_timestamp();
+    steps jsonb;
+    i     integer;
+    fail  jsonb;
+BEGIN
+    SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
+    steps := r.provisioning_steps;
+    IF p_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_step;
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
+                     'attempts', p_attempts, 'message', p_message)
+                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                         ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
+        INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
+        VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
+                CASE WHEN p_status <> 'retrying' THEN p_duration_ms END);
+    END IF;
+    IF p_next_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_next_step;
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
+                     'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
+    END IF;
+    IF p_run_status IS NULL THEN
+        UPDATE provisioning.tenant_onboarding
+           SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata)
+         WHERE id = p_run_id;
+        RETURN;
+    END IF;
+    -- The run ends: the first failed step names the error.
+    SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+     WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+    UPDATE provisioning.tenant_onboarding
+       SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata),
+           status = p_run_status, finished_at = now_, error_step = fail->>'step',
+           error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
+     WHERE id = p_run_id;
+    UPDATE provisioning.tenants
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
+           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
+           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+                                     ELSE format('%s: %s', fail->>'step', fail->>'message') END
+     WHERE id = r.tenant_id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
+    VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
+            CASE WHEN fail IS NULL THEN 'run finished'
+                 ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
+            extract(epoch FROM now_ - r.started_at) * 1000);
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning._step_is_done(text), provisioning._tenant_status_of_run(text) FROM PUBLIC;
+
+----------------------------------------------------------------------------------------------------
 -- Trust (issue 17): engine secrets judged by the statement itself, creates that may still land
 -- remembered past their run.
 ----------------------------------------------------------------------------------------------------
@@ -90,7 +197,7 @@ BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
-         WHERE e->>'status' NOT IN ('completed', 'exists', 'skipped') ORDER BY n LIMIT 1;
+         WHERE NOT provisioning._step_is_done(e->>'status') ORDER BY n LIMIT 1;
         IF p_step IS NULL THEN
             RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
                 USING ERRCODE = '22023',
@@ -112,7 +219,7 @@ BEGIN
       FROM jsonb_array_elements(prior.provisioning_steps) e
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
-       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+       AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
     IF blocker IS NOT NULL THEN
         RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker

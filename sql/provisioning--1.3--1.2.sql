@@ -274,3 +274,111 @@ CREATE TRIGGER engines_api_key_given BEFORE UPDATE OF api_key ON provisioning.en
 CREATE TRIGGER engines_api_secret_given BEFORE UPDATE OF api_secret ON provisioning.engines
     FOR EACH ROW EXECUTE FUNCTION provisioning._engine_credentials_given('api_secret');
 REVOKE ALL ON FUNCTION provisioning._engine_credentials_given() FROM PUBLIC;
+
+----------------------------------------------------------------------------------------------------
+-- One state machine (issue 18), undone: 1.2's definitions spell the rules out again.
+----------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
+                                          p_message text, p_duration_ms double precision,
+                                          p_metadata jsonb, p_next_step text,
+                                          p_run_status text, p_error_kind text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r     provisioning.tenant_onboarding;
+    now_  timestamptz := clock_timestamp();
+    steps jsonb;
+    i     integer;
+    fail  jsonb;
+BEGIN
+    SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
+    steps := r.provisioning_steps;
+    IF p_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_step;
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
+                     'attempts', p_attempts, 'message', p_message)
+                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                         ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
+        INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
+        VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
+                CASE WHEN p_status <> 'retrying' THEN p_duration_ms END);
+    END IF;
+    IF p_next_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_next_step;
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
+                     'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
+    END IF;
+    IF p_run_status IS NULL THEN
+        UPDATE provisioning.tenant_onboarding
+           SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata)
+         WHERE id = p_run_id;
+        RETURN;
+    END IF;
+    -- The run ends: the first failed step names the error.
+    SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+     WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+    UPDATE provisioning.tenant_onboarding
+       SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata),
+           status = p_run_status, finished_at = now_, error_step = fail->>'step',
+           error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
+     WHERE id = p_run_id;
+    UPDATE provisioning.tenants
+       SET provisioning_status = CASE p_run_status WHEN 'COMPLETED' THEN 'PROVISIONED'
+                                                   WHEN 'PARTIAL' THEN 'PARTIAL'
+                                                   WHEN 'FAILED' THEN 'FAILED'
+                                                   ELSE 'NOT_PROVISIONED' END,
+           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
+           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+                                     ELSE format('%s: %s', fail->>'step', fail->>'message') END
+     WHERE id = r.tenant_id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
+    VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
+            CASE WHEN fail IS NULL THEN 'run finished'
+                 ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
+            extract(epoch FROM now_ - r.started_at) * 1000);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
+    LANGUAGE sql IMMUTABLE AS
+$$
+    SELECT CASE WHEN run_status = 'COMPLETED' THEN 100
+                ELSE least(99, (100 * done) / greatest(total, 1))::integer END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
+                                         engine_kind text, engine_url text)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
+               'tenant_id', r.tenant_id, 'run_id', r.id, 'correlation_id', r.correlation_id,
+               'provisioning_type', r.provisioning_type, 'engine_kind', engine_kind,
+               'workspace_url', CASE WHEN r.status IN ('COMPLETED', 'PARTIAL')
+                                     THEN provisioning._workspace_url(engine_kind, engine_url,
+                                                                      r.provisioning_metadata) END,
+               'status', r.status, 'tenant_status', tenant_status,
+               'progress', provisioning._progress(s.done, s.total, r.status),
+               'steps_completed', s.done, 'steps_total', s.total,
+               'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
+               'steps', r.provisioning_steps,
+               'started_at', r.started_at, 'finished_at', r.finished_at)
+      FROM (SELECT count(*) FILTER (WHERE e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
+                   count(*) AS total,
+                   min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
+                                                         'at', e->'finished_at'))
+                              FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
+              FROM jsonb_array_elements(r.provisioning_steps) e) s);
+END
+$$;
+
+DROP FUNCTION provisioning._tenant_status_of_run(text);
+DROP FUNCTION provisioning._step_is_done(text);

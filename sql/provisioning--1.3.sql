@@ -756,14 +756,16 @@ CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, met
     RETURNS text
     LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_workspace_url';
 
--- A run's progress in percent: its settled steps of all, 100 only once it completed.
--- No SET clause: it is inlined into its callers (which fix search_path).
+-- The state machine's rules (src/run_state.c), which the workers and the NOTIFY trigger use
+-- too, so each exists once: is a step done (completed, exists or skipped), the tenant status
+-- a run leaves, a run's progress in percent (its done steps of all, 100 only once it
+-- completed).
+CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
-    LANGUAGE sql IMMUTABLE AS
-$$
-    SELECT CASE WHEN run_status = 'COMPLETED' THEN 100
-                ELSE least(99, (100 * done) / greatest(total, 1))::integer END
-$$;
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
@@ -786,7 +788,7 @@ BEGIN
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
                'started_at', r.started_at, 'finished_at', r.finished_at)
-      FROM (SELECT count(*) FILTER (WHERE e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
+      FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
@@ -836,7 +838,7 @@ BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
-         WHERE e->>'status' NOT IN ('completed', 'exists', 'skipped') ORDER BY n LIMIT 1;
+         WHERE NOT provisioning._step_is_done(e->>'status') ORDER BY n LIMIT 1;
         IF p_step IS NULL THEN
             RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
                 USING ERRCODE = '22023',
@@ -858,7 +860,7 @@ BEGIN
       FROM jsonb_array_elements(prior.provisioning_steps) e
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
-       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+       AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
     IF blocker IS NOT NULL THEN
         RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker
@@ -1177,10 +1179,7 @@ BEGIN
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
     UPDATE provisioning.tenants
-       SET provisioning_status = CASE p_run_status WHEN 'COMPLETED' THEN 'PROVISIONED'
-                                                   WHEN 'PARTIAL' THEN 'PARTIAL'
-                                                   WHEN 'FAILED' THEN 'FAILED'
-                                                   ELSE 'NOT_PROVISIONED' END,
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
            provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
            provisioning_error = CASE WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END

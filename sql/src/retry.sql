@@ -23,7 +23,7 @@ BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
-         WHERE e->>'status' NOT IN ('completed', 'exists', 'skipped') ORDER BY n LIMIT 1;
+         WHERE NOT provisioning._step_is_done(e->>'status') ORDER BY n LIMIT 1;
         IF p_step IS NULL THEN
             RAISE EXCEPTION 'run % of tenant % has no failed step', prior.id, t.id
                 USING ERRCODE = '22023',
@@ -45,7 +45,7 @@ BEGIN
       FROM jsonb_array_elements(prior.provisioning_steps) e
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
-       AND e->>'status' NOT IN ('completed', 'exists', 'skipped')
+       AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
     IF blocker IS NOT NULL THEN
         RAISE EXCEPTION 'cannot start at "%": the earlier step "%" has not succeeded', p_step, blocker

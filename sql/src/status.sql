@@ -13,14 +13,16 @@ CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, met
     RETURNS text
     LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'provisioning_workspace_url';
 
--- A run's progress in percent: its settled steps of all, 100 only once it completed.
--- No SET clause: it is inlined into its callers (which fix search_path).
+-- The state machine's rules (src/run_state.c), which the workers and the NOTIFY trigger use
+-- too, so each exists once: is a step done (completed, exists or skipped), the tenant status
+-- a run leaves, a run's progress in percent (its done steps of all, 100 only once it
+-- completed).
+CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
-    LANGUAGE sql IMMUTABLE AS
-$$
-    SELECT CASE WHEN run_status = 'COMPLETED' THEN 100
-                ELSE least(99, (100 * done) / greatest(total, 1))::integer END
-$$;
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
@@ -43,7 +45,7 @@ BEGIN
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
                'started_at', r.started_at, 'finished_at', r.finished_at)
-      FROM (SELECT count(*) FILTER (WHERE e->>'status' IN ('completed', 'exists', 'skipped')) AS done,
+      FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',

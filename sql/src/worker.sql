@@ -121,10 +121,7 @@ BEGIN
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
     UPDATE provisioning.tenants
-       SET provisioning_status = CASE p_run_status WHEN 'COMPLETED' THEN 'PROVISIONED'
-                                                   WHEN 'PARTIAL' THEN 'PARTIAL'
-                                                   WHEN 'FAILED' THEN 'FAILED'
-                                                   ELSE 'NOT_PROVISIONED' END,
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
            provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
            provisioning_error = CASE WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END

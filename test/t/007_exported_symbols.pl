@@ -21,6 +21,9 @@ is_deeply(\@exported, [ sort qw(
 	pg_finfo_provisioning_driver_kinds provisioning_driver_kinds
 	pg_finfo_provisioning_driver_catalog provisioning_driver_catalog
 	pg_finfo_provisioning_workspace_url provisioning_workspace_url
+	pg_finfo_provisioning_step_is_done provisioning_step_is_done
+	pg_finfo_provisioning_tenant_status_of_run provisioning_tenant_status_of_run
+	pg_finfo_provisioning_progress provisioning_progress
 	provisioning_launcher_main provisioning_run_main provisioning_step_main) ],
 	'provisioning.so exports its entry points and nothing else');
 done_testing();
