@@ -246,13 +246,13 @@ load_earlier_creates(RunContext *ctx, bool begin)
 
 	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ctx->tenant_id));
 	values[1] = Int32GetDatum(prov_write_settle_ms);
+#define LIVE_CREATES "SELECT target, sent_at FROM provisioning.unsettled_creates" \
+	"  WHERE tenant_id = $1 AND sent_at > pg_catalog.clock_timestamp() - $2 * interval '1 ms'"
+
 	worker_plan(&plans[begin], "the unanswered creates' query",
 				begin ? "WITH settled AS (DELETE FROM provisioning.unsettled_creates"
-				"  WHERE tenant_id = $1 AND sent_at <= pg_catalog.clock_timestamp() - $2 * interval '1 ms')"
-				" SELECT target, sent_at FROM provisioning.unsettled_creates"
-				"  WHERE tenant_id = $1 AND sent_at > pg_catalog.clock_timestamp() - $2 * interval '1 ms'"
-				: "SELECT target, sent_at FROM provisioning.unsettled_creates"
-				"  WHERE tenant_id = $1 AND sent_at > pg_catalog.clock_timestamp() - $2 * interval '1 ms'",
+				"  WHERE tenant_id = $1 AND sent_at <= pg_catalog.clock_timestamp() - $2 * interval '1 ms') "
+				LIVE_CREATES : LIVE_CREATES,
 				2, types);
 	if (SPI_execute_plan(plans[begin], values, NULL, !begin, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tenant's unanswered creates");
