@@ -31,6 +31,7 @@ typedef struct HttpResponse
 	int			retry_after_s;	/* Retry-After in seconds (capped), or -1 */
 	bool		outcome_unknown;	/* sent, but no answer says whether it was applied */
 	double		elapsed_ms;
+	double		wait_ms;		/* from the request sent to the answer's first byte */
 	char		error[CURL_ERROR_SIZE]; /* libcurl's reason when no response arrived */
 } HttpResponse;
 
@@ -43,7 +44,7 @@ typedef struct HttpClient
 	struct curl_slist *body_headers;	/* the same and Content-Type, for JSON bodies */
 	double		elapsed_ms;		/* time spent in requests: the run's engine time */
 	int			requests;		/* requests sent */
-	double		fastest_ms;		/* the quickest of them */
+	double		fastest_ms;		/* the quickest of their answers (wait_ms) */
 } HttpClient;
 
 /* Called in this process once each request went out, before its answer is read; or NULL */
