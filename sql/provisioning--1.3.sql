@@ -1128,7 +1128,10 @@ $$;
 
 -- Records a step boundary in one transaction: the outcome of p_step (status completed,
 -- exists, skipped, failed, or retrying while it is retried), the start of p_next_step,
--- the run's metadata, and, with p_run_status, the end of the run.
+-- the metadata set since the last boundary (merged into the run's), and, with p_run_status,
+-- the end of the run. Only the run's run worker calls it. A critical step's failure keeps
+-- its kind (p_error_kind) in error_kind until the run ends: a resumed run ends as it would
+-- have.
 CREATE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
                                           p_message text, p_duration_ms double precision,
                                           p_metadata jsonb, p_next_step text,
@@ -1142,12 +1145,14 @@ DECLARE
     steps jsonb;
     i     integer;
     fail  jsonb;
+    stops boolean := false;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
     steps := r.provisioning_steps;
     IF p_step IS NOT NULL THEN
         SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
          WHERE e->>'step' = p_step;
+        stops := p_status = 'failed' AND coalesce((steps->i->>'critical')::boolean, true);
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
                      'attempts', p_attempts, 'message', p_message)
@@ -1166,7 +1171,9 @@ BEGIN
     END IF;
     IF p_run_status IS NULL THEN
         UPDATE provisioning.tenant_onboarding
-           SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata)
+           SET provisioning_steps = steps,
+               provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
+               error_kind = CASE WHEN stops THEN coalesce(error_kind, p_error_kind) ELSE error_kind END
          WHERE id = p_run_id;
         RETURN;
     END IF;
@@ -1174,7 +1181,7 @@ BEGIN
     SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
      WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
     UPDATE provisioning.tenant_onboarding
-       SET provisioning_steps = steps, provisioning_metadata = coalesce(p_metadata, provisioning_metadata),
+       SET provisioning_steps = steps, provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
            status = p_run_status, finished_at = now_, error_step = fail->>'step',
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;

@@ -50,7 +50,7 @@ typedef struct RunContext
 	JsonbContainer *options;	/* the engine's options */
 	JsonbContainer *config;		/* the run's settings */
 	List	   *metadata;		/* key, value, ...: references to what the engine holds */
-	List	   *meta_written;	/* the keys this process set since it last recorded */
+	List	   *meta_written;	/* the keys set since the run (or step worker) last recorded */
 	FailKind	error_kind;		/* why the first critical step failed, or FAIL_NONE */
 	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
 	RunStep    *steps;
@@ -60,6 +60,7 @@ typedef struct RunContext
 	bool		create_sent;	/* this step sent a creating request */
 	bool		session_open;	/* the driver's begin succeeded */
 	const char *session_share;	/* a step worker's: its run worker's session (share), or NULL */
+	struct shm_mq_handle *report;	/* a step worker's queue to its run worker, or NULL */
 	TimestampTz write_sent_at;	/* when the last write was sent */
 
 	/*

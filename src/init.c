@@ -44,7 +44,6 @@ static int	prov_history_retention = 90 * 86400;
 static int	prov_metrics_window = 86400;
 
 ProvisioningShared *prov_shared = NULL;
-pg_atomic_uint64 *prov_delegated_engine_us = NULL;
 bool		prov_preloaded = false;
 HTAB	   *prov_health_cache = NULL;
 
@@ -182,7 +181,6 @@ provisioning_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
-						   MAXALIGN(mul_size(MaxBackends, sizeof(pg_atomic_uint64))) +
 						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)));
 	RequestNamedLWLockTranche("provisioning", 1);
 }
@@ -206,11 +204,6 @@ provisioning_shmem_startup(void)
 		pg_atomic_init_u32(&prov_shared->live_workers, 0);
 		prov_shared->health_lock = &(GetNamedLWLockTranche("provisioning"))->lock;
 	}
-	prov_delegated_engine_us = ShmemInitStruct("provisioning delegated engine time",
-											   mul_size(MaxBackends, sizeof(pg_atomic_uint64)), &found);
-	if (!found)
-		for (int i = 0; i < MaxBackends; i++)
-			pg_atomic_init_u64(&prov_delegated_engine_us[i], 0);
 	info.keysize = sizeof(HealthKey);
 	info.entrysize = sizeof(HealthEntry);
 	prov_health_cache = ShmemInitHash("provisioning engine health", HEALTH_CACHE_SIZE,

@@ -1,10 +1,11 @@
 /*
  * locks.c
- *     The session advisory locks that make a run one run worker's, and a step one process's.
+ *     The session advisory locks that make a run one run worker's, and let a run worker that
+ *     takes a run over wait for the step workers of the one before.
  *
  * Session locks, not transaction ones: a worker holds them across the transactions of its
  * step boundaries and the engine calls in between, and the lock manager lets them go when
- * the process dies, which is how a later worker knows the run or the step is free again.
+ * the process dies, which is how a later worker knows the run is free again.
  */
 #include "postgres.h"
 
@@ -15,7 +16,7 @@
 
 /* Distinct advisory lock spaces, apart from pg_advisory_lock()'s 1 and 2 */
 #define RUN_LOCK_SPACE 0x5052
-#define STEP_LOCK_SPACE 0x5300	/* plus the step's index */
+#define STEP_WORKERS_LOCK_SPACE 0x5357
 
 static void
 lock_tag(LOCKTAG *tag, const pg_uuid_t *run_id, uint16 space)
@@ -73,42 +74,36 @@ run_lock_release(const pg_uuid_t *run_id)
 	LockRelease(&tag, ExclusiveLock, true);
 }
 
-/* Takes the step's session lock, held by the process executing it, without waiting. */
-bool
-step_lock_try(const pg_uuid_t *run_id, int step)
+/*
+ * Held shared by each step worker of the run for its life (a step worker executes the step
+ * its run worker started it for, and nothing else takes the lock but to wait for them).
+ */
+void
+step_workers_lock_share(const pg_uuid_t *run_id)
 {
 	LOCKTAG		tag;
 
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	return lock_try(&tag);
+	lock_tag(&tag, run_id, STEP_WORKERS_LOCK_SPACE);
+	(void) LockAcquire(&tag, ShareLock, true, false);
 }
 
-/* Does no process (a step worker of an earlier run worker) hold the step? */
+/* Is no step worker of the run left? */
 bool
-step_lock_available(const pg_uuid_t *run_id, int step)
+step_workers_gone(const pg_uuid_t *run_id)
 {
 	LOCKTAG		tag;
 
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	lock_tag(&tag, run_id, STEP_WORKERS_LOCK_SPACE);
 	return lock_available(&tag);
 }
 
+/* Waits until no step worker of the run is left (in a transaction, for the lock manager). */
 void
-step_lock_release(const pg_uuid_t *run_id, int step)
+step_workers_wait_gone(const pg_uuid_t *run_id)
 {
 	LOCKTAG		tag;
 
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
-	LockRelease(&tag, ExclusiveLock, true);
-}
-
-/* Waits until no process holds the step (in a transaction, for the lock manager). */
-void
-step_lock_wait(const pg_uuid_t *run_id, int step)
-{
-	LOCKTAG		tag;
-
-	lock_tag(&tag, run_id, STEP_LOCK_SPACE + step);
+	lock_tag(&tag, run_id, STEP_WORKERS_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 	LockRelease(&tag, ExclusiveLock, true);
 }

@@ -47,8 +47,6 @@ typedef struct ProvisioningShared
 
 extern ProvisioningShared *prov_shared;
 
-/* Engine time of steps executed by step workers, per run worker (its PGPROC number), in us */
-extern pg_atomic_uint64 *prov_delegated_engine_us;
 extern bool prov_preloaded;
 extern struct HTAB *prov_health_cache;
 
@@ -58,14 +56,13 @@ extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
 extern bool runs_waiting(void);
 extern void wake_for_runs(int runs);
 
-/* The session locks that make a run one worker's and a step one process's (locks.c) */
+/* The session locks that make a run one run worker's, and its step workers known (locks.c) */
 extern bool run_lock_try(const pg_uuid_t *run_id);
 extern bool run_lock_available(const pg_uuid_t *run_id);
 extern void run_lock_release(const pg_uuid_t *run_id);
-extern bool step_lock_try(const pg_uuid_t *run_id, int step);
-extern bool step_lock_available(const pg_uuid_t *run_id, int step);
-extern void step_lock_release(const pg_uuid_t *run_id, int step);
-extern void step_lock_wait(const pg_uuid_t *run_id, int step);
+extern void step_workers_lock_share(const pg_uuid_t *run_id);
+extern bool step_workers_gone(const pg_uuid_t *run_id);
+extern void step_workers_wait_gone(const pg_uuid_t *run_id);
 
 /* The run workers' pool: live and idle ones (worker_pool.c) */
 extern bool worker_idle_begin(void);

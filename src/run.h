@@ -13,24 +13,28 @@
 /* A run's SQL I/O (run_store.c); NULL when the run finished or was cancelled meanwhile */
 extern RunContext *run_begin(MemoryContext parent, const pg_uuid_t *run_id);
 extern RunContext *run_describe(MemoryContext parent, const pg_uuid_t *run_id);
-extern void run_refresh(RunContext *ctx, int skip);
 extern void run_record(RunContext *ctx, int step, const char *status, int attempts,
 					   const char *message, double duration_ms, int next,
 					   const RunStatus *run_status, FailKind kind);
-extern void run_record_step(RunContext *ctx, int step, const char *status, int attempts,
-							const char *message, double duration_ms, FailKind kind);
+extern void run_record_retry(RunContext *ctx, int step, int attempts, const char *message);
 extern void unsettled_create_store(RunContext *ctx, const char *target);
 extern void run_forget(RunContext *ctx);
-
-/* The run's metadata as steps leave it (step_context.c) */
-extern void meta_merge(RunContext *ctx, const char *key, const char *value);
 
 /* One step with its retries (step_exec.c): its duration in ms */
 extern double execute_step(RunContext *ctx, int idx, StepResult *result);
 
+/* A step worker's outcome of its step, as its run worker takes it in */
+typedef struct StepReport
+{
+	StepResult	result;
+	double		duration_ms;
+} StepReport;
+
 /* Step workers (step_worker.c) */
 extern bool step_worker_start(RunContext *ctx, int idx);
-extern void step_workers_wait(RunContext *ctx);
-extern bool step_workers_note_exits(RunContext *ctx);
+extern int	step_workers_wait(RunContext *ctx, StepReport *report);
+extern void step_workers_stop(int code, Datum arg);
+extern void step_workers_release(RunContext *ctx);
+extern void step_worker_report_retry(RunContext *ctx, int idx, const char *message);
 
 #endif							/* PROVISIONING_RUN_H */

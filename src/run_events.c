@@ -170,6 +170,17 @@ run_event_run_started(RunContext *ctx, bool resumed)
 	emit(&buf);
 }
 
+/* The run worker waits for its step workers' reports (pg_stat_activity) */
+void
+run_event_waiting(RunContext *ctx)
+{
+	StringInfoData buf;
+
+	run_line(&buf, ctx, "step_workers_wait", -1);
+	pgstat_report_activity(STATE_RUNNING, buf.data);
+	pfree(buf.data);
+}
+
 void
 run_event_activity(RunContext *ctx, int idx)
 {

@@ -26,5 +26,6 @@ extern void run_event_run_finished(RunContext *ctx, RunStatus status);
 
 /* pg_stat_activity: the tenant, run and step this worker is on */
 extern void run_event_activity(RunContext *ctx, int idx);
+extern void run_event_waiting(RunContext *ctx);
 
 #endif							/* PROVISIONING_RUN_EVENTS_H */

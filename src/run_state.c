@@ -60,11 +60,11 @@ step_stops_run(const RunStep *step)
 	return step->status == STEP_FAILED && step->critical;
 }
 
-/* Another process executes the step: a step worker, this run worker's or an earlier one's. */
+/* A step worker executes the step. */
 bool
 step_in_other_hands(const RunStep *step)
 {
-	return step->worker != NULL || step->foreign;
+	return step->worker != NULL;
 }
 
 /* Is step i left to run, and has every step it depends on settled, well or not critically? */
@@ -132,13 +132,13 @@ run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKi
 }
 
 /*
- * What starts at a step boundary, parallel steps at once at most (counting those in other
- * hands). No step starts after a critical one failed. The ready steps start those most
- * steps wait for first (the critical path), then in the catalog's order; the run worker
- * executes the first (own), so that it is here to start what waits for it as soon as it
- * ends, and delegates the others. One at a time (parallel 1) they keep the catalog's order:
- * the sequential run as it always was. The run ends when nothing starts and nothing is in
- * flight.
+ * What starts at a step boundary, parallel steps at once at most (counting those step
+ * workers execute). No step starts after a critical one failed. The ready steps start those
+ * most steps wait for first (the critical path), then in the catalog's order. A step that
+ * would be the only one in flight the run worker executes itself (own); else each goes to
+ * a step worker, and the run worker, free of engine calls, records every outcome the moment
+ * it is reported. One at a time (parallel 1) they keep the catalog's order: the sequential
+ * run as it always was. The run ends when nothing starts and nothing is in flight.
  */
 void
 run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
@@ -170,11 +170,13 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 	slots = parallel - in_flight > 0 ? parallel - in_flight : 0;
 	if (slots > MAX_PARALLEL_STEPS)
 		slots = MAX_PARALLEL_STEPS;
-	plan->own = n > 0 && slots > 0 ? order[0] : -1;
+	if (n > slots)
+		n = slots;
+	plan->own = n == 1 && in_flight == 0 ? order[0] : -1;
 	plan->ndelegate = 0;
-	for (int i = 1; i < n && i < slots; i++)
+	for (int i = 0; i < n && plan->own < 0; i++)
 		plan->delegate[plan->ndelegate++] = order[i];
-	plan->ends = plan->own < 0 && in_flight == 0;
+	plan->ends = n == 0 && in_flight == 0;
 	plan->end = plan->ends ? run_final_status(steps, nsteps, reachability_step, error_kind) :
 		RUN_IN_PROGRESS;
 }

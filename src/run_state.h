@@ -30,12 +30,14 @@ typedef struct RunStep
 
 	/* the run worker's bookkeeping (run_worker.c, step_worker.c) */
 	bool		started;		/* its start is recorded and nobody executes it yet */
-	bool		foreign;		/* a step worker of an earlier run worker may hold it */
-	bool		exited;			/* its step worker is gone */
-	struct BackgroundWorkerHandle *worker;	/* the step worker executing it, or NULL */
+	struct StepWorker *worker;	/* the step worker executing it, or NULL */
 } RunStep;
 
-/* What the run worker does next, decided at each step boundary (run_next) */
+/*
+ * What the run worker does next, decided at each step boundary (run_next): one step alone
+ * it executes itself; steps at once each go to a step worker, and it records their outcomes
+ * as they report them.
+ */
 typedef struct RunPlan
 {
 	int			own;			/* the step it executes itself, or -1 */

@@ -4,9 +4,9 @@
  *     describe), recording a step boundary, reading what other processes recorded, and the
  *     tenant's unanswered creates (provisioning.unsettled_creates).
  *
- * Only run workers and step workers write a run's row and its log, and only here, through
- * provisioning._step_record: it holds the row lock, so boundaries recorded at once by a run
- * worker and its step workers are serialized.
+ * Only the run worker writes its run's row and log, and only here, through
+ * provisioning._step_record; its step workers report to it (step_worker.c) and only read
+ * the run (run_describe).
  */
 #include "postgres.h"
 
@@ -21,10 +21,7 @@
 #include "provisioning.h"
 #include "run.h"
 
-/*
- * The metadata this process wrote since it last recorded: steps executed at once by other
- * processes record theirs, and each merges into the run's (run_record).
- */
+/* The metadata set since the run last recorded, merged into the run's (run_record) */
 static char *
 metadata_json(RunContext *ctx)
 {
@@ -40,10 +37,10 @@ metadata_json(RunContext *ctx)
 
 /*
  * One step boundary, in the open transaction: the outcome of step (or its retry when
- * status is step_retrying_name), the start of step next, the metadata this process wrote merged
+ * status is step_retrying_name), the start of step next, the metadata set since merged
  * into the run's, and the run's end when run_status is set (kind: why it failed). step
  * and next are indexes, -1 for none. A critical step that failed before the run's end
- * leaves its kind in error_kind until the run ends, surviving a crash meanwhile.
+ * leaves its kind in error_kind until the run ends, surviving a crash meanwhile (_step_record).
  */
 void
 run_record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
@@ -86,27 +83,14 @@ run_record(RunContext *ctx, int step, const char *status, int attempts, const ch
 	else
 		nulls[9] = 'n';
 
-	/* the row lock serializes the boundaries of steps recorded at once */
 	worker_plan(&plan, "the step record statement",
-				"SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, "
-				"(SELECT o.provisioning_metadata FROM provisioning.tenant_onboarding o"
-				"  WHERE o.id = $1 FOR UPDATE) || $7::jsonb, $8, $9, $10)",
+				"SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
 				10, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
 	list_free_deep(ctx->meta_written);
 	ctx->meta_written = NIL;
-	if (step >= 0 && run_status == NULL && kind_name != NULL && step_stops_run(&ctx->steps[step]))
-	{
-		Oid			kind_types[2] = {UUIDOID, TEXTOID};
-		Datum		kind_values[2] = {values[0], values[9]};
-
-		if (SPI_execute_with_args("UPDATE provisioning.tenant_onboarding"
-								  "   SET error_kind = coalesce(error_kind, $2) WHERE id = $1",
-								  2, kind_types, kind_values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "recording why a step failed failed");
-	}
 	if (next >= 0)
 	{
 		ctx->steps[next].status = STEP_RUNNING;
@@ -115,16 +99,15 @@ run_record(RunContext *ctx, int step, const char *status, int attempts, const ch
 }
 
 /*
- * The outcome (or, as step_retrying_name, the retry) of step, a step worker's or a retried
- * attempt's, in one transaction of its own (run_record)
+ * The retry of step as its attempt number attempts begins, in one transaction of its own
+ * (run_record)
  */
 void
-run_record_step(RunContext *ctx, int step, const char *status, int attempts, const char *message,
-				double duration_ms, FailKind kind)
+run_record_retry(RunContext *ctx, int step, int attempts, const char *message)
 {
 	/* everything in between is allocated in the transaction's memory */
 	worker_txn_begin(ctx->steps[step].key);
-	run_record(ctx, step, status, attempts, message, duration_ms, -1, NULL, kind);
+	run_record(ctx, step, step_retrying_name, attempts, message, 0, -1, NULL, FAIL_NONE);
 	worker_txn_commit();
 }
 
@@ -365,73 +348,6 @@ RunContext *
 run_describe(MemoryContext parent, const pg_uuid_t *run_id)
 {
 	return run_read(parent, run_id, false);
-}
-
-/*
- * Reads the outcomes and metadata other processes recorded, in the open transaction
- * (locking the run's row: no step boundary comes in between until it commits). Step
- * skip is this worker's own, about to be recorded.
- */
-void
-run_refresh(RunContext *ctx, int skip)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			types[1] = {UUIDOID};
-	Datum		values[1] = {UUIDPGetDatum(&ctx->run_id)};
-	MemoryContext old;
-	RunStep    *own = NULL;
-	RunStep		saved;
-	Jsonb	   *steps;
-	Jsonb	   *metadata;
-	List	   *members;
-	char	   *text;
-	char	   *kind;
-
-	worker_plan(&plan, "the run refresh statement",
-				"SELECT provisioning_steps::text, provisioning_metadata::text, error_kind"
-				"  FROM provisioning.tenant_onboarding WHERE id = $1 FOR UPDATE", 1, types);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the provisioning run");
-	old = MemoryContextSwitchTo(ctx->cxt);
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	steps = jb_parse(text, strlen(text));
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	metadata = jb_parse(text, strlen(text));
-	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	if (steps == NULL || metadata == NULL)
-		elog(ERROR, "the provisioning run's steps or metadata are not JSON");
-	if (skip >= 0)
-	{
-		own = &ctx->steps[skip];
-		saved = *own;
-	}
-	load_steps(ctx, &steps->root);
-	if (own != NULL)
-		*own = saved;
-	members = jb_string_members(&metadata->root);
-	for (int i = 0; i + 1 < list_length(members); i += 2)
-		meta_merge(ctx, list_nth(members, i), list_nth(members, i + 1));
-	if (ctx->error_kind == FAIL_NONE)
-		ctx->error_kind = fail_kind_of_name(kind);
-	MemoryContextSwitchTo(old);
-
-	for (int i = 0; i < ctx->nsteps; i++)
-	{
-		RunStep    *s = &ctx->steps[i];
-
-		/*
-		 * A step worker counts until it exited (its last log line is written by then); one
-		 * gone with its step still running died without recording: executed again, resumed.
-		 */
-		if (!step_in_other_hands(s) || !s->exited)
-			continue;
-		if (s->worker != NULL)
-			pfree(s->worker);
-		s->worker = NULL;
-		s->foreign = false;
-		s->exited = false;
-		s->resumed = s->status == STEP_RUNNING;
-	}
 }
 
 /* Ends a run's life in the worker: its connection, its credentials, its memory. */

@@ -10,8 +10,9 @@
  * A step that was running when the server stopped is executed again when the run resumes;
  * steps check the engine before they create, so nothing is made twice.
  *
- * At each boundary the state machine (run_state.c) says which ready steps start: the run
- * worker executes one itself and starts a step worker for each other one (step_worker.c).
+ * At each boundary the state machine (run_state.c) says which ready steps start: one alone
+ * the run worker executes itself; steps at once each go to a step worker (step_worker.c),
+ * whose reports the run worker records as they arrive. It alone writes the run.
  */
 #include "postgres.h"
 
@@ -57,8 +58,6 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 							ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
 		prov_max_parallel_steps : 1;
 
-	if (step_workers_note_exits(ctx))
-		run_refresh(ctx, done);
 	if (done >= 0)
 	{
 		ctx->steps[done].status = result->status;
@@ -143,16 +142,26 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 			if ((claimed = run_lock_try(&ids[i])))
 				memcpy(&run_id, &ids[i], sizeof(pg_uuid_t));
 	}
+	if (claimed && !step_workers_gone(&run_id))
+	{
+		/*
+		 * Step workers of the run worker before are still in an engine call: they stop at
+		 * their next report, which finds their run worker gone. Waited for in a transaction
+		 * of its own, which holds nothing else.
+		 */
+		worker_txn_commit();
+		worker_txn_begin("waiting for the step workers of the run's earlier run worker");
+		step_workers_wait_gone(&run_id);
+		worker_txn_commit();
+		worker_txn_begin("claiming a provisioning run");
+	}
 	if (claimed && (ctx = run_begin(parent, &run_id)) == NULL)
 		run_lock_release(&run_id);
 	if (ctx != NULL)
 	{
 		for (int i = 0; i < ctx->nsteps; i++)
 			if (ctx->steps[i].status == STEP_RUNNING)
-			{
-				ctx->steps[i].foreign = !step_lock_available(&ctx->run_id, i);
 				ctx->steps[i].resumed = resumed = true;
-			}
 		run_plan(ctx, -1, NULL, 0, plan);
 	}
 	if (ctx != NULL)
@@ -162,62 +171,75 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 	if (ctx != NULL)
 	{
 		ctx->txn_ms_before = txn_ms_before;
-		ctx->first = plan->own;
-		pg_atomic_write_u64(&prov_delegated_engine_us[MyProc->pgprocno], 0);
+		ctx->first = plan->own >= 0 ? plan->own : plan->ndelegate > 0 ? plan->delegate[0] : -1;
 		run_event_run_started(ctx, resumed);
 	}
 	return ctx;
 }
 
-/* Executes a claimed run, as planned at its claim, to its end. */
+/*
+ * Starts the step workers plan delegates to. A step no slot was free for waits for the next
+ * boundary; with no step worker in flight at all, the run worker executes it itself.
+ */
+static void
+run_delegate(RunContext *ctx, RunPlan *plan)
+{
+	bool		in_flight = false;
+	int			unstarted = -1;
+
+	/* a step worker's requests come after the start recorded for it is on disk */
+	if (plan->ndelegate > 0)
+		worker_flush_owed();
+	for (int i = 0; i < plan->ndelegate; i++)
+		if (!step_worker_start(ctx, plan->delegate[i]) && unstarted < 0)
+			unstarted = plan->delegate[i];
+	for (int i = 0; i < ctx->nsteps; i++)
+		in_flight |= step_in_other_hands(&ctx->steps[i]);
+	if (unstarted >= 0)
+		ereport(DEBUG1,
+				(errmsg_internal("provisioning: no background worker slot for step %s; %s",
+								 ctx->steps[unstarted].key,
+								 in_flight ? "it starts at the next step boundary" : "the run worker executes it")));
+	if (unstarted >= 0 && !in_flight)
+		plan->own = unstarted;
+}
+
+/*
+ * Executes a claimed run, as planned at its claim, to its end: its own step, or else the
+ * next report of its step workers, then the boundary it makes.
+ */
 static void
 run_execute(RunContext *ctx, RunPlan *plan)
 {
 	for (;;)
 	{
+		StepReport	report;
+		int			done;
+		bool		own;
+
 		reload_if_pending();
-		/* a step worker's requests come after the start recorded for it is on disk */
-		if (plan->ndelegate > 0)
-			worker_flush_owed();
-		for (int i = 0; i < plan->ndelegate; i++)
-			(void) step_worker_start(ctx, plan->delegate[i]);
+		run_delegate(ctx, plan);
 		if (plan->ends)
 		{
-			ctx->delegated_engine_ms =
-				pg_atomic_read_u64(&prov_delegated_engine_us[MyProc->pgprocno]) / 1000.0;
 			run_event_run_finished(ctx, plan->end);
+			step_workers_release(ctx);
 			return;
 		}
-		/*
-		 * The step's lock, like a step worker's: a step worker of an earlier run worker
-		 * that was registered but had not started yet finds the step taken, and one that
-		 * holds it makes the step foreign.
-		 */
-		if (plan->own >= 0 && !step_lock_try(&ctx->run_id, plan->own))
+		own = plan->own >= 0;
+		if (own)
 		{
-			ctx->steps[plan->own].foreign = true;
-			ctx->steps[plan->own].started = false;
-		}
-		else if (plan->own >= 0)
-		{
-			int			cur = plan->own;
-			StepResult	result;
-			double		duration_ms;
-
-			ctx->steps[cur].started = false;
-			duration_ms = execute_step(ctx, cur, &result);
-			worker_txn_begin(ctx->steps[cur].key);
-			run_plan(ctx, cur, &result, duration_ms, plan);
-			boundary_commit(plan);
-			step_lock_release(&ctx->run_id, cur);
-			run_event_step_finished(ctx, cur, &result, duration_ms);
-			continue;
+			done = plan->own;
+			ctx->steps[done].started = false;
+			report.duration_ms = execute_step(ctx, done, &report.result);
 		}
 		else
-			step_workers_wait(ctx);
-		worker_txn_begin("reading the outcomes of the run's step workers");
-		run_plan(ctx, -1, NULL, 0, plan);
+			done = step_workers_wait(ctx, &report);
+		worker_txn_begin(done >= 0 ? ctx->steps[done].key : "recording a step worker's exit");
+		run_plan(ctx, done, done >= 0 ? &report.result : NULL, done >= 0 ? report.duration_ms : 0, plan);
 		boundary_commit(plan);
+		/* a step worker logs the end of its step itself */
+		if (own)
+			run_event_step_finished(ctx, done, &report.result, report.duration_ms);
 	}
 }
 
@@ -236,6 +258,7 @@ provisioning_run_main(Datum arg)
 
 	memcpy(&given, MyBgworkerEntry->bgw_extra, sizeof(given));
 	dynamic_worker_connect(arg, "provisioning run");
+	before_shmem_exit(step_workers_stop, (Datum) 0);
 	http_sent_hook = worker_flush_owed;
 	worker_pool_join();
 

@@ -3,8 +3,8 @@
  *     What a step's function calls (driver.h): the run's settings and metadata, the status
  *     of the run's other steps, creates made at most once, and the step's result.
  *
- * Metadata a step sets is recorded with the next step boundary of the process executing
- * it (run_store.c); what other processes recorded meanwhile is merged in (meta_merge).
+ * Metadata a step sets is recorded with the run worker's next step boundary (run_store.c);
+ * a step worker reports it with the step's outcome (step_worker.c).
  */
 #include "postgres.h"
 
@@ -49,9 +49,12 @@ meta_written(RunContext *ctx, const char *key)
 	return false;
 }
 
-/* Sets key; a key this process wrote is recorded with its next step boundary. */
-static void
-meta_put(RunContext *ctx, const char *key, const char *value, bool written)
+/*
+ * Sets key; it is recorded with the run worker's next step boundary (a step worker reports
+ * it with its outcome).
+ */
+void
+meta_set(RunContext *ctx, const char *key, const char *value)
 {
 	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
 	bool		found = false;
@@ -66,23 +69,9 @@ meta_put(RunContext *ctx, const char *key, const char *value, bool written)
 		}
 	if (!found)
 		ctx->metadata = lappend(lappend(ctx->metadata, pstrdup(key)), pstrdup(value));
-	if (written && !meta_written(ctx, key))
+	if (!meta_written(ctx, key))
 		ctx->meta_written = lappend(ctx->meta_written, pstrdup(key));
 	MemoryContextSwitchTo(old);
-}
-
-void
-meta_set(RunContext *ctx, const char *key, const char *value)
-{
-	meta_put(ctx, key, value, true);
-}
-
-/* A key another process recorded: taken, unless this process wrote its own since. */
-void
-meta_merge(RunContext *ctx, const char *key, const char *value)
-{
-	if (!meta_written(ctx, key))
-		meta_put(ctx, key, value, false);
 }
 
 /* The status of step in this run; pending for a step the run does not have. */

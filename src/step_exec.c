@@ -133,8 +133,11 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 		run_event_retry(ctx, idx, result, delay);
 		worker_sleep(delay);
 		/* recorded as the next attempt begins: a resume waits from there (_run_begin) */
-		run_record_step(ctx, idx, step_retrying_name, step->attempts + 1, message, 0, FAIL_NONE);
 		step->attempts++;
+		if (ctx->report != NULL)
+			step_worker_report_retry(ctx, idx, message);
+		else
+			run_record_retry(ctx, idx, step->attempts, message);
 		run_event_activity(ctx, idx);
 	}
 	MemoryContextDelete(attempt_cxt);

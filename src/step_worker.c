@@ -1,22 +1,33 @@
 /*
  * step_worker.c
- *     Step workers: the dynamic background workers (backend_type "provisioning step") a run
- *     worker starts for the ready steps it does not execute itself, how it waits for them
- *     and notes their exits, and the step worker's own main.
+ *     Step workers: the dynamic background workers (backend_type "provisioning step") that
+ *     execute a run's steps at once, and how each reports to its run worker, which alone
+ *     writes the run.
  *
- * A step worker holds the step's advisory lock, executes the one step with its retries
- * exactly as the run worker would (step_exec.c), records its outcome and exits; the
- * postmaster then sets the run worker's latch (bgw_notify_pid). A step whose worker could
- * not start, or died without recording, is left to the run worker, never failed.
+ * A run worker starts a step worker with a shared-memory queue (shm_mq, in a DSM segment of
+ * its own) that only it receives from. The step worker executes its one step with the
+ * step's retries exactly as the run worker would (step_exec.c) and reports over the queue:
+ * each retry as it begins, then the outcome with the metadata it set and its engine time;
+ * then it exits. The run worker records each report the moment it arrives (run_worker.c).
+ *
+ * Neither waits for the other beyond that. A run worker terminates its step workers as it
+ * exits, and a report finds the queue detached: a step worker whose run worker is gone
+ * stops. A step whose step worker could not start, or exited without an outcome, is
+ * executed again, as resumed (its creates settle). Step workers hold the run's step-workers
+ * lock, shared, for their lives: a run worker that takes a run over waits for those of the
+ * one before to be gone (run_worker.c's claim).
  */
 #include "postgres.h"
 
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/shm_mq.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -25,6 +36,17 @@
 #include "run.h"
 #include "run_events.h"
 
+/* Room in a step worker's queue: a larger report goes through in parts */
+#define REPORT_QUEUE_SIZE 16384
+
+/* A step worker as its run worker holds it (RunStep.worker) */
+typedef struct StepWorker
+{
+	BackgroundWorkerHandle *handle;
+	dsm_segment *segment;
+	shm_mq_handle *queue;
+} StepWorker;
+
 /* What a step worker is started for (its bgw_extra) */
 typedef struct StepAssignment
 {
@@ -32,112 +54,227 @@ typedef struct StepAssignment
 	int			step;			/* index in the run's step list */
 	bool		resumed;		/* left running by an interrupted execution */
 	TimestampTz resumed_at;		/* the run's resume (RunContext.resumed_at) */
-	int			coordinator;	/* the run worker's PGPROC number */
+	dsm_handle	queue;			/* the segment holding the queue to the run worker */
 	bool		has_share;		/* the run worker's session: share holds it */
 	char		share[ENGINE_SESSION_SHARE];
 } StepAssignment;
 
-/*
- * Notes which step workers are gone (exited) and which foreign steps no step worker holds
- * any more; true when some step was in other hands, and the run must be read again. Read
- * after this, a step still running whose worker is gone was left unrecorded.
- */
-bool
-step_workers_note_exits(RunContext *ctx)
+/* A report's kind, its first byte */
+#define REPORT_RETRY 'R'
+#define REPORT_OUTCOME 'O'
+
+/* The run whose step workers this run worker would leave behind if it exited now */
+static RunContext *coordinated = NULL;
+
+static void
+put_text(StringInfo buf, const char *text)
 {
-	bool		others = false;
+	int			len = text ? strlen(text) : 0;
 
-	for (int i = 0; i < ctx->nsteps; i++)
+	pq_sendint32(buf, len);
+	pq_sendbytes(buf, text ? text : "", len);
+}
+
+static char *
+get_text(StringInfo msg)
+{
+	int			len = pq_getmsgint(msg, 4);
+	char	   *text = palloc(len + 1);
+
+	pq_copymsgbytes(msg, text, len);
+	text[len] = '\0';
+	return text;
+}
+
+/* Sends a report to the run worker; a step worker whose run worker is gone stops here. */
+static void
+report_send(RunContext *ctx, StringInfo buf)
+{
+	if (shm_mq_send(ctx->report, buf->len, buf->data, false, true) != SHM_MQ_SUCCESS)
 	{
-		RunStep    *s = &ctx->steps[i];
-		pid_t		pid;
-
-		if (s->worker != NULL)
-			s->exited = GetBackgroundWorkerPid(s->worker, &pid) == BGWH_STOPPED;
-		else if (s->foreign)
-			s->exited = step_lock_available(&ctx->run_id, i);
-		others |= step_in_other_hands(s);
+		ereport(LOG,
+				(errmsg("provisioning: the run worker of run %s is gone; its step worker stops",
+						ctx->correlation_id)));
+		proc_exit(0);
 	}
-	return others;
+	pfree(buf->data);
+}
+
+/* A step worker's retry of step idx, attempt ctx->steps[idx].attempts, as it begins. */
+void
+step_worker_report_retry(RunContext *ctx, int idx, const char *message)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	pq_sendbyte(&buf, REPORT_RETRY);
+	pq_sendint32(&buf, ctx->steps[idx].attempts);
+	put_text(&buf, message);
+	report_send(ctx, &buf);
+}
+
+/* A step worker's outcome of step idx, with the metadata it set and its engine time. */
+static void
+report_outcome(RunContext *ctx, int idx, const StepResult *result, double duration_ms)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	pq_sendbyte(&buf, REPORT_OUTCOME);
+	pq_sendint32(&buf, result->status);
+	pq_sendint32(&buf, result->kind);
+	pq_sendint32(&buf, ctx->steps[idx].attempts);
+	pq_sendfloat8(&buf, duration_ms);
+	pq_sendfloat8(&buf, ctx->http.elapsed_ms);
+	put_text(&buf, result->message);
+	pq_sendint32(&buf, list_length(ctx->meta_written));
+	foreach(lc, ctx->meta_written)
+	{
+		put_text(&buf, lfirst(lc));
+		put_text(&buf, meta_get(ctx, lfirst(lc)));
+	}
+	report_send(ctx, &buf);
+}
+
+/*
+ * Takes in one report of step idx's step worker: a retry is recorded at once (false); an
+ * outcome fills report, its metadata set as this worker's own to record with it (true).
+ */
+static bool
+report_take(RunContext *ctx, int idx, const char *data, Size len, StepReport *report)
+{
+	StringInfoData msg;
+	RunStep    *step = &ctx->steps[idx];
+	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+	int			nmeta;
+
+	msg.data = (char *) data;
+	msg.len = len;
+	msg.maxlen = 0;
+	msg.cursor = 0;
+	if (pq_getmsgbyte(&msg) == REPORT_RETRY)
+	{
+		char	   *message;
+
+		step->attempts = pq_getmsgint(&msg, 4);
+		message = get_text(&msg);
+		MemoryContextSwitchTo(old);
+		run_record_retry(ctx, idx, step->attempts, message);
+		return false;
+	}
+	report->result.status = (StepStatus) pq_getmsgint(&msg, 4);
+	report->result.kind = (FailKind) pq_getmsgint(&msg, 4);
+	report->result.retry_after_s = -1;
+	step->attempts = pq_getmsgint(&msg, 4);
+	report->duration_ms = pq_getmsgfloat8(&msg);
+	ctx->delegated_engine_ms += pq_getmsgfloat8(&msg);
+	report->result.message = get_text(&msg);
+	nmeta = pq_getmsgint(&msg, 4);
+	for (int i = 0; i < nmeta; i++)
+	{
+		char	   *key = get_text(&msg);
+
+		meta_set(ctx, key, get_text(&msg));
+	}
+	pq_getmsgend(&msg);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* Lets go of step idx's step worker: its queue and its handle (the process exits by itself). */
+static void
+step_worker_forget(RunContext *ctx, int idx)
+{
+	StepWorker *worker = ctx->steps[idx].worker;
+
+	dsm_detach(worker->segment);
+	pfree(worker->handle);
+	pfree(worker);
+	ctx->steps[idx].worker = NULL;
 }
 
 /* Starts a step worker for step idx; false when no background worker slot was free. */
 bool
 step_worker_start(RunContext *ctx, int idx)
 {
-	BackgroundWorker worker;
+	BackgroundWorker bgw;
 	StepAssignment assignment;
+	StepWorker *worker;
+	shm_mq	   *mq;
 	MemoryContext old;
-	bool		ok;
 
-	dynamic_worker_init(&worker, "provisioning_step_main", "provisioning step");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "provisioning step %s", ctx->steps[idx].key);
+	dynamic_worker_init(&bgw, "provisioning_step_main", "provisioning step");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "provisioning step %s", ctx->steps[idx].key);
+	old = MemoryContextSwitchTo(ctx->cxt);
+	worker = palloc0(sizeof(StepWorker));
+	worker->segment = dsm_create(shm_mq_minimum_size + REPORT_QUEUE_SIZE, 0);
+	/* the run's, not a transaction's: it outlives the boundary that started the worker */
+	dsm_pin_mapping(worker->segment);
+	mq = shm_mq_create(dsm_segment_address(worker->segment), shm_mq_minimum_size + REPORT_QUEUE_SIZE);
+	shm_mq_set_receiver(mq, MyProc);
+
 	memset(&assignment, 0, sizeof(assignment));
 	memcpy(&assignment.run_id, &ctx->run_id, sizeof(pg_uuid_t));
 	assignment.step = idx;
 	assignment.resumed = ctx->steps[idx].resumed;
 	assignment.resumed_at = ctx->resumed_at;
-	assignment.coordinator = MyProc->pgprocno;
+	assignment.queue = dsm_segment_handle(worker->segment);
 	if (ctx->session_open && ctx->driver != NULL && ctx->driver->share != NULL)
 	{
 		ctx->driver->share(ctx, assignment.share);
 		assignment.has_share = true;
 	}
 	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
-	memcpy(worker.bgw_extra, &assignment, sizeof(assignment));
+	memcpy(bgw.bgw_extra, &assignment, sizeof(assignment));
 
-	old = MemoryContextSwitchTo(ctx->cxt);
-	ok = RegisterDynamicBackgroundWorker(&worker, &ctx->steps[idx].worker);
-	MemoryContextSwitchTo(old);
-	if (!ok)
+	if (!RegisterDynamicBackgroundWorker(&bgw, &worker->handle))
 	{
-		ctx->steps[idx].worker = NULL;
-		ereport(DEBUG1,
-				(errmsg_internal("provisioning: no background worker slot for step %s; the run worker executes it",
-								 ctx->steps[idx].key)));
+		MemoryContextSwitchTo(old);
+		dsm_detach(worker->segment);
+		pfree(worker);
 		return false;
 	}
+	/* a worker that exits, or never starts, before it attached detaches the queue */
+	worker->queue = shm_mq_attach(mq, worker->segment, worker->handle);
+	MemoryContextSwitchTo(old);
+	ctx->steps[idx].worker = worker;
 	ctx->steps[idx].started = false;
+	coordinated = ctx;
 	return true;
 }
 
 /*
- * Waits for a step in other hands to settle: a step worker this worker started to exit
- * (the postmaster sets the latch), or else a step worker of an earlier run worker to let
- * go of its step.
+ * Waits for the next report of the run's step workers that needs a step boundary: the
+ * outcome of a step (its index; report filled), or a step worker gone without one (-1;
+ * its step is left running, resumed). Retries are recorded as they come.
  */
-void
-step_workers_wait(RunContext *ctx)
+int
+step_workers_wait(RunContext *ctx, StepReport *report)
 {
 	worker_flush_owed();
-	pgstat_report_activity(STATE_RUNNING, "waiting for the run's steps in step workers");
+	run_event_waiting(ctx);
 	for (;;)
 	{
-		int			foreign = -1;
-		bool		started = false;
-
 		for (int i = 0; i < ctx->nsteps; i++)
 		{
-			pid_t		pid;
+			shm_mq_result res = SHM_MQ_SUCCESS;
+			Size		len;
+			void	   *data;
 
-			if (ctx->steps[i].worker != NULL)
+			while (ctx->steps[i].worker != NULL &&
+				   (res = shm_mq_receive(ctx->steps[i].worker->queue, &len, &data, true)) == SHM_MQ_SUCCESS)
+				if (report_take(ctx, i, data, len, report))
+				{
+					step_worker_forget(ctx, i);
+					return i;
+				}
+			if (ctx->steps[i].worker != NULL && res == SHM_MQ_DETACHED)
 			{
-				if (GetBackgroundWorkerPid(ctx->steps[i].worker, &pid) == BGWH_STOPPED)
-					return;
-				started = true;
+				step_worker_forget(ctx, i);
+				ctx->steps[i].resumed = true;
+				return -1;
 			}
-			else if (ctx->steps[i].foreign && foreign < 0)
-				foreign = i;
-		}
-		if (!started)
-		{
-			if (foreign >= 0)
-			{
-				StartTransactionCommand();
-				step_lock_wait(&ctx->run_id, foreign);
-				CommitTransactionCommand();
-			}
-			return;
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -147,10 +284,31 @@ step_workers_wait(RunContext *ctx)
 }
 
 /*
+ * As a run worker exits: its step workers stop too (a later run worker executes their steps
+ * again). Registered once per run worker (before_shmem_exit).
+ */
+void
+step_workers_stop(int code, Datum arg)
+{
+	if (coordinated == NULL)
+		return;
+	for (int i = 0; i < coordinated->nsteps; i++)
+		if (coordinated->steps[i].worker != NULL)
+			TerminateBackgroundWorker(coordinated->steps[i].worker->handle);
+}
+
+/* The run worker is done with the run: none of its step workers is left to stop. */
+void
+step_workers_release(RunContext *ctx)
+{
+	if (coordinated == ctx)
+		coordinated = NULL;
+}
+
+/*
  * A step worker: executes one step of a run, which its run worker recorded as started,
- * with the step's retries, records the outcome, and exits. It holds the step's lock for
- * its life: a later run worker leaves the step alone meanwhile. It does nothing when the
- * step is no longer running (the run ended, or another process recorded it).
+ * with the step's retries, reports its outcome, and exits. It does nothing when its run
+ * worker is gone or the run ended meanwhile.
  */
 void
 provisioning_step_main(Datum arg)
@@ -159,31 +317,34 @@ provisioning_step_main(Datum arg)
 	RunContext *ctx = NULL;
 	StepResult	result;
 	double		duration_ms;
+	dsm_segment *segment;
+	shm_mq	   *mq;
 	int			idx;
 
 	memcpy(&assignment, MyBgworkerEntry->bgw_extra, sizeof(assignment));
 	idx = assignment.step;
 	dynamic_worker_connect(arg, "provisioning step");
+	segment = dsm_attach(assignment.queue);
+	if (segment == NULL)
+		proc_exit(0);			/* its run worker is gone */
+	mq = dsm_segment_address(segment);
+	shm_mq_set_sender(mq, MyProc);
 
 	worker_txn_begin("loading a provisioning step");
-	if (step_lock_try(&assignment.run_id, idx))
-		ctx = run_describe(TopMemoryContext, &assignment.run_id);
+	step_workers_lock_share(&assignment.run_id);
+	ctx = run_describe(TopMemoryContext, &assignment.run_id);
 	worker_txn_commit();
 	if (ctx == NULL || idx < 0 || idx >= ctx->nsteps || ctx->steps[idx].status != STEP_RUNNING)
 		proc_exit(0);
 	MemoryContextSwitchTo(ctx->cxt);
 
+	ctx->report = shm_mq_attach(mq, segment, NULL);
 	ctx->steps[idx].resumed = assignment.resumed;
 	ctx->resumed_at = assignment.resumed_at;
 	ctx->session_share = assignment.has_share ? assignment.share : NULL;
 	duration_ms = execute_step(ctx, idx, &result);
-	ctx->steps[idx].status = result.status;
-	run_record_step(ctx, idx, step_status_names[result.status], ctx->steps[idx].attempts,
-					result.message, duration_ms, result.status == STEP_FAILED ? result.kind : FAIL_NONE);
 	run_event_step_finished(ctx, idx, &result, duration_ms);
-	if (assignment.coordinator >= 0 && assignment.coordinator < MaxBackends)
-		pg_atomic_fetch_add_u64(&prov_delegated_engine_us[assignment.coordinator],
-								(uint64) (ctx->http.elapsed_ms * 1000.0));
+	report_outcome(ctx, idx, &result, duration_ms);
 	MemoryContextSwitchTo(TopMemoryContext);
 	run_forget(ctx);
 	proc_exit(0);

@@ -88,12 +88,9 @@ test_weights_and_readiness(void)
 	check(step_ready(steps, 1) && step_ready(steps, 2) && step_ready(steps, 7),
 		  "a step found in the engine lets its dependents start");
 	check(!step_ready(steps, 0), "a done step is not ready again");
-	steps[2].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	steps[2].worker = (struct StepWorker *) &fake_worker;
 	check(!step_ready(steps, 2), "a step a step worker executes is not ready");
 	steps[2].worker = NULL;
-	steps[2].foreign = true;
-	check(!step_ready(steps, 2), "a step an earlier run worker's step worker may hold is not ready");
-	steps[2].foreign = false;
 
 	steps[2].status = STEP_FAILED;
 	check(!step_ready(steps, 3), "a critical step that failed holds its dependents");
@@ -120,24 +117,32 @@ test_next_steps(void)
 	check(plan.own == 1 && plan.ndelegate == 0, "one at a time: the catalog's order");
 
 	run_next(steps, NSTEPS, 4, 0, FAIL_NONE, &plan);
-	check(plan.own == 2 && plan.ndelegate == 2 && plan.delegate[0] == 7 && plan.delegate[1] == 1,
-		  "at once: the most waited-for first (company 6, customer 2, fiscal year 0)");
+	check(plan.own == -1 && plan.ndelegate == 3 && plan.delegate[0] == 2 && plan.delegate[1] == 7 &&
+		  plan.delegate[2] == 1,
+		  "at once, each in a step worker: the most waited-for first (company 6, customer 2, fiscal year 0)");
 
 	run_next(steps, NSTEPS, 2, 0, FAIL_NONE, &plan);
-	check(plan.own == 2 && plan.ndelegate == 1 && plan.delegate[0] == 7,
+	check(plan.own == -1 && plan.ndelegate == 2 && plan.delegate[0] == 2 && plan.delegate[1] == 7,
 		  "at most max_parallel_steps at once");
 
-	steps[2].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	steps[2].worker = (struct StepWorker *) &fake_worker;
 	run_next(steps, NSTEPS, 2, 0, FAIL_NONE, &plan);
-	check(plan.own == 7 && plan.ndelegate == 0, "steps in flight take their slots");
+	check(plan.own == -1 && plan.ndelegate == 1 && plan.delegate[0] == 7,
+		  "steps in flight take their slots; one more with one in flight goes to a step worker too");
 	run_next(steps, NSTEPS, 1, 0, FAIL_NONE, &plan);
 	check(plan.own == -1 && plan.ndelegate == 0 && !plan.ends,
 		  "no slot left: nothing starts, and the run waits for what is in flight");
 	steps[2].worker = NULL;
 
+	set_done(steps, 9);
+	run_next(steps, NSTEPS, 4, 0, FAIL_NONE, &plan);
+	check(plan.own == 9 && plan.ndelegate == 0, "the only step left, with nothing in flight: the run worker's own");
+
+	fresh_run(steps);
+	set_done(steps, 1);
 	steps[2].status = STEP_FAILED;
 	steps[1].status = STEP_RUNNING;
-	steps[1].worker = (struct BackgroundWorkerHandle *) &fake_worker;
+	steps[1].worker = (struct StepWorker *) &fake_worker;
 	run_next(steps, NSTEPS, 4, 0, FAIL_PERMANENT, &plan);
 	check(plan.own == -1 && plan.ndelegate == 0 && !plan.ends,
 		  "after a critical step failed nothing starts; the run waits for the steps in flight");
