@@ -161,6 +161,10 @@ extern bool config_bool(RunContext *ctx, const char *key);
 extern const char *meta_get(RunContext *ctx, const char *key);
 extern void meta_set(RunContext *ctx, const char *key, const char *value);
 extern StepStatus step_status_of(RunContext *ctx, const char *step);
+/* Memory for the driver's session; a step's writes, for the settle bookkeeping (step_context.c) */
+extern MemoryContext session_memory(RunContext *ctx);
+extern void sending_write(RunContext *ctx);
+extern bool step_wrote(RunContext *ctx);
 /* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After (step_exec.c) */
 extern void backoff_sleep(int attempt, int retry_after_s);
 

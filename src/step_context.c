@@ -96,6 +96,34 @@ step_status_of(RunContext *ctx, const char *step)
 }
 
 /*
+ * Memory that lives as long as the run (a step's own is freed after each attempt): where
+ * a driver's begin keeps its session.
+ */
+MemoryContext
+session_memory(RunContext *ctx)
+{
+	return ctx->cxt;
+}
+
+/*
+ * A write is about to be sent: a document the step finds afterwards may be its work
+ * (step_done), and a create whose answer is lost settles from now (write_unanswered).
+ */
+void
+sending_write(RunContext *ctx)
+{
+	ctx->create_sent = true;
+	ctx->write_sent_at = GetCurrentTimestamp();
+}
+
+/* Has this step sent a write, in any of its attempts? */
+bool
+step_wrote(RunContext *ctx)
+{
+	return ctx->create_sent;
+}
+
+/*
  * May target be created now? Not while a create that may still be applied by the engine
  * could be it: one sent without an answer less than provisioning.write_settle_ms ago (by
  * this step, or by an earlier run of the tenant: earlier_creates), or, in a resumed run, any

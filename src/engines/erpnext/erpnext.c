@@ -108,7 +108,7 @@ session_of(RunContext *ctx)
 static bool
 known_absent(RunContext *ctx)
 {
-	return session_of(ctx)->company_made && !ctx->create_sent;
+	return session_of(ctx)->company_made && !step_wrote(ctx);
 }
 
 /* Keeps the Company's company_facts from a Company document the engine answered. */
@@ -669,7 +669,7 @@ erpnext_begin(RunContext *ctx, StepResult *r)
 {
 	char	   *auth = token(ctx->api_key, ctx->api_secret);
 
-	ctx->engine_session = MemoryContextAllocZero(ctx->cxt, sizeof(ErpnextSession));
+	ctx->engine_session = MemoryContextAllocZero(session_memory(ctx), sizeof(ErpnextSession));
 	http_client_init(&ctx->http, auth, ctx->correlation_id);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);

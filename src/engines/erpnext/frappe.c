@@ -5,8 +5,6 @@
  */
 #include "postgres.h"
 
-#include "utils/timestamp.h"
-
 #include "driver.h"
 #include "frappe.h"
 #include "json.h"
@@ -257,8 +255,7 @@ static FrappeStatus
 frappe_send_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
 				  const char *body, JsonbContainer **root)
 {
-	ctx->create_sent = true;
-	ctx->write_sent_at = GetCurrentTimestamp();
+	sending_write(ctx);
 	return frappe_call(ctx, r, method, path, body, root);
 }
 

@@ -755,15 +755,16 @@ odoo_begin(RunContext *ctx, StepResult *r)
 	if (ctx->engine_session == NULL)
 	{
 		const char *database = jb_text(ctx->options, "database");
+		MemoryContext memory = session_memory(ctx);
 
 		if (database == NULL || database[0] == '\0')
 		{
 			step_fail(r, FAIL_PERMANENT, "the engine's options name no database (options.database)");
 			return false;
 		}
-		s = MemoryContextAllocZero(ctx->cxt, sizeof(OdooSession));
-		s->url = MemoryContextStrdup(ctx->cxt, psprintf("%s%s", ctx->base_url, JSONRPC_PATH));
-		s->database = MemoryContextStrdup(ctx->cxt, database);
+		s = MemoryContextAllocZero(memory, sizeof(OdooSession));
+		s->url = MemoryContextStrdup(memory, psprintf("%s%s", ctx->base_url, JSONRPC_PATH));
+		s->database = MemoryContextStrdup(memory, database);
 		ctx->engine_session = s;
 		http_client_init(&ctx->http, NULL, ctx->correlation_id);
 	}

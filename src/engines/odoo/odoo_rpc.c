@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 #include "utils/json.h"
-#include "utils/timestamp.h"
 
 #include "driver.h"
 #include "json.h"
@@ -82,8 +81,7 @@ odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const cha
 	*answer = NULL;
 	if (write)
 	{
-		ctx->create_sent = true;
-		ctx->write_sent_at = GetCurrentTimestamp();
+		sending_write(ctx);
 		http_request(&ctx->http, "POST", s->url, body, &resp);
 	}
 	else
