@@ -168,11 +168,6 @@ extern bool step_wrote(RunContext *ctx);
 /* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After (step_exec.c) */
 extern void backoff_sleep(int attempt, int retry_after_s);
 
-/* Creates that may still be applied by the engine (step_context.c); target names what is created. */
-extern bool create_allowed(RunContext *ctx, const char *target);
-extern void write_unanswered(RunContext *ctx, const char *target);
-extern void settle_pause(RunContext *ctx, const char *target);
-
 /* How a creating request ended, for create_once. */
 typedef enum CreateAnswer
 {

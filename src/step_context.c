@@ -131,7 +131,7 @@ step_wrote(RunContext *ctx)
  * document up, so a create of another target means this step's unanswered one was found: it
  * is settled too.
  */
-bool
+static bool
 create_allowed(RunContext *ctx, const char *target)
 {
 	TimestampTz now = GetCurrentTimestamp();
@@ -169,7 +169,7 @@ create_allowed(RunContext *ctx, const char *target)
  * The create of target, sent at ctx->write_sent_at, got no answer: it settles from then
  * (create_allowed), and is kept at once for the tenant's next run (unsettled_create_store).
  */
-void
+static void
 write_unanswered(RunContext *ctx, const char *target)
 {
 	ctx->unsettled_since = ctx->write_sent_at;
@@ -178,7 +178,7 @@ write_unanswered(RunContext *ctx, const char *target)
 }
 
 /* Waits a little before the unsettled create is looked for again. */
-void
+static void
 settle_pause(RunContext *ctx, const char *target)
 {
 	long		left = prov_write_settle_ms -
