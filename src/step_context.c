@@ -1,7 +1,9 @@
 /*
  * step_context.c
  *     What a step's function calls (driver.h): the run's settings and metadata, the status
- *     of the run's other steps, creates made at most once, and the step's result.
+ *     of the run's other steps, memory for the driver's session, the step's writes, creates
+ *     made at most once, and the step's result. A driver holds only the run's StepContext;
+ *     these functions reach the RunContext around it (run_of).
  *
  * Metadata a step sets is recorded with the next step boundary of the process executing
  * it (run_store.c); what other processes recorded meanwhile is merged in (meta_merge).
@@ -17,24 +19,36 @@
 #include "provisioning.h"
 #include "run.h"
 
-const char *
-config_text(RunContext *ctx, const char *key)
+/*
+ * The run a driver's StepContext belongs to. The core hands drivers &run->step only, so
+ * this is the one place that reaches from what a driver holds to the rest of the run.
+ */
+static inline RunContext *
+run_of(StepContext *ctx)
 {
-	return jb_text(ctx->config, key);
+	return (RunContext *) ((char *) ctx - offsetof(RunContext, step));
+}
+
+const char *
+config_text(StepContext *ctx, const char *key)
+{
+	return jb_text(run_of(ctx)->config, key);
 }
 
 bool
-config_bool(RunContext *ctx, const char *key)
+config_bool(StepContext *ctx, const char *key)
 {
-	return jb_bool(ctx->config, key, false);
+	return jb_bool(run_of(ctx)->config, key, false);
 }
 
 const char *
-meta_get(RunContext *ctx, const char *key)
+meta_get(StepContext *ctx, const char *key)
 {
-	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
-		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
-			return (const char *) list_nth(ctx->metadata, i + 1);
+	RunContext *run = run_of(ctx);
+
+	for (int i = 0; i + 1 < list_length(run->metadata); i += 2)
+		if (strcmp((char *) list_nth(run->metadata, i), key) == 0)
+			return (const char *) list_nth(run->metadata, i + 1);
 	return NULL;
 }
 
@@ -72,9 +86,9 @@ meta_put(RunContext *ctx, const char *key, const char *value, bool written)
 }
 
 void
-meta_set(RunContext *ctx, const char *key, const char *value)
+meta_set(StepContext *ctx, const char *key, const char *value)
 {
-	meta_put(ctx, key, value, true);
+	meta_put(run_of(ctx), key, value, true);
 }
 
 /* A key another process recorded: taken, unless this process wrote its own since. */
@@ -87,11 +101,13 @@ meta_merge(RunContext *ctx, const char *key, const char *value)
 
 /* The status of step in this run; pending for a step the run does not have. */
 StepStatus
-step_status_of(RunContext *ctx, const char *step)
+step_status_of(StepContext *ctx, const char *step)
 {
-	for (int i = 0; i < ctx->nsteps; i++)
-		if (strcmp(ctx->steps[i].key, step) == 0)
-			return ctx->steps[i].status;
+	RunContext *run = run_of(ctx);
+
+	for (int i = 0; i < run->nsteps; i++)
+		if (strcmp(run->steps[i].key, step) == 0)
+			return run->steps[i].status;
 	return STEP_PENDING;
 }
 
@@ -100,9 +116,9 @@ step_status_of(RunContext *ctx, const char *step)
  * a driver's begin keeps its session.
  */
 MemoryContext
-session_memory(RunContext *ctx)
+session_memory(StepContext *ctx)
 {
-	return ctx->cxt;
+	return run_of(ctx)->cxt;
 }
 
 /*
@@ -110,17 +126,19 @@ session_memory(RunContext *ctx)
  * (step_done), and a create whose answer is lost settles from now (write_unanswered).
  */
 void
-sending_write(RunContext *ctx)
+sending_write(StepContext *ctx)
 {
-	ctx->create_sent = true;
-	ctx->write_sent_at = GetCurrentTimestamp();
+	RunContext *run = run_of(ctx);
+
+	run->create_sent = true;
+	run->write_sent_at = GetCurrentTimestamp();
 }
 
 /* Has this step sent a write, in any of its attempts? */
 bool
-step_wrote(RunContext *ctx)
+step_wrote(StepContext *ctx)
 {
-	return ctx->create_sent;
+	return run_of(ctx)->create_sent;
 }
 
 /*
@@ -199,8 +217,9 @@ settle_pause(RunContext *ctx, const char *target)
  * meanwhile.
  */
 bool
-create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
+create_once(StepContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 {
+	RunContext *run = run_of(ctx);
 	char	   *unanswered = NULL;	/* why the create's fate is unknown */
 	bool		conflict = false;
 	bool		found;
@@ -218,9 +237,9 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 					  c->request, c->target);
 			return false;
 		}
-		if (!create_allowed(ctx, c->target))
+		if (!create_allowed(run, c->target))
 		{
-			settle_pause(ctx, c->target);
+			settle_pause(run, c->target);
 			continue;
 		}
 		if (unanswered)
@@ -238,7 +257,7 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 				conflict = true;
 				break;
 			case CREATE_UNKNOWN:
-				write_unanswered(ctx, c->target);
+				write_unanswered(run, c->target);
 				unanswered = r->message ? r->message : "";
 				break;
 			case CREATE_FAILED:
@@ -276,14 +295,14 @@ vformat(const char *fmt, va_list args)
  * request was made by that request (its answer was lost): that is "completed" too.
  */
 void
-step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)
+step_done(StepContext *ctx, StepResult *result, bool created, const char *fmt,...)
 {
 	va_list		args;
 
 	va_start(args, fmt);
 	result->message = vformat(fmt, args);
 	va_end(args);
-	result->status = (created || ctx->create_sent) ? STEP_COMPLETED : STEP_EXISTS;
+	result->status = (created || step_wrote(ctx)) ? STEP_COMPLETED : STEP_EXISTS;
 	result->kind = FAIL_NONE;
 }
 

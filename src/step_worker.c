@@ -80,7 +80,7 @@ step_worker_start(RunContext *ctx, int idx)
 	assignment.coordinator = MyProc->pgprocno;
 	if (ctx->session_open && ctx->driver != NULL && ctx->driver->share != NULL)
 	{
-		ctx->driver->share(ctx, assignment.share);
+		ctx->driver->share(&ctx->step, assignment.share);
 		assignment.has_share = true;
 	}
 	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
@@ -175,7 +175,7 @@ provisioning_step_main(Datum arg)
 
 	ctx->steps[idx].resumed = assignment.resumed;
 	ctx->resumed_at = assignment.resumed_at;
-	ctx->session_share = assignment.has_share ? assignment.share : NULL;
+	ctx->step.session_share = assignment.has_share ? assignment.share : NULL;
 	duration_ms = execute_step(ctx, idx, &result);
 	ctx->steps[idx].status = result.status;
 	run_record_step(ctx, idx, step_status_names[result.status], ctx->steps[idx].attempts,
@@ -183,7 +183,7 @@ provisioning_step_main(Datum arg)
 	run_event_step_finished(ctx, idx, &result, duration_ms);
 	if (assignment.coordinator >= 0 && assignment.coordinator < MaxBackends)
 		pg_atomic_fetch_add_u64(&prov_delegated_engine_us[assignment.coordinator],
-								(uint64) (ctx->http.elapsed_ms * 1000.0));
+								(uint64) (ctx->step.http.elapsed_ms * 1000.0));
 	MemoryContextSwitchTo(TopMemoryContext);
 	run_forget(ctx);
 	proc_exit(0);
