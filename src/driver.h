@@ -1,25 +1,23 @@
 /*
  * driver.h
- *     The interface between the run state machine and an engine driver.
+ *     The interface between the run's core and an engine driver.
  *
- * The run (run_worker.c, step_exec.c) walks the run's step list; for each step it asks the engine's driver
- * for the step's function and calls it with no transaction open. A step checks the
- * engine before it creates anything, so calling it again after a crash or a lost
- * response finds what the earlier call made and reports "exists" instead of making it
- * twice.
+ * The core (run_worker.c, step_exec.c) walks the run's step list; for each step it asks the
+ * engine's driver for the step's function and calls it with no transaction open, giving it
+ * a StepContext: the engine's access, the HTTP client, the driver's session. Settings,
+ * metadata, creates and the step's result go through the functions declared here
+ * (step_context.c); the run itself (RunContext, run.h) stays the core's. A step checks the
+ * engine before it creates anything, so calling it again after a crash or a lost response
+ * finds what the earlier call made and reports "exists" instead of making it twice.
  */
 #ifndef PROVISIONING_DRIVER_H
 #define PROVISIONING_DRIVER_H
 
 #include "postgres.h"
 
-#include "datatype/timestamp.h"
-#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
-#include "utils/uuid.h"
 
 #include "http.h"
-#include "run_state.h"
 #include "status.h"
 
 typedef struct StepResult
@@ -30,61 +28,31 @@ typedef struct StepResult
 	char	   *message;
 } StepResult;
 
-typedef struct RunContext
+/* An engine's access: as a run's steps use it, and as a health probe reads its row. */
+typedef struct EngineAccess
 {
-	MemoryContext cxt;			/* lives as long as the run */
-	pg_uuid_t	run_id;
-	char	   *correlation_id;
-	char	   *tenant_id;
-	char	   *engine_name;	/* NULL when the tenant has no engine */
-	TimestampTz started_at;		/* when the run first started */
-	double		queued_ms;		/* from queued to first started */
-	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
-	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
-	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
-	char	   *engine_kind;	/* NULL when the tenant has no engine */
-	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
-	char	   *base_url;		/* without a trailing slash */
-	char	   *api_key;
-	char	   *api_secret;
-	JsonbContainer *options;	/* the engine's options */
-	JsonbContainer *config;		/* the run's settings */
-	List	   *metadata;		/* key, value, ...: references to what the engine holds */
-	List	   *meta_written;	/* the keys set since the run (or step worker) last recorded */
-	FailKind	error_kind;		/* why the first critical step failed, or FAIL_NONE */
-	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
-	RunStep    *steps;
-	int			nsteps;
-	int			reachability_step;	/* the driver's (EngineDriver), an index; -1: none */
-	int			current;		/* index of the step being executed */
-	bool		create_sent;	/* this step sent a creating request */
-	bool		session_open;	/* the driver's begin succeeded */
-	const char *session_share;	/* a step worker's: its run worker's session (share), or NULL */
-	struct shm_mq_handle *report;	/* a step worker's queue to its run worker, or NULL */
-	TimestampTz write_sent_at;	/* when the last write was sent */
+	const char *base_url;		/* without a trailing slash */
+	const char *api_key;
+	const char *api_secret;
+	JsonbContainer *options;
+} EngineAccess;
 
-	/*
-	 * A create that may still be applied by the engine: sent without an answer, or (a
-	 * resumed run, whose earlier attempt may have left requests in the engine) any create
-	 * at all, unsettled_target NULL. Zero unsettled_since: none.
-	 */
-	TimestampTz unsettled_since;
-	char	   *unsettled_target;
-	List	   *earlier_creates;	/* UnsettledCreate: the tenant's earlier runs' unanswered
-									 * creates, still within write_settle_ms */
-	TimestampTz settle_from;	/* the send that holds back the create settle_pause waits for */
-	HttpClient	http;
+/*
+ * What a step's function, and the driver's begin and share, are given: the engine, the
+ * means to reach it, and the driver's own session. The rest of the run (its settings,
+ * metadata, other steps, their bookkeeping) is the core's (run.h, which embeds this in a
+ * RunContext) and reached through the functions below only.
+ */
+typedef struct StepContext
+{
+	EngineAccess engine;
+	const char *correlation_id;	/* the run's, sent with every request */
+	HttpClient	http;			/* this process's connection for the run, set up by begin */
 	void	   *engine_session;	/* the driver's own state for the run, set by begin */
-} RunContext;
+	const char *session_share;	/* a step worker's: its run worker's session (share), or NULL */
+} StepContext;
 
-/* A create of an earlier run that got no answer (provisioning.unsettled_creates) */
-typedef struct UnsettledCreate
-{
-	char	   *target;
-	TimestampTz sent_at;
-} UnsettledCreate;
-
-typedef void (*StepFunction) (RunContext *ctx, StepResult *result);
+typedef void (*StepFunction) (StepContext *ctx, StepResult *result);
 
 /*
  * One step of an engine's catalog: its key, what it does (NULL: the engine has nothing to
@@ -105,15 +73,6 @@ typedef struct StepImpl
 /* The steps a catalog entry depends on, as a NULL-terminated list */
 #define STEP_DEPS(...) ((const char *const[]) {__VA_ARGS__, NULL})
 #define NO_STEP_DEPS ((const char *const[]) {NULL})
-
-/* An engine's row as a health probe reads it. */
-typedef struct EngineAccess
-{
-	const char *base_url;		/* without a trailing slash */
-	const char *api_key;
-	const char *api_secret;
-	JsonbContainer *options;
-} EngineAccess;
 
 /* What a health probe sends: a GET, or a POST of body. */
 typedef struct ProbeRequest
@@ -139,8 +98,8 @@ typedef struct EngineDriver
 {
 	const char *kind;
 	const char *reachability_step;	/* fails offline: the run is NOT_PROVISIONED */
-	bool		(*begin) (RunContext *ctx, StepResult *result);
-	void		(*share) (RunContext *ctx, char *share);
+	bool		(*begin) (StepContext *ctx, StepResult *result);
+	void		(*share) (StepContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
 	const char *(*probe_judge) (const HttpResponse *response, char **why);
 	const StepImpl *steps;		/* the catalog, terminated by { NULL } */
@@ -157,18 +116,17 @@ extern StepFunction driver_step(const EngineDriver *driver, const char *step);
 extern const EngineDriver *driver_at(int i);
 
 /* Run helpers for drivers (step_context.c) */
-extern const char *config_text(RunContext *ctx, const char *key);
-extern bool config_bool(RunContext *ctx, const char *key);
-extern const char *meta_get(RunContext *ctx, const char *key);
-extern void meta_set(RunContext *ctx, const char *key, const char *value);
-extern StepStatus step_status_of(RunContext *ctx, const char *step);
+extern const char *config_text(StepContext *ctx, const char *key);
+extern bool config_bool(StepContext *ctx, const char *key);
+extern const char *meta_get(StepContext *ctx, const char *key);
+extern void meta_set(StepContext *ctx, const char *key, const char *value);
+extern StepStatus step_status_of(StepContext *ctx, const char *step);
+/* Memory for the driver's session; a step's writes, for the settle bookkeeping (step_context.c) */
+extern MemoryContext session_memory(StepContext *ctx);
+extern void sending_write(StepContext *ctx);
+extern bool step_wrote(StepContext *ctx);
 /* Waits before retry number attempt (1, 2, ...): exponential, jittered, >= Retry-After (step_exec.c) */
 extern void backoff_sleep(int attempt, int retry_after_s);
-
-/* Creates that may still be applied by the engine (step_context.c); target names what is created. */
-extern bool create_allowed(RunContext *ctx, const char *target);
-extern void write_unanswered(RunContext *ctx, const char *target);
-extern void settle_pause(RunContext *ctx, const char *target);
 
 /* How a creating request ended, for create_once. */
 typedef enum CreateAnswer
@@ -188,15 +146,15 @@ typedef struct CreateOnce
 {
 	const char *target;			/* what is created, for messages and the settle bookkeeping */
 	const char *request;		/* the creating request, for messages */
-	bool		(*lookup) (RunContext *ctx, StepResult *r, void *arg, bool *found);
-	CreateAnswer (*create) (RunContext *ctx, StepResult *r, void *arg);
+	bool		(*lookup) (StepContext *ctx, StepResult *r, void *arg, bool *found);
+	CreateAnswer (*create) (StepContext *ctx, StepResult *r, void *arg);
 	void	   *arg;
 } CreateOnce;
 
-extern bool create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created);
+extern bool create_once(StepContext *ctx, StepResult *r, const CreateOnce *c, bool *created);
 
 /* Filling in a result */
-extern void step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)
+extern void step_done(StepContext *ctx, StepResult *result, bool created, const char *fmt,...)
 			pg_attribute_printf(4, 5);
 extern void step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 			pg_attribute_printf(3, 4);

@@ -1,14 +1,67 @@
 /*
  * run.h
- *     What the files executing a run share among themselves (drivers see driver.h only):
- *     run_store.c, step_exec.c, step_worker.c, step_context.c and run_worker.c.
+ *     What the files executing a run share among themselves: run_store.c, step_exec.c,
+ *     step_worker.c, step_context.c, run_worker.c and run_events.c. Drivers see driver.h
+ *     only: a RunContext's StepContext, never the RunContext around it.
  */
 #ifndef PROVISIONING_RUN_H
 #define PROVISIONING_RUN_H
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+#include "utils/uuid.h"
+
 #include "driver.h"
+#include "run_state.h"
+
+typedef struct RunContext
+{
+	MemoryContext cxt;			/* lives as long as the run */
+	pg_uuid_t	run_id;
+	char	   *tenant_id;
+	char	   *engine_name;	/* NULL when the tenant has no engine */
+	TimestampTz started_at;		/* when the run first started */
+	double		queued_ms;		/* from queued to first started */
+	int			first;			/* the step it starts (or resumes) at; -1: only its end is left */
+	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
+	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
+	char	   *engine_kind;	/* NULL when the tenant has no engine */
+	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
+	StepContext step;			/* what the driver is given (step_context.c's run_of) */
+	JsonbContainer *config;		/* the run's settings */
+	List	   *metadata;		/* key, value, ...: references to what the engine holds */
+	List	   *meta_written;	/* the keys set since the run (or step worker) last recorded */
+	FailKind	error_kind;		/* why the first critical step failed, or FAIL_NONE */
+	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
+	RunStep    *steps;
+	int			nsteps;
+	int			reachability_step;	/* the driver's (EngineDriver), an index; -1: none */
+	int			current;		/* index of the step being executed */
+	bool		create_sent;	/* this step sent a creating request */
+	bool		session_open;	/* the driver's begin succeeded */
+	struct shm_mq_handle *report;	/* a step worker's queue to its run worker, or NULL */
+	TimestampTz write_sent_at;	/* when the last write was sent */
+
+	/*
+	 * A create that may still be applied by the engine: sent without an answer, or (a
+	 * resumed run, whose earlier attempt may have left requests in the engine) any create
+	 * at all, unsettled_target NULL. Zero unsettled_since: none.
+	 */
+	TimestampTz unsettled_since;
+	char	   *unsettled_target;
+	List	   *earlier_creates;	/* UnsettledCreate: the tenant's earlier runs' unanswered
+									 * creates, still within write_settle_ms */
+	TimestampTz settle_from;	/* the send that holds back the create settle_pause waits for */
+} RunContext;
+
+/* A create of an earlier run that got no answer (provisioning.unsettled_creates) */
+typedef struct UnsettledCreate
+{
+	char	   *target;
+	TimestampTz sent_at;
+} UnsettledCreate;
 
 /* A run's SQL I/O (run_store.c); NULL when the run finished or was cancelled meanwhile */
 extern RunContext *run_begin(MemoryContext parent, const pg_uuid_t *run_id);

@@ -138,7 +138,7 @@ emit(StringInfo buf)
 static void
 run_line(StringInfo buf, RunContext *ctx, const char *event, int idx)
 {
-	line_begin(buf, event, ctx->correlation_id,
+	line_begin(buf, event, ctx->step.correlation_id,
 			   DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ctx->run_id))),
 			   ctx->tenant_id, ctx->engine_name, ctx->engine_kind, idx >= 0 ? ctx->steps[idx].key : NULL);
 }
@@ -197,7 +197,7 @@ run_event_step_started(RunContext *ctx, int idx)
 {
 	StringInfoData buf;
 
-	step_engine_ms = ctx->http.elapsed_ms;
+	step_engine_ms = ctx->step.http.elapsed_ms;
 	run_event_activity(ctx, idx);
 	if (!message_level_is_interesting(event_level()))
 		return;
@@ -237,7 +237,7 @@ run_event_step_finished(RunContext *ctx, int idx, const StepResult *result, doub
 	add(&buf, "status", step_status_names[ctx->steps[idx].status]);
 	add_int(&buf, "attempts", ctx->steps[idx].attempts);
 	add_ms(&buf, "duration_ms", duration_ms);
-	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms - step_engine_ms);
+	add_ms(&buf, "engine_ms", ctx->step.http.elapsed_ms - step_engine_ms);
 	if (failed)
 		add(&buf, "error", result->message);
 	emit(&buf);
@@ -263,7 +263,7 @@ run_event_run_finished(RunContext *ctx, RunStatus status)
 	add(&buf, "status", run_status_names[status]);
 	add_ms(&buf, "duration_ms",
 		   (GetCurrentTimestamp() - ctx->started_at) / 1000.0);
-	add_ms(&buf, "engine_ms", ctx->http.elapsed_ms + ctx->delegated_engine_ms);
+	add_ms(&buf, "engine_ms", ctx->step.http.elapsed_ms + ctx->delegated_engine_ms);
 	add_ms(&buf, "record_ms", worker_txn_ms() - ctx->txn_ms_before);
 	if (failed >= 0)
 		add(&buf, "error", ctx->steps[failed].message ? ctx->steps[failed].message : "");

@@ -10,7 +10,7 @@
 
 #include "utils/guc.h"
 
-#include "driver.h"
+#include "run.h"
 
 /* provisioning.log_level: the level of every event line */
 extern int	prov_log_level;

@@ -30,7 +30,7 @@ metadata_json(RunContext *ctx)
 
 	jw_open(&w, '{');
 	foreach(lc, ctx->meta_written)
-		jw_str(&w, lfirst(lc), meta_get(ctx, lfirst(lc)));
+		jw_str(&w, lfirst(lc), meta_get(&ctx->step, lfirst(lc)));
 	jw_close(&w, '}');
 	return w.buf.data;
 }
@@ -301,7 +301,7 @@ run_read(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	doc = jb_parse(described, strlen(described));
 	if (doc == NULL)
 		elog(ERROR, "the provisioning run's description is not JSON");
-	ctx->correlation_id = jb_text(&doc->root, "correlation_id");
+	ctx->step.correlation_id = jb_text(&doc->root, "correlation_id");
 	ctx->tenant_id = jb_text(&doc->root, "tenant_id");
 	ctx->started_at = epoch_timestamp(jb_text(&doc->root, "started_at"));
 	ctx->queued_ms = jb_text(&doc->root, "queued_ms") ? strtod(jb_text(&doc->root, "queued_ms"), NULL) : 0;
@@ -321,10 +321,10 @@ run_read(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	{
 		ctx->engine_name = jb_text(engine, "name");
 		ctx->engine_kind = jb_text(engine, "kind");
-		ctx->base_url = http_base_url(jb_text(engine, "base_url"));
-		ctx->api_key = jb_text(engine, "api_key");
-		ctx->api_secret = jb_text(engine, "api_secret");
-		ctx->options = jb_object_copy(engine, "options");
+		ctx->step.engine.base_url = http_base_url(jb_text(engine, "base_url"));
+		ctx->step.engine.api_key = jb_text(engine, "api_key");
+		ctx->step.engine.api_secret = jb_text(engine, "api_secret");
+		ctx->step.engine.options = jb_object_copy(engine, "options");
 	}
 	ctx->driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	ctx->reachability_step = reachability_step_of(ctx);
@@ -354,10 +354,12 @@ run_describe(MemoryContext parent, const pg_uuid_t *run_id)
 void
 run_forget(RunContext *ctx)
 {
-	http_client_cleanup(&ctx->http);
-	if (ctx->api_key)
-		explicit_bzero(ctx->api_key, strlen(ctx->api_key));
-	if (ctx->api_secret)
-		explicit_bzero(ctx->api_secret, strlen(ctx->api_secret));
+	EngineAccess *engine = &ctx->step.engine;
+
+	http_client_cleanup(&ctx->step.http);
+	if (engine->api_key)
+		explicit_bzero(unconstify(char *, engine->api_key), strlen(engine->api_key));
+	if (engine->api_secret)
+		explicit_bzero(unconstify(char *, engine->api_secret), strlen(engine->api_secret));
 	MemoryContextDelete(ctx->cxt);
 }

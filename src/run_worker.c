@@ -54,8 +54,8 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	 * was slow (the quickest one: a single slow answer is more often a busy machine), and no
 	 * queued run waits for a worker.
 	 */
-	int			parallel = (prov_max_parallel_steps > 1 && ctx->http.requests > 0 &&
-							ctx->http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
+	int			parallel = (prov_max_parallel_steps > 1 && ctx->step.http.requests > 0 &&
+							ctx->step.http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
 		prov_max_parallel_steps : 1;
 
 	if (done >= 0)

@@ -1,7 +1,9 @@
 /*
  * step_context.c
  *     What a step's function calls (driver.h): the run's settings and metadata, the status
- *     of the run's other steps, creates made at most once, and the step's result.
+ *     of the run's other steps, memory for the driver's session, the step's writes, creates
+ *     made at most once, and the step's result. A driver holds only the run's StepContext;
+ *     these functions reach the RunContext around it (run_of).
  *
  * Metadata a step sets is recorded with the run worker's next step boundary (run_store.c);
  * a step worker reports it with the step's outcome (step_worker.c).
@@ -17,24 +19,36 @@
 #include "provisioning.h"
 #include "run.h"
 
-const char *
-config_text(RunContext *ctx, const char *key)
+/*
+ * The run a driver's StepContext belongs to. The core hands drivers &run->step only, so
+ * this is the one place that reaches from what a driver holds to the rest of the run.
+ */
+static inline RunContext *
+run_of(StepContext *ctx)
 {
-	return jb_text(ctx->config, key);
+	return (RunContext *) ((char *) ctx - offsetof(RunContext, step));
+}
+
+const char *
+config_text(StepContext *ctx, const char *key)
+{
+	return jb_text(run_of(ctx)->config, key);
 }
 
 bool
-config_bool(RunContext *ctx, const char *key)
+config_bool(StepContext *ctx, const char *key)
 {
-	return jb_bool(ctx->config, key, false);
+	return jb_bool(run_of(ctx)->config, key, false);
 }
 
 const char *
-meta_get(RunContext *ctx, const char *key)
+meta_get(StepContext *ctx, const char *key)
 {
-	for (int i = 0; i + 1 < list_length(ctx->metadata); i += 2)
-		if (strcmp((char *) list_nth(ctx->metadata, i), key) == 0)
-			return (const char *) list_nth(ctx->metadata, i + 1);
+	RunContext *run = run_of(ctx);
+
+	for (int i = 0; i + 1 < list_length(run->metadata); i += 2)
+		if (strcmp((char *) list_nth(run->metadata, i), key) == 0)
+			return (const char *) list_nth(run->metadata, i + 1);
 	return NULL;
 }
 
@@ -54,8 +68,9 @@ meta_written(RunContext *ctx, const char *key)
  * it with its outcome).
  */
 void
-meta_set(RunContext *ctx, const char *key, const char *value)
+meta_set(StepContext *step, const char *key, const char *value)
 {
+	RunContext *ctx = run_of(step);
 	MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
 	bool		found = false;
 
@@ -76,12 +91,44 @@ meta_set(RunContext *ctx, const char *key, const char *value)
 
 /* The status of step in this run; pending for a step the run does not have. */
 StepStatus
-step_status_of(RunContext *ctx, const char *step)
+step_status_of(StepContext *ctx, const char *step)
 {
-	for (int i = 0; i < ctx->nsteps; i++)
-		if (strcmp(ctx->steps[i].key, step) == 0)
-			return ctx->steps[i].status;
+	RunContext *run = run_of(ctx);
+
+	for (int i = 0; i < run->nsteps; i++)
+		if (strcmp(run->steps[i].key, step) == 0)
+			return run->steps[i].status;
 	return STEP_PENDING;
+}
+
+/*
+ * Memory that lives as long as the run (a step's own is freed after each attempt): where
+ * a driver's begin keeps its session.
+ */
+MemoryContext
+session_memory(StepContext *ctx)
+{
+	return run_of(ctx)->cxt;
+}
+
+/*
+ * A write is about to be sent: a document the step finds afterwards may be its work
+ * (step_done), and a create whose answer is lost settles from now (write_unanswered).
+ */
+void
+sending_write(StepContext *ctx)
+{
+	RunContext *run = run_of(ctx);
+
+	run->create_sent = true;
+	run->write_sent_at = GetCurrentTimestamp();
+}
+
+/* Has this step sent a write, in any of its attempts? */
+bool
+step_wrote(StepContext *ctx)
+{
+	return run_of(ctx)->create_sent;
 }
 
 /*
@@ -92,7 +139,7 @@ step_status_of(RunContext *ctx, const char *step)
  * document up, so a create of another target means this step's unanswered one was found: it
  * is settled too.
  */
-bool
+static bool
 create_allowed(RunContext *ctx, const char *target)
 {
 	TimestampTz now = GetCurrentTimestamp();
@@ -130,7 +177,7 @@ create_allowed(RunContext *ctx, const char *target)
  * The create of target, sent at ctx->write_sent_at, got no answer: it settles from then
  * (create_allowed), and is kept at once for the tenant's next run (unsettled_create_store).
  */
-void
+static void
 write_unanswered(RunContext *ctx, const char *target)
 {
 	ctx->unsettled_since = ctx->write_sent_at;
@@ -139,7 +186,7 @@ write_unanswered(RunContext *ctx, const char *target)
 }
 
 /* Waits a little before the unsettled create is looked for again. */
-void
+static void
 settle_pause(RunContext *ctx, const char *target)
 {
 	long		left = prov_write_settle_ms -
@@ -160,8 +207,9 @@ settle_pause(RunContext *ctx, const char *target)
  * meanwhile.
  */
 bool
-create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
+create_once(StepContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 {
+	RunContext *run = run_of(ctx);
 	char	   *unanswered = NULL;	/* why the create's fate is unknown */
 	bool		conflict = false;
 	bool		found;
@@ -179,9 +227,9 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 					  c->request, c->target);
 			return false;
 		}
-		if (!create_allowed(ctx, c->target))
+		if (!create_allowed(run, c->target))
 		{
-			settle_pause(ctx, c->target);
+			settle_pause(run, c->target);
 			continue;
 		}
 		if (unanswered)
@@ -199,7 +247,7 @@ create_once(RunContext *ctx, StepResult *r, const CreateOnce *c, bool *created)
 				conflict = true;
 				break;
 			case CREATE_UNKNOWN:
-				write_unanswered(ctx, c->target);
+				write_unanswered(run, c->target);
 				unanswered = r->message ? r->message : "";
 				break;
 			case CREATE_FAILED:
@@ -237,14 +285,14 @@ vformat(const char *fmt, va_list args)
  * request was made by that request (its answer was lost): that is "completed" too.
  */
 void
-step_done(RunContext *ctx, StepResult *result, bool created, const char *fmt,...)
+step_done(StepContext *ctx, StepResult *result, bool created, const char *fmt,...)
 {
 	va_list		args;
 
 	va_start(args, fmt);
 	result->message = vformat(fmt, args);
 	va_end(args);
-	result->status = (created || ctx->create_sent) ? STEP_COMPLETED : STEP_EXISTS;
+	result->status = (created || step_wrote(ctx)) ? STEP_COMPLETED : STEP_EXISTS;
 	result->kind = FAIL_NONE;
 }
 

@@ -50,7 +50,7 @@ call_step(RunContext *ctx, StepFunction function, StepResult *result)
 
 	PG_TRY();
 	{
-		function(ctx, result);
+		function(&ctx->step, result);
 	}
 	PG_CATCH();
 	{
@@ -116,7 +116,7 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 		else if (step->attempts > 1 + prov_http_retries + MAX_INTERRUPTIONS)
 			step_fail(result, FAIL_PERMANENT,
 					  "the step was interrupted %d times by server restarts; giving up", step->attempts - 1);
-		else if (ctx->session_open || (ctx->session_open = driver->begin(ctx, result)))
+		else if (ctx->session_open || (ctx->session_open = driver->begin(&ctx->step, result)))
 			call_step(ctx, function, result);
 		MemoryContextSwitchTo(old);
 

@@ -94,7 +94,7 @@ report_send(RunContext *ctx, StringInfo buf)
 	{
 		ereport(LOG,
 				(errmsg("provisioning: the run worker of run %s is gone; its step worker stops",
-						ctx->correlation_id)));
+						ctx->step.correlation_id)));
 		proc_exit(0);
 	}
 	pfree(buf->data);
@@ -126,13 +126,13 @@ report_outcome(RunContext *ctx, int idx, const StepResult *result, double durati
 	pq_sendint32(&buf, result->kind);
 	pq_sendint32(&buf, ctx->steps[idx].attempts);
 	pq_sendfloat8(&buf, duration_ms);
-	pq_sendfloat8(&buf, ctx->http.elapsed_ms);
+	pq_sendfloat8(&buf, ctx->step.http.elapsed_ms);
 	put_text(&buf, result->message);
 	pq_sendint32(&buf, list_length(ctx->meta_written));
 	foreach(lc, ctx->meta_written)
 	{
 		put_text(&buf, lfirst(lc));
-		put_text(&buf, meta_get(ctx, lfirst(lc)));
+		put_text(&buf, meta_get(&ctx->step, lfirst(lc)));
 	}
 	report_send(ctx, &buf);
 }
@@ -175,7 +175,7 @@ report_take(RunContext *ctx, int idx, const char *data, Size len, StepReport *re
 	{
 		char	   *key = get_text(&msg);
 
-		meta_set(ctx, key, get_text(&msg));
+		meta_set(&ctx->step, key, get_text(&msg));
 	}
 	pq_getmsgend(&msg);
 	MemoryContextSwitchTo(old);
@@ -222,7 +222,7 @@ step_worker_start(RunContext *ctx, int idx)
 	assignment.queue = dsm_segment_handle(worker->segment);
 	if (ctx->session_open && ctx->driver != NULL && ctx->driver->share != NULL)
 	{
-		ctx->driver->share(ctx, assignment.share);
+		ctx->driver->share(&ctx->step, assignment.share);
 		assignment.has_share = true;
 	}
 	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
@@ -341,7 +341,7 @@ provisioning_step_main(Datum arg)
 	ctx->report = shm_mq_attach(mq, segment, NULL);
 	ctx->steps[idx].resumed = assignment.resumed;
 	ctx->resumed_at = assignment.resumed_at;
-	ctx->session_share = assignment.has_share ? assignment.share : NULL;
+	ctx->step.session_share = assignment.has_share ? assignment.share : NULL;
 	duration_ms = execute_step(ctx, idx, &result);
 	run_event_step_finished(ctx, idx, &result, duration_ms);
 	report_outcome(ctx, idx, &result, duration_ms);

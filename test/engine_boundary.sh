@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The engine boundary, as TAP: the run core (src/*.c, src/*.h) and the SQL (sql/src, outside
 # comments) name no engine kind; each kind lives in a folder of its own under src/engines/
-# and in one registry entry.
+# and in one registry entry; and no driver reaches past its StepContext into the run
+# (RunContext, run.h: the core's).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 kinds=$(cd src/engines && for d in */; do echo "${d%/}"; done)
@@ -34,5 +35,15 @@ for kind in $kinds; do
     fail=1
   fi
 done
+n=$((n + 1))
+hits=$(grep -rn -E -w 'RunContext|#[[:space:]]*include[[:space:]]*[<"]([^">]*/)?run\.h[">]' \
+         --include='*.c' --include='*.h' src/engines || true)
+if [ -z "$hits" ]; then
+  echo "ok $n - no file under src/engines names RunContext or includes run.h"
+else
+  echo "not ok $n - files under src/engines reach into the run (RunContext, run.h):"
+  echo "$hits" | sed 's/^/#   /'
+  fail=1
+fi
 echo "1..$n"
 exit $fail

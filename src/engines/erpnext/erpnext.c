@@ -47,7 +47,7 @@
 #define CASH "Cash"
 #define LOGGED_USER_PATH "/api/method/frappe.auth.get_logged_user"
 
-/* What this execution of the run knows (RunContext.engine_session); never persisted. */
+/* What this execution of the run knows (StepContext.engine_session); never persisted. */
 typedef struct ErpnextSession
 {
 	bool		company_made;	/* the company step created the company, answered */
@@ -90,13 +90,13 @@ now_texts(char *date, size_t datelen, char *datetime, size_t dtlen, int *year)
 }
 
 static const char *
-company_of(RunContext *ctx)
+company_of(StepContext *ctx)
 {
 	return config_text(ctx, "company_name");
 }
 
 static ErpnextSession *
-session_of(RunContext *ctx)
+session_of(StepContext *ctx)
 {
 	return (ErpnextSession *) ctx->engine_session;
 }
@@ -106,14 +106,14 @@ session_of(RunContext *ctx)
  * before it sent a write: a retried attempt may have made them.
  */
 static bool
-known_absent(RunContext *ctx)
+known_absent(StepContext *ctx)
 {
-	return session_of(ctx)->company_made && !ctx->create_sent;
+	return session_of(ctx)->company_made && !step_wrote(ctx);
 }
 
 /* Keeps the Company's company_facts from a Company document the engine answered. */
 static void
-remember_company(RunContext *ctx, JsonbContainer *company)
+remember_company(StepContext *ctx, JsonbContainer *company)
 {
 	for (int i = 0; i < lengthof(company_facts); i++)
 	{
@@ -127,7 +127,7 @@ remember_company(RunContext *ctx, JsonbContainer *company)
 
 /* A metadata value, or NULL when the metadata lacks it or holds it empty. */
 static const char *
-meta_text(RunContext *ctx, const char *key)
+meta_text(StepContext *ctx, const char *key)
 {
 	const char *v = meta_get(ctx, key);
 
@@ -136,7 +136,7 @@ meta_text(RunContext *ctx, const char *key)
 
 /* The company's abbreviation, read from the engine once and kept in the metadata. */
 static const char *
-company_abbr(RunContext *ctx, StepResult *r)
+company_abbr(StepContext *ctx, StepResult *r)
 {
 	JsonbContainer *company;
 	char	   *abbr;
@@ -166,7 +166,7 @@ warehouse_name(const char *base, const char *abbr)
 }
 
 static const char *
-pos_user(RunContext *ctx)
+pos_user(StepContext *ctx)
 {
 	const char *user = config_text(ctx, "pos_user");
 
@@ -176,7 +176,7 @@ pos_user(RunContext *ctx)
 /* ---------------------------------------------------------------- steps */
 
 static void
-step_engine_check(RunContext *ctx, StepResult *r)
+step_engine_check(StepContext *ctx, StepResult *r)
 {
 	JsonbContainer *root;
 	const char *known = meta_get(ctx, "api_user");
@@ -199,7 +199,7 @@ step_engine_check(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_fiscal_year(RunContext *ctx, StepResult *r)
+step_fiscal_year(StepContext *ctx, StepResult *r)
 {
 	char		today[16],
 				now[32];
@@ -224,7 +224,7 @@ step_fiscal_year(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_company(RunContext *ctx, StepResult *r)
+step_company(StepContext *ctx, StepResult *r)
 {
 	JsonWriter	body;
 	JsonbContainer *doc;
@@ -256,7 +256,7 @@ step_company(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_chart_of_accounts(RunContext *ctx, StepResult *r)
+step_chart_of_accounts(StepContext *ctx, StepResult *r)
 {
 	const char *company = company_of(ctx);
 	const char *pair[] = {"company", company};
@@ -306,7 +306,7 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_warehouses(RunContext *ctx, StepResult *r)
+step_warehouses(StepContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	const char *bases[] = {"Main Store", "POS Store"};
@@ -367,7 +367,7 @@ typedef struct SingleField
  * and the step's next attempt reads again. *written: a write was needed.
  */
 static bool
-fill_single(RunContext *ctx, StepResult *r, const char *doctype, int n, const SingleField *fields,
+fill_single(StepContext *ctx, StepResult *r, const char *doctype, int n, const SingleField *fields,
 			StringInfo msg, bool *written)
 {
 	JsonbContainer *doc;
@@ -422,7 +422,7 @@ fill_single(RunContext *ctx, StepResult *r, const char *doctype, int n, const Si
 }
 
 static void
-step_settings(RunContext *ctx, StepResult *r)
+step_settings(StepContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	StringInfoData msg;
@@ -451,7 +451,7 @@ step_settings(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_items(RunContext *ctx, StepResult *r)
+step_items(StepContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	const char *codes[lengthof(demo_items)];
@@ -493,7 +493,7 @@ step_items(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_customer(RunContext *ctx, StepResult *r)
+step_customer(StepContext *ctx, StepResult *r)
 {
 	const char *pair[] = {"customer_name", WALK_IN_CUSTOMER};
 	char	   *name;
@@ -514,7 +514,7 @@ step_customer(RunContext *ctx, StepResult *r)
 
 /* The Cash mode of payment needs an account row for the company before a POS profile. */
 static bool
-ensure_cash_account(RunContext *ctx, StepResult *r, const char *cash_account)
+ensure_cash_account(StepContext *ctx, StepResult *r, const char *cash_account)
 {
 	FrappeTarget	t = {.doctype = "Mode of Payment Account",.parent = "Mode of Payment",.name = CASH,
 	.parent_field = "accounts",.row_key = "company",.row_value = company_of(ctx)};
@@ -542,13 +542,13 @@ ensure_cash_account(RunContext *ctx, StepResult *r, const char *cash_account)
 }
 
 static char *
-pos_profile_name(RunContext *ctx)
+pos_profile_name(StepContext *ctx)
 {
 	return psprintf("%s POS", company_of(ctx));
 }
 
 static void
-step_pos_profile(RunContext *ctx, StepResult *r)
+step_pos_profile(StepContext *ctx, StepResult *r)
 {
 	const char *abbr = company_abbr(ctx, r);
 	char	   *name = pos_profile_name(ctx);
@@ -620,7 +620,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_pos_session(RunContext *ctx, StepResult *r)
+step_pos_session(StepContext *ctx, StepResult *r)
 {
 	char	   *profile = pos_profile_name(ctx);
 	const char *pairs[] = {"pos_profile", profile, "status", "Open", "docstatus", "1"};
@@ -665,11 +665,11 @@ token(const char *api_key, const char *api_secret)
 
 /* Nothing to log in to: the run's client carries the token. */
 static bool
-erpnext_begin(RunContext *ctx, StepResult *r)
+erpnext_begin(StepContext *ctx, StepResult *r)
 {
-	char	   *auth = token(ctx->api_key, ctx->api_secret);
+	char	   *auth = token(ctx->engine.api_key, ctx->engine.api_secret);
 
-	ctx->engine_session = MemoryContextAllocZero(ctx->cxt, sizeof(ErpnextSession));
+	ctx->engine_session = MemoryContextAllocZero(session_memory(ctx), sizeof(ErpnextSession));
 	http_client_init(&ctx->http, auth, ctx->correlation_id);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);

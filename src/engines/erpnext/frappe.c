@@ -5,8 +5,6 @@
  */
 #include "postgres.h"
 
-#include "utils/timestamp.h"
-
 #include "driver.h"
 #include "frappe.h"
 #include "json.h"
@@ -88,11 +86,11 @@ error_reason(HttpResponse *resp)
  * first. An engine that cannot be reached at all is left to the step's retries.
  */
 FrappeStatus
-frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
+frappe_call(StepContext *ctx, StepResult *r, const char *method, const char *path,
 		 const char *body, JsonbContainer **root)
 {
 	HttpResponse resp = {0};
-	char	   *url = psprintf("%s%s", ctx->base_url, path);
+	char	   *url = psprintf("%s%s", ctx->engine.base_url, path);
 	Jsonb	   *json;
 	const char *what = strchr(path, '?') ? pnstrdup(path, strchr(path, '?') - path) : path;
 	bool		write = strcmp(method, "GET") != 0;
@@ -198,7 +196,7 @@ document_list(StepResult *r, JsonbContainer *root, const char *request)
 
 /* Reads one document into *doc. */
 FrappeStatus
-frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name, JsonbContainer **doc)
+frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *name, JsonbContainer **doc)
 {
 	JsonbContainer *root;
 	char	   *path = frappe_resource_path(doctype, name);
@@ -216,7 +214,7 @@ frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name
 
 /* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
 static FrappeStatus
-frappe_find(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
+frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
 {
 	JsonbContainer *root;
 	JsonbContainer *rows;
@@ -236,7 +234,7 @@ frappe_find(RunContext *ctx, StepResult *r, const char *doctype, const char *fil
 }
 
 FrappeStatus
-frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *filters, long *count)
+frappe_count(StepContext *ctx, StepResult *r, const char *doctype, const char *filters, long *count)
 {
 	JsonbContainer *root;
 	char	   *path = psprintf("/api/method/frappe.client.get_count?doctype=%s&filters=%s",
@@ -254,17 +252,16 @@ frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *fi
 
 /* A request that may write: the run's settle bookkeeping learns when it was sent. */
 static FrappeStatus
-frappe_send_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+frappe_send_write(StepContext *ctx, StepResult *r, const char *method, const char *path,
 				  const char *body, JsonbContainer **root)
 {
-	ctx->create_sent = true;
-	ctx->write_sent_at = GetCurrentTimestamp();
+	sending_write(ctx);
 	return frappe_call(ctx, r, method, path, body, root);
 }
 
 /* A write answered by the document written: an answer that is not one leaves its fate unknown. */
 FrappeStatus
-frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+frappe_write(StepContext *ctx, StepResult *r, const char *method, const char *path,
 		  const char *body, JsonbContainer **doc)
 {
 	JsonbContainer *root;
@@ -289,7 +286,7 @@ frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *pat
 
 /* The target's document (or row), or NULL in *doc when the engine does not hold it. */
 static FrappeStatus
-frappe_lookup(RunContext *ctx, StepResult *r, const FrappeTarget *t, JsonbContainer **doc)
+frappe_lookup(StepContext *ctx, StepResult *r, const FrappeTarget *t, JsonbContainer **doc)
 {
 	FrappeStatus	st;
 	JsonbContainer *parent;
@@ -348,7 +345,7 @@ typedef struct FrappeCreate
 } FrappeCreate;
 
 static bool
-frappe_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+frappe_create_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	FrappeCreate *c = (FrappeCreate *) arg;
 	bool		known = c->target->known_absent && !c->looked;
@@ -368,7 +365,7 @@ frappe_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 }
 
 static CreateAnswer
-frappe_create_post(RunContext *ctx, StepResult *r, void *arg)
+frappe_create_post(StepContext *ctx, StepResult *r, void *arg)
 {
 	FrappeCreate *c = (FrappeCreate *) arg;
 
@@ -395,7 +392,7 @@ frappe_create_post(RunContext *ctx, StepResult *r, void *arg)
  * *doc gets the document found or made.
  */
 bool
-frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
+frappe_create_once(StepContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
 				const char *body, JsonbContainer **doc, bool *created)
 {
 	FrappeCreate arg = {.target = t,.path = path,.body = body,.doc = doc};
@@ -407,7 +404,7 @@ frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const 
 
 /* Makes sure doctype/name exists, created from body when missing. */
 bool
-frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+frappe_ensure(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
 		   const char *body, bool *created, JsonbContainer **doc)
 {
 	FrappeTarget	t = {.doctype = doctype,.name = name};
@@ -421,7 +418,7 @@ frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *n
  * documents the engine names itself. *name gets the document's name.
  */
 bool
-frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+frappe_find_or_insert(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 				   bool known_absent, const char *body, char **name, bool *created)
 {
 	FrappeTarget	t = {.doctype = doctype,.filters = filters,.known_absent = known_absent};
@@ -441,7 +438,7 @@ frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const
 
 /* Which of the named documents the engine holds, in one request: found[i] for names[i]. */
 FrappeStatus
-frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
+frappe_names_exist(StepContext *ctx, StepResult *r, const char *doctype, int n,
 				   const char *const *names, bool *found)
 {
 	JsonWriter	list,
@@ -510,7 +507,7 @@ names_listed(JsonbContainer *list, int n)
 }
 
 static bool
-batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+batch_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	FrappeBatch *b = (FrappeBatch *) arg;
 
@@ -529,7 +526,7 @@ batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
  * long as each conflict leaves fewer missing; else create_once looks once more and decides.
  */
 static CreateAnswer
-batch_insert(RunContext *ctx, StepResult *r, void *arg)
+batch_insert(StepContext *ctx, StepResult *r, void *arg)
 {
 	FrappeBatch *b = (FrappeBatch *) arg;
 
@@ -584,7 +581,7 @@ batch_insert(RunContext *ctx, StepResult *r, void *arg)
  * missing ones, never sent again while an earlier one may still be applied (create_once).
  */
 bool
-frappe_ensure_many(RunContext *ctx, StepResult *r, FrappeBatch *b)
+frappe_ensure_many(StepContext *ctx, StepResult *r, FrappeBatch *b)
 {
 	StringInfoData target;
 	CreateOnce	c = {.request = "POST " INSERT_MANY_PATH,.lookup = batch_lookup,.create = batch_insert,.arg = b};

@@ -49,24 +49,24 @@ typedef struct FrappeBatch
  * One request to base_url + path. 404 and 409 are answers the caller interprets; any
  * other failure is classified into r. *root is the answer's JSON object.
  */
-extern FrappeStatus frappe_call(RunContext *ctx, StepResult *r, const char *method, const char *path,
+extern FrappeStatus frappe_call(StepContext *ctx, StepResult *r, const char *method, const char *path,
 								const char *body, JsonbContainer **root);
 extern char *frappe_resource_path(const char *doctype, const char *name);
-extern FrappeStatus frappe_get(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+extern FrappeStatus frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
 							   JsonbContainer **doc);
-extern FrappeStatus frappe_count(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+extern FrappeStatus frappe_count(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 								 long *count);
-extern FrappeStatus frappe_write(RunContext *ctx, StepResult *r, const char *method, const char *path,
+extern FrappeStatus frappe_write(StepContext *ctx, StepResult *r, const char *method, const char *path,
 								 const char *body, JsonbContainer **doc);
-extern bool frappe_create_once(RunContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
+extern bool frappe_create_once(StepContext *ctx, StepResult *r, const FrappeTarget *t, const char *path,
 							   const char *body, JsonbContainer **doc, bool *created);
-extern bool frappe_ensure(RunContext *ctx, StepResult *r, const char *doctype, const char *name,
+extern bool frappe_ensure(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
 						  const char *body, bool *created, JsonbContainer **doc);
-extern bool frappe_find_or_insert(RunContext *ctx, StepResult *r, const char *doctype, const char *filters,
+extern bool frappe_find_or_insert(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 								  bool known_absent, const char *body, char **name, bool *created);
-extern FrappeStatus frappe_names_exist(RunContext *ctx, StepResult *r, const char *doctype, int n,
+extern FrappeStatus frappe_names_exist(StepContext *ctx, StepResult *r, const char *doctype, int n,
 									   const char *const *names, bool *found);
-extern bool frappe_ensure_many(RunContext *ctx, StepResult *r, FrappeBatch *b);
+extern bool frappe_ensure_many(StepContext *ctx, StepResult *r, FrappeBatch *b);
 /* A filters list of [field, "=", value] conditions from n field/value pairs. */
 extern char *frappe_equal_filters(int n, const char *const *pairs);
 

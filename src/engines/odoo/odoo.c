@@ -40,19 +40,19 @@ static const struct
 };
 
 static OdooSession *
-session_of(RunContext *ctx)
+session_of(StepContext *ctx)
 {
 	return (OdooSession *) ctx->engine_session;
 }
 
 static const char *
-company_of(RunContext *ctx)
+company_of(StepContext *ctx)
 {
 	return config_text(ctx, "company_name");
 }
 
 static long
-meta_id(RunContext *ctx, const char *key)
+meta_id(StepContext *ctx, const char *key)
 {
 	const char *v = meta_get(ctx, key);
 
@@ -60,7 +60,7 @@ meta_id(RunContext *ctx, const char *key)
 }
 
 static void
-meta_set_id(RunContext *ctx, const char *key, long id)
+meta_set_id(StepContext *ctx, const char *key, long id)
 {
 	meta_set(ctx, key, psprintf("%ld", id));
 }
@@ -71,7 +71,7 @@ meta_set_id(RunContext *ctx, const char *key, long id)
  * made by someone else is linked here.
  */
 static bool
-grant_company(RunContext *ctx, StepResult *r, long cid)
+grant_company(StepContext *ctx, StepResult *r, long cid)
 {
 	OdooSession *s = session_of(ctx);
 	JsonbContainer *user;
@@ -100,7 +100,7 @@ grant_company(RunContext *ctx, StepResult *r, long cid)
 
 /* The tenant's company: known to the run, or found by its name (a retried or resumed run). */
 static long
-company_id(RunContext *ctx, StepResult *r)
+company_id(StepContext *ctx, StepResult *r)
 {
 	long		cid = meta_id(ctx, "company_id");
 
@@ -134,7 +134,7 @@ code_taken(List *used, const char *code)
 
 /* begin authenticated already; the step records who the engine says the key belongs to. */
 static void
-step_engine_check(RunContext *ctx, StepResult *r)
+step_engine_check(StepContext *ctx, StepResult *r)
 {
 	OdooSession *s = session_of(ctx);
 	long		known = meta_id(ctx, "api_uid");
@@ -146,7 +146,7 @@ step_engine_check(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_company(RunContext *ctx, StepResult *r)
+step_company(StepContext *ctx, StepResult *r)
 {
 	OdooTarget	t = {.model = "res.company"};
 	JsonWriter	values;
@@ -185,7 +185,7 @@ step_company(RunContext *ctx, StepResult *r)
 
 /* Odoo 18 links accounts to companies through company_ids, earlier versions company_id. */
 static char *
-accounts_domain(RunContext *ctx, long cid)
+accounts_domain(StepContext *ctx, long cid)
 {
 	if (session_of(ctx)->version >= 18)
 		return psprintf("[[\"company_ids\",\"in\",[%ld]]]", cid);
@@ -198,7 +198,7 @@ accounts_domain(RunContext *ctx, long cid)
  * env.company (the context's).
  */
 static bool
-load_chart(RunContext *ctx, StepResult *r, long cid, OdooStatus *st)
+load_chart(StepContext *ctx, StepResult *r, long cid, OdooStatus *st)
 {
 	const char *code = config_text(ctx, "chart_of_accounts");
 	JsonbContainer *answer;
@@ -240,7 +240,7 @@ typedef struct ChartLoad
 } ChartLoad;
 
 static bool
-chart_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+chart_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	ChartLoad  *c = (ChartLoad *) arg;
 
@@ -255,7 +255,7 @@ chart_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
  * the template loads nothing, which no retry changes.
  */
 static CreateAnswer
-chart_load(RunContext *ctx, StepResult *r, void *arg)
+chart_load(StepContext *ctx, StepResult *r, void *arg)
 {
 	ChartLoad  *c = (ChartLoad *) arg;
 	OdooStatus	st;
@@ -284,7 +284,7 @@ chart_load(RunContext *ctx, StepResult *r, void *arg)
 }
 
 static void
-step_chart_of_accounts(RunContext *ctx, StepResult *r)
+step_chart_of_accounts(StepContext *ctx, StepResult *r)
 {
 	ChartLoad	c = {0};
 	CreateOnce	once = {.lookup = chart_lookup,.create = chart_load,.arg = &c};
@@ -319,7 +319,7 @@ step_chart_of_accounts(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_warehouses(RunContext *ctx, StepResult *r)
+step_warehouses(StepContext *ctx, StepResult *r)
 {
 	static const char *const names[] = {"Main Store", "POS Store"};
 	static const char *const codes[] = {"MAIN", "POS"};
@@ -404,7 +404,7 @@ step_warehouses(RunContext *ctx, StepResult *r)
  * fiscal-year document). Written only when they differ; a company this run made has them.
  */
 static void
-step_settings(RunContext *ctx, StepResult *r)
+step_settings(StepContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
 	JsonbContainer *company;
@@ -433,7 +433,7 @@ step_settings(RunContext *ctx, StepResult *r)
 }
 
 static void
-step_items(RunContext *ctx, StepResult *r)
+step_items(StepContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
 	const char *names[lengthof(demo_products)];
@@ -470,7 +470,7 @@ step_items(RunContext *ctx, StepResult *r)
 
 /* Odoo creates a partner twice without complaint: only odoo_create_once keeps it single. */
 static void
-step_customer(RunContext *ctx, StepResult *r)
+step_customer(StepContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
 	OdooTarget	t = {.model = "res.partner"};
@@ -495,14 +495,14 @@ step_customer(RunContext *ctx, StepResult *r)
 }
 
 static char *
-pos_config_name(RunContext *ctx)
+pos_config_name(StepContext *ctx)
 {
 	return psprintf("%s POS", company_of(ctx));
 }
 
 /* The warehouse the POS sells from, and its POS operation type. */
 static bool
-pos_warehouse(RunContext *ctx, StepResult *r, long cid, long *warehouse, long *picking_type)
+pos_warehouse(StepContext *ctx, StepResult *r, long cid, long *warehouse, long *picking_type)
 {
 	const char *name = config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store";
 	JsonbContainer *rows;
@@ -527,7 +527,7 @@ pos_warehouse(RunContext *ctx, StepResult *r, long cid, long *warehouse, long *p
  * lets a cash method serve one POS config only, so it is this profile's.
  */
 static bool
-cash_method(RunContext *ctx, StepResult *r, long cid, long *method)
+cash_method(StepContext *ctx, StepResult *r, long cid, long *method)
 {
 	OdooTarget	t = {.model = "pos.payment.method"};
 	JsonWriter	values;
@@ -563,7 +563,7 @@ cash_method(RunContext *ctx, StepResult *r, long cid, long *method)
  * ends with one config.
  */
 static void
-step_pos_profile(RunContext *ctx, StepResult *r)
+step_pos_profile(StepContext *ctx, StepResult *r)
 {
 	long		cid = company_id(ctx, r);
 	char	   *name = pos_config_name(ctx);
@@ -638,7 +638,7 @@ step_pos_profile(RunContext *ctx, StepResult *r)
  * With cash control it waits in opening_control for the opening cash count.
  */
 static void
-step_pos_session(RunContext *ctx, StepResult *r)
+step_pos_session(StepContext *ctx, StepResult *r)
 {
 	OdooSession *s = session_of(ctx);
 	long		cid = company_id(ctx, r);
@@ -729,7 +729,7 @@ typedef struct OdooShare
 StaticAssertDecl(sizeof(OdooShare) <= ENGINE_SESSION_SHARE, "an Odoo session must fit its share");
 
 static void
-odoo_share(RunContext *ctx, char *out)
+odoo_share(StepContext *ctx, char *out)
 {
 	OdooSession *s = session_of(ctx);
 	OdooShare	share = {.uid = s->uid, .version = s->version, .company = s->company};
@@ -744,7 +744,7 @@ odoo_share(RunContext *ctx, char *out)
  * execution of the run, and every call carries it anyway.
  */
 static bool
-odoo_begin(RunContext *ctx, StepResult *r)
+odoo_begin(StepContext *ctx, StepResult *r)
 {
 	OdooSession *s;
 	JsonbContainer *answer;
@@ -754,16 +754,17 @@ odoo_begin(RunContext *ctx, StepResult *r)
 
 	if (ctx->engine_session == NULL)
 	{
-		const char *database = jb_text(ctx->options, "database");
+		const char *database = jb_text(ctx->engine.options, "database");
+		MemoryContext memory = session_memory(ctx);
 
 		if (database == NULL || database[0] == '\0')
 		{
 			step_fail(r, FAIL_PERMANENT, "the engine's options name no database (options.database)");
 			return false;
 		}
-		s = MemoryContextAllocZero(ctx->cxt, sizeof(OdooSession));
-		s->url = MemoryContextStrdup(ctx->cxt, psprintf("%s%s", ctx->base_url, JSONRPC_PATH));
-		s->database = MemoryContextStrdup(ctx->cxt, database);
+		s = MemoryContextAllocZero(memory, sizeof(OdooSession));
+		s->url = MemoryContextStrdup(memory, psprintf("%s%s", ctx->engine.base_url, JSONRPC_PATH));
+		s->database = MemoryContextStrdup(memory, database);
 		ctx->engine_session = s;
 		http_client_init(&ctx->http, NULL, ctx->correlation_id);
 	}
@@ -785,7 +786,8 @@ odoo_begin(RunContext *ctx, StepResult *r)
 		return step_malformed(r, "common version", "it names no server version; is this Odoo?");
 	s->version = (int) major;
 
-	args = authenticate_args(s->database, ctx->api_key ? ctx->api_key : "", ctx->api_secret ? ctx->api_secret : "");
+	args = authenticate_args(s->database, ctx->engine.api_key ? ctx->engine.api_key : "",
+							 ctx->engine.api_secret ? ctx->engine.api_secret : "");
 	st = odoo_rpc(ctx, r, false, "common authenticate", "common", "authenticate", args, &answer);
 	explicit_bzero(args, strlen(args));
 	pfree(args);

@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 #include "utils/json.h"
-#include "utils/timestamp.h"
 
 #include "driver.h"
 #include "json.h"
@@ -68,7 +67,7 @@ error_text(JsonbContainer *error, char **name)
  * error). what names the call in messages.
  */
 OdooStatus
-odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const char *service,
+odoo_rpc(StepContext *ctx, StepResult *r, bool write, const char *what, const char *service,
 		 const char *method, const char *args, JsonbContainer **answer)
 {
 	OdooSession *s = (OdooSession *) ctx->engine_session;
@@ -82,8 +81,7 @@ odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const cha
 	*answer = NULL;
 	if (write)
 	{
-		ctx->create_sent = true;
-		ctx->write_sent_at = GetCurrentTimestamp();
+		sending_write(ctx);
 		http_request(&ctx->http, "POST", s->url, body, &resp);
 	}
 	else
@@ -154,10 +152,11 @@ odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what, const cha
  * records land in it and multi-company databases answer for it.
  */
 OdooStatus
-odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model, const char *method,
+odoo_execute(StepContext *ctx, StepResult *r, bool write, const char *model, const char *method,
 			 const char *args, const char *kwargs, JsonbContainer **answer)
 {
 	OdooSession *s = (OdooSession *) ctx->engine_session;
+	const char *secret = ctx->engine.api_secret ? ctx->engine.api_secret : "";
 	StringInfoData kw;
 	StringInfoData call;
 	OdooStatus	st;
@@ -173,12 +172,12 @@ odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model, cons
 
 	/* sized up front: the key is not left behind in a reallocated buffer */
 	initStringInfo(&call);
-	enlargeStringInfo(&call, 2 * (strlen(s->database) + strlen(ctx->api_secret ? ctx->api_secret : "")) +
+	enlargeStringInfo(&call, 2 * (strlen(s->database) + strlen(secret)) +
 					  strlen(model) + strlen(method) + strlen(args) + kw.len + 64);
 	appendStringInfoChar(&call, '[');
 	escape_json(&call, s->database);
 	appendStringInfo(&call, ",%ld,", s->uid);
-	escape_json(&call, ctx->api_secret ? ctx->api_secret : "");
+	escape_json(&call, secret);
 	appendStringInfoChar(&call, ',');
 	escape_json(&call, model);
 	appendStringInfoChar(&call, ',');
@@ -222,7 +221,7 @@ record_list(StepResult *r, JsonbContainer *answer, const char *model, const char
 
 /* The first record matching domain, 0 for none. */
 bool
-odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *id)
+odoo_search(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *id)
 {
 	JsonbContainer *answer;
 	JsonbContainer *ids;
@@ -239,7 +238,7 @@ odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domai
 }
 
 bool
-odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *count)
+odoo_count(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *count)
 {
 	JsonbContainer *answer;
 
@@ -252,7 +251,7 @@ odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain
 
 /* The records matching domain, with fields (a JSON list), as an array; each has its id. */
 bool
-odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *domain,
+odoo_search_read(StepContext *ctx, StepResult *r, const char *model, const char *domain,
 				 const char *fields, JsonbContainer **rows)
 {
 	JsonbContainer *answer;
@@ -265,7 +264,7 @@ odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *
 
 /* One record by id; a record the engine does not hold (or hides) is a failure. */
 bool
-odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+odoo_read(StepContext *ctx, StepResult *r, const char *model, long id, const char *fields,
 		  JsonbContainer **record)
 {
 	JsonbContainer *answer;
@@ -286,7 +285,7 @@ odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char
 
 /* Writes values on one record: writing the same values again is harmless. */
 bool
-odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values)
+odoo_write(StepContext *ctx, StepResult *r, const char *model, long id, const char *values)
 {
 	JsonbContainer *answer;
 
@@ -314,7 +313,7 @@ odoo_id(JsonbContainer *record, const char *field, long *id)
 }
 
 static bool
-odoo_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+odoo_create_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	OdooTarget *t = (OdooTarget *) arg;
 	JsonbContainer *rows;
@@ -344,7 +343,7 @@ odoo_create_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
  * unknown.
  */
 static CreateAnswer
-odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
+odoo_create_call(StepContext *ctx, StepResult *r, void *arg)
 {
 	OdooTarget *t = (OdooTarget *) arg;
 	JsonbContainer *answer;
@@ -388,7 +387,7 @@ odoo_create_call(RunContext *ctx, StepResult *r, void *arg)
 
 /* Makes sure a record matching t->domain exists, made at most once (create_once, step_context.c). */
 bool
-odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created)
+odoo_create_once(StepContext *ctx, StepResult *r, OdooTarget *t, bool *created)
 {
 	CreateOnce	c = {.target = psprintf("%s %s", t->model, t->domain),
 		.request = psprintf("%s %s", t->method ? t->method_model : t->model, t->method ? t->method : "create"),
@@ -410,7 +409,7 @@ batch_missing(const OdooBatch *b)
 }
 
 static bool
-batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
+batch_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	OdooBatch  *b = (OdooBatch *) arg;
 	JsonWriter	names;
@@ -453,7 +452,7 @@ batch_lookup(RunContext *ctx, StepResult *r, void *arg, bool *found)
 
 /* One create of the missing records' values: its answer lists their ids in order. */
 static CreateAnswer
-batch_create(RunContext *ctx, StepResult *r, void *arg)
+batch_create(StepContext *ctx, StepResult *r, void *arg)
 {
 	OdooBatch  *b = (OdooBatch *) arg;
 	JsonWriter	list;
@@ -497,7 +496,7 @@ batch_create(RunContext *ctx, StepResult *r, void *arg)
  * ones, never sent again while an earlier one may still be applied (create_once).
  */
 bool
-odoo_ensure_many(RunContext *ctx, StepResult *r, OdooBatch *b)
+odoo_ensure_many(StepContext *ctx, StepResult *r, OdooBatch *b)
 {
 	StringInfoData target;
 	CreateOnce	c = {.request = psprintf("%s create", b->model),.lookup = batch_lookup,.create = batch_create,.arg = b};

@@ -14,7 +14,7 @@ typedef enum OdooStatus
 	ODOO_FAILED					/* the result holds the failure */
 } OdooStatus;
 
-/* The driver's state for a run (RunContext.engine_session), filled in by its begin. */
+/* The driver's state for a run (StepContext.engine_session), filled in by its begin. */
 typedef struct OdooSession
 {
 	char	   *url;			/* base_url/jsonrpc */
@@ -62,21 +62,21 @@ typedef struct OdooBatch
 
 extern char *odoo_envelope(int id, const char *service, const char *method, const char *args);
 extern char *odoo_quote(const char *text);
-extern OdooStatus odoo_rpc(RunContext *ctx, StepResult *r, bool write, const char *what,
+extern OdooStatus odoo_rpc(StepContext *ctx, StepResult *r, bool write, const char *what,
 						   const char *service, const char *method, const char *args,
 						   JsonbContainer **answer);
-extern OdooStatus odoo_execute(RunContext *ctx, StepResult *r, bool write, const char *model,
+extern OdooStatus odoo_execute(StepContext *ctx, StepResult *r, bool write, const char *model,
 							   const char *method, const char *args, const char *kwargs,
 							   JsonbContainer **answer);
-extern bool odoo_search(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *id);
-extern bool odoo_count(RunContext *ctx, StepResult *r, const char *model, const char *domain, long *count);
-extern bool odoo_search_read(RunContext *ctx, StepResult *r, const char *model, const char *domain,
+extern bool odoo_search(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *id);
+extern bool odoo_count(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *count);
+extern bool odoo_search_read(StepContext *ctx, StepResult *r, const char *model, const char *domain,
 							 const char *fields, JsonbContainer **rows);
-extern bool odoo_read(RunContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+extern bool odoo_read(StepContext *ctx, StepResult *r, const char *model, long id, const char *fields,
 					  JsonbContainer **record);
-extern bool odoo_write(RunContext *ctx, StepResult *r, const char *model, long id, const char *values);
-extern bool odoo_create_once(RunContext *ctx, StepResult *r, OdooTarget *t, bool *created);
-extern bool odoo_ensure_many(RunContext *ctx, StepResult *r, OdooBatch *b);
+extern bool odoo_write(StepContext *ctx, StepResult *r, const char *model, long id, const char *values);
+extern bool odoo_create_once(StepContext *ctx, StepResult *r, OdooTarget *t, bool *created);
+extern bool odoo_ensure_many(StepContext *ctx, StepResult *r, OdooBatch *b);
 extern bool odoo_id(JsonbContainer *record, const char *field, long *id);
 extern bool odoo_malformed(StepResult *r, const char *model, const char *method, const char *what);
 
