@@ -12,8 +12,10 @@
 
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/pmsignal.h"
 
 #include "http.h"
@@ -30,6 +32,7 @@
 	} while (0)
 
 void		(*http_sent_hook) (void) = NULL;
+void		(*http_wait_hook) (void) = NULL;
 
 static bool curl_initialized = false;
 
@@ -397,6 +400,58 @@ sent_hook_timed(void)
 }
 
 /*
+ * Waits for what libcurl waits for (its sockets, its next timeout) or this process's latch,
+ * whichever comes first: the latch runs http_wait_hook, so a run worker records its step
+ * workers' reports while its own request is out. A socket libcurl cannot put in an fd_set
+ * (FD_SETSIZE) is left to the timeout, as curl_multi_poll would not do either.
+ */
+static CURLMcode
+wait_for_curl(CURLM *multi)
+{
+	fd_set		readable;
+	fd_set		writable;
+	fd_set		failed;
+	int			max_fd = -1;
+	long		timeout_ms = -1;
+	CURLMcode	mc;
+	WaitEventSet *set;
+	WaitEvent	event;
+
+	FD_ZERO(&readable);
+	FD_ZERO(&writable);
+	FD_ZERO(&failed);
+	mc = curl_multi_fdset(multi, &readable, &writable, &failed, &max_fd);
+	if (mc == CURLM_OK)
+		mc = curl_multi_timeout(multi, &timeout_ms);
+	if (mc != CURLM_OK)
+		return mc;
+	/* no socket yet (a name being resolved): libcurl's advice is to look again soon */
+	if (timeout_ms < 0 || timeout_ms > 1000)
+		timeout_ms = max_fd < 0 ? 100 : 1000;
+
+	set = CreateWaitEventSet(CurrentMemoryContext, max_fd + 3);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int fd = 0; fd <= max_fd; fd++)
+	{
+		uint32		events = (FD_ISSET(fd, &readable) || FD_ISSET(fd, &failed) ? WL_SOCKET_READABLE : 0) |
+			(FD_ISSET(fd, &writable) ? WL_SOCKET_WRITEABLE : 0);
+
+		if (events != 0)
+			AddWaitEventToSet(set, events, fd, NULL, NULL);
+	}
+	if (WaitEventSetWait(set, timeout_ms, &event, 1, PG_WAIT_EXTENSION) == 1 &&
+		(event.events & WL_LATCH_SET))
+	{
+		ResetLatch(MyLatch);
+		if (http_wait_hook != NULL)
+			http_wait_hook();
+	}
+	FreeWaitEventSet(set);
+	return CURLM_OK;
+}
+
+/*
  * curl_easy_perform, driven step by step to call http_sent_hook as soon as the request
  * went out (libcurl counts its bytes; a request that ended first counts too). The multi
  * handle keeps the connection cache between requests, as the easy handle would.
@@ -427,7 +482,7 @@ transfer(HttpClient *client, CURL *handle, double *hook_ms)
 			}
 		}
 		if (mc == CURLM_OK && running)
-			mc = curl_multi_poll(client->multi, NULL, 0, 1000, NULL);
+			mc = wait_for_curl(client->multi);
 	}
 	while ((msg = curl_multi_info_read(client->multi, &left)) != NULL)
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == handle)

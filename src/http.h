@@ -49,6 +49,8 @@ typedef struct HttpClient
 
 /* Called in this process once each request went out, before its answer is read; or NULL */
 extern void (*http_sent_hook) (void);
+/* Called when this process's latch is set while a request is out (or a step waits, worker_sleep); or NULL */
+extern void (*http_wait_hook) (void);
 
 extern void http_global_init(void);
 /* authorization: the Authorization header's value, or NULL for engines that take none */

@@ -85,7 +85,9 @@ typedef struct StepReport
 
 /* Step workers (step_worker.c) */
 extern bool step_worker_start(RunContext *ctx, int idx);
-extern int	step_workers_wait(RunContext *ctx, StepReport *report);
+#define STEP_WORKER_GONE (-1)
+#define STEP_WORKERS_QUIET (-2)
+extern int	step_workers_take(RunContext *ctx, StepReport *report, bool wait);
 extern void step_workers_stop(int code, Datum arg);
 extern void step_workers_release(RunContext *ctx);
 extern void step_worker_report_retry(RunContext *ctx, int idx, const char *message);

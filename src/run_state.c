@@ -60,11 +60,11 @@ step_stops_run(const RunStep *step)
 	return step->status == STEP_FAILED && step->critical;
 }
 
-/* A step worker executes the step. */
+/* Someone executes the step: the run worker, or a step worker. */
 bool
-step_in_other_hands(const RunStep *step)
+step_in_flight(const RunStep *step)
 {
-	return step->worker != NULL;
+	return step->executing || step->worker != NULL;
 }
 
 /* Is step i left to run, and has every step it depends on settled, well or not critically? */
@@ -73,7 +73,7 @@ step_ready(const RunStep *steps, int i)
 {
 	const RunStep *s = &steps[i];
 
-	if (step_in_other_hands(s) || (s->status != STEP_PENDING && s->status != STEP_RUNNING))
+	if (step_in_flight(s) || (s->status != STEP_PENDING && s->status != STEP_RUNNING))
 		return false;
 	for (int j = 0; j < s->ndeps; j++)
 	{
@@ -132,13 +132,13 @@ run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKi
 }
 
 /*
- * What starts at a step boundary, parallel steps at once at most (counting those step
- * workers execute). No step starts after a critical one failed. The ready steps start those
- * most steps wait for first (the critical path), then in the catalog's order. A step that
- * would be the only one in flight the run worker executes itself (own); else each goes to
- * a step worker, and the run worker, free of engine calls, records every outcome the moment
- * it is reported. One at a time (parallel 1) they keep the catalog's order: the sequential
- * run as it always was. The run ends when nothing starts and nothing is in flight.
+ * What starts at a step boundary, parallel steps at once at most (counting those in
+ * flight). No step starts after a critical one failed. The ready steps start those most
+ * steps wait for first (the critical path), then in the catalog's order; the run worker
+ * executes the first (own) unless it executes one already, so that it is there to start
+ * what waits for it as soon as it ends, and delegates the others. One at a time (parallel
+ * 1) they keep the catalog's order: the sequential run as it always was. The run ends when
+ * nothing starts and nothing is in flight.
  */
 void
 run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
@@ -148,11 +148,13 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 	int			n = 0;
 	int			in_flight = 0;
 	int			slots;
+	bool		busy = false;
 	bool		stop = false;
 
 	for (int i = 0; i < nsteps; i++)
 	{
-		in_flight += step_in_other_hands(&steps[i]);
+		in_flight += step_in_flight(&steps[i]);
+		busy |= steps[i].executing;
 		stop |= step_stops_run(&steps[i]);
 	}
 	for (int i = 0; i < nsteps && !stop && i < RUN_MAX_STEPS; i++)
@@ -172,9 +174,9 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 		slots = MAX_PARALLEL_STEPS;
 	if (n > slots)
 		n = slots;
-	plan->own = n == 1 && in_flight == 0 ? order[0] : -1;
+	plan->own = n > 0 && !busy ? order[0] : -1;
 	plan->ndelegate = 0;
-	for (int i = 0; i < n && plan->own < 0; i++)
+	for (int i = busy ? 0 : 1; i < n; i++)
 		plan->delegate[plan->ndelegate++] = order[i];
 	plan->ends = n == 0 && in_flight == 0;
 	plan->end = plan->ends ? run_final_status(steps, nsteps, reachability_step, error_kind) :

@@ -30,13 +30,14 @@ typedef struct RunStep
 
 	/* the run worker's bookkeeping (run_worker.c, step_worker.c) */
 	bool		started;		/* its start is recorded and nobody executes it yet */
+	bool		executing;		/* the run worker executes it */
 	struct StepWorker *worker;	/* the step worker executing it, or NULL */
 } RunStep;
 
 /*
- * What the run worker does next, decided at each step boundary (run_next): one step alone
- * it executes itself; steps at once each go to a step worker, and it records their outcomes
- * as they report them.
+ * What the run worker does next, decided at each step boundary (run_next): the step it
+ * executes itself, and the steps it starts step workers for, whose outcomes it records as
+ * they report them (also while its own step's requests are out).
  */
 typedef struct RunPlan
 {
@@ -55,7 +56,7 @@ extern bool step_is_done(StepStatus status);
 
 /* Steps */
 extern bool step_stops_run(const RunStep *step);
-extern bool step_in_other_hands(const RunStep *step);
+extern bool step_in_flight(const RunStep *step);
 extern bool step_ready(const RunStep *steps, int i);
 extern void run_weigh_steps(RunStep *steps, int nsteps);
 

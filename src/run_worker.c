@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -171,7 +172,7 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 	if (ctx != NULL)
 	{
 		ctx->txn_ms_before = txn_ms_before;
-		ctx->first = plan->own >= 0 ? plan->own : plan->ndelegate > 0 ? plan->delegate[0] : -1;
+		ctx->first = plan->own;
 		run_event_run_started(ctx, resumed);
 	}
 	return ctx;
@@ -179,7 +180,7 @@ run_claim(MemoryContext parent, const pg_uuid_t *given, RunPlan *plan)
 
 /*
  * Starts the step workers plan delegates to. A step no slot was free for waits for the next
- * boundary; with no step worker in flight at all, the run worker executes it itself.
+ * boundary; with nothing else in flight at all, the run worker executes it itself.
  */
 static void
 run_delegate(RunContext *ctx, RunPlan *plan)
@@ -194,14 +195,61 @@ run_delegate(RunContext *ctx, RunPlan *plan)
 		if (!step_worker_start(ctx, plan->delegate[i]) && unstarted < 0)
 			unstarted = plan->delegate[i];
 	for (int i = 0; i < ctx->nsteps; i++)
-		in_flight |= step_in_other_hands(&ctx->steps[i]);
+		in_flight |= step_in_flight(&ctx->steps[i]);
 	if (unstarted >= 0)
 		ereport(DEBUG1,
 				(errmsg_internal("provisioning: no background worker slot for step %s; %s",
 								 ctx->steps[unstarted].key,
-								 in_flight ? "it starts at the next step boundary" : "the run worker executes it")));
-	if (unstarted >= 0 && !in_flight)
+								 in_flight || plan->own >= 0 ? "it waits for the run worker or a free slot" :
+								 "the run worker executes it")));
+	if (unstarted >= 0 && !in_flight && plan->own < 0)
 		plan->own = unstarted;
+}
+
+/* The boundary a step's outcome (done), or a step worker's exit without one, makes */
+static void
+run_boundary(RunContext *ctx, int done, const StepReport *report, RunPlan *plan)
+{
+	worker_txn_begin(done >= 0 ? ctx->steps[done].key : "recording a step worker's exit");
+	run_plan(ctx, done, done >= 0 ? &report->result : NULL, done >= 0 ? report->duration_ms : 0, plan);
+	boundary_commit(plan);
+}
+
+/* The run whose step this run worker executes itself, and which step (reports_meanwhile) */
+static RunContext *executing_run = NULL;
+static int	executing_step = -1;
+
+/*
+ * http_wait_hook: the latch was set while the run worker's own step had a request out,
+ * maybe by a step worker's report. Each report that came makes its boundary now, and what
+ * it lets start goes to step workers. An error here ends the worker, as it would at any
+ * boundary (the run resumes): it must not reach the step in the middle of its request.
+ */
+static void
+reports_meanwhile(void)
+{
+	RunContext *ctx = executing_run;
+	StepReport	report;
+	RunPlan		plan;
+	int			done;
+
+	if (ctx == NULL || IsTransactionState())
+		return;
+	PG_TRY();
+	{
+		while ((done = step_workers_take(ctx, &report, false)) != STEP_WORKERS_QUIET)
+		{
+			run_boundary(ctx, done, &report, &plan);
+			run_delegate(ctx, &plan);
+		}
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		proc_exit(1);
+	}
+	PG_END_TRY();
+	run_event_activity(ctx, executing_step);
 }
 
 /*
@@ -230,13 +278,16 @@ run_execute(RunContext *ctx, RunPlan *plan)
 		{
 			done = plan->own;
 			ctx->steps[done].started = false;
+			ctx->steps[done].executing = true;
+			executing_run = ctx;
+			executing_step = done;
 			report.duration_ms = execute_step(ctx, done, &report.result);
+			executing_run = NULL;
+			ctx->steps[done].executing = false;
 		}
 		else
-			done = step_workers_wait(ctx, &report);
-		worker_txn_begin(done >= 0 ? ctx->steps[done].key : "recording a step worker's exit");
-		run_plan(ctx, done, done >= 0 ? &report.result : NULL, done >= 0 ? report.duration_ms : 0, plan);
-		boundary_commit(plan);
+			done = step_workers_take(ctx, &report, true);
+		run_boundary(ctx, done, &report, plan);
 		/* a step worker logs the end of its step itself */
 		if (own)
 			run_event_step_finished(ctx, done, &report.result, report.duration_ms);
@@ -260,6 +311,7 @@ provisioning_run_main(Datum arg)
 	dynamic_worker_connect(arg, "provisioning run");
 	before_shmem_exit(step_workers_stop, (Datum) 0);
 	http_sent_hook = worker_flush_owed;
+	http_wait_hook = reports_meanwhile;
 	worker_pool_join();
 
 	/* whatever a pass of the loop allocates goes with it: a reused worker stays flat */

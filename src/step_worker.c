@@ -245,15 +245,19 @@ step_worker_start(RunContext *ctx, int idx)
 }
 
 /*
- * Waits for the next report of the run's step workers that needs a step boundary: the
- * outcome of a step (its index; report filled), or a step worker gone without one (-1;
- * its step is left running, resumed). Retries are recorded as they come.
+ * The next report of the run's step workers that makes a step boundary: the outcome of a
+ * step (its index; report filled), or a step worker gone without one (STEP_WORKER_GONE; its
+ * step is left running, resumed). Retries are recorded as they come. With wait, it waits
+ * for one; else STEP_WORKERS_QUIET when there is none yet.
  */
 int
-step_workers_wait(RunContext *ctx, StepReport *report)
+step_workers_take(RunContext *ctx, StepReport *report, bool wait)
 {
-	worker_flush_owed();
-	run_event_waiting(ctx);
+	if (wait)
+	{
+		worker_flush_owed();
+		run_event_waiting(ctx);
+	}
 	for (;;)
 	{
 		for (int i = 0; i < ctx->nsteps; i++)
@@ -273,9 +277,11 @@ step_workers_wait(RunContext *ctx, StepReport *report)
 			{
 				step_worker_forget(ctx, i);
 				ctx->steps[i].resumed = true;
-				return -1;
+				return STEP_WORKER_GONE;
 			}
 		}
+		if (!wait)
+			return STEP_WORKERS_QUIET;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();

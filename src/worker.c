@@ -18,6 +18,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "http.h"
 #include "provisioning.h"
 
 /*
@@ -92,9 +93,14 @@ worker_sleep(long ms)
 
 		if (left <= 0)
 			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+					  PG_WAIT_EXTENSION) & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			/* a step's wait, as a request's: the run worker takes its step workers' reports */
+			if (http_wait_hook != NULL)
+				http_wait_hook();
+		}
 		CHECK_FOR_INTERRUPTS();
 		reload_if_pending();
 	}
