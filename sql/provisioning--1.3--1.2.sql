@@ -76,6 +76,19 @@ REVOKE ALL ON FUNCTION provisioning._company_taken(text, text, uuid), provisioni
        FROM PUBLIC;
 
 ----------------------------------------------------------------------------------------------------
+-- Operations as catalogs (issue 18), undone: one catalog per engine kind (FULL_POS's, of which a
+-- BASIC run leaves out the "pos" steps). 1.2's _initial_steps and _run_description come back
+-- with the engine boundary's below.
+----------------------------------------------------------------------------------------------------
+
+DELETE FROM provisioning.step_catalog WHERE operation <> 'FULL_POS';
+ALTER TABLE provisioning.step_catalog DROP CONSTRAINT step_catalog_pkey, DROP CONSTRAINT step_catalog_position_key,
+    DROP COLUMN operation,
+    ADD CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, step),
+    ADD CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, position);
+DROP TABLE provisioning.operations;
+
+----------------------------------------------------------------------------------------------------
 -- The engine boundary (issue 18), undone: the kinds named in CHECKs again, 1.2's definitions.
 ----------------------------------------------------------------------------------------------------
 

@@ -74,8 +74,8 @@ BEGIN
 END
 $$;
 
--- A fresh step list for a run: every step of the engine kind's catalog for the run's type,
--- skipped where its condition does not hold, with the reason.
+-- A fresh step list for a run: every step of the engine kind's catalog for the run's
+-- operation (provisioning_type), skipped where its condition does not hold, with the reason.
 CREATE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
@@ -90,8 +90,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = config->>'engine_kind'
-       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+     WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 
 -- The tenant's latest run (NULL fields when it has none).
