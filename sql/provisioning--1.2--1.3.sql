@@ -325,6 +325,50 @@ INSERT INTO provisioning.operations (operation, position, description) VALUES
 REVOKE ALL ON provisioning.operations FROM PUBLIC;
 GRANT SELECT ON provisioning.operations TO provisioning_admin, provisioning_user;
 
+-- A run's type, a setting or an option is one of the operations, no longer a list of literals.
+ALTER TABLE provisioning.tenant_onboarding DROP CONSTRAINT tenant_onboarding_provisioning_type_check,
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
+-- (function provisioning._check_settings as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
+                              "country": "string", "chart_of_accounts": "string",
+                              "include_demo_data": "boolean", "pos_store_enabled": "boolean",
+                              "pos_user": "string", "provisioning_type": "string"}';
+    kv record;
+BEGIN
+    IF p_settings IS NULL OR jsonb_typeof(p_settings) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', what || 's' USING ERRCODE = '22023';
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(p_settings) LOOP
+        IF NOT known ? kv.key THEN
+            RAISE EXCEPTION 'unknown % "%"', what, kv.key
+                USING ERRCODE = '22023',
+                      HINT = 'Known keys: ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(known) k) || '.';
+        END IF;
+        IF jsonb_typeof(kv.value) <> known->>kv.key THEN
+            RAISE EXCEPTION '% "%" must be a %', what, kv.key, known->>kv.key
+                USING ERRCODE = '22023',
+                      DETAIL = format('The value given is a %s.', jsonb_typeof(kv.value));
+        END IF;
+        IF jsonb_typeof(kv.value) = 'string'
+           AND (length(kv.value->>0) NOT BETWEEN 1 AND 140 OR kv.value->>0 ~ '[[:cntrl:]]') THEN
+            RAISE EXCEPTION '% "%" must be 1 to 140 characters without control characters', what, kv.key
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
+                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be %', what,
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
 -- 1.2's catalog is FULL_POS's (a BASIC run left out its "pos" steps); the drivers' other
 -- catalogs, and a kind or step new to this library, come in; what an operator changed stays.
 ALTER TABLE provisioning.step_catalog ADD COLUMN operation text REFERENCES provisioning.operations (operation);

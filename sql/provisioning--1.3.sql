@@ -76,7 +76,7 @@ CREATE TABLE provisioning.tenant_onboarding (
     started_at            timestamptz,
     finished_at           timestamptz,
     -- added by 1.1
-    provisioning_type     text NOT NULL DEFAULT 'FULL_POS' CHECK (provisioning_type IN ('FULL_POS', 'BASIC')),
+    provisioning_type     text NOT NULL DEFAULT 'FULL_POS',
     provisioning_config   jsonb NOT NULL DEFAULT '{}',
     provisioning_steps    jsonb NOT NULL DEFAULT '[]',
     provisioning_metadata jsonb NOT NULL DEFAULT '{}',
@@ -112,6 +112,10 @@ CREATE TABLE provisioning.operations (
     position    integer NOT NULL UNIQUE,
     description text NOT NULL
 );
+-- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
+ALTER TABLE provisioning.tenant_onboarding
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
 
 -- The kinds of engine the extension drives, with the settings' defaults per kind
 -- (_run_config) and how the engine compares company names (_company_key). Its rows come
@@ -594,9 +598,10 @@ CREATE FUNCTION provisioning._wake() RETURNS void
 CREATE FUNCTION provisioning._workers_serve_here() RETURNS boolean
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_workers_serve_here';
 
--- Checks a settings or options object: known keys, right JSON types. what = 'setting' | 'option'.
+-- Checks a settings or options object: known keys, right JSON types, an operation for
+-- provisioning_type. what = 'setting' | 'option'.
 CREATE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
@@ -625,8 +630,11 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
-    IF p_settings ? 'provisioning_type' AND p_settings->>'provisioning_type' NOT IN ('FULL_POS', 'BASIC') THEN
-        RAISE EXCEPTION '% "provisioning_type" must be FULL_POS or BASIC', what USING ERRCODE = '22023';
+    IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
+                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be %', what,
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
+            USING ERRCODE = '22023';
     END IF;
 END
 $$;

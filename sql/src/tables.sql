@@ -67,7 +67,7 @@ CREATE TABLE provisioning.tenant_onboarding (
     started_at            timestamptz,
     finished_at           timestamptz,
     -- added by 1.1
-    provisioning_type     text NOT NULL DEFAULT 'FULL_POS' CHECK (provisioning_type IN ('FULL_POS', 'BASIC')),
+    provisioning_type     text NOT NULL DEFAULT 'FULL_POS',
     provisioning_config   jsonb NOT NULL DEFAULT '{}',
     provisioning_steps    jsonb NOT NULL DEFAULT '[]',
     provisioning_metadata jsonb NOT NULL DEFAULT '{}',
@@ -103,6 +103,10 @@ CREATE TABLE provisioning.operations (
     position    integer NOT NULL UNIQUE,
     description text NOT NULL
 );
+-- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
+ALTER TABLE provisioning.tenant_onboarding
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
 
 -- The kinds of engine the extension drives, with the settings' defaults per kind
 -- (_run_config) and how the engine compares company names (_company_key). Its rows come
