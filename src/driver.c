@@ -23,7 +23,7 @@ driver_for_kind(const char *kind)
 }
 
 /* The driver's catalog of operation, or NULL when it has none */
-const StepCatalog *
+static const StepCatalog *
 driver_catalog(const EngineDriver *driver, const char *operation)
 {
 	for (const StepCatalog *c = driver->catalogs; c->operation != NULL; c++)

@@ -165,7 +165,6 @@ typedef struct EngineDriver
 } EngineDriver;
 
 extern const EngineDriver *driver_for_kind(const char *kind);
-extern const StepCatalog *driver_catalog(const EngineDriver *driver, const char *operation);
 extern bool catalog_has(const StepCatalog *catalog, const StepImpl *step);
 extern StepFunction driver_step(const EngineDriver *driver, const char *operation, const char *step);
 extern const EngineDriver *driver_at(int i);
