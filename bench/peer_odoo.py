@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Odoo peer: the provisioning steps of the Odoo driver (src/engines/odoo/odoo.c) run by an
+"""The Odoo peer: the provisioning steps of the Odoo driver (src/engines/odoo/) run by an
 application-side provisioner, the way a backend task would do them (sequential, standard
 library HTTP client, one connection per request, check-then-create: a search before each
 create), over Odoo's JSON-RPC (POST /jsonrpc), against the same simulated Odoo.
