@@ -234,7 +234,7 @@ run_event_step_finished(RunContext *ctx, int idx, const StepResult *result, doub
 	if (!message_level_is_interesting(event_level()))
 		return;
 	run_line(&buf, ctx, "step_finished", idx);
-	add(&buf, "status", step_status_names[ctx->steps[idx].status]);
+	add(&buf, "status", step_status_names[result->status]);
 	add_int(&buf, "attempts", ctx->steps[idx].attempts);
 	add_ms(&buf, "duration_ms", duration_ms);
 	add_ms(&buf, "engine_ms", ctx->step.http.elapsed_ms - step_engine_ms);
