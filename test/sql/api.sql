@@ -11,9 +11,11 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
  WHERE p.pronamespace = 'provisioning'::regnamespace AND p.proname !~ '^_'
  ORDER BY 1;
 
--- The step catalog: the same ten steps for each kind of engine
-SELECT engine_kind, step, position, critical, condition FROM provisioning.step_catalog ORDER BY engine_kind, position;
-SELECT kind, setting_defaults FROM provisioning.engine_kinds ORDER BY kind;
+-- The step catalog: the same ten steps for each production kind of engine (a test cluster
+-- also has the test-only kind of provisioning.test_engine_kinds)
+SELECT engine_kind, step, position, critical, condition FROM provisioning.step_catalog
+ WHERE engine_kind IN ('erpnext', 'odoo') ORDER BY engine_kind, position;
+SELECT kind, setting_defaults FROM provisioning.engine_kinds WHERE kind IN ('erpnext', 'odoo') ORDER BY kind;
 
 -- Tables whose data pg_dump keeps
 SELECT unnest(extconfig)::regclass AS dumped FROM pg_extension WHERE extname = 'provisioning' ORDER BY 1;
