@@ -10,13 +10,13 @@
 #       an upgrade script: the template (the last argument) as written, except that each line
 #           --@ create function NAME     --@ replace function NAME
 #           --@ create table NAME        --@ create index NAME
-#           --@ create trigger NAME
+#           --@ create trigger NAME      --@ insert into TABLE
 #       becomes that object's CREATE statement, taken from the sql/src files before it
-#       ("replace" makes it CREATE OR REPLACE FUNCTION). NAME is schema-qualified for
-#       functions and tables (provisioning._retry_run), bare for indexes and triggers, as in
-#       their CREATE statements; an overloaded function is named with its number of
-#       parameters (provisioning._status_doc/4). An object that is not found, or found
-#       twice, stops the build.
+#       ("replace" makes it CREATE OR REPLACE FUNCTION), or the INSERT of a table's rows.
+#       NAME is schema-qualified for functions and tables (provisioning._retry_run), bare for
+#       indexes and triggers, as in their CREATE statements; an overloaded function is named
+#       with its number of parameters (provisioning._status_doc/4). An object that is not
+#       found, or found twice, stops the build.
 #
 # A statement ends at its "$$;" line (functions with a body), else at the first line ending
 # in ";" that is not a comment.
@@ -53,9 +53,10 @@ mode == "upgrade" && FNR == 1 {
 }
 
 mode == "upgrade" && /^--@ / {
-    if (NF != 4 || ($2 != "create" && $2 != "replace") || ($3 != "function" && $3 != "trigger" && $3 != "table" && $3 != "index") \
-        || ($2 == "replace" && $3 != "function")) {
-        fail(FILENAME ":" FNR ": expected --@ create|replace function|table|index|trigger NAME")
+    if (NF != 4 || ($2 != "create" && $2 != "replace" && $2 != "insert") \
+        || ($3 != "function" && $3 != "trigger" && $3 != "table" && $3 != "index" && $3 != "into") \
+        || ($2 == "replace" && $3 != "function") || (($2 == "insert") != ($3 == "into"))) {
+        fail(FILENAME ":" FNR ": expected --@ create|replace function|table|index|trigger NAME, or --@ insert into TABLE")
         next
     }
     emit($2, $3, $4)
@@ -64,8 +65,9 @@ mode == "upgrade" && /^--@ / {
 
 mode == "upgrade" { print }
 
-# Prints the statement that creates object NAME of kind KIND (function, table, index, trigger).
-function emit(how, kind, name,    i, start, found, n, body, header, out, arity) {
+# Prints the statement that creates object NAME of kind KIND (function, table, index, trigger),
+# or, of kind "into", that inserts table NAME's rows.
+function emit(how, kind, name,    i, start, found, n, body, header, out, arity, what) {
     found = 0
     arity = -1
     if (kind == "function" && index(name, "/")) {
@@ -77,11 +79,12 @@ function emit(how, kind, name,    i, start, found, n, body, header, out, arity) 
             found++
             start = i
         }
+    what = (kind == "into" ? "INSERT INTO" : kind) " " name
     if (found != 1) {
-        fail(FILENAME ":" FNR ": " kind " " name (found ? " is defined " found " times" : " is not") " in sql/src")
+        fail(FILENAME ":" FNR ": " what (found ? " is defined " found " times" : " is not") " in sql/src")
         return
     }
-    print "-- (" kind " " name " as defined in " where[start] ")"
+    print "-- (" what " as defined in " where[start] ")"
     body = 0
     header = 1
     for (i = start; i <= nlines; i++) {
@@ -138,6 +141,8 @@ function starts(s, kind, name,    p) {
         p = "CREATE FUNCTION " name "("
     else if (kind == "table")
         p = "CREATE TABLE " name " ("
+    else if (kind == "into")
+        p = "INSERT INTO " name " ("
     else {
         # a name ends at a blank or the end of the line: tenants_company_checked is not
         # tenants_company_checked_2

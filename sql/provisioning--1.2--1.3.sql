@@ -208,20 +208,25 @@ BEGIN
                       HINT = 'Pass the step to start from, or call provision_start for a new full run.';
         END IF;
     END IF;
-    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.engine_kind = kind AND c.step = p_step;
-    IF NOT FOUND THEN
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c
+     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+    -- a step of another operation is not unknown: the run's operation has no such step
+    IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
+                                  WHERE c.engine_kind = kind AND c.step = p_step) THEN
         RAISE EXCEPTION 'unknown step "%"', p_step
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
-                                         FROM provisioning.step_catalog c WHERE c.engine_kind = kind) || '.';
+                                         FROM provisioning.step_catalog c
+                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
     END IF;
-    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+    IF start_pos IS NULL
+       OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
         RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -232,7 +237,7 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
     RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
@@ -249,9 +254,9 @@ CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults j
     RETURNS SETOF record
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_kinds';
 -- (function provisioning._driver_catalog as defined in sql/src/catalog.sql)
-CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT step text, OUT "position" integer,
-                                             OUT critical boolean, OUT condition text, OUT description text,
-                                             OUT depends_on text[])
+CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT operation text, OUT step text,
+                                             OUT "position" integer, OUT critical boolean, OUT condition text,
+                                             OUT description text, OUT depends_on text[])
     RETURNS SETOF record
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_catalog';
 REVOKE ALL ON FUNCTION provisioning._driver_kinds(), provisioning._driver_catalog() FROM PUBLIC;
@@ -263,14 +268,11 @@ UPDATE provisioning.engine_kinds k SET company_names = d.company_names
   FROM provisioning._driver_kinds() d WHERE d.kind = k.kind;
 ALTER TABLE provisioning.engine_kinds ALTER COLUMN company_names SET NOT NULL,
     ADD CONSTRAINT engine_kinds_company_names_check CHECK (company_names IN ('exact', 'folded'));
--- the rows 1.2 wrote are the drivers' (the upgrade test compares them); a kind or step new
--- to this library comes in, what an operator changed stays
+-- the rows 1.2 wrote are the drivers' (the upgrade test compares them); a kind new to this
+-- library comes in, what an operator changed stays (the step catalog: below, by operation)
 INSERT INTO provisioning.engine_kinds (kind, setting_defaults, company_names)
 SELECT kind, setting_defaults, company_names FROM provisioning._driver_kinds()
     ON CONFLICT (kind) DO NOTHING;
-INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on)
-SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning._driver_catalog()
-    ON CONFLICT (engine_kind, step) DO NOTHING;
 ALTER TABLE provisioning.engines DROP CONSTRAINT engines_kind_check,
     ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
 
@@ -308,6 +310,84 @@ BEGIN
     RETURN config;
 END
 $$;
+
+----------------------------------------------------------------------------------------------------
+-- Operations as catalogs (issue 18): a run's provisioning_type names an operation, and each engine
+-- kind has a step catalog per operation, as its driver declares them.
+----------------------------------------------------------------------------------------------------
+
+-- (table provisioning.operations as defined in sql/src/tables.sql)
+CREATE TABLE provisioning.operations (
+    operation   text PRIMARY KEY,
+    position    integer NOT NULL UNIQUE,
+    description text NOT NULL
+);
+-- (INSERT INTO provisioning.operations as defined in sql/src/catalog.sql)
+INSERT INTO provisioning.operations (operation, position, description) VALUES
+    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session'),
+    ('BASIC', 1, 'provisioning without the point of sale');
+REVOKE ALL ON provisioning.operations FROM PUBLIC;
+GRANT SELECT ON provisioning.operations TO provisioning_admin, provisioning_user;
+
+-- A run's type, a setting or an option is one of the operations, no longer a list of literals.
+ALTER TABLE provisioning.tenant_onboarding DROP CONSTRAINT tenant_onboarding_provisioning_type_check,
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
+-- (function provisioning._check_settings as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
+                              "country": "string", "chart_of_accounts": "string",
+                              "include_demo_data": "boolean", "pos_store_enabled": "boolean",
+                              "pos_user": "string", "provisioning_type": "string"}';
+    kv record;
+BEGIN
+    IF p_settings IS NULL OR jsonb_typeof(p_settings) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', what || 's' USING ERRCODE = '22023';
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(p_settings) LOOP
+        IF NOT known ? kv.key THEN
+            RAISE EXCEPTION 'unknown % "%"', what, kv.key
+                USING ERRCODE = '22023',
+                      HINT = 'Known keys: ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(known) k) || '.';
+        END IF;
+        IF jsonb_typeof(kv.value) <> known->>kv.key THEN
+            RAISE EXCEPTION '% "%" must be a %', what, kv.key, known->>kv.key
+                USING ERRCODE = '22023',
+                      DETAIL = format('The value given is a %s.', jsonb_typeof(kv.value));
+        END IF;
+        IF jsonb_typeof(kv.value) = 'string'
+           AND (length(kv.value->>0) NOT BETWEEN 1 AND 140 OR kv.value->>0 ~ '[[:cntrl:]]') THEN
+            RAISE EXCEPTION '% "%" must be 1 to 140 characters without control characters', what, kv.key
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
+                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be %', what,
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- 1.2's catalog is FULL_POS's (a BASIC run left out its "pos" steps); the drivers' other
+-- catalogs, and a kind or step new to this library, come in; what an operator changed stays.
+ALTER TABLE provisioning.step_catalog ADD COLUMN operation text REFERENCES provisioning.operations (operation);
+UPDATE provisioning.step_catalog SET operation = 'FULL_POS';
+ALTER TABLE provisioning.step_catalog ALTER COLUMN operation SET NOT NULL,
+    DROP CONSTRAINT step_catalog_pkey, DROP CONSTRAINT step_catalog_position_key,
+    ADD CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, operation, step),
+    ADD CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, operation, position);
+INSERT INTO provisioning.step_catalog (engine_kind, operation, step, position, critical, condition, description,
+                                       depends_on)
+SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
+  FROM provisioning._driver_catalog()
+    ON CONFLICT (engine_kind, operation, step) DO NOTHING;
+
+-- A run's steps, and their dependencies, are its operation's.
 -- (function provisioning._initial_steps as defined in sql/src/queue.sql)
 CREATE OR REPLACE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
@@ -323,8 +403,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = config->>'engine_kind'
-       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+     WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 -- (function provisioning._run_description as defined in sql/src/worker.sql)
 CREATE OR REPLACE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
@@ -332,13 +411,14 @@ CREATE OR REPLACE FUNCTION provisioning._run_description(r provisioning.tenant_o
 $$
 BEGIN
     RETURN jsonb_build_object(
-        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'correlation_id', r.correlation_id, 'operation', r.provisioning_type, 'config', r.provisioning_config,
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
-                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
+                          AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)

@@ -76,6 +76,57 @@ REVOKE ALL ON FUNCTION provisioning._company_taken(text, text, uuid), provisioni
        FROM PUBLIC;
 
 ----------------------------------------------------------------------------------------------------
+-- Operations as catalogs (issue 18), undone: one catalog per engine kind (FULL_POS's, of which a
+-- BASIC run leaves out the "pos" steps), the run types named in a CHECK again. 1.2's
+-- _initial_steps and _run_description come back with the engine boundary's below.
+----------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
+                              "country": "string", "chart_of_accounts": "string",
+                              "include_demo_data": "boolean", "pos_store_enabled": "boolean",
+                              "pos_user": "string", "provisioning_type": "string"}';
+    kv record;
+BEGIN
+    IF p_settings IS NULL OR jsonb_typeof(p_settings) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', what || 's' USING ERRCODE = '22023';
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(p_settings) LOOP
+        IF NOT known ? kv.key THEN
+            RAISE EXCEPTION 'unknown % "%"', what, kv.key
+                USING ERRCODE = '22023',
+                      HINT = 'Known keys: ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(known) k) || '.';
+        END IF;
+        IF jsonb_typeof(kv.value) <> known->>kv.key THEN
+            RAISE EXCEPTION '% "%" must be a %', what, kv.key, known->>kv.key
+                USING ERRCODE = '22023',
+                      DETAIL = format('The value given is a %s.', jsonb_typeof(kv.value));
+        END IF;
+        IF jsonb_typeof(kv.value) = 'string'
+           AND (length(kv.value->>0) NOT BETWEEN 1 AND 140 OR kv.value->>0 ~ '[[:cntrl:]]') THEN
+            RAISE EXCEPTION '% "%" must be 1 to 140 characters without control characters', what, kv.key
+                USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    IF p_settings ? 'provisioning_type' AND p_settings->>'provisioning_type' NOT IN ('FULL_POS', 'BASIC') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be FULL_POS or BASIC', what USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+DELETE FROM provisioning.step_catalog WHERE operation <> 'FULL_POS';
+ALTER TABLE provisioning.step_catalog DROP CONSTRAINT step_catalog_pkey, DROP CONSTRAINT step_catalog_position_key,
+    DROP COLUMN operation,
+    ADD CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, step),
+    ADD CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, position);
+ALTER TABLE provisioning.tenant_onboarding DROP CONSTRAINT tenant_onboarding_provisioning_type_fkey,
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_check CHECK (provisioning_type IN ('FULL_POS', 'BASIC'));
+DROP TABLE provisioning.operations;
+
+----------------------------------------------------------------------------------------------------
 -- The engine boundary (issue 18), undone: the kinds named in CHECKs again, 1.2's definitions.
 ----------------------------------------------------------------------------------------------------
 

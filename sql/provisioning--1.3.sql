@@ -8,9 +8,9 @@
 ----------------------------------------------------------------------------------------------------
 
 -- Tables: engines, tenants and their members, one row per provisioning run, its log, the
--- step catalog and the creates still unsettled. Indexes, storage options and
--- pg_extension_config_dump sit with their table; rows, functions, triggers and privileges
--- come in the files after this one.
+-- operations and the step catalog, and the creates still unsettled. Indexes, storage
+-- options and pg_extension_config_dump sit with their table; rows, functions, triggers and
+-- privileges come in the files after this one.
 --
 -- Column order: a table's columns are declared in the order the upgrade chain from 1.0
 -- leaves them (columns added by a later version come last), so a fresh install and an
@@ -76,7 +76,7 @@ CREATE TABLE provisioning.tenant_onboarding (
     started_at            timestamptz,
     finished_at           timestamptz,
     -- added by 1.1
-    provisioning_type     text NOT NULL DEFAULT 'FULL_POS' CHECK (provisioning_type IN ('FULL_POS', 'BASIC')),
+    provisioning_type     text NOT NULL DEFAULT 'FULL_POS',
     provisioning_config   jsonb NOT NULL DEFAULT '{}',
     provisioning_steps    jsonb NOT NULL DEFAULT '[]',
     provisioning_metadata jsonb NOT NULL DEFAULT '{}',
@@ -105,6 +105,18 @@ CREATE UNIQUE INDEX tenant_onboarding_one_active_run
 CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (finished_at)
     WHERE status NOT IN ('PENDING', 'IN_PROGRESS');
 
+-- What a run does (its provisioning_type): each engine kind has a step catalog per operation.
+-- Its rows are the extension's (catalog.sql); position is the order they are listed in.
+CREATE TABLE provisioning.operations (
+    operation   text PRIMARY KEY,
+    position    integer NOT NULL UNIQUE,
+    description text NOT NULL
+);
+-- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
+ALTER TABLE provisioning.tenant_onboarding
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
+
 -- The kinds of engine the extension drives, with the settings' defaults per kind
 -- (_run_config) and how the engine compares company names (_company_key). Its rows come
 -- from the registered drivers (catalog.sql), not the user; an engine is of one of them.
@@ -118,23 +130,26 @@ CREATE TABLE provisioning.engine_kinds (
 ALTER TABLE provisioning.engines
     ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
 
--- The steps as data, per engine kind: a run's step list comes from here (_initial_steps),
--- position is the order of the status document and of a sequential run, depends_on the
--- steps whose results a step reads (a run starts a step once all of them settled). Its
--- rows are the extension's (catalog.sql). engine_kind and depends_on came with 1.2, hence
--- last.
+-- The steps as data, per engine kind and operation: a run's step list comes from here
+-- (_initial_steps), position is the order of the status document and of a sequential run,
+-- depends_on the steps whose results a step reads (a run starts a step once all of them
+-- settled). Its rows are the extension's (catalog.sql). engine_kind and depends_on came
+-- with 1.2, operation with 1.3, hence last.
 CREATE TABLE provisioning.step_catalog (
     step        text NOT NULL,
     position    integer NOT NULL,
     critical    boolean NOT NULL,
     -- unsupported: the engine has nothing to do for the step; it is skipped, with the
-    -- description as the reason
+    -- description as the reason. pos: a point-of-sale step, which operations without a
+    -- point of sale leave out (the drivers' StepCatalog.leaves_out).
     condition   text NOT NULL CHECK (condition IN ('always', 'demo_data', 'pos', 'unsupported')),
     description text NOT NULL,
     engine_kind text NOT NULL REFERENCES provisioning.engine_kinds (kind),
     depends_on  text[] NOT NULL DEFAULT '{}',
-    CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, step),
-    CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, position),
+    -- added by 1.3
+    operation   text NOT NULL REFERENCES provisioning.operations (operation),
+    CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, operation, step),
+    CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, operation, position),
     CONSTRAINT step_catalog_depends_on_check CHECK (NOT step = ANY (depends_on))
 );
 
@@ -180,11 +195,18 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '')
 -- sql/src/catalog.sql
 ----------------------------------------------------------------------------------------------------
 
--- The extension's own rows: the engine kinds and their step catalogs, as the registered
--- drivers declare them (src/engines/<kind>/, src/engine_catalog.c). Every kind has the same
--- ten step keys, so a status document looks the same for either. The worker walks a run's
--- steps and asks the engine's driver for each step's implementation, from the same list
--- the catalog comes from.
+-- The extension's own rows: the operations, and the engine kinds with a step catalog per
+-- operation as the registered drivers declare them (src/engines/<kind>/,
+-- src/engine_catalog.c). Every kind provisions with the same ten step keys, so a status
+-- document looks the same for either. The worker walks a run's steps and asks the engine's
+-- driver for each step's implementation in the run's operation, from the same list the
+-- catalog comes from.
+
+-- What a run may do (FULL_POS is the default). A driver's catalog of an operation not listed
+-- here is refused (step_catalog's foreign key).
+INSERT INTO provisioning.operations (operation, position, description) VALUES
+    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session'),
+    ('BASIC', 1, 'provisioning without the point of sale');
 
 CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults jsonb, OUT company_names text)
     RETURNS SETOF record
@@ -194,17 +216,19 @@ CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults j
 -- settled, so steps that do not depend on each other run at the same time
 -- (provisioning.max_parallel_steps at most). Each entry names the steps whose results the
 -- step reads (a document in the engine, or a reference in the run's metadata).
-CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT step text, OUT "position" integer,
-                                             OUT critical boolean, OUT condition text, OUT description text,
-                                             OUT depends_on text[])
+CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT operation text, OUT step text,
+                                             OUT "position" integer, OUT critical boolean, OUT condition text,
+                                             OUT description text, OUT depends_on text[])
     RETURNS SETOF record
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_catalog';
 
 INSERT INTO provisioning.engine_kinds (kind, setting_defaults, company_names)
 SELECT kind, setting_defaults, company_names FROM provisioning._driver_kinds();
 
-INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on)
-SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning._driver_catalog();
+INSERT INTO provisioning.step_catalog (engine_kind, operation, step, position, critical, condition, description,
+                                       depends_on)
+SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
+  FROM provisioning._driver_catalog();
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/roles_and_access.sql
@@ -574,9 +598,10 @@ CREATE FUNCTION provisioning._wake() RETURNS void
 CREATE FUNCTION provisioning._workers_serve_here() RETURNS boolean
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_workers_serve_here';
 
--- Checks a settings or options object: known keys, right JSON types. what = 'setting' | 'option'.
+-- Checks a settings or options object: known keys, right JSON types, an operation for
+-- provisioning_type. what = 'setting' | 'option'.
 CREATE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
@@ -605,8 +630,11 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
-    IF p_settings ? 'provisioning_type' AND p_settings->>'provisioning_type' NOT IN ('FULL_POS', 'BASIC') THEN
-        RAISE EXCEPTION '% "provisioning_type" must be FULL_POS or BASIC', what USING ERRCODE = '22023';
+    IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
+                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be %', what,
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
+            USING ERRCODE = '22023';
     END IF;
 END
 $$;
@@ -638,8 +666,8 @@ BEGIN
 END
 $$;
 
--- A fresh step list for a run: every step of the engine kind's catalog for the run's type,
--- skipped where its condition does not hold, with the reason.
+-- A fresh step list for a run: every step of the engine kind's catalog for the run's
+-- operation (provisioning_type), skipped where its condition does not hold, with the reason.
 CREATE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
@@ -654,8 +682,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = config->>'engine_kind'
-       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+     WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 
 -- The tenant's latest run (NULL fields when it has none).
@@ -819,7 +846,7 @@ $$;
 -- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
 -- over, not re-run. The settings are resolved again (the tenant's settings may have been
 -- fixed since) with the options and type of the earlier run; its steps are those of the
--- earlier run's engine kind. By default it starts at the first step not done, failed or
+-- earlier run's engine kind and operation. By default it starts at the first step not done, failed or
 -- never started: steps run at once, so a critical step may fail while an earlier one was
 -- still pending (starting at the first failed one would be refused, and retry_due would skip
 -- such a tenant for good).
@@ -845,20 +872,25 @@ BEGIN
                       HINT = 'Pass the step to start from, or call provision_start for a new full run.';
         END IF;
     END IF;
-    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.engine_kind = kind AND c.step = p_step;
-    IF NOT FOUND THEN
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c
+     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+    -- a step of another operation is not unknown: the run's operation has no such step
+    IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
+                                  WHERE c.engine_kind = kind AND c.step = p_step) THEN
         RAISE EXCEPTION 'unknown step "%"', p_step
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
-                                         FROM provisioning.step_catalog c WHERE c.engine_kind = kind) || '.';
+                                         FROM provisioning.step_catalog c
+                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
     END IF;
-    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+    IF start_pos IS NULL
+       OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
         RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -869,7 +901,7 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
     RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
@@ -1059,23 +1091,24 @@ $$;
 -- The worker side: called by the background workers only (no grants), by name and
 -- signature from the C code (src/run.c, src/launcher.c) - keep both.
 
--- What a worker needs to execute a run (credentials included): its settings, steps, metadata,
--- engine, why a critical step failed (error_kind, set before the run's end while other steps
--- still run), and each step's dependencies (depends_on: step -> the steps it waits for, from the
--- step catalog of the run's engine kind). PL/pgSQL, not SQL: a SQL function with a SET clause
+-- What a worker needs to execute a run (credentials included): its operation, settings,
+-- steps, metadata, engine, why a critical step failed (error_kind, set before the run's end
+-- while other steps still run), and each step's dependencies (depends_on: step -> the steps
+-- it waits for, from the step catalog of the run's engine kind and operation). PL/pgSQL, not SQL: a SQL function with a SET clause
 -- is planned again in every transaction (0.3 ms of every run's start), PL/pgSQL keeps its plan.
 CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
     RETURN jsonb_build_object(
-        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'correlation_id', r.correlation_id, 'operation', r.provisioning_type, 'config', r.provisioning_config,
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
-                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
+                          AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)
@@ -1490,10 +1523,11 @@ GRANT UPDATE (name, engine, settings) ON provisioning.tenants TO provisioning_ad
 GRANT UPDATE (role) ON provisioning.tenant_members TO provisioning_admin;
 -- Runs and their log are written by the extension only.
 GRANT SELECT ON provisioning.tenant_onboarding, provisioning.run_log, provisioning.step_catalog,
-                provisioning.engine_kinds, provisioning.metrics
+                provisioning.engine_kinds, provisioning.operations, provisioning.metrics
       TO provisioning_admin;
 GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.tenant_onboarding,
-                provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds
+                provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
+                provisioning.operations
       TO provisioning_user;
 
 ----------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /*
  * driver.c
- *     The engine drivers this build knows (engines/registry.h), by engines.kind. A test-only
- *     driver is known only while provisioning.test_engine_kinds is on: then and only then
- *     does CREATE EXTENSION add its kind and catalog, and can a run or a probe use it.
+ *     The engine drivers this build knows (engines/registry.h), by engines.kind, and their
+ *     step catalogs, by operation. A test-only driver is known only while
+ *     provisioning.test_engine_kinds is on: then and only then does CREATE EXTENSION add its
+ *     kind and catalogs, and can a run or a probe use it.
  */
 #include "postgres.h"
 
@@ -26,11 +27,33 @@ driver_for_kind(const char *kind)
 	return NULL;
 }
 
-StepFunction
-driver_step(const EngineDriver *driver, const char *step)
+/* The driver's catalog of operation, or NULL when it has none */
+static const StepCatalog *
+driver_catalog(const EngineDriver *driver, const char *operation)
 {
-	for (const StepImpl *s = driver->steps; s->step != NULL; s++)
-		if (strcmp(s->step, step) == 0)
+	for (const StepCatalog *c = driver->catalogs; c->operation != NULL; c++)
+		if (strcmp(c->operation, operation) == 0)
+			return c;
+	return NULL;
+}
+
+/* Whether step, one of catalog's array, is a step of catalog's operation */
+bool
+catalog_has(const StepCatalog *catalog, const StepImpl *step)
+{
+	return catalog->leaves_out == NULL || strcmp(step->condition, catalog->leaves_out) != 0;
+}
+
+/* What step does in a run of operation: NULL when that operation has no such step */
+StepFunction
+driver_step(const EngineDriver *driver, const char *operation, const char *step)
+{
+	const StepCatalog *catalog = driver_catalog(driver, operation);
+
+	if (catalog == NULL)
+		return NULL;
+	for (const StepImpl *s = catalog->steps; s->step != NULL; s++)
+		if (strcmp(s->step, step) == 0 && catalog_has(catalog, s))
 			return s->function;
 	return NULL;
 }

@@ -57,8 +57,6 @@ typedef void (*StepFunction) (StepContext *ctx, StepResult *result);
 /*
  * One step of an engine's catalog: its key, what it does (NULL: the engine has nothing to
  * do for it; it is skipped with the description as the reason), and how a run uses it.
- * A driver's array is its catalog (provisioning.step_catalog is filled from it), so what a
- * kind declares and what it executes are one list; position is the index.
  */
 typedef struct StepImpl
 {
@@ -69,6 +67,20 @@ typedef struct StepImpl
 	const char *const *depends_on;	/* the steps whose results it reads, NULL-terminated */
 	const char *description;
 } StepImpl;
+
+/*
+ * The steps of one operation (a run's provisioning_type), in order: provisioning.step_catalog
+ * is filled from the drivers' catalogs, so what a kind declares and what it executes are one
+ * list; position is the index among the steps the operation has. Operations that differ by
+ * what they leave out share one array: leaves_out names the condition whose steps this one
+ * does not have (a catalog without a point of sale leaves out the "pos" steps).
+ */
+typedef struct StepCatalog
+{
+	const char *operation;		/* one of provisioning.operations */
+	const StepImpl *steps;		/* terminated by { NULL } */
+	const char *leaves_out;		/* a condition, or NULL: every step of the array */
+} StepCatalog;
 
 /* The steps a catalog entry depends on, as a NULL-terminated list */
 #define STEP_DEPS(...) ((const char *const[]) {__VA_ARGS__, NULL})
@@ -102,7 +114,7 @@ typedef struct EngineDriver
 	void		(*share) (StepContext *ctx, char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
 	const char *(*probe_judge) (const HttpResponse *response, char **why);
-	const StepImpl *steps;		/* the catalog, terminated by { NULL } */
+	const StepCatalog *catalogs;	/* one per operation, terminated by { NULL } */
 	const char *setting_defaults;	/* a JSON object: the kind's defaults of tenant settings */
 	/* how the engine's database compares company names: "exact", or "folded" (case, accents
 	 * and trailing spaces ignored) */
@@ -114,7 +126,8 @@ typedef struct EngineDriver
 } EngineDriver;
 
 extern const EngineDriver *driver_for_kind(const char *kind);
-extern StepFunction driver_step(const EngineDriver *driver, const char *step);
+extern bool catalog_has(const StepCatalog *catalog, const StepImpl *step);
+extern StepFunction driver_step(const EngineDriver *driver, const char *operation, const char *step);
 extern const EngineDriver *driver_at(int i);
 
 /* Run helpers for drivers (step_context.c) */

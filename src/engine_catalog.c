@@ -1,9 +1,9 @@
 /*
  * engine_catalog.c
  *     What the registered drivers declare, as SQL reads it: the engine kinds with their
- *     setting defaults and name comparison, each kind's step catalog, and where a user
- *     enters a workspace. provisioning.engine_kinds and provisioning.step_catalog are
- *     filled from here, so no SQL names an engine.
+ *     setting defaults and name comparison, each kind's step catalog per operation, and
+ *     where a user enters a workspace. provisioning.engine_kinds and provisioning.step_catalog
+ *     are filled from here, so no SQL names an engine.
  */
 #include "postgres.h"
 
@@ -57,8 +57,9 @@ text_array(const char *const *items)
 }
 
 /*
- * provisioning._driver_catalog(): engine_kind, step, position, critical, condition,
- * description, depends_on of every step of every driver, in the driver's order.
+ * provisioning._driver_catalog(): engine_kind, operation, step, position, critical,
+ * condition, description, depends_on of every step of every catalog of every driver, in the
+ * driver's order.
  */
 Datum
 provisioning_driver_catalog(PG_FUNCTION_ARGS)
@@ -68,25 +69,32 @@ provisioning_driver_catalog(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; (d = driver_at(i)) != NULL; i++)
-		for (int position = 0; d->steps[position].step != NULL; position++)
+		for (const StepCatalog *c = d->catalogs; c->operation != NULL; c++)
 		{
-			const StepImpl *s = &d->steps[position];
-			Datum		values[7];
-			bool		nulls[7] = {false, false, false, false, false, false, false};
+			int			position = 0;
 
-			/* what the catalog says is what the driver executes */
-			if ((s->function == NULL) != (strcmp(s->condition, "unsupported") == 0))
-				elog(ERROR, "step %s of the %s driver is %s, but it %s a function",
-					 s->step, d->kind, s->condition, s->function ? "has" : "has no");
+			for (const StepImpl *s = c->steps; s->step != NULL; s++)
+			{
+				Datum		values[8];
+				bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-			values[0] = CStringGetTextDatum(d->kind);
-			values[1] = CStringGetTextDatum(s->step);
-			values[2] = Int32GetDatum(position);
-			values[3] = BoolGetDatum(s->critical);
-			values[4] = CStringGetTextDatum(s->condition);
-			values[5] = CStringGetTextDatum(s->description);
-			values[6] = text_array(s->depends_on);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				if (!catalog_has(c, s))
+					continue;
+				/* what the catalog says is what the driver executes */
+				if ((s->function == NULL) != (strcmp(s->condition, "unsupported") == 0))
+					elog(ERROR, "step %s of the %s driver's %s catalog is %s, but it %s a function",
+						 s->step, d->kind, c->operation, s->condition, s->function ? "has" : "has no");
+
+				values[0] = CStringGetTextDatum(d->kind);
+				values[1] = CStringGetTextDatum(c->operation);
+				values[2] = CStringGetTextDatum(s->step);
+				values[3] = Int32GetDatum(position++);
+				values[4] = BoolGetDatum(s->critical);
+				values[5] = CStringGetTextDatum(s->condition);
+				values[6] = CStringGetTextDatum(s->description);
+				values[7] = text_array(s->depends_on);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
 		}
 	return (Datum) 0;
 }

@@ -28,6 +28,7 @@ typedef struct RunContext
 	double		txn_ms_before;	/* worker_txn_ms() before the run was claimed */
 	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
+	char	   *operation;		/* the run's provisioning_type: which catalog its steps are of */
 	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
 	StepContext step;			/* what the driver is given (step_context.c's run_of) */
 	JsonbContainer *config;		/* the run's settings */

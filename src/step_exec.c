@@ -80,7 +80,7 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 	RunStep    *step = &ctx->steps[idx];
 	MemoryContext attempt_cxt = AllocSetContextCreate(ctx->cxt, "provisioning step",
 													  ALLOCSET_DEFAULT_SIZES);
-	StepFunction function = driver ? driver_step(driver, step->key) : NULL;
+	StepFunction function = driver ? driver_step(driver, ctx->operation, step->key) : NULL;
 	MemoryContext old;
 
 	ctx->current = idx;

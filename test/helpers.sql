@@ -40,14 +40,14 @@ CREATE FUNCTION test.step_statuses(tenant uuid) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT jsonb_object_agg(e->>'step', e->>'status')
      FROM jsonb_array_elements(provisioning.provision_status(tenant)->'steps') e $$;
 
--- Every step of an engine kind's catalog with the same status, except those listed in the
--- exceptions object.
-CREATE FUNCTION test.all_steps(status text, exceptions jsonb DEFAULT '{}', basic boolean DEFAULT false,
+-- Every step of an engine kind's catalog of an operation with the same status, except those
+-- listed in the exceptions object.
+CREATE FUNCTION test.all_steps(status text, exceptions jsonb DEFAULT '{}', operation text DEFAULT 'FULL_POS',
                                kind text DEFAULT 'erpnext')
 RETURNS jsonb LANGUAGE sql AS
-$$ SELECT jsonb_object_agg(step, status) || exceptions
-     FROM provisioning.step_catalog
-    WHERE engine_kind = kind AND NOT (basic AND condition = 'pos') $$;
+$$ SELECT jsonb_object_agg(c.step, status) || exceptions
+     FROM provisioning.step_catalog c
+    WHERE c.engine_kind = kind AND c.operation = all_steps.operation $$;
 
 -- Polls until the tenant's provisioning_status is the one wanted; after the deadline, a
 -- TIMEOUT text as wait_final's.

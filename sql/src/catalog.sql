@@ -1,8 +1,15 @@
--- The extension's own rows: the engine kinds and their step catalogs, as the registered
--- drivers declare them (src/engines/<kind>/, src/engine_catalog.c). Every kind has the same
--- ten step keys, so a status document looks the same for either. The worker walks a run's
--- steps and asks the engine's driver for each step's implementation, from the same list
--- the catalog comes from.
+-- The extension's own rows: the operations, and the engine kinds with a step catalog per
+-- operation as the registered drivers declare them (src/engines/<kind>/,
+-- src/engine_catalog.c). Every kind provisions with the same ten step keys, so a status
+-- document looks the same for either. The worker walks a run's steps and asks the engine's
+-- driver for each step's implementation in the run's operation, from the same list the
+-- catalog comes from.
+
+-- What a run may do (FULL_POS is the default). A driver's catalog of an operation not listed
+-- here is refused (step_catalog's foreign key).
+INSERT INTO provisioning.operations (operation, position, description) VALUES
+    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session'),
+    ('BASIC', 1, 'provisioning without the point of sale');
 
 CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults jsonb, OUT company_names text)
     RETURNS SETOF record
@@ -12,14 +19,16 @@ CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults j
 -- settled, so steps that do not depend on each other run at the same time
 -- (provisioning.max_parallel_steps at most). Each entry names the steps whose results the
 -- step reads (a document in the engine, or a reference in the run's metadata).
-CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT step text, OUT "position" integer,
-                                             OUT critical boolean, OUT condition text, OUT description text,
-                                             OUT depends_on text[])
+CREATE FUNCTION provisioning._driver_catalog(OUT engine_kind text, OUT operation text, OUT step text,
+                                             OUT "position" integer, OUT critical boolean, OUT condition text,
+                                             OUT description text, OUT depends_on text[])
     RETURNS SETOF record
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_driver_catalog';
 
 INSERT INTO provisioning.engine_kinds (kind, setting_defaults, company_names)
 SELECT kind, setting_defaults, company_names FROM provisioning._driver_kinds();
 
-INSERT INTO provisioning.step_catalog (engine_kind, step, position, critical, condition, description, depends_on)
-SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning._driver_catalog();
+INSERT INTO provisioning.step_catalog (engine_kind, operation, step, position, critical, condition, description,
+                                       depends_on)
+SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
+  FROM provisioning._driver_catalog();

@@ -30,8 +30,9 @@ GRANT UPDATE (name, engine, settings) ON provisioning.tenants TO provisioning_ad
 GRANT UPDATE (role) ON provisioning.tenant_members TO provisioning_admin;
 -- Runs and their log are written by the extension only.
 GRANT SELECT ON provisioning.tenant_onboarding, provisioning.run_log, provisioning.step_catalog,
-                provisioning.engine_kinds, provisioning.metrics
+                provisioning.engine_kinds, provisioning.operations, provisioning.metrics
       TO provisioning_admin;
 GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.tenant_onboarding,
-                provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds
+                provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
+                provisioning.operations
       TO provisioning_user;

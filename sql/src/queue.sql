@@ -10,9 +10,10 @@ CREATE FUNCTION provisioning._wake() RETURNS void
 CREATE FUNCTION provisioning._workers_serve_here() RETURNS boolean
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'provisioning_workers_serve_here';
 
--- Checks a settings or options object: known keys, right JSON types. what = 'setting' | 'option'.
+-- Checks a settings or options object: known keys, right JSON types, an operation for
+-- provisioning_type. what = 'setting' | 'option'.
 CREATE FUNCTION provisioning._check_settings(p_settings jsonb, what text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     known constant jsonb := '{"company_name": "string", "abbr": "string", "currency": "string",
@@ -41,8 +42,11 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
-    IF p_settings ? 'provisioning_type' AND p_settings->>'provisioning_type' NOT IN ('FULL_POS', 'BASIC') THEN
-        RAISE EXCEPTION '% "provisioning_type" must be FULL_POS or BASIC', what USING ERRCODE = '22023';
+    IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
+                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+        RAISE EXCEPTION '% "provisioning_type" must be %', what,
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
+            USING ERRCODE = '22023';
     END IF;
 END
 $$;
@@ -74,8 +78,8 @@ BEGIN
 END
 $$;
 
--- A fresh step list for a run: every step of the engine kind's catalog for the run's type,
--- skipped where its condition does not hold, with the reason.
+-- A fresh step list for a run: every step of the engine kind's catalog for the run's
+-- operation (provisioning_type), skipped where its condition does not hold, with the reason.
 CREATE FUNCTION provisioning._initial_steps(config jsonb) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
@@ -90,8 +94,7 @@ $$
            LATERAL (SELECT CASE WHEN c.condition = 'unsupported' THEN c.description
                                 WHEN c.condition = 'demo_data' AND NOT (config->>'include_demo_data')::boolean
                                 THEN 'include_demo_data is off' END AS reason) s
-     WHERE c.engine_kind = config->>'engine_kind'
-       AND NOT (c.condition = 'pos' AND config->>'provisioning_type' = 'BASIC')
+     WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 
 -- The tenant's latest run (NULL fields when it has none).

@@ -4,7 +4,7 @@
 -- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
 -- over, not re-run. The settings are resolved again (the tenant's settings may have been
 -- fixed since) with the options and type of the earlier run; its steps are those of the
--- earlier run's engine kind. By default it starts at the first step not done, failed or
+-- earlier run's engine kind and operation. By default it starts at the first step not done, failed or
 -- never started: steps run at once, so a critical step may fail while an earlier one was
 -- still pending (starting at the first failed one would be refused, and retry_due would skip
 -- such a tenant for good).
@@ -30,20 +30,25 @@ BEGIN
                       HINT = 'Pass the step to start from, or call provision_start for a new full run.';
         END IF;
     END IF;
-    SELECT c.position INTO start_pos FROM provisioning.step_catalog c WHERE c.engine_kind = kind AND c.step = p_step;
-    IF NOT FOUND THEN
+    SELECT c.position INTO start_pos FROM provisioning.step_catalog c
+     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+    -- a step of another operation is not unknown: the run's operation has no such step
+    IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
+                                  WHERE c.engine_kind = kind AND c.step = p_step) THEN
         RAISE EXCEPTION 'unknown step "%"', p_step
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
-                                         FROM provisioning.step_catalog c WHERE c.engine_kind = kind) || '.';
+                                         FROM provisioning.step_catalog c
+                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
     END IF;
-    IF NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
+    IF start_pos IS NULL
+       OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
         RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -54,7 +59,7 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
     RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);

@@ -1,7 +1,7 @@
 -- Tables: engines, tenants and their members, one row per provisioning run, its log, the
--- step catalog and the creates still unsettled. Indexes, storage options and
--- pg_extension_config_dump sit with their table; rows, functions, triggers and privileges
--- come in the files after this one.
+-- operations and the step catalog, and the creates still unsettled. Indexes, storage
+-- options and pg_extension_config_dump sit with their table; rows, functions, triggers and
+-- privileges come in the files after this one.
 --
 -- Column order: a table's columns are declared in the order the upgrade chain from 1.0
 -- leaves them (columns added by a later version come last), so a fresh install and an
@@ -67,7 +67,7 @@ CREATE TABLE provisioning.tenant_onboarding (
     started_at            timestamptz,
     finished_at           timestamptz,
     -- added by 1.1
-    provisioning_type     text NOT NULL DEFAULT 'FULL_POS' CHECK (provisioning_type IN ('FULL_POS', 'BASIC')),
+    provisioning_type     text NOT NULL DEFAULT 'FULL_POS',
     provisioning_config   jsonb NOT NULL DEFAULT '{}',
     provisioning_steps    jsonb NOT NULL DEFAULT '[]',
     provisioning_metadata jsonb NOT NULL DEFAULT '{}',
@@ -96,6 +96,18 @@ CREATE UNIQUE INDEX tenant_onboarding_one_active_run
 CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (finished_at)
     WHERE status NOT IN ('PENDING', 'IN_PROGRESS');
 
+-- What a run does (its provisioning_type): each engine kind has a step catalog per operation.
+-- Its rows are the extension's (catalog.sql); position is the order they are listed in.
+CREATE TABLE provisioning.operations (
+    operation   text PRIMARY KEY,
+    position    integer NOT NULL UNIQUE,
+    description text NOT NULL
+);
+-- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
+ALTER TABLE provisioning.tenant_onboarding
+    ADD CONSTRAINT tenant_onboarding_provisioning_type_fkey FOREIGN KEY (provisioning_type)
+        REFERENCES provisioning.operations (operation);
+
 -- The kinds of engine the extension drives, with the settings' defaults per kind
 -- (_run_config) and how the engine compares company names (_company_key). Its rows come
 -- from the registered drivers (catalog.sql), not the user; an engine is of one of them.
@@ -109,23 +121,26 @@ CREATE TABLE provisioning.engine_kinds (
 ALTER TABLE provisioning.engines
     ADD CONSTRAINT engines_kind_fkey FOREIGN KEY (kind) REFERENCES provisioning.engine_kinds (kind);
 
--- The steps as data, per engine kind: a run's step list comes from here (_initial_steps),
--- position is the order of the status document and of a sequential run, depends_on the
--- steps whose results a step reads (a run starts a step once all of them settled). Its
--- rows are the extension's (catalog.sql). engine_kind and depends_on came with 1.2, hence
--- last.
+-- The steps as data, per engine kind and operation: a run's step list comes from here
+-- (_initial_steps), position is the order of the status document and of a sequential run,
+-- depends_on the steps whose results a step reads (a run starts a step once all of them
+-- settled). Its rows are the extension's (catalog.sql). engine_kind and depends_on came
+-- with 1.2, operation with 1.3, hence last.
 CREATE TABLE provisioning.step_catalog (
     step        text NOT NULL,
     position    integer NOT NULL,
     critical    boolean NOT NULL,
     -- unsupported: the engine has nothing to do for the step; it is skipped, with the
-    -- description as the reason
+    -- description as the reason. pos: a point-of-sale step, which operations without a
+    -- point of sale leave out (the drivers' StepCatalog.leaves_out).
     condition   text NOT NULL CHECK (condition IN ('always', 'demo_data', 'pos', 'unsupported')),
     description text NOT NULL,
     engine_kind text NOT NULL REFERENCES provisioning.engine_kinds (kind),
     depends_on  text[] NOT NULL DEFAULT '{}',
-    CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, step),
-    CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, position),
+    -- added by 1.3
+    operation   text NOT NULL REFERENCES provisioning.operations (operation),
+    CONSTRAINT step_catalog_pkey PRIMARY KEY (engine_kind, operation, step),
+    CONSTRAINT step_catalog_position_key UNIQUE (engine_kind, operation, position),
     CONSTRAINT step_catalog_depends_on_check CHECK (NOT step = ANY (depends_on))
 );
 

@@ -1,23 +1,24 @@
 -- The worker side: called by the background workers only (no grants), by name and
 -- signature from the C code (src/run.c, src/launcher.c) - keep both.
 
--- What a worker needs to execute a run (credentials included): its settings, steps, metadata,
--- engine, why a critical step failed (error_kind, set before the run's end while other steps
--- still run), and each step's dependencies (depends_on: step -> the steps it waits for, from the
--- step catalog of the run's engine kind). PL/pgSQL, not SQL: a SQL function with a SET clause
+-- What a worker needs to execute a run (credentials included): its operation, settings,
+-- steps, metadata, engine, why a critical step failed (error_kind, set before the run's end
+-- while other steps still run), and each step's dependencies (depends_on: step -> the steps
+-- it waits for, from the step catalog of the run's engine kind and operation). PL/pgSQL, not SQL: a SQL function with a SET clause
 -- is planned again in every transaction (0.3 ms of every run's start), PL/pgSQL keeps its plan.
 CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
     RETURN jsonb_build_object(
-        'correlation_id', r.correlation_id, 'config', r.provisioning_config,
+        'correlation_id', r.correlation_id, 'operation', r.provisioning_type, 'config', r.provisioning_config,
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
-                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'),
+                        WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
+                          AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
                                              'options', e.options)

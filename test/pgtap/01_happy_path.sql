@@ -6,11 +6,11 @@ SELECT plan(3 * 17 + 3);
 \ir cases/engines.sql
 \ir cases/sample.sql
 -- the test-only kind's rows are what its driver declares, as every kind's are
-SELECT set_eq($$SELECT engine_kind, step, position, critical, condition, description, depends_on
+SELECT set_eq($$SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
                   FROM provisioning.step_catalog WHERE engine_kind = 'sample'$$,
-              $$SELECT engine_kind, step, position, critical, condition, description, depends_on
+              $$SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
                   FROM provisioning._driver_catalog() WHERE engine_kind = 'sample'$$,
-              'sample: step_catalog holds the four steps its driver declares');
+              'sample: step_catalog holds the four steps of each operation its driver declares');
 
 -- Odoo: a company name full of quotes, Unicode and JSON's own characters reaches the engine
 -- intact (it travels inside JSON-RPC bodies and search domains)

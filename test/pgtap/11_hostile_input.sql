@@ -129,7 +129,7 @@ SELECT :'T_FAILED', 'FAILED', now(), now(), 'FULL_POS',
                    'started_at', NULL, 'finished_at', NULL, 'duration_ms', NULL,
                    'message', CASE WHEN c.position = 3 THEN 'no accounts were imported' END)
                  ORDER BY c.position)
-          FROM provisioning.step_catalog c WHERE c.engine_kind = 'erpnext'),
+          FROM provisioning.step_catalog c WHERE c.engine_kind = 'erpnext' AND c.operation = 'FULL_POS'),
        'step_3_chart_of_accounts', 'permanent'
   FROM provisioning.tenants t WHERE t.id = :'T_FAILED';
 UPDATE provisioning.tenants SET provisioning_status = 'FAILED' WHERE id = :'T_FAILED';
@@ -381,10 +381,11 @@ SELECT 'retry while a run is queued', 'provision_retry while queued', :'T_FAILED
 INSERT INTO tap_hostile.cases (grp, fn, a1, a2, expect)
 SELECT 'retry from ' || coalesce(step, 'the default step'), 'provision_retry', :'T_FAILED', step,
        CASE WHEN step IS NULL OR position <= 3 THEN '{OK}' ELSE '{22023}' END::text[]
-  FROM (SELECT step, position FROM provisioning.step_catalog WHERE engine_kind = 'erpnext' UNION ALL SELECT NULL, NULL) s;
+  FROM (SELECT step, position FROM provisioning.step_catalog WHERE engine_kind = 'erpnext' AND operation = 'FULL_POS'
+        UNION ALL SELECT NULL, NULL) s;
 INSERT INTO tap_hostile.cases (grp, fn, a1, a2, expect)
 SELECT 'retry from a misspelled step', 'provision_retry', :'T_FAILED', v, '{22023}'
-  FROM (SELECT step FROM provisioning.step_catalog WHERE engine_kind = 'erpnext') c,
+  FROM (SELECT step FROM provisioning.step_catalog WHERE engine_kind = 'erpnext' AND operation = 'FULL_POS') c,
        LATERAL unnest(ARRAY[upper(c.step), ' ' || c.step, c.step || ' ', c.step || E'\n',
                             replace(c.step, '_', '-'), left(c.step, -1), c.step || 'x',
                             c.step || ''';--', c.step || '%']) v;

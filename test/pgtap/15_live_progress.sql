@@ -5,7 +5,7 @@
 -- can LISTEN.)
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(10);
+SELECT plan(11);
 
 \set ignored `$SIMCTL reset live.localhost`
 SELECT test.new_engine('live') IS NOT NULL AS engine;
@@ -31,6 +31,10 @@ SELECT is(test.wait_final(:'tenant'), 'COMPLETED', 'the run completes');
 SELECT is(provisioning.provision_status(:'tenant') ->> 'workspace_url', test.sim_url('live') || '/app/point-of-sale',
           'then workspace_url is ERPNext''s point-of-sale page');
 SELECT is(test.wait_final(:'basic'), 'COMPLETED', 'the BASIC run completes');
+SELECT is((SELECT array_agg(e->>'step') FROM jsonb_array_elements(provisioning.provision_status(:'basic')->'steps') e),
+          (SELECT array_agg(step ORDER BY position) FROM provisioning.step_catalog
+            WHERE engine_kind = 'erpnext' AND operation = 'BASIC'),
+          'its steps are BASIC''s catalog, none of the point of sale');
 SELECT is(provisioning.provision_status(:'basic') ->> 'workspace_url', test.sim_url('live') || '/app',
           'a BASIC run (no POS) opens the desk');
 SELECT is(test.wait_final(:'failed') || ' ' || coalesce(provisioning.provision_status(:'failed') ->> 'workspace_url', 'no url'),

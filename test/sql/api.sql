@@ -11,10 +11,11 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
  WHERE p.pronamespace = 'provisioning'::regnamespace AND p.proname !~ '^_'
  ORDER BY 1;
 
--- The step catalog: the same ten steps for each production kind of engine (a test cluster
--- also has the test-only kind of provisioning.test_engine_kinds)
+-- The operations, and the step catalog: the same ten steps for each production kind of
+-- engine (a test cluster also has the test-only kind of provisioning.test_engine_kinds)
+SELECT operation, position, description FROM provisioning.operations ORDER BY position;
 SELECT engine_kind, step, position, critical, condition FROM provisioning.step_catalog
- WHERE engine_kind IN ('erpnext', 'odoo') ORDER BY engine_kind, position;
+ WHERE operation = 'FULL_POS' AND engine_kind IN ('erpnext', 'odoo') ORDER BY engine_kind, position;
 SELECT kind, setting_defaults FROM provisioning.engine_kinds WHERE kind IN ('erpnext', 'odoo') ORDER BY kind;
 
 -- Tables whose data pg_dump keeps
@@ -73,11 +74,32 @@ SELECT provisioning.provision_start('00000000-0000-4000-8000-000000000001');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 
--- BASIC runs have no POS steps; demo data turns the items step on
+-- BASIC runs have no POS steps: their steps are BASIC's catalog; demo data turns the items
+-- step on
 BEGIN;
-SELECT d->>'steps_total' AS steps_total, d->'steps'->6->>'status' AS items
+SELECT d->>'steps_total' AS steps_total, d->'steps'->6->>'status' AS items,
+       (SELECT array_agg(e->>'step') FROM jsonb_array_elements(d->'steps') e)
+       = (SELECT array_agg(c.step ORDER BY c.position) FROM provisioning.step_catalog c
+           WHERE c.engine_kind = 'erpnext' AND c.operation = 'BASIC') AS steps_are_the_catalogs
   FROM provisioning.provision_start('00000000-0000-4000-8000-000000000001',
                                     '{"provisioning_type": "BASIC", "include_demo_data": true}') d;
+ROLLBACK;
+
+-- A retry is a run of the same operation: a failed BASIC run has no POS step to start from
+BEGIN;
+SELECT d->>'provisioning_type' AS provisioning_type
+  FROM provisioning.provision_start('00000000-0000-4000-8000-000000000001', '{"provisioning_type": "BASIC"}') d;
+UPDATE provisioning.tenant_onboarding SET status = 'FAILED', finished_at = now()
+ WHERE tenant_id = '00000000-0000-4000-8000-000000000001';
+SAVEPOINT failed;
+SELECT provisioning.provision_retry('00000000-0000-4000-8000-000000000001', 'step_8_pos_profile');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO failed;
+SELECT provisioning.provision_retry('00000000-0000-4000-8000-000000000001', 'step_10_none');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO failed;
+SELECT d->>'provisioning_type' AS provisioning_type, d->>'steps_total' AS steps_total
+  FROM provisioning.provision_retry('00000000-0000-4000-8000-000000000001', 'step_0_engine_check') d;
 ROLLBACK;
 
 -- Inserting a tenant with an engine starts a run when auto_start is on

@@ -24,7 +24,41 @@ SELECT r AS run_status, provisioning._tenant_status_of_run(r) AS tenant_status
   FROM jsonb_array_elements_text(provisioning._vocabulary()->'run') r;
 SELECT provisioning._progress(0, 10, 'IN_PROGRESS') AS none, provisioning._progress(10, 10, 'PARTIAL') AS all_but_completed,
        provisioning._progress(10, 10, 'COMPLETED') AS completed, provisioning._progress(3, 0, 'FAILED') AS no_steps;
--- and the catalog is what the drivers declare
-SELECT count(*) AS catalog_rows_not_from_drivers
-  FROM (SELECT engine_kind, step, position, critical, condition, description, depends_on FROM provisioning.step_catalog
-        EXCEPT SELECT * FROM provisioning._driver_catalog()) d;
+-- and the catalog is what the drivers declare, per engine kind and operation
+SELECT engine_kind, operation,
+       count(*) FILTER (WHERE source = 'step_catalog') AS only_in_step_catalog,
+       count(*) FILTER (WHERE source = 'drivers') AS only_in_drivers
+  FROM ((SELECT 'step_catalog' AS source, * FROM (SELECT engine_kind, operation, step, position, critical, condition,
+                                                         description, depends_on FROM provisioning.step_catalog
+                                                  EXCEPT SELECT * FROM provisioning._driver_catalog()) c)
+        UNION ALL
+        (SELECT 'drivers', * FROM (SELECT * FROM provisioning._driver_catalog()
+                                   EXCEPT SELECT engine_kind, operation, step, position, critical, condition,
+                                                 description, depends_on FROM provisioning.step_catalog) d)) x
+ GROUP BY 1, 2;
+
+-- Every kind has a catalog of every operation: FULL_POS's ten steps, BASIC the same but its
+-- point-of-sale ones
+SELECT k.kind, o.operation, count(c.step) AS steps,
+       count(*) FILTER (WHERE c.condition = 'pos') AS pos_steps,
+       string_agg(c.step, ' ' ORDER BY c.position) FILTER (WHERE c.position >= 7) AS last_steps
+  FROM provisioning.engine_kinds k
+ CROSS JOIN provisioning.operations o
+  LEFT JOIN provisioning.step_catalog c ON c.engine_kind = k.kind AND c.operation = o.operation
+ GROUP BY 1, 2, o.position ORDER BY 1, o.position;
+SELECT count(*) AS basic_differs_from_full_pos_without_pos
+  FROM ((SELECT engine_kind, step, critical, condition, description, depends_on
+           FROM provisioning.step_catalog WHERE operation = 'FULL_POS' AND condition <> 'pos'
+         EXCEPT SELECT engine_kind, step, critical, condition, description, depends_on
+           FROM provisioning.step_catalog WHERE operation = 'BASIC')
+        UNION ALL
+        (SELECT engine_kind, step, critical, condition, description, depends_on
+           FROM provisioning.step_catalog WHERE operation = 'BASIC'
+         EXCEPT SELECT engine_kind, step, critical, condition, description, depends_on
+           FROM provisioning.step_catalog WHERE operation = 'FULL_POS' AND condition <> 'pos')) d;
+-- a step depends only on earlier steps of its own catalog
+SELECT c.engine_kind, c.operation, c.step, dep AS depends_on_a_step_not_before_it
+  FROM provisioning.step_catalog c, unnest(c.depends_on) dep
+ WHERE NOT EXISTS (SELECT FROM provisioning.step_catalog x
+                    WHERE x.engine_kind = c.engine_kind AND x.operation = c.operation AND x.step = dep
+                      AND x.position < c.position);

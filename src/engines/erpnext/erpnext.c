@@ -701,7 +701,7 @@ erpnext_probe_judge(const HttpResponse *response, char **why)
 	return "offline";
 }
 
-/* The catalog: what each step reads from earlier ones is the run's critical path. */
+/* The provisioning steps: what each step reads from earlier ones is the run's critical path. */
 static const StepImpl erpnext_steps[] = {
 	{"step_0_engine_check", step_engine_check, true, "always", NO_STEP_DEPS,
 	"engine reachable and the API key accepted"},
@@ -734,6 +734,13 @@ static const StepImpl erpnext_steps[] = {
 	{NULL}
 };
 
+/* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
+static const StepCatalog erpnext_catalogs[] = {
+	{"FULL_POS", erpnext_steps},
+	{"BASIC", erpnext_steps, "pos"},
+	{NULL}
+};
+
 /* The desk's point-of-sale page once the run made a POS profile, else the desk */
 static char *
 erpnext_workspace_path(JsonbContainer *metadata)
@@ -747,7 +754,7 @@ const EngineDriver erpnext_driver = {
 	.begin = erpnext_begin,
 	.probe_request = erpnext_probe_request,
 	.probe_judge = erpnext_probe_judge,
-	.steps = erpnext_steps,
+	.catalogs = erpnext_catalogs,
 	.setting_defaults = "{\"chart_of_accounts\": \"Standard\"}",
 	/* MariaDB's utf8mb4_unicode_ci */
 	.company_names = "folded",

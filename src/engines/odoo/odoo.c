@@ -860,7 +860,7 @@ odoo_probe_judge(const HttpResponse *response, char **why)
 	return "unauthorized";
 }
 
-/* The catalog: what each step reads from earlier ones is the run's critical path. */
+/* The provisioning steps: what each step reads from earlier ones is the run's critical path. */
 static const StepImpl odoo_steps[] = {
 	{"step_0_engine_check", step_engine_check, true, "always", NO_STEP_DEPS,
 	"engine reachable and the login and API key accepted"},
@@ -888,6 +888,13 @@ static const StepImpl odoo_steps[] = {
 	{NULL}
 };
 
+/* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
+static const StepCatalog odoo_catalogs[] = {
+	{"FULL_POS", odoo_steps},
+	{"BASIC", odoo_steps, "pos"},
+	{NULL}
+};
+
 /* The POS UI of the run's pos.config once it has one, else the web client */
 static char *
 odoo_workspace_path(JsonbContainer *metadata)
@@ -906,7 +913,7 @@ const EngineDriver odoo_driver = {
 	.share = odoo_share,
 	.probe_request = odoo_probe_request,
 	.probe_judge = odoo_probe_judge,
-	.steps = odoo_steps,
+	.catalogs = odoo_catalogs,
 	.setting_defaults = "{\"chart_of_accounts\": \"generic_coa\"}",
 	/* res.company's name with PostgreSQL's = (Odoo trims a Char only in its web client) */
 	.company_names = "exact",

@@ -303,13 +303,20 @@ static const StepImpl sample_steps[] = {
 	{NULL}
 };
 
+/* BASIC leaves out the "pos" steps, of which the kind has none: the same steps as FULL_POS */
+static const StepCatalog sample_catalogs[] = {
+	{"FULL_POS", sample_steps},
+	{"BASIC", sample_steps, "pos"},
+	{NULL}
+};
+
 const EngineDriver sample_driver = {
 	.kind = "sample",
 	.reachability_step = "step_0_engine_check",
 	.begin = sample_begin,
 	.probe_request = sample_probe_request,
 	.probe_judge = sample_probe_judge,
-	.steps = sample_steps,
+	.catalogs = sample_catalogs,
 	.setting_defaults = "{}",
 	.company_names = "folded",
 	.workspace_path = sample_workspace_path,

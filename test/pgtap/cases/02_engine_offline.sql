@@ -12,7 +12,8 @@ SELECT matches(provisioning.provision_status(:'tenant')->'errors'->0->>'message'
                :'kind' || ': the error says the engine is offline');
 SELECT is((SELECT count(*) FROM jsonb_array_elements(provisioning.provision_status(:'tenant')->'steps') s
             WHERE s->>'status' = 'pending'),
-          (SELECT count(*) FROM provisioning.step_catalog WHERE engine_kind = :'kind' AND condition IN ('always', 'pos')) - 1,
+          (SELECT count(*) FROM provisioning.step_catalog
+            WHERE engine_kind = :'kind' AND operation = 'FULL_POS' AND condition IN ('always', 'pos')) - 1,
           :'kind' || ': no other step was touched');
 \set ignored `$SIMCTL :sim offline false`
 \set summary `$SIMCTL :sim summary :eng:host`

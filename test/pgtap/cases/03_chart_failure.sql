@@ -19,7 +19,7 @@ SELECT is(test.step_statuses(:'tenant')->>'step_8_pos_profile', 'pending', :'kin
 -- steps that do not need the chart may have run meanwhile: a retry finds what they made
 SELECT coalesce(jsonb_object_agg(c.step, 'exists'), '{}') AS ran_meanwhile
   FROM jsonb_each_text(test.step_statuses(:'tenant')) s(step, status)
-  JOIN provisioning.step_catalog c ON c.engine_kind = :'kind' AND c.step = s.step
+  JOIN provisioning.step_catalog c ON c.engine_kind = :'kind' AND c.operation = 'FULL_POS' AND c.step = s.step
  WHERE c.position > 3 AND s.status IN ('completed', 'exists') \gset
 
 \set before `$SIMCTL :sim requests :eng:host`
