@@ -1,12 +1,15 @@
 /*
  * driver.c
  *     The engine drivers this build knows (engines/registry.h), by engines.kind, and their
- *     step catalogs, by operation.
+ *     step catalogs, by operation. A test-only driver is known only while
+ *     provisioning.test_engine_kinds is on: then and only then does CREATE EXTENSION add its
+ *     kind and catalogs, and can a run or a probe use it.
  */
 #include "postgres.h"
 
 #include "driver.h"
 #include "engines/registry.h"
+#include "provisioning.h"
 
 #define DECLARE_DRIVER(name) extern const EngineDriver name;
 ENGINE_DRIVERS(DECLARE_DRIVER)
@@ -16,9 +19,11 @@ static const EngineDriver *const drivers[] = {ENGINE_DRIVERS(LIST_DRIVER)};
 const EngineDriver *
 driver_for_kind(const char *kind)
 {
-	for (int i = 0; i < lengthof(drivers); i++)
-		if (strcmp(drivers[i]->kind, kind) == 0)
-			return drivers[i];
+	const EngineDriver *d;
+
+	for (int i = 0; (d = driver_at(i)) != NULL; i++)
+		if (strcmp(d->kind, kind) == 0)
+			return d;
 	return NULL;
 }
 
@@ -53,9 +58,12 @@ driver_step(const EngineDriver *driver, const char *operation, const char *step)
 	return NULL;
 }
 
-/* The i-th registered driver, NULL past the last. */
+/* The i-th registered driver this server knows, NULL past the last. */
 const EngineDriver *
 driver_at(int i)
 {
-	return i < lengthof(drivers) ? drivers[i] : NULL;
+	for (int k = 0; k < lengthof(drivers); k++)
+		if ((!drivers[k]->test_only || prov_test_engine_kinds) && i-- == 0)
+			return drivers[k];
+	return NULL;
 }

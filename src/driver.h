@@ -121,6 +121,8 @@ typedef struct EngineDriver
 	const char *company_names;
 	/* the path where a user enters a workspace, given the run's metadata */
 	char	   *(*workspace_path) (JsonbContainer *metadata);
+	/* a kind for the extension's own tests: it exists only with provisioning.test_engine_kinds */
+	bool		test_only;
 } EngineDriver;
 
 extern const EngineDriver *driver_for_kind(const char *kind);

@@ -35,6 +35,7 @@ int			prov_write_settle_ms = 120000;
 int			prov_retry_after_max_s = 60;
 int			prov_max_parallel_steps = 4;
 bool		prov_notify = true;
+bool		prov_test_engine_kinds = false;
 
 static bool prov_auto_start = true;
 static int	prov_retry_max_attempts = 5;
@@ -172,6 +173,15 @@ define_settings(void)
 							"How far back provisioning.metrics looks at finished runs.",
 							NULL, &prov_metrics_window, 86400, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	/*
+	 * A test aid: drivers that declare themselves test-only (the engine boundary's proof)
+	 * exist only while it is on. Postmaster-wide, so every process agrees on the kinds,
+	 * and hidden, so a production server's settings never offer it.
+	 */
+	DefineCustomBoolVariable("provisioning.test_engine_kinds",
+							 "Registers the test-only engine kinds (for the extension's own tests).",
+							 NULL, &prov_test_engine_kinds, false,
+							 PGC_POSTMASTER, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("provisioning");
 }
 

@@ -31,6 +31,7 @@ extern int	prov_write_settle_ms;
 extern int	prov_retry_after_max_s;
 extern int	prov_max_parallel_steps;
 extern bool prov_notify;
+extern bool prov_test_engine_kinds;
 
 #define MAX_RUN_WORKERS 64		/* provisioning.max_workers' upper bound */
 

@@ -5,11 +5,12 @@ CREATE SCHEMA test;
 CREATE FUNCTION test.sim_url(site text) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT format('http://%s.localhost:%s', site, current_setting('test.sim_port')) $$;
 
--- An engine on its own site of the simulated ERPNext.
-CREATE FUNCTION test.new_engine(site text, api_secret text DEFAULT 'simsecret') RETURNS text
-LANGUAGE sql AS
+-- An engine on its own site of the simulated ERPNext: an ERPNext, or the test-only kind
+-- sample, which speaks the same API (src/engines/sample/).
+CREATE FUNCTION test.new_engine(site text, api_secret text DEFAULT 'simsecret', kind text DEFAULT 'erpnext')
+RETURNS text LANGUAGE sql AS
 $$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
-   VALUES (site, 'erpnext', test.sim_url(site), 'simkey', api_secret) RETURNING name $$;
+   VALUES (site, kind, test.sim_url(site), 'simkey', api_secret) RETURNING name $$;
 
 -- Polls the tenant's status until its run ends. After the deadline it answers a TIMEOUT
 -- text naming the wait, so the assertion that compares it fails saying what it waited for.
@@ -110,12 +111,12 @@ $$ INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret, 
    VALUES (db, 'odoo', test.odoo_sim_url(), 'admin', api_secret, jsonb_build_object('database', db))
    RETURNING name $$;
 
--- An engine of kind on its own site (ERPNext) or database (Odoo) of the simulated engine:
--- what lets one end-to-end case run for both engines.
+-- An engine of kind on its own site (ERPNext, sample) or database (Odoo) of the simulated
+-- engine: what lets one end-to-end case run for every engine kind.
 CREATE FUNCTION test.new_test_engine(kind text, name text, api_secret text DEFAULT 'simsecret') RETURNS text
 LANGUAGE sql AS
 $$ SELECT CASE kind WHEN 'odoo' THEN test.new_odoo_engine(name, api_secret)
-                    ELSE test.new_engine(name, api_secret) END $$;
+                    ELSE test.new_engine(name, api_secret, kind) END $$;
 
 -- How many of an engine's logged requests (simctl requests) could write: ERPNext's POST and
 -- PUT, Odoo's execute_kw calls other than reads.

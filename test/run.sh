@@ -75,7 +75,8 @@ start_cluster \
   "provisioning.http_timeout_ms = 3000" \
   "provisioning.write_settle_ms = 6000" \
   "provisioning.http_retry_delay_ms = 20" \
-  "provisioning.health_cache_ttl = 2"
+  "provisioning.health_cache_ttl = 2" \
+  "provisioning.test_engine_kinds = on"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
            -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \
            -c "ALTER DATABASE $PGDATABASE SET test.odoo_sim_port = '$ODOO_SIM_PORT'"

@@ -8,6 +8,7 @@
 
 #define ENGINE_DRIVERS(X) \
 	X(erpnext_driver) \
+	X(sample_driver) \
 	X(odoo_driver)
 
 #endif							/* PROVISIONING_ENGINES_REGISTRY_H */

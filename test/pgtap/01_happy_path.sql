@@ -1,9 +1,16 @@
--- Happy path and idempotency, for each engine (cases/01_happy_path.sql).
+-- Happy path and idempotency, for each engine and the test-only kind (cases/01_happy_path.sql).
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(2 * 17 + 2);
+SELECT plan(3 * 17 + 3);
 \set case 01_happy_path
 \ir cases/engines.sql
+\ir cases/sample.sql
+-- the test-only kind's rows are what its driver declares, as every kind's are
+SELECT set_eq($$SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
+                  FROM provisioning.step_catalog WHERE engine_kind = 'sample'$$,
+              $$SELECT engine_kind, operation, step, position, critical, condition, description, depends_on
+                  FROM provisioning._driver_catalog() WHERE engine_kind = 'sample'$$,
+              'sample: step_catalog holds the four steps of each operation its driver declares');
 
 -- Odoo: a company name full of quotes, Unicode and JSON's own characters reaches the engine
 -- intact (it travels inside JSON-RPC bodies and search domains)

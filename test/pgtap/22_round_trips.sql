@@ -80,6 +80,7 @@ SELECT is(test.erpnext_calls(:'requests', :'run2'), ARRAY[
 \set eng tripsdemo
 \set host .localhost
 \set odoo false
+\set sample false
 \ir cases/one_of_everything.sql
 
 -- A rerun: the company is found, not created, so every document is looked up; nothing is written

@@ -11,11 +11,12 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
  WHERE p.pronamespace = 'provisioning'::regnamespace AND p.proname !~ '^_'
  ORDER BY 1;
 
--- The operations, and the step catalog: the same ten steps for each kind of engine
+-- The operations, and the step catalog: the same ten steps for each production kind of
+-- engine (a test cluster also has the test-only kind of provisioning.test_engine_kinds)
 SELECT operation, position, description FROM provisioning.operations ORDER BY position;
 SELECT engine_kind, step, position, critical, condition FROM provisioning.step_catalog
- WHERE operation = 'FULL_POS' ORDER BY engine_kind, position;
-SELECT kind, setting_defaults FROM provisioning.engine_kinds ORDER BY kind;
+ WHERE operation = 'FULL_POS' AND engine_kind IN ('erpnext', 'odoo') ORDER BY engine_kind, position;
+SELECT kind, setting_defaults FROM provisioning.engine_kinds WHERE kind IN ('erpnext', 'odoo') ORDER BY kind;
 
 -- Tables whose data pg_dump keeps
 SELECT unnest(extconfig)::regclass AS dumped FROM pg_extension WHERE extname = 'provisioning' ORDER BY 1;

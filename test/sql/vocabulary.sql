@@ -37,14 +37,15 @@ SELECT engine_kind, operation,
                                                  description, depends_on FROM provisioning.step_catalog) d)) x
  GROUP BY 1, 2;
 
--- Every kind has a catalog of every operation: FULL_POS's ten steps, BASIC the same but its
--- point-of-sale ones
+-- Every production kind has a catalog of every operation: FULL_POS's ten steps, BASIC the
+-- same but its point-of-sale ones (a test cluster's test-only kind: 01_happy_path.sql)
 SELECT k.kind, o.operation, count(c.step) AS steps,
        count(*) FILTER (WHERE c.condition = 'pos') AS pos_steps,
        string_agg(c.step, ' ' ORDER BY c.position) FILTER (WHERE c.position >= 7) AS last_steps
   FROM provisioning.engine_kinds k
  CROSS JOIN provisioning.operations o
   LEFT JOIN provisioning.step_catalog c ON c.engine_kind = k.kind AND c.operation = o.operation
+ WHERE k.kind IN ('erpnext', 'odoo')
  GROUP BY 1, 2, o.position ORDER BY 1, o.position;
 SELECT count(*) AS basic_differs_from_full_pos_without_pos
   FROM ((SELECT engine_kind, step, critical, condition, description, depends_on

@@ -10,6 +10,7 @@ SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': the run started
 SELECT is(test.step_statuses(:'tenant'),
           test.all_steps('completed', CASE :'kind' WHEN 'odoo'
                                       THEN '{"step_6_items": "skipped", "step_1_fiscal_year": "skipped"}'
+                                      WHEN 'sample' THEN '{}'
                                       ELSE '{"step_6_items": "skipped"}' END::jsonb, kind => :'kind'),
           :'kind' || ': every step completed; items skipped without demo data (and Odoo''s fiscal year)');
 SELECT is(provisioning.provision_status(:'tenant')->'progress', '100', :'kind' || ': progress is 100');
@@ -37,6 +38,17 @@ SELECT is(provisioning.provision_status(:'tenant')->>'workspace_url',
           test.odoo_sim_url() || '/pos/ui?config_id=' || (provisioning_metadata->>'pos_config_id'),
           'odoo: the workspace is the POS UI of the metadata''s pos_config_id')
   FROM provisioning.tenant_onboarding WHERE tenant_id = :'tenant';
+\elif :sample
+SELECT is(:'summary'::jsonb - 'Account' - 'Stock Settings' - 'Selling Settings',
+          '{"Fiscal Year": 0, "Company": 1, "Warehouse": 6, "Customer": 1, "POS Profile": 0,
+            "POS Opening Entry": 0, "Item": 0}'::jsonb,
+          'sample: the engine holds one of each resource (5 default warehouses + Sample Store)');
+SELECT is(provisioning_metadata->>'warehouse', 'Sample Store - HR', 'sample: the metadata names the warehouse')
+  FROM provisioning.tenant_onboarding WHERE tenant_id = :'tenant';
+SELECT is(provisioning_metadata->>'customer', 'Sample Customer', 'sample: the metadata names the customer')
+  FROM provisioning.tenant_onboarding WHERE tenant_id = :'tenant';
+SELECT is(provisioning.provision_status(:'tenant')->>'workspace_url', test.sim_url(:'eng') || '/app',
+          'sample: the workspace is the desk');
 \else
 SELECT is(:'summary'::jsonb - 'Account' - 'Stock Settings' - 'Selling Settings',
           '{"Fiscal Year": 1, "Company": 1, "Warehouse": 7, "Customer": 1, "POS Profile": 1,
@@ -61,6 +73,7 @@ SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': the second run 
 SELECT is(test.step_statuses(:'tenant'),
           test.all_steps('exists', CASE :'kind' WHEN 'odoo'
                                    THEN '{"step_6_items": "skipped", "step_1_fiscal_year": "skipped"}'
+                                   WHEN 'sample' THEN '{}'
                                    ELSE '{"step_6_items": "skipped"}' END::jsonb, kind => :'kind'),
           :'kind' || ': the second run reports exists for every step');
 \set summary2 `$SIMCTL :sim summary :eng:host`

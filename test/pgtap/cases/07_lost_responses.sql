@@ -11,6 +11,9 @@
 \set ignored `$SIMCTL odoo fault '{"db": "lost_odoo", "method": "object.execute_kw stock.warehouse create", "action": "drop_after_commit", "times": 1}'`
 \set ignored `$SIMCTL odoo fault '{"db": "lost_odoo", "method": "object.execute_kw product.template create", "action": "drop_after_commit", "times": 1}'`
 \set lost 8
+\elif :sample
+\set ignored `$SIMCTL fault '{"site": "lost_sample.localhost", "method": "POST", "path": "^/api/resource/(Company|Warehouse|Customer)$", "action": "drop_after_commit", "times": 3}'`
+\set lost 3
 \else
 \set ignored `$SIMCTL fault '{"site": "lost.localhost", "method": "POST", "path": "^/api/resource/(Fiscal Year|Company|Customer|POS Profile|POS Opening Entry)$", "action": "drop_after_commit", "times": 5}'`
 -- the warehouses and the demo items are made in one insert_many each

@@ -8,6 +8,11 @@ SELECT is(:'summary'::jsonb - 'account.account',
             "pos.session opened": 1, "product.template": 3, "product.template available_in_pos": 3,
             "chart_template": ["generic_coa"]}'::jsonb,
           'odoo: the engine holds exactly one of everything');
+\elif :sample
+SELECT is(:'summary'::jsonb - 'Account' - 'Stock Settings' - 'Selling Settings',
+          '{"Fiscal Year": 0, "Company": 1, "Warehouse": 6, "Customer": 1, "POS Profile": 0,
+            "POS Opening Entry": 0, "Item": 0}'::jsonb,
+          'sample: the engine holds exactly one of everything it makes (a company with its 5 default warehouses, Sample Store, the customer)');
 \else
 SELECT is(:'summary'::jsonb - 'Account' - 'Stock Settings' - 'Selling Settings',
           '{"Fiscal Year": 1, "Company": 1, "Warehouse": 7, "Customer": 1, "POS Profile": 1,

@@ -96,7 +96,29 @@ my %kinds = (
 		creates => sub { my ($r, $call) = @_; ($r->{rpc} // '') =~ $call },
 	});
 
-# A node for crash tests of engine kind $kind, and two helpers: new_tenant(ENGINE, TENANT)
+# The test-only kind (src/engines/sample/) speaks the simulated ERPNext's API on a site of its
+# own, as ERPNext's entry says; it exists only with provisioning.test_engine_kinds.
+$kinds{sample} = {
+	%{ $kinds{erpnext} },
+	sim => 'erpnext',
+	conf => 'provisioning.test_engine_kinds = on',
+	engine => sub {
+		my ($name) = @_;
+		my $port = sim_port();
+		return "INSERT INTO provisioning.engines (name, kind, base_url, api_key, api_secret)
+			VALUES ('$name', 'sample', 'http://$name.localhost:$port', 'simkey', 'simsecret')";
+	},
+	# the company's 5 default warehouses and Sample Store
+	expected => { 'Company' => 1, 'Warehouse' => 6, 'Customer' => 1, 'POS Profile' => 0 },
+	crash_points => [
+		[ 'step_0_engine_check', [ 'GET',  'get_logged_user' ] ],
+		[ 'step_2_company',      [ 'POST', '^/api/resource/Company' ] ],
+		[ 'step_4_warehouses',   [ 'POST', '^/api/resource/Warehouse' ] ],
+		[ 'step_7_customer',     [ 'POST', '^/api/resource/Customer' ] ] ],
+	overlapping => undef };
+
+# A node for crash tests of engine kind $kind (with the kind's conf lines), and two helpers:
+# new_tenant(ENGINE, TENANT)
 # makes an engine and a tenant with demo items; check_finished(ENGINE, TENANT, WHAT) waits
 # for its run to end and checks that it completed with exactly one of everything.
 sub crash_node
@@ -113,6 +135,7 @@ provisioning.http_timeout_ms = 6000
 provisioning.write_settle_ms = 6000
 provisioning.http_retry_delay_ms = 20
 max_worker_processes = 16
+@{[ $k->{conf} // '' ]}
 });
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION provisioning');
@@ -130,7 +153,7 @@ max_worker_processes = 16
 			"$what: the run ends");
 		is($node->safe_psql('postgres', "SELECT provisioning_status FROM provisioning.tenants WHERE name = '$tenant'"),
 			'PROVISIONED', "$what: the tenant is provisioned");
-		ok(engine_settled($k->{place}->($name), $kind), "$what: the engine answered every request it received");
+		ok(engine_settled($k->{place}->($name), $k->{sim} // $kind), "$what: the engine answered every request it received");
 		my $summary = $k->{summary}->($name);
 		is_deeply({ map { $_ => $summary->{$_} } keys %{ $k->{expected} } }, $k->{expected},
 			"$what: the engine holds exactly one of everything");
@@ -145,6 +168,7 @@ sub crash_resume
 	my $tag = $kind eq 'erpnext' ? '' : "_$kind";
 
 	my ($node, $new_tenant, $check_finished) = crash_node($kind, "crash$tag");
+	my $sim = $k->{sim} // $kind;    # the simulated engine's kind
 
 	my @crash_points = @{ $k->{crash_points} };
 	for my $i (0 .. $#crash_points)
@@ -154,7 +178,7 @@ sub crash_resume
 		$k->{reset}->($name);
 		$k->{delay}->($name, $request, 4500);
 		$new_tenant->($name, "Crash $i");
-		ok(wait_for_delayed_request($k->{place}->($name), undef, $kind),
+		ok(wait_for_delayed_request($k->{place}->($name), undef, $sim),
 			"$kind $step: the engine is working on its request");
 		$node->stop('immediate');
 		$node->start;
@@ -165,7 +189,7 @@ sub crash_resume
 	$k->{reset}->("killed$tag");
 	$k->{delay}->("killed$tag", $k->{customer}, 1500);
 	$new_tenant->("killed$tag", 'Killed');
-	ok(wait_for_delayed_request($k->{place}->("killed$tag"), undef, $kind),
+	ok(wait_for_delayed_request($k->{place}->("killed$tag"), undef, $sim),
 		"$kind killed worker: the engine is working on its request");
 	is($node->safe_psql('postgres',
 		"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'provisioning run' AND state = 'active'"),
@@ -176,7 +200,7 @@ sub crash_resume
 	$k->{reset}->("shutdown$tag");
 	$k->{delay}->("shutdown$tag", $k->{company}, 20000);
 	$new_tenant->("shutdown$tag", 'Shutdown');
-	ok(wait_for_delayed_request($k->{place}->("shutdown$tag"), undef, $kind),
+	ok(wait_for_delayed_request($k->{place}->("shutdown$tag"), undef, $sim),
 		"$kind fast shutdown: the engine is working on a slow request");
 	my $start = time();
 	$node->stop('fast');
