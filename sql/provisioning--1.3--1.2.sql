@@ -204,6 +204,22 @@ BEGIN
 END
 $$;
 
+-- 1.2 knows two kinds: another kind's rows go (a test-only kind's, say); an engine of one
+-- keeps the downgrade from happening.
+DO $$
+DECLARE
+    other provisioning.engines;
+BEGIN
+    SELECT * INTO other FROM provisioning.engines WHERE kind NOT IN ('erpnext', 'odoo') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'engine "%" is of kind "%", which version 1.2 does not know', other.name, other.kind
+            USING ERRCODE = '55000',
+                  HINT = 'Delete the engine, or change its kind to erpnext or odoo, before the downgrade.';
+    END IF;
+END
+$$;
+DELETE FROM provisioning.step_catalog WHERE engine_kind NOT IN ('erpnext', 'odoo');
+DELETE FROM provisioning.engine_kinds WHERE kind NOT IN ('erpnext', 'odoo');
 ALTER TABLE provisioning.engines DROP CONSTRAINT engines_kind_fkey,
     ADD CONSTRAINT engines_kind_check CHECK (kind IN ('erpnext', 'odoo'));
 ALTER TABLE provisioning.engine_kinds DROP COLUMN company_names,

@@ -59,12 +59,6 @@ CREATE FUNCTION describe_extension() RETURNS SETOF text LANGUAGE sql AS $$
      WHERE e.extname = 'provisioning'
 $$;
 
--- 1.2 as CREATE EXTENSION installs it (1.0 and the chain: 1.2 has no full script), for the
--- 1.3 -> 1.2 downgrade below
-CREATE EXTENSION provisioning VERSION '1.2';
-CREATE TABLE fresh12 AS SELECT describe_extension() AS d;
-DROP EXTENSION provisioning;
-
 CREATE EXTENSION provisioning VERSION '1.0';
 CREATE TABLE v10 AS SELECT describe_extension() AS d;
 ALTER EXTENSION provisioning UPDATE TO '1.1';
@@ -80,7 +74,10 @@ SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
 CREATE TABLE fresh AS SELECT describe_extension() AS d;
 
 -- upgraded and fresh are the same: no rows either way
-SELECT count(*) AS objects, count(*) FILTER (WHERE d LIKE 'row of %') AS catalog_rows FROM fresh;
+-- (counted without a test-only engine kind's rows: the test cluster knows one)
+SELECT count(*) AS objects, count(*) FILTER (WHERE d LIKE 'row of %') AS catalog_rows FROM fresh
+ WHERE d !~ ('^row of .*<(kind|engine_kind)>(' || (SELECT coalesce(string_agg(kind, '|'), '-') FROM provisioning._driver_kinds()
+                                                  WHERE kind NOT IN ('erpnext', 'odoo')) || ')</');
 (SELECT d FROM upgraded EXCEPT SELECT d FROM fresh) UNION ALL (SELECT d FROM fresh EXCEPT SELECT d FROM upgraded);
 
 -- the 1.1 columns and indexes exist...
@@ -92,11 +89,13 @@ SELECT attrelid::regclass, attname FROM pg_attribute
 SELECT to_regclass('provisioning.idx_tenant_onboarding_provisioning_status') IS NOT NULL AS onboarding_index,
        to_regclass('provisioning.idx_tenants_provisioning_status') IS NOT NULL AS tenants_index;
 
--- 1.3 -> 1.2 from the fresh 1.3 gives back exactly a fresh 1.2, data kept
+-- 1.3 -> 1.2 from the fresh 1.3 gives back exactly the 1.2 of the released chain (1.0 ->
+-- 1.1 -> 1.2 above; CREATE EXTENSION ... VERSION '1.2' would take the shortest path, the
+-- fresh 1.3 and this very downgrade), data kept
 INSERT INTO provisioning.tenants (name) VALUES ('Kept');
 ALTER EXTENSION provisioning UPDATE TO '1.2';
 SELECT extversion FROM pg_extension WHERE extname = 'provisioning';
-(SELECT d FROM fresh12 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM fresh12);
+(SELECT d FROM v12 EXCEPT SELECT describe_extension()) UNION ALL (SELECT describe_extension() EXCEPT SELECT d FROM v12);
 SELECT name FROM provisioning.tenants;
 
 -- 1.2 -> 1.1 gives back exactly 1.1, data kept
