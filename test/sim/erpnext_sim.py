@@ -692,12 +692,29 @@ class ApiHandler(simcore.ApiHandler):
             body = None
         doctypes = request_doctypes(path, body)
         entry["doctype"] = ", ".join(sorted(d for d in doctypes if d)) or None
-        self.wait_latency()
         full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
         self.entry = entry
-        fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes),
-                            f"{method} {full_path} {entry['doctype']}")
-        self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
+
+        def work():     # what a worker does
+            self.wait_latency()
+            fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes),
+                                f"{method} {full_path} {entry['doctype']}")
+            self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
+        self.admit(entry, site.host, work)
+
+    # Frappe's rate limiter is the application's: it runs in a worker, and sends its
+    # X-RateLimit-* headers on every answer while it is on
+    LIMITER_BEFORE_WORKERS = False
+    RATE_HEADERS = True
+
+    def refusal_reply(self, gate, retry_after):
+        """RateLimiter.reject's TooManyRequestsError: report_error(429) to a JSON request (no
+        message logged, so no _server_messages), plain "Too Many Requests" to any other."""
+        headers = [("Retry-After", str(retry_after))]
+        accept = self.headers.get("Accept") or ""
+        if "application/json" in accept or self.headers.get("X-Requested-With") == "XMLHttpRequest":
+            return Reply(429, {"exc_type": "TooManyRequestsError"}, headers)
+        return Reply(429, "Too Many Requests", headers, content_type="text/plain; charset=utf-8")
 
     def canned_reply(self, fault):
         if fault["action"] != "status":
@@ -813,6 +830,9 @@ class ApiHandler(simcore.ApiHandler):
 class ControlHandler(simcore.ControlHandler):
     scope = "site"
 
+    def scope_key(self, value):
+        return value.split(":")[0].lower() if value else None
+
     def control_get(self, path, q):
         site = site_for(q.get("site"))
         if path == "/count":
@@ -834,6 +854,7 @@ class ControlHandler(simcore.ControlHandler):
         if path == "/reset":
             if body.get("site"):
                 SITES.pop(body["site"].lower(), None)
+                simcore.CAPACITY.reset(self.scope_key(body["site"]))
             else:
                 SITES.clear()
                 simcore.forget_everything()

@@ -1603,6 +1603,9 @@ MALFORMED = simcore.malformed_corpus(rpc_envelope, {
 })
 
 
+PROXY_REASONS = {429: "Too Many Requests", 503: "Service Temporarily Unavailable"}
+
+
 def werkzeug_page(status, title, text):
     return Reply(status, f"<!doctype html>\n<html lang=en>\n<title>{status} {title}</title>\n<h1>{title}</h1>\n"
                          f"<p>{text}</p>\n", content_type="text/html; charset=utf-8")
@@ -1632,9 +1635,25 @@ class ApiHandler(simcore.ApiHandler):
             "t_start": getattr(self, "received_at", time.time()), "fault": None, "status": None,
             "error": None, "warnings": []})
         self.entry = entry
-        self.wait_latency()
-        fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]), key)
-        self.answer(entry, fault, lambda: self.run(entry, path, request))
+
+        def work():     # what a worker does
+            self.wait_latency()
+            fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]), key)
+            self.answer(entry, fault, lambda: self.run(entry, path, request))
+        self.admit(entry, call["db"], work)
+
+    # the rate limiter is the proxy's in front of Odoo (nginx's limit_req): a refused request
+    # never reaches a worker
+    LIMITER_BEFORE_WORKERS = True
+
+    def refusal_reply(self, gate, retry_after):
+        """nginx's error page for the limit's status (429, or 503: limit_req's default), with
+        the Retry-After the proxy is configured to add."""
+        status = gate.limits.get("status", 429)
+        title = f"{status} {PROXY_REASONS[status]}"
+        page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+                f"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+        return Reply(status, page, [("Retry-After", str(retry_after))], content_type="text/html", server="nginx")
 
     def parse_envelope(self, http_method, path, raw):
         """The JSON body of a JSON-RPC route, or a Reply refusing the request as Odoo does."""
@@ -1727,6 +1746,7 @@ def summary(db, companies):
 
 class ControlHandler(simcore.ControlHandler):
     scope = "db"
+    refusal_statuses = (429, 503)
 
     def control_get(self, path, q):
         if path == "/version":
@@ -1752,6 +1772,7 @@ class ControlHandler(simcore.ControlHandler):
                 return {"ok": True}
             name = body["db"]
             DATABASES.pop(name, None)
+            simcore.CAPACITY.reset(name)
             if body.get("drop"):
                 DROPPED.add(name)
                 return {"ok": True, "db": name, "users": []}
