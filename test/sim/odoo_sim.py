@@ -1653,7 +1653,8 @@ class ApiHandler(simcore.ApiHandler):
         title = f"{status} {PROXY_REASONS[status]}"
         page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
                 f"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-        return Reply(status, page, [("Retry-After", str(retry_after))], content_type="text/html", server="nginx")
+        return Reply(status, page, [("Retry-After", str(retry_after))], content_type="text/html",
+                     server="nginx", reason=PROXY_REASONS[status])
 
     def parse_envelope(self, http_method, path, raw):
         """The JSON body of a JSON-RPC route, or a Reply refusing the request as Odoo does."""

@@ -433,11 +433,11 @@ class ApiListener:
 
 class Reply:
     """An answer: a JSON body, or text with its content type; server, when set, replaces the
-    Server header (an answer of the proxy in front of the engine)."""
+    Server header (an answer of the proxy in front of the engine), and reason the status line's reason phrase."""
 
-    def __init__(self, status, body, headers=(), content_type="application/json", server=None):
+    def __init__(self, status, body, headers=(), content_type="application/json", server=None, reason=None):
         self.status, self.body, self.headers, self.content_type = status, body, list(headers), content_type
-        self.server = server
+        self.server, self.reason = server, reason
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -485,7 +485,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         else:
             data = reply.body.encode()
         self.server_override = reply.server
-        self.send_response(reply.status)
+        self.send_response(reply.status, reply.reason)
         self.server_override = None
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -499,6 +499,7 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def drop(self, rst):
         """Closes the connection without an answer; with rst, abortively (a reset)."""
+        self.answered()
         self.close_connection = True
         try:
             if rst:
@@ -558,6 +559,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             # the answer is made: what the request did is done before anyone can hear of it
             entry["t_answered"] = entry["t_end"] = time.time()  # t_end again once it is sent
             entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+            self.answered()
         if fault and fault["action"] == "drop_after_commit":
             self.drop(rst=False)
         else:
@@ -586,27 +588,37 @@ class ApiHandler(BaseHTTPRequestHandler):
         configured it passes straight through, only counted."""
         gates = CAPACITY.gates_of(scope)
         self.extra_headers = []
-        refused = False
+        state = {"worker": False, "refused": False}
+
+        def release():
+            if state["worker"]:
+                CAPACITY.give_back_worker(gates)
+            CAPACITY.leave(gates, state["refused"])
+        self.release = release
         CAPACITY.arrive(gates)
         try:
-            if self.LIMITER_BEFORE_WORKERS:
-                refused = self.limit(entry, gates)
-                if refused:
-                    return
+            if self.LIMITER_BEFORE_WORKERS and self.limit(entry, gates, state):
+                return
             CAPACITY.take_worker(gates)
-            try:
-                entry["t_worker"] = time.time()
-                if not self.LIMITER_BEFORE_WORKERS:
-                    refused = self.limit(entry, gates)
-                    if refused:
-                        return
-                proceed()
-            finally:
-                CAPACITY.give_back_worker(gates)
+            state["worker"] = True
+            entry["t_worker"] = time.time()
+            if not self.LIMITER_BEFORE_WORKERS and self.limit(entry, gates, state):
+                return
+            proceed()
         finally:
-            CAPACITY.leave(gates, refused)
+            self.answered()
 
-    def limit(self, entry, gates):
+    release = None
+
+    def answered(self):
+        """The request is answered, or about to be dropped: its worker and its place in
+        flight are given back now, before its client can hear of it (a client that sends its
+        next request as soon as it has the answer never finds this one still counted)."""
+        release, self.release = self.release, None
+        if release:
+            release()
+
+    def limit(self, entry, gates, state):
         """Takes a token for the request, or answers it refused: True when refused."""
         refusing, retry_after, headers = CAPACITY.take_rate(gates)
         if self.RATE_HEADERS:
@@ -614,10 +626,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         if refusing is None:
             return False
         reply = self.refusal_reply(refusing, retry_after)
-        entry["refused"] = True
+        state["refused"] = entry["refused"] = True
         entry["status"] = reply.status
         entry["t_answered"] = entry["t_end"] = time.time()
         entry["duration_ms"] = (entry["t_end"] - entry["t_start"]) * 1000.0
+        self.answered()
         self.send_reply(reply)
         self.wfile.flush()
         entry["t_end"] = time.time()
