@@ -42,10 +42,34 @@ Control API (JSON, on the control port):
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
-  POST   /reset      {"site"}: forget one site; without a site, everything
+  POST   /limits     {"site","requests_per_second","burst","workers","retry_after"}: the
+                     site's capacity (replaces what was set; a field absent or null: no such
+                     limit; without a site, the whole engine's, which every site's requests
+                     pass too). Rate: a token bucket of "burst" requests (default one
+                     second's worth) refilled at requests_per_second; a request with no token
+                     is refused as Frappe's RateLimiter refuses it, once it has a worker: 429,
+                     {"exc_type": "TooManyRequestsError"} to a JSON request (Accept
+                     application/json), plain "Too Many Requests" to any other, Retry-After in
+                     whole seconds (until a token is back, at least 1; or "retry_after"), and
+                     X-RateLimit-Limit/-Remaining/-Reset (in requests and seconds) on every
+                     answer of the site while the limit is on; it is logged (refused: true), not
+                     run, and meets no fault rule. "workers": at most that many requests are
+                     processed at once, the others wait in arrival order (gunicorn's backlog);
+                     latency and faults are served while a worker is held. -> {"site","limits"};
+                     400 for a bad limit.  GET /limits: those set ("*": the engine's)
+  GET    /capacity[?site=S]   the site's counters (without a site, the whole engine's) since
+                     its last reset: {"site","arrived","refused","served","in_flight" (received,
+                     not yet answered, waiting ones included),"processing" (holding a worker),
+                     "waiting","peak_in_flight","peak_processing","peak_waiting","limits"};
+                     arrived = refused + served + in_flight
+  POST   /reset      {"site"}: forget one site (its data, limits and counters); without a
+                     site, everything
   POST   /sites/<site>/credentials {"api_key","api_secret"}
   GET    /requests?site=S   every API request received, in order (with the doctype(s) it
-                            reads or writes, as a fault rule's "doctype" matches them)
+                            reads or writes, as a fault rule's "doctype" matches them;
+                            "t_start" when it arrived, "t_worker" when it got a worker,
+                            "t_answered" when its answer was made, "t_end" once sent;
+                            "refused" by the rate limiter)
   GET    /count?site=S&doctype=D[&filters=JSON]   -> {"count"}
   GET    /docs?site=S&doctype=D   -> {"data": [...]}
   GET    /summary?site=S   counts of what a provisioning run creates
