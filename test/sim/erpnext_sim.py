@@ -42,10 +42,34 @@ Control API (JSON, on the control port):
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
-  POST   /reset      {"site"}: forget one site; without a site, everything
+  POST   /limits     {"site","requests_per_second","burst","workers","retry_after"}: the
+                     site's capacity (replaces what was set; a field absent or null: no such
+                     limit; without a site, the whole engine's, which every site's requests
+                     pass too). Rate: a token bucket of "burst" requests (default one
+                     second's worth) refilled at requests_per_second; a request with no token
+                     is refused as Frappe's RateLimiter refuses it, once it has a worker: 429,
+                     {"exc_type": "TooManyRequestsError"} to a JSON request (Accept
+                     application/json), plain "Too Many Requests" to any other, Retry-After in
+                     whole seconds (until a token is back, at least 1; or "retry_after"), and
+                     X-RateLimit-Limit/-Remaining/-Reset (in requests and seconds) on every
+                     answer of the site while the limit is on; it is logged (refused: true), not
+                     run, and meets no fault rule. "workers": at most that many requests are
+                     processed at once, the others wait in arrival order (gunicorn's backlog);
+                     latency and faults are served while a worker is held. -> {"site","limits"};
+                     400 for a bad limit.  GET /limits: those set ("*": the engine's)
+  GET    /capacity[?site=S]   the site's counters (without a site, the whole engine's) since
+                     its last reset: {"site","arrived","refused","served","in_flight" (received,
+                     not yet answered, waiting ones included),"processing" (holding a worker),
+                     "waiting","peak_in_flight","peak_processing","peak_waiting","limits"};
+                     arrived = refused + served + in_flight
+  POST   /reset      {"site"}: forget one site (its data, limits and counters); without a
+                     site, everything
   POST   /sites/<site>/credentials {"api_key","api_secret"}
   GET    /requests?site=S   every API request received, in order (with the doctype(s) it
-                            reads or writes, as a fault rule's "doctype" matches them)
+                            reads or writes, as a fault rule's "doctype" matches them;
+                            "t_start" when it arrived, "t_worker" when it got a worker,
+                            "t_answered" when its answer was made, "t_end" once sent;
+                            "refused" by the rate limiter)
   GET    /count?site=S&doctype=D[&filters=JSON]   -> {"count"}
   GET    /docs?site=S&doctype=D   -> {"data": [...]}
   GET    /summary?site=S   counts of what a provisioning run creates
@@ -692,12 +716,29 @@ class ApiHandler(simcore.ApiHandler):
             body = None
         doctypes = request_doctypes(path, body)
         entry["doctype"] = ", ".join(sorted(d for d in doctypes if d)) or None
-        self.wait_latency()
         full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
         self.entry = entry
-        fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes),
-                            f"{method} {full_path} {entry['doctype']}")
-        self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
+
+        def work():     # what a worker does
+            self.wait_latency()
+            fault = FAULTS.take(fault_matcher(site.host, method, full_path, doctypes),
+                                f"{method} {full_path} {entry['doctype']}")
+            self.answer(entry, fault, lambda: self.run(entry, site, method, path, query, body))
+        self.admit(entry, site.host, work)
+
+    # Frappe's rate limiter is the application's: it runs in a worker, and sends its
+    # X-RateLimit-* headers on every answer while it is on
+    LIMITER_BEFORE_WORKERS = False
+    RATE_HEADERS = True
+
+    def refusal_reply(self, gate, retry_after):
+        """RateLimiter.reject's TooManyRequestsError: report_error(429) to a JSON request (no
+        message logged, so no _server_messages), plain "Too Many Requests" to any other."""
+        headers = [("Retry-After", str(retry_after))]
+        accept = self.headers.get("Accept") or ""
+        if "application/json" in accept or self.headers.get("X-Requested-With") == "XMLHttpRequest":
+            return Reply(429, {"exc_type": "TooManyRequestsError"}, headers)
+        return Reply(429, "Too Many Requests", headers, content_type="text/plain; charset=utf-8")
 
     def canned_reply(self, fault):
         if fault["action"] != "status":
@@ -813,6 +854,9 @@ class ApiHandler(simcore.ApiHandler):
 class ControlHandler(simcore.ControlHandler):
     scope = "site"
 
+    def scope_key(self, value):
+        return value.split(":")[0].lower() if value else None
+
     def control_get(self, path, q):
         site = site_for(q.get("site"))
         if path == "/count":
@@ -834,6 +878,7 @@ class ControlHandler(simcore.ControlHandler):
         if path == "/reset":
             if body.get("site"):
                 SITES.pop(body["site"].lower(), None)
+                simcore.CAPACITY.reset(self.scope_key(body["site"]))
             else:
                 SITES.clear()
                 simcore.forget_everything()

@@ -48,18 +48,39 @@ Control API (JSON, on the control port); the common part is in simcore.py:
   DELETE /faults     remove every rule;  GET /faults  list them
   POST   /latency    {"ms"}: every API request waits that long first
   POST   /offline    {"offline": true|false}: close the API port (connections refused) or reopen it
+  POST   /limits     {"db","requests_per_second","burst","workers","retry_after","status"}:
+                     the database's capacity (replaces what was set; absent or null: no such
+                     limit; without a db, the whole engine's, which every request passes too,
+                     those naming no database included). Rate: the proxy in front of Odoo
+                     (nginx's limit_req): a token bucket of "burst" requests (default one
+                     second's worth) refilled at requests_per_second; a request with no token
+                     is refused before it waits for a worker, with "status" (429, the default,
+                     or 503, limit_req's own default) and nginx's HTML page (Server: nginx),
+                     Retry-After in whole seconds (until a token is back, at least 1; or
+                     "retry_after"); it is logged (refused: true), not run, and meets no fault
+                     rule. "workers": Odoo's workers, at most that many requests processed at
+                     once, the others wait in arrival order; latency and faults are served
+                     while a worker is held. -> {"db","limits"}; 400 for a bad limit.
+                     GET /limits: those set ("*": the engine's)
+  GET    /capacity[?db=D]   the database's counters (without a db, the whole engine's) since
+                     its last reset: {"db","arrived","refused","served","in_flight" (received,
+                     not yet answered, waiting ones included),"processing" (holding a worker),
+                     "waiting","peak_in_flight","peak_processing","peak_waiting","limits"};
+                     arrived = refused + served + in_flight
   POST   /reset      {"db", "users": [{"login","api_key","password","admin" (default true)}],
                       "drop"}: a fresh database (as after installing account, stock and
                      point_of_sale, with one company; users default to --login/--api-key),
-                     or with drop none at all; without a db, forget everything
+                     or with drop none at all; its limits and counters cleared; without a
+                     db, forget everything
                      -> {"ok", "db", "users": [{"login","uid"}]}
   GET    /version    POST /version {"version": 16|17|18}: the server's version (forgets
                      every database: they belong to the other server)
   GET    /requests?db=D   every API request received, in order: {"seq", "http_method", "path",
                      "db", "service", "method", "model", "model_method", "rpc" (what faults
                      match), "id", "correlation_id" (X-Correlation-ID), "content_type",
-                     "t_start", "t_answered", "t_end", "duration_ms", "fault", "status", "error" (data.name),
-                     "warnings" (unknown fields Odoo would ignore)}
+                     "t_start" (arrived), "t_worker" (got a worker), "t_answered" (answer made),
+                     "t_end" (sent), "duration_ms", "fault", "status", "refused" (by the rate
+                     limiter), "error" (data.name), "warnings" (unknown fields Odoo would ignore)}
   GET    /records?db=D&model=M[&domain=JSON]   the stored records, unfiltered by rules
   GET    /summary?db=D[&company=NAME]   counts of what a provisioning run creates, in the
                      named company or every company but the database's first
@@ -1603,6 +1624,9 @@ MALFORMED = simcore.malformed_corpus(rpc_envelope, {
 })
 
 
+PROXY_REASONS = {429: "Too Many Requests", 503: "Service Temporarily Unavailable"}
+
+
 def werkzeug_page(status, title, text):
     return Reply(status, f"<!doctype html>\n<html lang=en>\n<title>{status} {title}</title>\n<h1>{title}</h1>\n"
                          f"<p>{text}</p>\n", content_type="text/html; charset=utf-8")
@@ -1632,9 +1656,26 @@ class ApiHandler(simcore.ApiHandler):
             "t_start": getattr(self, "received_at", time.time()), "fault": None, "status": None,
             "error": None, "warnings": []})
         self.entry = entry
-        self.wait_latency()
-        fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]), key)
-        self.answer(entry, fault, lambda: self.run(entry, path, request))
+
+        def work():     # what a worker does
+            self.wait_latency()
+            fault = FAULTS.take(fault_matcher(call["db"], call["rpc"]), key)
+            self.answer(entry, fault, lambda: self.run(entry, path, request))
+        self.admit(entry, call["db"], work)
+
+    # the rate limiter is the proxy's in front of Odoo (nginx's limit_req): a refused request
+    # never reaches a worker
+    LIMITER_BEFORE_WORKERS = True
+
+    def refusal_reply(self, gate, retry_after):
+        """nginx's error page for the limit's status (429, or 503: limit_req's default), with
+        the Retry-After the proxy is configured to add."""
+        status = gate.limits.get("status", 429)
+        title = f"{status} {PROXY_REASONS[status]}"
+        page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>"
+                f"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+        return Reply(status, page, [("Retry-After", str(retry_after))], content_type="text/html",
+                     server="nginx", reason=PROXY_REASONS[status])
 
     def parse_envelope(self, http_method, path, raw):
         """The JSON body of a JSON-RPC route, or a Reply refusing the request as Odoo does."""
@@ -1727,6 +1768,7 @@ def summary(db, companies):
 
 class ControlHandler(simcore.ControlHandler):
     scope = "db"
+    refusal_statuses = (429, 503)
 
     def control_get(self, path, q):
         if path == "/version":
@@ -1752,6 +1794,7 @@ class ControlHandler(simcore.ControlHandler):
                 return {"ok": True}
             name = body["db"]
             DATABASES.pop(name, None)
+            simcore.CAPACITY.reset(name)
             if body.get("drop"):
                 DROPPED.add(name)
                 return {"ok": True, "db": name, "users": []}

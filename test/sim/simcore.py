@@ -1,12 +1,16 @@
 """What the simulated engines (erpnext_sim.py, odoo_sim.py) share: the API port that can go
-offline, the request log, fault rules and the actions they take, and the control server's
-common endpoints. Standard library only; every listener is on loopback.
+offline, the request log, fault rules and the actions they take, the engine's capacity (a
+rate limiter and a worker count, per site or database and for the whole engine, with their
+counters), and the control server's common endpoints. Standard library only; every listener
+is on loopback.
 
 Each simulator runs in its own process, so the state below is per engine.
 """
 
 import base64
+import collections
 import json
+import math
 import os
 import random
 import signal
@@ -83,8 +87,11 @@ FAULTS = FaultRules()
 
 
 def log_request(entry):
+    """Logs a request; t_worker (when it got a worker) and refused are filled in as it goes."""
     with LOCK:
         entry["seq"] = len(REQUESTS) + 1
+        entry.setdefault("t_worker", None)
+        entry.setdefault("refused", False)
         REQUESTS.append(entry)
     return entry
 
@@ -95,6 +102,228 @@ def forget_everything():
         FAULTS.clear()
         REQUESTS.clear()
         LATENCY["ms"] = 0
+        CAPACITY.reset_all()
+
+
+# ------------------------------------------------------------------------------ capacity
+
+# The capacity's own lock: a request waiting for a worker must not hold LOCK (the control
+# API takes LOCK, then this one; a request never takes LOCK while it holds this one).
+CAPACITY_LOCK = threading.Lock()
+
+
+class Gate:
+    """One scope's limits and counters: a site, a database, or the whole engine.
+
+    Limits (none by default): requests_per_second and burst, a token bucket (burst tokens,
+    default one second's worth, refilled at requests_per_second; a request with no token
+    left is refused, Retry-After saying in how many whole seconds one is back, at least 1,
+    or retry_after when set); workers, how many requests are processed at once (the rest
+    wait in arrival order, as in gunicorn's backlog); status, the refusal's HTTP status
+    where the engine lets it be chosen (Odoo's proxy: 429 or 503).
+
+    Counters since the last reset: arrived = refused + served + in_flight; in_flight counts
+    requests received and not yet answered (waiting ones included), processing those
+    holding a worker, waiting those queued for one; peak_* their highest values."""
+
+    GAUGES = ("in_flight", "processing", "waiting")
+
+    def __init__(self):
+        self.cond = threading.Condition(CAPACITY_LOCK)
+        self.queue = collections.deque()   # tickets of the requests waiting for a worker
+        self.limits = {}
+        self.tokens = self.filled_at = None
+        self.in_flight = self.processing = self.waiting = 0
+        self.zero()
+
+    def zero(self):
+        # requests in flight at a reset count as arrived since it, so the counters add up
+        self.arrived, self.refused, self.served = self.in_flight, 0, 0
+        for gauge in self.GAUGES:
+            setattr(self, "peak_" + gauge, getattr(self, gauge))
+
+    def configure(self, limits):
+        self.limits = limits
+        self.tokens = float(limits["burst"]) if limits.get("requests_per_second") else None
+        self.filled_at = time.monotonic()
+        self.cond.notify_all()      # fewer limits, or more workers: waiting requests may go
+
+    def bump(self, gauge, by):
+        value = getattr(self, gauge) + by
+        setattr(self, gauge, value)
+        if value > getattr(self, "peak_" + gauge):
+            setattr(self, "peak_" + gauge, value)
+
+    def refill(self, now):
+        """The tokens left now, or None without a rate limit."""
+        rate = self.limits.get("requests_per_second")
+        if not rate:
+            return None
+        self.tokens = min(float(self.limits["burst"]), self.tokens + (now - self.filled_at) * rate)
+        self.filled_at = now
+        return self.tokens
+
+    def retry_after(self):
+        if self.limits.get("retry_after") is not None:
+            return int(self.limits["retry_after"])
+        return max(1, math.ceil((1 - self.tokens) / self.limits["requests_per_second"]))
+
+    def rate_headers(self):
+        """Frappe's X-RateLimit-* headers, in requests: the burst, the tokens left, and the
+        whole seconds until the bucket is full again."""
+        rate, burst = self.limits["requests_per_second"], self.limits["burst"]
+        return [("X-RateLimit-Limit", str(math.floor(burst))), ("X-RateLimit-Remaining", str(int(self.tokens))),
+                ("X-RateLimit-Reset", str(math.ceil((burst - self.tokens) / rate)))]
+
+    def free(self):
+        workers = self.limits.get("workers")
+        return workers is None or self.processing < workers
+
+    def take_worker(self):
+        """Waits for a worker, behind every request that came before (FIFO)."""
+        if not self.queue and self.free():
+            self.bump("processing", 1)
+            return
+        ticket = object()
+        self.queue.append(ticket)
+        self.bump("waiting", 1)
+        try:
+            while self.queue[0] is not ticket or not self.free():
+                self.cond.wait()
+        finally:
+            self.queue.remove(ticket)
+            self.bump("waiting", -1)
+            self.cond.notify_all()  # the next in line may find a free worker too
+        self.bump("processing", 1)
+
+    def give_back_worker(self):
+        self.bump("processing", -1)
+        self.cond.notify_all()
+
+    def snapshot(self):
+        counters = {k: getattr(self, k) for k in ("arrived", "refused", "served")}
+        for gauge in self.GAUGES:
+            counters[gauge] = getattr(self, gauge)
+            counters["peak_" + gauge] = getattr(self, "peak_" + gauge)
+        return {**counters, "limits": dict(self.limits)}
+
+
+class Capacity:
+    """The gates: one per scope (a site or a database, by name) and the engine's (None),
+    which every request passes too. Gates are reset in place, never dropped: a request in
+    flight gives its worker back to the gate it took it from."""
+
+    LIMIT_FIELDS = {"requests_per_second": float, "burst": float, "workers": int, "retry_after": int,
+                    "status": int}
+
+    def __init__(self):
+        self.gates = {}
+
+    def gate(self, scope):
+        with CAPACITY_LOCK:
+            return self.gates.setdefault(scope, Gate())
+
+    def gates_of(self, scope):
+        """The gates a request of the scope passes, its own first (None: the engine's only)."""
+        return ([self.gate(scope)] if scope is not None else []) + [self.gate(None)]
+
+    @classmethod
+    def parse_limits(cls, body, statuses=(429,)):
+        """The limits a POST /limits body sets (every field absent or null: no such limit),
+        or raises ValueError."""
+        limits = {}
+        for field, kind in cls.LIMIT_FIELDS.items():
+            if body.get(field) is None:
+                continue
+            value = body[field]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) != value:
+                raise ValueError(f"{field} must be a{'n integer' if kind is int else ' number'}")
+            limits[field] = kind(value) if kind is int else value
+        for field in ("requests_per_second", "burst", "workers"):
+            if field in limits and limits[field] <= 0:
+                raise ValueError(f"{field} must be positive")
+        if limits.get("retry_after", 0) < 0:
+            raise ValueError("retry_after must not be negative")
+        if "burst" in limits and "requests_per_second" not in limits:
+            raise ValueError("burst needs requests_per_second")
+        if limits.get("burst", 1) < 1:
+            raise ValueError("burst must be at least 1")
+        if "status" in limits and limits["status"] not in statuses:
+            raise ValueError(f"status must be one of {', '.join(map(str, statuses))}")
+        if "requests_per_second" in limits:
+            limits.setdefault("burst", max(1, limits["requests_per_second"]))
+        return limits
+
+    def configure(self, scope, limits):
+        gate = self.gate(scope)
+        with CAPACITY_LOCK:
+            gate.configure(limits)
+
+    def reset(self, scope):
+        gate = self.gate(scope)
+        with CAPACITY_LOCK:
+            gate.configure({})
+            gate.zero()
+
+    def reset_all(self):
+        with CAPACITY_LOCK:
+            for gate in self.gates.values():
+                gate.configure({})
+                gate.zero()
+
+    def snapshot(self, scope):
+        gate = self.gate(scope)
+        with CAPACITY_LOCK:
+            return gate.snapshot()
+
+    def listing(self):
+        with CAPACITY_LOCK:
+            return {("*" if scope is None else scope): dict(g.limits) for scope, g in self.gates.items() if g.limits}
+
+    # what a request does, in order: arrive, (take_rate,) take_worker, (take_rate,), give back, leave
+
+    def arrive(self, gates):
+        with CAPACITY_LOCK:
+            for gate in gates:
+                gate.arrived += 1
+                gate.bump("in_flight", 1)
+
+    def take_rate(self, gates):
+        """Takes a token from every rate-limited gate, or none when one has none left.
+        Returns (refusing gate or None, Retry-After seconds, the X-RateLimit headers of the
+        first rate-limited gate)."""
+        with CAPACITY_LOCK:
+            now = time.monotonic()
+            limited = [g for g in gates if g.refill(now) is not None]
+            short = [g for g in limited if g.tokens < 1]
+            if short:
+                refusing = max(short, key=lambda g: g.retry_after())
+                return refusing, refusing.retry_after(), limited[0].rate_headers()
+            for gate in limited:
+                gate.tokens -= 1
+            return None, None, limited[0].rate_headers() if limited else []
+
+    def take_worker(self, gates):
+        with CAPACITY_LOCK:
+            for gate in gates:
+                gate.take_worker()
+
+    def give_back_worker(self, gates):
+        with CAPACITY_LOCK:
+            for gate in gates:
+                gate.give_back_worker()
+
+    def leave(self, gates, refused):
+        with CAPACITY_LOCK:
+            for gate in gates:
+                gate.bump("in_flight", -1)
+                if refused:
+                    gate.refused += 1
+                else:
+                    gate.served += 1
+
+
+CAPACITY = Capacity()
 
 
 # ------------------------------------------------------------------------------ malformed answers
@@ -203,10 +432,12 @@ class ApiListener:
 
 
 class Reply:
-    """An answer: a JSON body, or text with its content type."""
+    """An answer: a JSON body, or text with its content type; server, when set, replaces the
+    Server header (an answer of the proxy in front of the engine), and reason the status line's reason phrase."""
 
-    def __init__(self, status, body, headers=(), content_type="application/json"):
+    def __init__(self, status, body, headers=(), content_type="application/json", server=None, reason=None):
         self.status, self.body, self.headers, self.content_type = status, body, list(headers), content_type
+        self.server, self.reason = server, reason
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -214,6 +445,13 @@ class ApiHandler(BaseHTTPRequestHandler):
     every engine takes the same way. Subclasses build the request's log entry and run it."""
 
     protocol_version = "HTTP/1.1"
+    # Where the engine's rate limiter stands: in front of its workers (a proxy: a refused
+    # request never waits for a worker) or in the application (it runs once the request has
+    # a worker, as Frappe's does).
+    LIMITER_BEFORE_WORKERS = False
+    # headers every answer of this request carries (the rate limiter's), set per request
+    extra_headers = ()
+    server_override = None
     # One send per response, without Nagle: otherwise headers and body leave in two
     # segments and the client's delayed ACK adds ~40 ms to every keep-alive request.
     wbufsize = 1 << 16
@@ -246,16 +484,22 @@ class ApiHandler(BaseHTTPRequestHandler):
             data = json.dumps(reply.body, default=str).encode()
         else:
             data = reply.body.encode()
-        self.send_response(reply.status)
+        self.server_override = reply.server
+        self.send_response(reply.status, reply.reason)
+        self.server_override = None
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(data)))
-        for k, v in reply.headers:
+        for k, v in list(self.extra_headers) + reply.headers:
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
+    def version_string(self):
+        return self.server_override or super().version_string()
+
     def drop(self, rst):
         """Closes the connection without an answer; with rst, abortively (a reset)."""
+        self.answered()
         self.close_connection = True
         try:
             if rst:
@@ -315,6 +559,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             # the answer is made: what the request did is done before anyone can hear of it
             entry["t_answered"] = entry["t_end"] = time.time()  # t_end again once it is sent
             entry["duration_ms"] = (entry["t_end"] - started) * 1000.0
+            self.answered()
         if fault and fault["action"] == "drop_after_commit":
             self.drop(rst=False)
         else:
@@ -327,17 +572,86 @@ class ApiHandler(BaseHTTPRequestHandler):
         if LATENCY["ms"]:
             time.sleep(LATENCY["ms"] / 1000.0)
 
+    def refusal_reply(self, gate, retry_after):
+        """The engine's (or its proxy's) answer to a request over the rate limit; the
+        X-RateLimit headers, if the engine sends them, are in extra_headers already."""
+        raise NotImplementedError
+
+    RATE_HEADERS = False    # whether the engine sends X-RateLimit-* headers (Frappe does)
+
+    def admit(self, entry, scope, proceed):
+        """Runs proceed() (latency, faults and the request: what a worker does) within the
+        engine's capacity for the scope (a site or database name, or None): the rate limiter
+        refuses the request when the scope or the engine is over its limit (logged as
+        refused, not applied, no fault rule consulted), and a worker of the scope's and of
+        the engine's is held while it runs, waiting for one in arrival order. With no limit
+        configured it passes straight through, only counted."""
+        gates = CAPACITY.gates_of(scope)
+        self.extra_headers = []
+        state = {"worker": False, "refused": False}
+
+        def release():
+            if state["worker"]:
+                CAPACITY.give_back_worker(gates)
+            CAPACITY.leave(gates, state["refused"])
+        self.release = release
+        CAPACITY.arrive(gates)
+        try:
+            if self.LIMITER_BEFORE_WORKERS and self.limit(entry, gates, state):
+                return
+            CAPACITY.take_worker(gates)
+            state["worker"] = True
+            entry["t_worker"] = time.time()
+            if not self.LIMITER_BEFORE_WORKERS and self.limit(entry, gates, state):
+                return
+            proceed()
+        finally:
+            self.answered()
+
+    release = None
+
+    def answered(self):
+        """The request is answered, or about to be dropped: its worker and its place in
+        flight are given back now, before its client can hear of it (a client that sends its
+        next request as soon as it has the answer never finds this one still counted)."""
+        release, self.release = self.release, None
+        if release:
+            release()
+
+    def limit(self, entry, gates, state):
+        """Takes a token for the request, or answers it refused: True when refused."""
+        refusing, retry_after, headers = CAPACITY.take_rate(gates)
+        if self.RATE_HEADERS:
+            self.extra_headers = headers
+        if refusing is None:
+            return False
+        reply = self.refusal_reply(refusing, retry_after)
+        state["refused"] = entry["refused"] = True
+        entry["status"] = reply.status
+        entry["t_answered"] = entry["t_end"] = time.time()
+        entry["duration_ms"] = (entry["t_end"] - entry["t_start"]) * 1000.0
+        self.answered()
+        self.send_reply(reply)
+        self.wfile.flush()
+        entry["t_end"] = time.time()
+        entry["duration_ms"] = (entry["t_end"] - entry["t_start"]) * 1000.0
+        return True
+
 
 # ------------------------------------------------------------------------------ control API
 
 class ControlHandler(BaseHTTPRequestHandler):
     """The control API's common endpoints: /health, /faults (POST a rule, or a list of them),
-    /malformed (the names of the engine's malformed answers), /latency, /offline and
-    /requests?<scope>=X (scope: the engine's unit of tenancy, a site or a database).
-    Subclasses answer the rest in control_get and control_post (None: not found)."""
+    /malformed (the names of the engine's malformed answers), /latency, /offline,
+    /requests?<scope>=X (scope: the engine's unit of tenancy, a site or a database),
+    /limits (POST {<scope>, limits}: a scope's limits, without a scope the whole engine's;
+    GET: those set) and /capacity[?<scope>=X] (a scope's counters and limits, or the whole
+    engine's). Subclasses answer the rest in control_get and control_post (None: not found)."""
 
     protocol_version = "HTTP/1.1"
     scope = None
+    # the HTTP statuses a limit's "status" may choose for its refusals
+    refusal_statuses = (429,)
     listener = None     # the ApiListener, set by serve()
     api_handler = None  # the engine's ApiHandler class, set by serve()
 
@@ -351,6 +665,11 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def scope_key(self, value):
+        """The scope a control request names, as the engine keys its requests (None: the
+        whole engine)."""
+        return value or None
 
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -368,6 +687,11 @@ class ControlHandler(BaseHTTPRequestHandler):
                 return self.reply(sorted(self.api_handler.MALFORMED))
             if parsed.path == "/requests":
                 return self.reply([r for r in REQUESTS if self.scope not in q or r[self.scope] == q[self.scope]])
+            if parsed.path == "/capacity":
+                key = self.scope_key(q.get(self.scope))
+                return self.reply({self.scope: key, **CAPACITY.snapshot(key)})
+            if parsed.path == "/limits":
+                return self.reply(CAPACITY.listing())
             answer = self.control_get(parsed.path, q)
         if answer is None:
             return self.reply({"error": "not found"}, 404)
@@ -386,6 +710,14 @@ class ControlHandler(BaseHTTPRequestHandler):
         if path == "/offline":
             self.listener.set_offline(bool(body.get("offline")))
             return self.reply({"offline": self.listener.offline})
+        if path == "/limits":
+            try:
+                limits = CAPACITY.parse_limits(body, self.refusal_statuses)
+            except ValueError as e:
+                return self.reply({"error": str(e)}, 400)
+            key = self.scope_key(body.get(self.scope))
+            CAPACITY.configure(key, limits)
+            return self.reply({self.scope: key, "limits": limits})
         with LOCK:
             answer = self.control_post(path, body)
         if answer is None:

@@ -1,7 +1,9 @@
 """Self-test of the simulated Odoo (odoo_sim.py), over HTTP as the Odoo driver will use it:
 the transport and error envelopes, the provisioning sequence of the reference's section 5 in
 16, 17 and 18 (twice: the second run finds everything), the multi-company rules, the
-constraints and quirks, every fault action and the control API.
+constraints and quirks, every fault action and the control API; and the capacity both
+simulated engines share (simcore.py: rate limiter, worker count, counters), for Odoo and,
+in a simulated ERPNext of its own (erpnext_sim.py), for ERPNext.
 
 Run: python3 test/sim/test_odoo_sim.py (or python3 -m unittest discover -s test/sim -p test_odoo_sim.py)
 """
@@ -13,8 +15,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,16 +26,16 @@ KEY = "simsecret"
 
 
 class Simulator:
-    """odoo_sim.py in a child process on free loopback ports."""
+    """odoo_sim.py (or another simulated engine) in a child process on free loopback ports."""
 
-    def __init__(self):
+    def __init__(self, script="odoo_sim.py"):
         self.dir = tempfile.TemporaryDirectory()
         ready = os.path.join(self.dir.name, "ready.json")
-        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "odoo_sim.py"), "--ready-file", ready])
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, script), "--ready-file", ready])
         deadline = time.time() + 10
         while not os.path.exists(ready):
             if time.time() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the simulated Odoo did not start")
+                raise RuntimeError(f"the simulated engine {script} did not start")
             time.sleep(0.02)
         with open(ready) as f:
             ports = json.load(f)
@@ -50,13 +54,25 @@ class Simulator:
 
     def post(self, path, data, headers=None, timeout=5):
         """A raw POST: (status, headers, body bytes)."""
+        return self.request("POST", path, data, {"Content-Type": "application/json", **(headers or {})}, timeout)
+
+    def request(self, method, path, data=None, headers=None, timeout=5):
+        """A raw request: (status, headers, body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("POST", path, data, {"Content-Type": "application/json", **(headers or {})})
+            conn.request(method, path, data, headers or {})
             response = conn.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
             conn.close()
+
+    def control_fails(self, method, path, body=None):
+        """The HTTP status of a control request that is refused."""
+        try:
+            self.control(method, path, body)
+        except urllib.error.HTTPError as e:
+            return e.code
+        return 200
 
 
 SIM = None
@@ -633,6 +649,231 @@ class ControlTest(TestBase):
         SIM.control("POST", "/reset", {"db": db, "drop": True})
         self.assertIn("error", Client(self, db).envelope("common", "authenticate", db, "admin", KEY, {}))
         self.assertEqual(SIM.control("GET", "/version"), {"version": 17})
+
+
+# ------------------------------------------------------------------------------ capacity
+
+def at_once(calls, stagger=0.02):
+    """Runs the calls each in a thread of its own, started stagger seconds apart (so that
+    they arrive in order); their results in that order."""
+    results = [None] * len(calls)
+
+    def run(i):
+        results[i] = calls[i]()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+        time.sleep(stagger)
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def most_at_once(entries):
+    """The most requests of the log entries that held a worker at the same time."""
+    edges = sorted([(e["t_worker"], 1) for e in entries] + [(e["t_answered"], -1) for e in entries])
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def adds_up(test, counters):
+    test.assertEqual(counters["arrived"], counters["refused"] + counters["served"] + counters["in_flight"], counters)
+
+
+ZEROS = {"arrived": 0, "refused": 0, "served": 0, "in_flight": 0, "peak_in_flight": 0, "processing": 0,
+         "peak_processing": 0, "waiting": 0, "peak_waiting": 0, "limits": {}}
+
+
+class OdooCapacityTest(TestBase):
+    """The proxy in front of Odoo: its rate limiter refuses before any worker; Odoo's workers."""
+
+    def tenant(self):
+        client = Client(self, self.fresh_db())
+        client.authenticate()
+        return client
+
+    def create_partner(self, client, name):
+        body = {"jsonrpc": "2.0", "id": 7, "params": {"service": "object", "method": "execute_kw", "args": [
+            client.db, client.uid, KEY, "res.partner", "create", [{"name": name}], {}]}}
+        return SIM.post("/jsonrpc", json.dumps(body).encode())
+
+    def capacity(self, db=None):
+        return SIM.control("GET", "/capacity" + (f"?db={db}" if db else ""))
+
+    def test_rate_limit_refuses_with_retry_after(self):
+        client = self.tenant()
+        self.assertEqual(SIM.control("POST", "/limits", {"db": client.db, "requests_per_second": 2, "burst": 2}),
+                         {"db": client.db, "limits": {"requests_per_second": 2, "burst": 2}})
+        # a refused request meets no fault rule: this one waits for the first request let through
+        SIM.control("POST", "/faults", {"db": client.db, "method": "object.execute_kw res.partner create",
+                                        "action": "error", "message": "Injected"})
+        answers = [self.create_partner(client, f"P{i}") for i in range(4)]
+        self.assertEqual([a[0] for a in answers], [200, 200, 429, 429])
+        self.assertIn("error", json.loads(answers[0][2]))
+        status, headers, body = answers[2]
+        self.assertEqual((headers["Retry-After"], headers["Server"], headers["Content-Type"]), ("1", "nginx", "text/html"))
+        self.assertIn(b"<title>429 Too Many Requests</title>", body)
+        self.assertNotIn("X-RateLimit-Limit", answers[1][1])     # nginx sends none
+        log = self.requests(client.db)[-4:]
+        self.assertEqual([(r["refused"], r["status"], r["fault"]) for r in log],
+                         [(False, 200, "error"), (False, 200, None), (True, 429, None), (True, 429, None)])
+        self.assertEqual([r["t_worker"] is None for r in log], [False, False, True, True])   # never had a worker
+        self.assertTrue(all(r["t_start"] <= r["t_answered"] <= r["t_end"] for r in log))
+        counters = self.capacity(client.db)
+        self.assertEqual((counters["arrived"], counters["refused"], counters["served"]), (5, 2, 3))  # + authenticate
+        adds_up(self, counters)
+        # the bucket refills at requests_per_second: one token back after half a second
+        time.sleep(0.6)
+        self.assertEqual(self.create_partner(client, "P4")[0], 200)
+        # 503 (limit_req's default) with a fixed Retry-After
+        SIM.control("POST", "/limits", {"db": client.db, "requests_per_second": 1, "status": 503, "retry_after": 7})
+        self.assertEqual(self.create_partner(client, "P5")[0], 200)
+        status, headers, body = self.create_partner(client, "P6")
+        self.assertEqual((status, headers["Retry-After"]), (503, "7"))
+        self.assertIn(b"503 Service Temporarily Unavailable", body)
+        # refused requests were not applied
+        SIM.control("POST", "/limits", {"db": client.db})
+        self.assertEqual(sorted(p["name"] for p in SIM.control("GET", f"/records?db={client.db}&model=res.partner")
+                                if p["name"].startswith("P")), ["P1", "P4", "P5"])
+
+    def test_bad_limits_are_refused(self):
+        for body in ({"workers": 0}, {"requests_per_second": -1}, {"burst": 3}, {"workers": 1.5},
+                     {"requests_per_second": 1, "status": 404}, {"requests_per_second": "5"}):
+            self.assertEqual(SIM.control_fails("POST", "/limits", body), 400, body)
+        self.assertEqual(SIM.control("GET", "/limits"), {})
+
+    def test_workers_queue_in_arrival_order(self):
+        client = self.tenant()
+        SIM.control("POST", "/limits", {"db": client.db, "workers": 2})
+        SIM.control("POST", "/faults", {"db": client.db, "method": "object.execute_kw res.partner create",
+                                        "action": "delay", "delay_ms": 300, "times": -1})
+        started = time.time()
+        answers = at_once([lambda i=i: self.create_partner(client, f"W{i}") for i in range(6)])
+        self.assertEqual([a[0] for a in answers], [200] * 6)
+        self.assertGreaterEqual(time.time() - started, 0.9)         # three rounds of two
+        log = [r for r in self.requests(client.db) if r["model"] == "res.partner"]
+        self.assertEqual(most_at_once(log), 2)
+        # in arrival order: each got its worker after every one that came before
+        by_worker = sorted(log, key=lambda r: r["t_worker"])
+        self.assertEqual([r["seq"] for r in by_worker], sorted(r["seq"] for r in log))
+        # the latency and faults are served while the worker is held
+        self.assertTrue(all(r["t_answered"] - r["t_worker"] >= 0.29 for r in log))
+        self.assertGreaterEqual(max(r["t_worker"] - r["t_start"] for r in log), 0.5)   # the last ones waited
+        counters = self.capacity(client.db)
+        self.assertEqual({k: counters[k] for k in ("served", "refused", "in_flight", "processing", "waiting",
+                                                    "peak_processing")},
+                         {"served": 7, "refused": 0, "in_flight": 0, "processing": 0, "waiting": 0,
+                          "peak_processing": 2})
+        self.assertGreaterEqual(counters["peak_in_flight"], 5)
+        self.assertGreaterEqual(counters["peak_waiting"], 3)
+        adds_up(self, counters)
+        # a reset of the database clears its limits and counters
+        SIM.control("POST", "/reset", {"db": client.db})
+        self.assertEqual(self.capacity(client.db), {"db": client.db, **ZEROS})
+
+    def test_engine_wide_limits_and_global_reset(self):
+        # the engine's counters count every test's requests, some still held (a timeout fault's)
+        deadline = time.time() + 10
+        while self.capacity()["in_flight"] and time.time() < deadline:
+            time.sleep(0.05)
+        SIM.control("POST", "/reset", {})
+        first, second = self.tenant(), self.tenant()
+        SIM.control("POST", "/limits", {"workers": 1})
+        try:
+            for client in (first, second):
+                SIM.control("POST", "/faults", {"db": client.db, "method": "object.execute_kw res.partner create",
+                                                "action": "delay", "delay_ms": 200, "times": -1})
+            answers = at_once([lambda c=c: self.create_partner(c, "E") for c in (first, second, first, second)])
+            self.assertEqual([a[0] for a in answers], [200] * 4)
+            log = [r for r in SIM.control("GET", "/requests") if r["model"] == "res.partner"]
+            self.assertEqual(most_at_once(log), 1)        # one worker for both databases
+            self.assertEqual(SIM.control("GET", "/limits"), {"*": {"workers": 1}})
+            self.assertEqual(self.capacity()["peak_processing"], 1)
+            adds_up(self, self.capacity())
+        finally:
+            SIM.control("POST", "/reset", {})
+        self.assertEqual(self.capacity(), {"db": None, **ZEROS})
+        self.assertEqual(SIM.control("GET", "/limits"), {})
+
+
+class ErpnextCapacityTest(unittest.TestCase):
+    """The simulated ERPNext, in a process of its own: Frappe's rate limiter in the worker."""
+
+    AUTH = {"Authorization": f"token simkey:{KEY}", "Accept": "application/json"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("erpnext_sim.py")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def tearDown(self):
+        self.sim.control("POST", "/reset", {})
+
+    def insert(self, site, name, accept="application/json"):
+        body = json.dumps({"customer_name": name, "customer_group": "Individual", "territory": "United States"})
+        return self.sim.request("POST", "/api/resource/Customer", body.encode(),
+                                {**self.AUTH, "Accept": accept, "Host": site, "Content-Type": "application/json"})
+
+    def count(self, site, doctype="Customer"):
+        return self.sim.control("GET", f"/count?site={site}&doctype={urllib.request.quote(doctype)}")["count"]
+
+    def test_no_limit_answers_as_before(self):
+        status, headers, body = self.insert("plain.localhost", "Plain")
+        self.assertEqual(status, 200)
+        self.assertEqual(sorted(headers), ["Content-Length", "Content-Type", "Date", "Server"])
+
+    def test_rate_limit_refuses_with_429(self):
+        site = "rate.localhost"
+        self.sim.control("POST", "/limits", {"site": "Rate.localhost:8000", "requests_per_second": 1, "burst": 2})
+        answers = [self.insert(site, f"C{i}") for i in range(3)]
+        self.assertEqual([a[0] for a in answers], [200, 200, 429])
+        self.assertEqual([(a[1]["X-RateLimit-Limit"], a[1]["X-RateLimit-Remaining"]) for a in answers],
+                         [("2", "1"), ("2", "0"), ("2", "0")])
+        status, headers, body = answers[2]
+        self.assertEqual((json.loads(body), headers["Retry-After"], headers["Content-Type"]),
+                         ({"exc_type": "TooManyRequestsError"}, "1", "application/json"))
+        # a request that does not ask for JSON gets Frappe's plain answer
+        status, headers, body = self.insert(site, "C3", accept="text/html")
+        self.assertEqual((status, body, headers["Content-Type"]), (429, b"Too Many Requests", "text/plain; charset=utf-8"))
+        self.assertEqual(self.count(site), 2)           # refused ones not applied
+        log = self.sim.control("GET", f"/requests?site={site}")
+        self.assertEqual([(r["refused"], r["status"]) for r in log],
+                         [(False, 200), (False, 200), (True, 429), (True, 429)])
+        self.assertTrue(all(r["t_start"] <= r["t_worker"] <= r["t_answered"] <= r["t_end"] for r in log))
+        counters = self.sim.control("GET", f"/capacity?site={site}")
+        self.assertEqual((counters["site"], counters["arrived"], counters["refused"], counters["served"]),
+                         (site, 4, 2, 2))
+        adds_up(self, counters)
+        self.assertEqual(self.sim.control("GET", "/capacity")["refused"], 2)     # the engine's, all sites
+        # another site is not limited
+        self.assertEqual(self.insert("other.localhost", "C")[0], 200)
+        self.sim.control("POST", "/reset", {"site": site})
+        self.assertEqual(self.sim.control("GET", f"/capacity?site={site}"), {"site": site, **ZEROS})
+        self.assertEqual(self.insert(site, "C4")[0], 200)
+
+    def test_workers(self):
+        site = "workers.localhost"
+        self.sim.control("POST", "/limits", {"site": site, "workers": 1})
+        self.sim.control("POST", "/latency", {"ms": 150})
+        try:
+            answers = at_once([lambda i=i: self.insert(site, f"W{i}") for i in range(4)])
+        finally:
+            self.sim.control("POST", "/latency", {"ms": 0})
+        self.assertEqual([a[0] for a in answers], [200] * 4)
+        log = self.sim.control("GET", f"/requests?site={site}")
+        self.assertEqual(most_at_once(log), 1)
+        self.assertEqual([r["seq"] for r in sorted(log, key=lambda r: r["t_worker"])], [r["seq"] for r in log])
+        counters = self.sim.control("GET", f"/capacity?site={site}")
+        self.assertEqual((counters["served"], counters["peak_processing"]), (4, 1))
+        self.assertGreaterEqual(counters["peak_in_flight"], 3)
+        adds_up(self, counters)
+        self.assertEqual(self.count(site), 4)
 
 
 if __name__ == "__main__":
