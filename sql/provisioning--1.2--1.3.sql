@@ -19,7 +19,7 @@
 CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
 -- (function provisioning._tenant_status_of_run as defined in sql/src/status.sql)
-CREATE FUNCTION provisioning._tenant_status_of_run(run_status text) RETURNS text
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 -- (function provisioning._progress as defined in sql/src/status.sql)
 CREATE OR REPLACE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
@@ -52,74 +52,8 @@ BEGIN
               FROM jsonb_array_elements(r.provisioning_steps) e) s);
 END
 $$;
--- (function provisioning._step_record as defined in sql/src/worker.sql)
-CREATE OR REPLACE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
-                                                     p_message text, p_duration_ms double precision,
-                                                     p_metadata jsonb, p_next_step text,
-                                                     p_run_status text, p_error_kind text)
-    RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
-$$
-DECLARE
-    r     provisioning.tenant_onboarding;
-    now_  timestamptz := clock_timestamp();
-    steps jsonb;
-    i     integer;
-    fail  jsonb;
-    stops boolean := false;
-BEGIN
-    SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
-    steps := r.provisioning_steps;
-    IF p_step IS NOT NULL THEN
-        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
-         WHERE e->>'step' = p_step;
-        stops := p_status = 'failed' AND coalesce((steps->i->>'critical')::boolean, true);
-        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
-                     'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
-                     'attempts', p_attempts, 'message', p_message)
-                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
-                         ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
-        INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
-        VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
-                CASE WHEN p_status <> 'retrying' THEN p_duration_ms END);
-    END IF;
-    IF p_next_step IS NOT NULL THEN
-        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
-         WHERE e->>'step' = p_next_step;
-        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
-                     'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
-                     'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
-    END IF;
-    IF p_run_status IS NULL THEN
-        UPDATE provisioning.tenant_onboarding
-           SET provisioning_steps = steps,
-               provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
-               error_kind = CASE WHEN stops THEN coalesce(error_kind, p_error_kind) ELSE error_kind END
-         WHERE id = p_run_id;
-        RETURN;
-    END IF;
-    -- The run ends: the first failed step names the error.
-    SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
-     WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
-    UPDATE provisioning.tenant_onboarding
-       SET provisioning_steps = steps, provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
-           status = p_run_status, finished_at = now_, error_step = fail->>'step',
-           error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
-     WHERE id = p_run_id;
-    UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
-           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
-           provisioning_error = CASE WHEN fail IS NULL THEN NULL
-                                     ELSE format('%s: %s', fail->>'step', fail->>'message') END
-     WHERE id = r.tenant_id;
-    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
-    VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
-            CASE WHEN fail IS NULL THEN 'run finished'
-                 ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
-            extract(epoch FROM now_ - r.started_at) * 1000);
-END
-$$;
-REVOKE ALL ON FUNCTION provisioning._step_is_done(text), provisioning._tenant_status_of_run(text) FROM PUBLIC;
+-- (_step_record, which asks _tenant_status_of_run too, comes with the cancel below)
+REVOKE ALL ON FUNCTION provisioning._step_is_done(text), provisioning._tenant_status_of_run(text, text) FROM PUBLIC;
 
 ----------------------------------------------------------------------------------------------------
 -- Trust (issue 17): engine secrets judged by the statement itself, creates that may still land
@@ -415,6 +349,7 @@ BEGIN
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'cancel_requested', r.cancel_requested_at IS NOT NULL,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
                         WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
@@ -564,6 +499,184 @@ REVOKE ALL ON FUNCTION provisioning._company_key(text, text), provisioning._comp
                        provisioning._companies_distinct(text),
                        provisioning._engine_kind_changed()
        FROM PUBLIC;
+
+----------------------------------------------------------------------------------------------------
+-- Cancelling a run (issue 20): provision_cancel and the run status CANCELLED.
+----------------------------------------------------------------------------------------------------
+
+ALTER TABLE provisioning.tenant_onboarding DROP CONSTRAINT tenant_onboarding_status_check,
+    ADD CONSTRAINT tenant_onboarding_status_check
+        CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED',
+                          'CANCELLED')),
+    ADD COLUMN prior_tenant_status text,
+    ADD COLUMN cancel_requested_at timestamptz,
+    ADD COLUMN cancel_reason text;
+-- A run queued or running now was queued by 1.2, which kept no tenant status before it: the
+-- tenant's earlier run left the one it had (none: never provisioned).
+UPDATE provisioning.tenant_onboarding o
+   SET prior_tenant_status = coalesce((SELECT provisioning._tenant_status_of_run(p.status, 'NOT_PROVISIONED')
+                                         FROM provisioning.tenant_onboarding p
+                                        WHERE p.tenant_id = o.tenant_id AND p.created_at < o.created_at
+                                        ORDER BY p.created_at DESC LIMIT 1),
+                                      'NOT_PROVISIONED')
+ WHERE o.status IN ('PENDING', 'IN_PROGRESS');
+-- (function provisioning._queue_run as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                                   metadata jsonb, prior provisioning.tenant_onboarding,
+                                                   attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF t.engine IS NULL THEN
+        RAISE EXCEPTION 'tenant % has no engine', t.id
+            USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
+    PERFORM provisioning._wake();
+    BEGIN
+        INSERT INTO provisioning.tenant_onboarding
+               (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
+                provisioning_metadata, options, retry_of, retry_attempt, prior_tenant_status)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt,
+                t.provisioning_status)
+        RETURNING * INTO r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+     WHERE id = t.id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (t.id, r.id, r.correlation_id, 'PENDING',
+            CASE WHEN prior.id IS NULL THEN 'run queued'
+                 ELSE format('retry of run %s queued (attempt %s)', prior.id, attempt) END);
+    RETURN r;
+END
+$$;
+
+-- A step boundary tells the run worker of a cancel (it returns whether one was requested),
+-- and a run that ends leaves the tenant the state machine's status (issue 18).
+DROP FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text, text, text);
+-- (function provisioning._step_record as defined in sql/src/worker.sql)
+CREATE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
+                                          p_message text, p_duration_ms double precision,
+                                          p_metadata jsonb, p_next_step text,
+                                          p_run_status text, p_error_kind text)
+    RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r      provisioning.tenant_onboarding;
+    now_   timestamptz := clock_timestamp();
+    steps  jsonb;
+    i      integer;
+    fail   jsonb;
+    stops  boolean := false;
+    cancel boolean;
+BEGIN
+    SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
+    cancel := r.cancel_requested_at IS NOT NULL;
+    steps := r.provisioning_steps;
+    IF p_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_step;
+        stops := p_status = 'failed' AND coalesce((steps->i->>'critical')::boolean, true);
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
+                     'attempts', p_attempts, 'message', p_message)
+                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                         ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
+        INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
+        VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
+                CASE WHEN p_status <> 'retrying' THEN p_duration_ms END);
+    END IF;
+    IF p_next_step IS NOT NULL THEN
+        SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+         WHERE e->>'step' = p_next_step;
+    END IF;
+    IF p_next_step IS NOT NULL AND (NOT cancel OR steps->i->>'status' = 'running') THEN
+        steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
+                     'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
+                     'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
+    END IF;
+    IF p_run_status IS NULL THEN
+        UPDATE provisioning.tenant_onboarding
+           SET provisioning_steps = steps,
+               provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
+               error_kind = CASE WHEN stops THEN coalesce(error_kind, p_error_kind) ELSE error_kind END
+         WHERE id = p_run_id;
+        RETURN cancel;
+    END IF;
+    IF p_run_status = 'CANCELLED' THEN
+        SELECT jsonb_agg(CASE WHEN e->>'status' = 'running'
+                              THEN e || '{"status": "pending", "started_at": null}' ELSE e END ORDER BY n)
+          INTO steps
+          FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n);
+    END IF;
+    -- The run ends: the first failed step names the error.
+    SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
+     WHERE e->>'status' = 'failed' ORDER BY n LIMIT 1;
+    UPDATE provisioning.tenant_onboarding
+       SET provisioning_steps = steps, provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
+           status = p_run_status, finished_at = now_, error_step = fail->>'step',
+           error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
+     WHERE id = p_run_id;
+    UPDATE provisioning.tenants
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
+           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
+           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+                                     ELSE format('%s: %s', fail->>'step', fail->>'message') END
+     WHERE id = r.tenant_id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
+    VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
+            CASE WHEN p_run_status = 'CANCELLED' THEN 'run cancelled' || coalesce(': ' || r.cancel_reason, '')
+                 WHEN fail IS NULL THEN 'run finished'
+                 ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
+            extract(epoch FROM now_ - r.started_at) * 1000);
+    RETURN cancel;
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text,
+                                                 text, text) FROM PUBLIC;
+
+-- (function provisioning.provision_cancel as defined in sql/src/api.sql)
+CREATE FUNCTION provisioning.provision_cancel(tenant_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t provisioning.tenants := provisioning._authorize(tenant_id);
+    r provisioning.tenant_onboarding;
+BEGIN
+    IF length(reason) > 500 THEN
+        RAISE EXCEPTION 'reason must be at most 500 characters'
+            USING ERRCODE = '22023', HINT = 'Give a shorter reason; the run log keeps it.';
+    END IF;
+    SELECT * INTO r FROM provisioning.tenant_onboarding o
+     WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
+       FOR UPDATE;
+    IF FOUND THEN
+        -- a second cancel keeps the first one's time and reason
+        UPDATE provisioning.tenant_onboarding
+           SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
+               cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END
+         WHERE id = r.id;
+        IF r.status = 'PENDING' THEN
+            PERFORM provisioning._step_record(r.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'CANCELLED', NULL);
+        END IF;
+    END IF;
+    RETURN provisioning.provision_status(t.id);
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning.provision_cancel(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning.provision_cancel(uuid, text) TO provisioning_admin, provisioning_user;
 
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$

@@ -5,6 +5,62 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
 
 ----------------------------------------------------------------------------------------------------
+-- Cancelling a run (issue 20), undone. 1.2 knows no CANCELLED: a cancelled run is kept as FAILED
+-- (its log keeps the "run cancelled" row; it has no error_kind, so 1.2's retry_due leaves it
+-- alone, as 1.3's does), and a cancel its run worker has not acted on yet is dropped: that run
+-- goes on to its end. 1.2's _step_record comes back with the state machine's, below.
+----------------------------------------------------------------------------------------------------
+
+UPDATE provisioning.tenant_onboarding SET status = 'FAILED' WHERE status = 'CANCELLED';
+DROP FUNCTION provisioning.provision_cancel(uuid, text);
+DROP FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text, text, text);
+
+CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                                   metadata jsonb, prior provisioning.tenant_onboarding,
+                                                   attempt integer)
+    RETURNS provisioning.tenant_onboarding
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    config jsonb := provisioning._run_config(t, options);
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF t.engine IS NULL THEN
+        RAISE EXCEPTION 'tenant % has no engine', t.id
+            USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
+    PERFORM provisioning._wake();
+    BEGIN
+        INSERT INTO provisioning.tenant_onboarding
+               (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
+                provisioning_metadata, options, retry_of, retry_attempt)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+        RETURNING * INTO r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+     WHERE id = t.id;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (t.id, r.id, r.correlation_id, 'PENDING',
+            CASE WHEN prior.id IS NULL THEN 'run queued'
+                 ELSE format('retry of run %s queued (attempt %s)', prior.id, attempt) END);
+    RETURN r;
+END
+$$;
+
+ALTER TABLE provisioning.tenant_onboarding DROP COLUMN cancel_reason, DROP COLUMN cancel_requested_at,
+    DROP COLUMN prior_tenant_status, DROP CONSTRAINT tenant_onboarding_status_check,
+    ADD CONSTRAINT tenant_onboarding_status_check
+        CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED'));
+
+----------------------------------------------------------------------------------------------------
 -- Company names compared as the engine compares them (issue 17), undone: 1.2's rule (names equal
 -- ignoring case, on any engine) and its definitions.
 ----------------------------------------------------------------------------------------------------
@@ -346,7 +402,7 @@ REVOKE ALL ON FUNCTION provisioning._engine_credentials_given() FROM PUBLIC;
 -- One state machine (issue 18), undone: 1.2's definitions spell the rules out again.
 ----------------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
+CREATE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
                                           p_message text, p_duration_ms double precision,
                                           p_metadata jsonb, p_next_step text,
                                           p_run_status text, p_error_kind text)
@@ -447,5 +503,8 @@ BEGIN
 END
 $$;
 
-DROP FUNCTION provisioning._tenant_status_of_run(text);
+REVOKE ALL ON FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text,
+                                                 text, text) FROM PUBLIC;
+
+DROP FUNCTION provisioning._tenant_status_of_run(text, text);
 DROP FUNCTION provisioning._step_is_done(text);

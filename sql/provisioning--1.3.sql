@@ -71,7 +71,8 @@ CREATE TABLE provisioning.tenant_onboarding (
     tenant_id             uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
     correlation_id        uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     status                text NOT NULL DEFAULT 'PENDING'
-                          CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED')),
+                          CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED',
+                                            'CANCELLED')),
     created_at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     started_at            timestamptz,
     finished_at           timestamptz,
@@ -87,7 +88,13 @@ CREATE TABLE provisioning.tenant_onboarding (
     retry_attempt         integer NOT NULL DEFAULT 0,
     -- added by 1.2: when a run began last; the launcher leaves an interrupted run alone for
     -- a moment after that, so a run that kills its worker cannot restart in a tight loop
-    claimed_at            timestamptz
+    claimed_at            timestamptz,
+    -- added by 1.3: the tenant's status when the run was queued, which a cancelled run
+    -- leaves it in; a cancel asked for by provision_cancel, which the run's worker acts on
+    -- at its next step boundary (the caller's session writes these two, nothing else)
+    prior_tenant_status   text,
+    cancel_requested_at   timestamptz,
+    cancel_reason         text
 )
 -- Room left on each page keeps the step-boundary updates HOT (no new entry in each index).
 WITH (fillfactor = 70);
@@ -694,7 +701,8 @@ $$
 $$;
 
 -- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit. Checks
--- the company the run resolves to (options may name another one).
+-- the company the run resolves to (options may name another one). The tenant's status
+-- before the run is kept with it: a cancelled run gives it back.
 CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
                                         metadata jsonb, prior provisioning.tenant_onboarding,
                                         attempt integer)
@@ -717,8 +725,9 @@ BEGIN
     BEGIN
         INSERT INTO provisioning.tenant_onboarding
                (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
-                provisioning_metadata, options, retry_of, retry_attempt)
-        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+                provisioning_metadata, options, retry_of, retry_attempt, prior_tenant_status)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt,
+                t.provisioning_status)
         RETURNING * INTO r;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
@@ -785,11 +794,11 @@ CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, met
 
 -- The state machine's rules (src/run_state.c), which the workers and the NOTIFY trigger use
 -- too, so each exists once: is a step done (completed, exists or skipped), the tenant status
--- a run leaves, a run's progress in percent (its done steps of all, 100 only once it
--- completed).
+-- a run leaves (before: the tenant's status when it was queued, which a cancelled run gives
+-- back), a run's progress in percent (its done steps of all, 100 only once it completed).
 CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
-CREATE FUNCTION provisioning._tenant_status_of_run(run_status text) RETURNS text
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
@@ -1084,6 +1093,42 @@ BEGIN
 END
 $$;
 
+-- Cancels the tenant's queued or running run and returns the status document. A queued run
+-- has no worker: it ends CANCELLED here, at once. A running run is its run worker's to write:
+-- this only records the request, which the worker's next step boundary reads (_step_record);
+-- it starts nothing more, waits for the requests already sent and ends the run CANCELLED.
+-- The row's lock orders this against the worker: a claim (_run_begin) that comes after a
+-- queued run's cancel finds it no longer runnable, one that came before is a running run's.
+-- Either way the tenant goes back to its status before the run. With no run queued or
+-- running, the status document as it is.
+CREATE FUNCTION provisioning.provision_cancel(tenant_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t provisioning.tenants := provisioning._authorize(tenant_id);
+    r provisioning.tenant_onboarding;
+BEGIN
+    IF length(reason) > 500 THEN
+        RAISE EXCEPTION 'reason must be at most 500 characters'
+            USING ERRCODE = '22023', HINT = 'Give a shorter reason; the run log keeps it.';
+    END IF;
+    SELECT * INTO r FROM provisioning.tenant_onboarding o
+     WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
+       FOR UPDATE;
+    IF FOUND THEN
+        -- a second cancel keeps the first one's time and reason
+        UPDATE provisioning.tenant_onboarding
+           SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
+               cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END
+         WHERE id = r.id;
+        IF r.status = 'PENDING' THEN
+            PERFORM provisioning._step_record(r.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'CANCELLED', NULL);
+        END IF;
+    END IF;
+    RETURN provisioning.provision_status(t.id);
+END
+$$;
+
 ----------------------------------------------------------------------------------------------------
 -- sql/src/worker.sql
 ----------------------------------------------------------------------------------------------------
@@ -1093,7 +1138,7 @@ $$;
 
 -- What a worker needs to execute a run (credentials included): its operation, settings,
 -- steps, metadata, engine, why a critical step failed (error_kind, set before the run's end
--- while other steps still run), and each step's dependencies (depends_on: step -> the steps
+-- while other steps still run), whether a cancel was requested, and each step's dependencies (depends_on: step -> the steps
 -- it waits for, from the step catalog of the run's engine kind and operation). PL/pgSQL, not SQL: a SQL function with a SET clause
 -- is planned again in every transaction (0.3 ms of every run's start), PL/pgSQL keeps its plan.
 CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
@@ -1105,6 +1150,7 @@ BEGIN
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'cancel_requested', r.cancel_requested_at IS NOT NULL,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
                         WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
@@ -1162,25 +1208,31 @@ $$;
 -- Records a step boundary in one transaction: the outcome of p_step (status completed,
 -- exists, skipped, failed, or retrying while it is retried), the start of p_next_step,
 -- the metadata set since the last boundary (merged into the run's), and, with p_run_status,
--- the end of the run. Only the run's run worker calls it. A critical step's failure keeps
--- its kind (p_error_kind) in error_kind until the run ends: a resumed run ends as it would
--- have.
+-- the end of the run. Only the run's run worker calls it (and provision_cancel, for the end
+-- of a run still queued, which no worker has). A critical step's failure keeps its kind
+-- (p_error_kind) in error_kind until the run ends: a resumed run ends as it would have.
+-- Returns whether a cancel was requested (provision_cancel), read under the row's lock: then
+-- no step starts but one left running by an interrupted execution (executed again to learn
+-- its outcome), and a run ending CANCELLED gives every step still marked running (started,
+-- never executed) back to pending, and the tenant its status before the run.
 CREATE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
                                           p_message text, p_duration_ms double precision,
                                           p_metadata jsonb, p_next_step text,
                                           p_run_status text, p_error_kind text)
-    RETURNS void
+    RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    r     provisioning.tenant_onboarding;
-    now_  timestamptz := clock_timestamp();
-    steps jsonb;
-    i     integer;
-    fail  jsonb;
-    stops boolean := false;
+    r      provisioning.tenant_onboarding;
+    now_   timestamptz := clock_timestamp();
+    steps  jsonb;
+    i      integer;
+    fail   jsonb;
+    stops  boolean := false;
+    cancel boolean;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
+    cancel := r.cancel_requested_at IS NOT NULL;
     steps := r.provisioning_steps;
     IF p_step IS NOT NULL THEN
         SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
@@ -1198,6 +1250,8 @@ BEGIN
     IF p_next_step IS NOT NULL THEN
         SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
          WHERE e->>'step' = p_next_step;
+    END IF;
+    IF p_next_step IS NOT NULL AND (NOT cancel OR steps->i->>'status' = 'running') THEN
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
                      'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
@@ -1208,7 +1262,13 @@ BEGIN
                provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
                error_kind = CASE WHEN stops THEN coalesce(error_kind, p_error_kind) ELSE error_kind END
          WHERE id = p_run_id;
-        RETURN;
+        RETURN cancel;
+    END IF;
+    IF p_run_status = 'CANCELLED' THEN
+        SELECT jsonb_agg(CASE WHEN e->>'status' = 'running'
+                              THEN e || '{"status": "pending", "started_at": null}' ELSE e END ORDER BY n)
+          INTO steps
+          FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n);
     END IF;
     -- The run ends: the first failed step names the error.
     SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
@@ -1219,16 +1279,18 @@ BEGIN
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
     UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
            provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
            provisioning_error = CASE WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END
      WHERE id = r.tenant_id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
     VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
-            CASE WHEN fail IS NULL THEN 'run finished'
+            CASE WHEN p_run_status = 'CANCELLED' THEN 'run cancelled' || coalesce(': ' || r.cancel_reason, '')
+                 WHEN fail IS NULL THEN 'run finished'
                  ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
             extract(epoch FROM now_ - r.started_at) * 1000);
+    RETURN cancel;
 END
 $$;
 
@@ -1504,6 +1566,7 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
                           provisioning.provision_status(uuid),
                           provisioning.provision_logs(uuid),
                           provisioning.provision_retry(uuid, text),
+                          provisioning.provision_cancel(uuid, text),
                           provisioning.engine_health(uuid[])
       TO provisioning_admin, provisioning_user;
 GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text),

@@ -35,6 +35,7 @@ typedef struct RunContext
 	List	   *metadata;		/* key, value, ...: references to what the engine holds */
 	List	   *meta_written;	/* the keys set since the run (or step worker) last recorded */
 	FailKind	error_kind;		/* why the first critical step failed, or FAIL_NONE */
+	bool		cancel_requested;	/* provision_cancel asked for its end: nothing new starts */
 	double		delegated_engine_ms;	/* engine time of the steps step workers executed */
 	RunStep    *steps;
 	int			nsteps;
@@ -67,7 +68,7 @@ typedef struct UnsettledCreate
 /* A run's SQL I/O (run_store.c); NULL when the run finished or was cancelled meanwhile */
 extern RunContext *run_begin(MemoryContext parent, const pg_uuid_t *run_id);
 extern RunContext *run_describe(MemoryContext parent, const pg_uuid_t *run_id);
-extern void run_record(RunContext *ctx, int step, const char *status, int attempts,
+extern bool run_record(RunContext *ctx, int step, const char *status, int attempts,
 					   const char *message, double duration_ms, int next,
 					   const RunStatus *run_status, FailKind kind);
 extern void run_record_retry(RunContext *ctx, int step, int attempts, const char *message);

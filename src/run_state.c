@@ -25,12 +25,17 @@ run_status_is_final(RunStatus status)
 	return !run_status_is_active(status);
 }
 
-/* The tenant's status while a run is active, and once it ended with status. */
+/*
+ * The tenant's status while a run is active, and once it ended with status; before is the
+ * tenant's status when the run was queued, which a cancelled run leaves it in.
+ */
 TenantStatus
-tenant_status_of_run(RunStatus status)
+tenant_status_of_run(RunStatus status, TenantStatus before)
 {
 	switch (status)
 	{
+		case RUN_CANCELLED:
+			return before;
 		case RUN_PENDING:
 		case RUN_IN_PROGRESS:
 			return TENANT_PROVISIONING;
@@ -111,24 +116,31 @@ run_weigh_steps(RunStep *steps, int nsteps)
 /*
  * The run's end once nothing is left to start or in flight: FAILED after a critical step
  * failed, NOT_PROVISIONED when that was the driver's reachability step and the engine could
- * not be reached (nothing was provisioned); else PARTIAL while some step is not done,
- * COMPLETED when every one is. reachability_step is an index, -1 for none.
+ * not be reached (nothing was provisioned); COMPLETED when every step is done; CANCELLED
+ * when a cancel left steps unstarted; else PARTIAL (a non-critical step failed). A cancel
+ * that stopped nothing (the run had nothing left to start) leaves the run's own end.
+ * reachability_step is an index, -1 for none.
  */
 RunStatus
-run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKind error_kind)
+run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKind error_kind,
+				 bool cancel_requested)
 {
 	bool		stopped = false;
 	bool		all_done = true;
+	bool		left = false;
 
 	for (int i = 0; i < nsteps; i++)
 	{
 		stopped |= step_stops_run(&steps[i]);
 		all_done &= step_is_done(steps[i].status);
+		left |= steps[i].status == STEP_PENDING || steps[i].status == STEP_RUNNING;
 	}
 	if (stopped)
 		return reachability_step >= 0 && steps[reachability_step].status == STEP_FAILED &&
 			error_kind == FAIL_OFFLINE ? RUN_NOT_PROVISIONED : RUN_FAILED;
-	return all_done ? RUN_COMPLETED : RUN_PARTIAL;
+	if (all_done)
+		return RUN_COMPLETED;
+	return cancel_requested && left ? RUN_CANCELLED : RUN_PARTIAL;
 }
 
 /*
@@ -137,12 +149,14 @@ run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKi
  * steps wait for first (the critical path), then in the catalog's order; the run worker
  * executes the first (own) unless it executes one already, so that it is there to start
  * what waits for it as soon as it ends, and delegates the others. One at a time (parallel
- * 1) they keep the catalog's order: the sequential run as it always was. The run ends when
+ * 1) they keep the catalog's order: the sequential run as it always was. After a cancel was
+ * requested only a resumed step starts (a request of the interrupted execution may be out:
+ * executing it again learns its outcome, looking before it creates). The run ends when
  * nothing starts and nothing is in flight.
  */
 void
 run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
-		 FailKind error_kind, RunPlan *plan)
+		 FailKind error_kind, bool cancel_requested, RunPlan *plan)
 {
 	int			order[RUN_MAX_STEPS];
 	int			n = 0;
@@ -158,7 +172,7 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 		stop |= step_stops_run(&steps[i]);
 	}
 	for (int i = 0; i < nsteps && !stop && i < RUN_MAX_STEPS; i++)
-		if (step_ready(steps, i))
+		if (step_ready(steps, i) && (!cancel_requested || steps[i].resumed))
 		{
 			int			at = n++;
 
@@ -179,7 +193,8 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 	for (int i = busy ? 0 : 1; i < n; i++)
 		plan->delegate[plan->ndelegate++] = order[i];
 	plan->ends = n == 0 && in_flight == 0;
-	plan->end = plan->ends ? run_final_status(steps, nsteps, reachability_step, error_kind) :
+	plan->end = plan->ends ?
+		run_final_status(steps, nsteps, reachability_step, error_kind, cancel_requested) :
 		RUN_IN_PROGRESS;
 }
 

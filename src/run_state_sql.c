@@ -27,15 +27,20 @@ provisioning_step_is_done(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(status >= 0 && step_is_done((StepStatus) status));
 }
 
-/* provisioning._tenant_status_of_run(run_status text): NULL for a status that is none */
+/*
+ * provisioning._tenant_status_of_run(run_status text, before text): before is the tenant's
+ * status when the run was queued. NULL for a status that is none.
+ */
 Datum
 provisioning_tenant_status_of_run(PG_FUNCTION_ARGS)
 {
 	int			status = run_status_of_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	int			before = tenant_status_of_name(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
-	if (status < 0)
+	if (status < 0 || before < 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(tenant_status_names[tenant_status_of_run((RunStatus) status)]));
+	PG_RETURN_TEXT_P(cstring_to_text(tenant_status_names[tenant_status_of_run((RunStatus) status,
+																			  (TenantStatus) before)]));
 }
 
 /* provisioning._progress(done bigint, total bigint, run_status text): percent, 100 once completed */

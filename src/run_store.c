@@ -41,8 +41,10 @@ metadata_json(RunContext *ctx)
  * into the run's, and the run's end when run_status is set (kind: why it failed). step
  * and next are indexes, -1 for none. A critical step that failed before the run's end
  * leaves its kind in error_kind until the run ends, surviving a crash meanwhile (_step_record).
+ * Returns whether a cancel of the run was requested: read under the row's lock at no extra
+ * round trip. Once it was, no step starts but one left running (_step_record's rule).
  */
-void
+bool
 run_record(RunContext *ctx, int step, const char *status, int attempts, const char *message,
 		   double duration_ms, int next, const RunStatus *run_status, FailKind kind)
 {
@@ -52,6 +54,8 @@ run_record(RunContext *ctx, int step, const char *status, int attempts, const ch
 	char		nulls[10];
 	const char *kind_name = fail_kind_names[kind];
 	int			rc;
+	bool		cancel;
+	bool		isnull;
 	static SPIPlanPtr plan = NULL;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -87,15 +91,17 @@ run_record(RunContext *ctx, int step, const char *status, int attempts, const ch
 				"SELECT provisioning._step_record($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
 				10, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
-	if (rc != SPI_OK_SELECT)
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "recording a step failed: %s", SPI_result_code_string(rc));
+	cancel = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	list_free_deep(ctx->meta_written);
 	ctx->meta_written = NIL;
-	if (next >= 0)
+	if (next >= 0 && (!cancel || ctx->steps[next].status == STEP_RUNNING))
 	{
 		ctx->steps[next].status = STEP_RUNNING;
 		ctx->steps[next].attempts++;
 	}
+	return cancel;
 }
 
 /*
@@ -107,7 +113,8 @@ run_record_retry(RunContext *ctx, int step, int attempts, const char *message)
 {
 	/* everything in between is allocated in the transaction's memory */
 	worker_txn_begin(ctx->steps[step].key);
-	run_record(ctx, step, step_retrying_name, attempts, message, 0, -1, NULL, FAIL_NONE);
+	/* a cancel lets the step's attempts go on: it takes effect at the step's end */
+	(void) run_record(ctx, step, step_retrying_name, attempts, message, 0, -1, NULL, FAIL_NONE);
 	worker_txn_commit();
 }
 
@@ -309,6 +316,7 @@ run_read(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
 	ctx->error_kind = fail_kind_of_name(jb_text(&doc->root, "error_kind"));
+	ctx->cancel_requested = jb_bool(&doc->root, "cancel_requested", false);
 	if (jb_bool(&doc->root, "resumed", false))
 		ctx->resumed_at = GetCurrentTimestamp();
 

@@ -37,17 +37,33 @@
 /* How long a run worker with nothing to do waits for work before it exits */
 #define WORKER_IDLE_MS 10000
 
+/* The first step plan starts whose start is not recorded yet, or -1 */
+static int
+first_start(const RunContext *ctx, const RunPlan *plan)
+{
+	for (int i = -1; i < plan->ndelegate; i++)
+	{
+		int			step = i < 0 ? plan->own : plan->delegate[i];
+
+		if (step >= 0 && !ctx->steps[step].started)
+			return step;
+	}
+	return -1;
+}
+
 /*
  * A step boundary, in the open transaction: records the outcome of step done (-1 for
  * none: the run begins, or a step worker exited), decides which ready steps start (the
  * ones most steps wait for first; provisioning.max_parallel_steps at once, counting those
  * in flight), records their start, and the run's end once every step settled or a
- * critical one failed and nothing is in flight.
+ * critical one failed and nothing is in flight. After a cancel was requested nothing new
+ * starts and the run ends once nothing is in flight.
  */
 static void
 run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms, RunPlan *plan)
 {
-	int			first = -1;
+	int			first;
+	bool		cancel = false;
 
 	/*
 	 * A step worker costs a process start and a connection, more than a few of a fast
@@ -66,21 +82,30 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 		if (step_stops_run(&ctx->steps[done]) && ctx->error_kind == FAIL_NONE)
 			ctx->error_kind = result->kind;
 	}
-	run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind, plan);
+	run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind,
+			 ctx->cancel_requested, plan);
 
 	/* the first start goes with the outcome; steps whose start is recorded keep it */
-	for (int i = -1; i < plan->ndelegate && first < 0; i++)
-	{
-		int			step = i < 0 ? plan->own : plan->delegate[i];
-
-		if (step >= 0 && !ctx->steps[step].started)
-			first = step;
-	}
+	first = first_start(ctx, plan);
 	if (done >= 0 || first >= 0 || plan->ends)
-		run_record(ctx, done, done >= 0 ? step_status_names[result->status] : NULL,
-				   done >= 0 ? ctx->steps[done].attempts : 0, done >= 0 ? result->message : NULL,
-				   duration_ms, first, plan->ends ? &plan->end : NULL,
-				   plan->ends ? ctx->error_kind : done >= 0 ? result->kind : FAIL_NONE);
+		cancel = run_record(ctx, done, done >= 0 ? step_status_names[result->status] : NULL,
+							done >= 0 ? ctx->steps[done].attempts : 0, done >= 0 ? result->message : NULL,
+							duration_ms, first, plan->ends ? &plan->end : NULL,
+							plan->ends ? ctx->error_kind : done >= 0 ? result->kind : FAIL_NONE);
+	if (cancel && !ctx->cancel_requested && !plan->ends)
+	{
+		/*
+		 * A cancel requested since the last boundary: the record took the outcome but not
+		 * the start. Planned again, nothing new starts, and the run ends here unless steps
+		 * are in flight (their outcomes come first).
+		 */
+		ctx->cancel_requested = true;
+		run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind,
+				 true, plan);
+		first = first_start(ctx, plan);
+		if (first >= 0 || plan->ends)
+			run_record(ctx, -1, NULL, 0, NULL, 0, first, plan->ends ? &plan->end : NULL, ctx->error_kind);
+	}
 	if (first >= 0)
 		ctx->steps[first].started = true;
 	for (int i = -1; i < plan->ndelegate; i++)

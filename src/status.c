@@ -21,6 +21,7 @@ const char *const run_status_names[] = {
 	[RUN_PARTIAL] = "PARTIAL",
 	[RUN_FAILED] = "FAILED",
 	[RUN_NOT_PROVISIONED] = "NOT_PROVISIONED",
+	[RUN_CANCELLED] = "CANCELLED",
 	NULL
 };
 
@@ -71,6 +72,12 @@ int
 step_status_of_name(const char *name)
 {
 	return index_of_name(step_status_names, name);
+}
+
+int
+tenant_status_of_name(const char *name)
+{
+	return index_of_name(tenant_status_names, name);
 }
 
 FailKind

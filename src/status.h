@@ -14,7 +14,8 @@ typedef enum RunStatus
 	RUN_COMPLETED,
 	RUN_PARTIAL,				/* a non-critical step failed */
 	RUN_FAILED,					/* a critical step failed */
-	RUN_NOT_PROVISIONED			/* the engine could not be reached at the start */
+	RUN_NOT_PROVISIONED,		/* the engine could not be reached at the start */
+	RUN_CANCELLED				/* provision_cancel stopped it before its end */
 } RunStatus;
 
 typedef enum StepStatus
@@ -59,6 +60,7 @@ extern const char step_retrying_name[];
 /* The status named name, or -1. */
 extern int	run_status_of_name(const char *name);
 extern int	step_status_of_name(const char *name);
+extern int	tenant_status_of_name(const char *name);
 
 /* The kind named name; FAIL_NONE for NULL or a name it does not know. */
 extern FailKind fail_kind_of_name(const char *name);

@@ -96,3 +96,39 @@ BEGIN
     RETURN provisioning._status_doc(provisioning._retry_run(t, prior, step, 0), 'PROVISIONING');
 END
 $$;
+
+-- Cancels the tenant's queued or running run and returns the status document. A queued run
+-- has no worker: it ends CANCELLED here, at once. A running run is its run worker's to write:
+-- this only records the request, which the worker's next step boundary reads (_step_record);
+-- it starts nothing more, waits for the requests already sent and ends the run CANCELLED.
+-- The row's lock orders this against the worker: a claim (_run_begin) that comes after a
+-- queued run's cancel finds it no longer runnable, one that came before is a running run's.
+-- Either way the tenant goes back to its status before the run. With no run queued or
+-- running, the status document as it is.
+CREATE FUNCTION provisioning.provision_cancel(tenant_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t provisioning.tenants := provisioning._authorize(tenant_id);
+    r provisioning.tenant_onboarding;
+BEGIN
+    IF length(reason) > 500 THEN
+        RAISE EXCEPTION 'reason must be at most 500 characters'
+            USING ERRCODE = '22023', HINT = 'Give a shorter reason; the run log keeps it.';
+    END IF;
+    SELECT * INTO r FROM provisioning.tenant_onboarding o
+     WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
+       FOR UPDATE;
+    IF FOUND THEN
+        -- a second cancel keeps the first one's time and reason
+        UPDATE provisioning.tenant_onboarding
+           SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
+               cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END
+         WHERE id = r.id;
+        IF r.status = 'PENDING' THEN
+            PERFORM provisioning._step_record(r.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'CANCELLED', NULL);
+        END IF;
+    END IF;
+    RETURN provisioning.provision_status(t.id);
+END
+$$;

@@ -11,6 +11,7 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
                           provisioning.provision_status(uuid),
                           provisioning.provision_logs(uuid),
                           provisioning.provision_retry(uuid, text),
+                          provisioning.provision_cancel(uuid, text),
                           provisioning.engine_health(uuid[])
       TO provisioning_admin, provisioning_user;
 GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text),

@@ -106,7 +106,8 @@ $$
 $$;
 
 -- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit. Checks
--- the company the run resolves to (options may name another one).
+-- the company the run resolves to (options may name another one). The tenant's status
+-- before the run is kept with it: a cancelled run gives it back.
 CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
                                         metadata jsonb, prior provisioning.tenant_onboarding,
                                         attempt integer)
@@ -129,8 +130,9 @@ BEGIN
     BEGIN
         INSERT INTO provisioning.tenant_onboarding
                (tenant_id, provisioning_type, provisioning_config, provisioning_steps,
-                provisioning_metadata, options, retry_of, retry_attempt)
-        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt)
+                provisioning_metadata, options, retry_of, retry_attempt, prior_tenant_status)
+        VALUES (t.id, config->>'provisioning_type', config, steps, metadata, options, prior.id, attempt,
+                t.provisioning_status)
         RETURNING * INTO r;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id

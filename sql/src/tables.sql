@@ -62,7 +62,8 @@ CREATE TABLE provisioning.tenant_onboarding (
     tenant_id             uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
     correlation_id        uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     status                text NOT NULL DEFAULT 'PENDING'
-                          CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED')),
+                          CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED',
+                                            'CANCELLED')),
     created_at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     started_at            timestamptz,
     finished_at           timestamptz,
@@ -78,7 +79,13 @@ CREATE TABLE provisioning.tenant_onboarding (
     retry_attempt         integer NOT NULL DEFAULT 0,
     -- added by 1.2: when a run began last; the launcher leaves an interrupted run alone for
     -- a moment after that, so a run that kills its worker cannot restart in a tight loop
-    claimed_at            timestamptz
+    claimed_at            timestamptz,
+    -- added by 1.3: the tenant's status when the run was queued, which a cancelled run
+    -- leaves it in; a cancel asked for by provision_cancel, which the run's worker acts on
+    -- at its next step boundary (the caller's session writes these two, nothing else)
+    prior_tenant_status   text,
+    cancel_requested_at   timestamptz,
+    cancel_reason         text
 )
 -- Room left on each page keeps the step-boundary updates HOT (no new entry in each index).
 WITH (fillfactor = 70);

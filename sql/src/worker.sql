@@ -3,7 +3,7 @@
 
 -- What a worker needs to execute a run (credentials included): its operation, settings,
 -- steps, metadata, engine, why a critical step failed (error_kind, set before the run's end
--- while other steps still run), and each step's dependencies (depends_on: step -> the steps
+-- while other steps still run), whether a cancel was requested, and each step's dependencies (depends_on: step -> the steps
 -- it waits for, from the step catalog of the run's engine kind and operation). PL/pgSQL, not SQL: a SQL function with a SET clause
 -- is planned again in every transaction (0.3 ms of every run's start), PL/pgSQL keeps its plan.
 CREATE FUNCTION provisioning._run_description(r provisioning.tenant_onboarding) RETURNS jsonb
@@ -15,6 +15,7 @@ BEGIN
         'tenant_id', r.tenant_id, 'started_at', extract(epoch FROM r.started_at),
         'queued_ms', extract(epoch FROM r.started_at - r.created_at) * 1000,
         'steps', r.provisioning_steps, 'metadata', r.provisioning_metadata, 'error_kind', r.error_kind,
+        'cancel_requested', r.cancel_requested_at IS NOT NULL,
         'depends_on', (SELECT coalesce(jsonb_object_agg(c.step, c.depends_on), '{}')
                          FROM provisioning.step_catalog c
                         WHERE c.engine_kind = r.provisioning_config->>'engine_kind'
@@ -72,25 +73,31 @@ $$;
 -- Records a step boundary in one transaction: the outcome of p_step (status completed,
 -- exists, skipped, failed, or retrying while it is retried), the start of p_next_step,
 -- the metadata set since the last boundary (merged into the run's), and, with p_run_status,
--- the end of the run. Only the run's run worker calls it. A critical step's failure keeps
--- its kind (p_error_kind) in error_kind until the run ends: a resumed run ends as it would
--- have.
+-- the end of the run. Only the run's run worker calls it (and provision_cancel, for the end
+-- of a run still queued, which no worker has). A critical step's failure keeps its kind
+-- (p_error_kind) in error_kind until the run ends: a resumed run ends as it would have.
+-- Returns whether a cancel was requested (provision_cancel), read under the row's lock: then
+-- no step starts but one left running by an interrupted execution (executed again to learn
+-- its outcome), and a run ending CANCELLED gives every step still marked running (started,
+-- never executed) back to pending, and the tenant its status before the run.
 CREATE FUNCTION provisioning._step_record(p_run_id uuid, p_step text, p_status text, p_attempts integer,
                                           p_message text, p_duration_ms double precision,
                                           p_metadata jsonb, p_next_step text,
                                           p_run_status text, p_error_kind text)
-    RETURNS void
+    RETURNS boolean
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    r     provisioning.tenant_onboarding;
-    now_  timestamptz := clock_timestamp();
-    steps jsonb;
-    i     integer;
-    fail  jsonb;
-    stops boolean := false;
+    r      provisioning.tenant_onboarding;
+    now_   timestamptz := clock_timestamp();
+    steps  jsonb;
+    i      integer;
+    fail   jsonb;
+    stops  boolean := false;
+    cancel boolean;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
+    cancel := r.cancel_requested_at IS NOT NULL;
     steps := r.provisioning_steps;
     IF p_step IS NOT NULL THEN
         SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
@@ -108,6 +115,8 @@ BEGIN
     IF p_next_step IS NOT NULL THEN
         SELECT n - 1 INTO STRICT i FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
          WHERE e->>'step' = p_next_step;
+    END IF;
+    IF p_next_step IS NOT NULL AND (NOT cancel OR steps->i->>'status' = 'running') THEN
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', 'running', 'attempts', (steps->i->>'attempts')::integer + 1,
                      'started_at', now_, 'finished_at', NULL, 'duration_ms', NULL, 'message', NULL));
@@ -118,7 +127,13 @@ BEGIN
                provisioning_metadata = provisioning_metadata || coalesce(p_metadata, '{}'),
                error_kind = CASE WHEN stops THEN coalesce(error_kind, p_error_kind) ELSE error_kind END
          WHERE id = p_run_id;
-        RETURN;
+        RETURN cancel;
+    END IF;
+    IF p_run_status = 'CANCELLED' THEN
+        SELECT jsonb_agg(CASE WHEN e->>'status' = 'running'
+                              THEN e || '{"status": "pending", "started_at": null}' ELSE e END ORDER BY n)
+          INTO steps
+          FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n);
     END IF;
     -- The run ends: the first failed step names the error.
     SELECT e INTO fail FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(e, n)
@@ -129,16 +144,18 @@ BEGIN
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
     UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status),
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
            provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
            provisioning_error = CASE WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END
      WHERE id = r.tenant_id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
     VALUES (r.tenant_id, r.id, r.correlation_id, p_run_status,
-            CASE WHEN fail IS NULL THEN 'run finished'
+            CASE WHEN p_run_status = 'CANCELLED' THEN 'run cancelled' || coalesce(': ' || r.cancel_reason, '')
+                 WHEN fail IS NULL THEN 'run finished'
                  ELSE format('run finished; %s failed: %s', fail->>'step', fail->>'message') END,
             extract(epoch FROM now_ - r.started_at) * 1000);
+    RETURN cancel;
 END
 $$;
 

@@ -80,6 +80,31 @@ SELECT provisioning.provision_status('00000000-0000-4000-8000-00000000ffff');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 
+-- provision_cancel: a member cancels its tenant's run (queued and cancelled in one
+-- transaction: no worker sees it), not another tenant's; an admin any tenant's; unknown
+-- tenants are PT404
+BEGIN;
+SET LOCAL ROLE regress_member;
+SELECT set_config('request.jwt.claims', '{"sub": "alice"}', true) IS NOT NULL AS claims;
+SELECT provisioning.provision_start('00000000-0000-4000-8000-00000000000a')->>'status' AS status;
+SELECT d->>'status' AS status, d->>'tenant_status' AS tenant_status
+  FROM provisioning.provision_cancel('00000000-0000-4000-8000-00000000000a', 'not now') d;
+SELECT provisioning.provision_cancel('00000000-0000-4000-8000-00000000000b');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_admin;
+SELECT provisioning.provision_start('00000000-0000-4000-8000-00000000000b')->>'status' AS status;
+SELECT provisioning.provision_cancel('00000000-0000-4000-8000-00000000000b')->>'status' AS status;
+SELECT provisioning.provision_cancel('00000000-0000-4000-8000-00000000ffff');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE regress_admin;
+SELECT provisioning.provision_cancel('00000000-0000-4000-8000-00000000000a', repeat('x', 501));
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+
 -- Nobody but the owner runs the worker-side functions
 BEGIN;
 SET LOCAL ROLE regress_admin;

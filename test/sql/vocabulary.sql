@@ -17,10 +17,11 @@ SELECT (SELECT array_agg(v ORDER BY v) FROM jsonb_array_elements_text(provisioni
  WHERE c.conrelid = 'provisioning.tenants'::regclass AND pg_get_constraintdef(c.oid) LIKE '%provisioning_status%';
 
 -- The state machine's rules as SQL asks them (src/run_state.c): which step statuses are done,
--- which tenant status each run status leaves, progress at its edges.
+-- which tenant status each run status leaves (a tenant FAILED before the run: CANCELLED gives it
+-- back), progress at its edges.
 SELECT s AS step_status, provisioning._step_is_done(s) AS done
   FROM jsonb_array_elements_text(provisioning._vocabulary()->'step') s;
-SELECT r AS run_status, provisioning._tenant_status_of_run(r) AS tenant_status
+SELECT r AS run_status, provisioning._tenant_status_of_run(r, 'FAILED') AS tenant_status
   FROM jsonb_array_elements_text(provisioning._vocabulary()->'run') r;
 SELECT provisioning._progress(0, 10, 'IN_PROGRESS') AS none, provisioning._progress(10, 10, 'PARTIAL') AS all_but_completed,
        provisioning._progress(10, 10, 'COMPLETED') AS completed, provisioning._progress(3, 0, 'FAILED') AS no_steps;
