@@ -54,7 +54,9 @@ $node->safe_psql('postgres', "ALTER EXTENSION provisioning UPDATE TO '1.1'");
 $node->safe_psql('postgres', 'CREATE TABLE finished AS SELECT id FROM provisioning.tenant_onboarding');
 my $finished = q{
 	SELECT md5(string_agg(r, '' ORDER BY r)) FROM (
-	  SELECT (row_to_json(o)::jsonb - 'claimed_at')::text AS r   -- a 1.2 column
+	  -- without the columns later versions add (claimed_at: 1.2; the cancel's: 1.3), empty for them
+	  SELECT (row_to_json(o)::jsonb - 'claimed_at' - 'prior_tenant_status' - 'cancel_requested_at'
+	          - 'cancel_reason')::text AS r
 	    FROM provisioning.tenant_onboarding o WHERE id IN (SELECT id FROM finished)
 	  UNION ALL
 	  SELECT row_to_json(l)::text FROM provisioning.run_log l WHERE run_id IN (SELECT id FROM finished)) s};
