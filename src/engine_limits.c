@@ -79,7 +79,7 @@ engine_limits_shmem_init(void)
 	}
 	info.keysize = sizeof(EngineKey);
 	info.entrysize = sizeof(EngineUse);
-	engine_uses = ShmemInitHash("provisioning engine limits", ENGINE_USE_SIZE, ENGINE_USE_SIZE,
+	engine_uses = ShmemInitHash("provisioning engine uses", ENGINE_USE_SIZE, ENGINE_USE_SIZE,
 								&info, HASH_ELEM | HASH_BLOBS);
 }
 
