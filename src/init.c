@@ -114,7 +114,7 @@ define_settings(void)
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.http_retries",
 							"Retries of a step after a transient engine error.",
-							"Timeouts, connection resets, 429 and 5xx are transient.",
+							"Timeouts, connection resets and 5xx are transient; a 429 pauses the engine first.",
 							&prov_http_retries, 3, 0, 20,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.http_retry_delay_ms",
