@@ -67,6 +67,9 @@ DROP TRIGGER engines_api_key_given ON provisioning.engines;
 DROP TRIGGER engines_api_secret_given ON provisioning.engines;
 DROP FUNCTION provisioning._engine_credentials_given();
 
+-- An engine's capacity (section 11), checked with the rest of its row.
+ALTER TABLE provisioning.engines ADD COLUMN max_concurrent_requests integer,
+    ADD COLUMN requests_per_second numeric;
 -- (function provisioning._engine_checked as defined in sql/src/engines.sql)
 CREATE OR REPLACE FUNCTION provisioning._engine_checked() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
@@ -80,6 +83,14 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
                   HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    IF NEW.max_concurrent_requests <= 0 OR NEW.requests_per_second <= 0 THEN
+        RAISE EXCEPTION 'max_concurrent_requests and requests_per_second of engine "%" must be positive', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = format('max_concurrent_requests is %s, requests_per_second is %s.',
+                                  coalesce(NEW.max_concurrent_requests::text, 'null'),
+                                  coalesce(NEW.requests_per_second::text, 'null')),
+                  HINT = 'NULL sets no limit.';
     END IF;
     FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
         value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;
@@ -356,7 +367,9 @@ BEGIN
                           AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
-                                             'options', e.options)
+                                             'options', e.options,
+                                             'max_concurrent_requests', e.max_concurrent_requests,
+                                             'requests_per_second', e.requests_per_second)
                      FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
                     WHERE t.id = r.tenant_id));
 END

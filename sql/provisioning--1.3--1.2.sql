@@ -124,6 +124,7 @@ CREATE UNIQUE INDEX tenants_engine_company_key
     WHERE engine IS NOT NULL;
 
 ALTER TABLE provisioning.tenants DROP COLUMN company_key;
+ALTER TABLE provisioning.engines DROP COLUMN max_concurrent_requests, DROP COLUMN requests_per_second;
 DROP FUNCTION provisioning._companies_distinct(text);
 DROP FUNCTION provisioning._company_comparison(text);
 DROP FUNCTION provisioning._company_key(text, text);

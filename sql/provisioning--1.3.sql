@@ -26,7 +26,10 @@ CREATE TABLE provisioning.engines (
     base_url   text NOT NULL CHECK (base_url ~* '^https?://[^/@\s]+(/[^\s]*)?$'),
     api_key    text,
     api_secret text,
-    options    jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object')
+    options    jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
+    -- added by 1.3: the engine's capacity, kept by all workers together (null: no limit)
+    max_concurrent_requests integer,
+    requests_per_second     numeric
 );
 COMMENT ON TABLE provisioning.engines IS
     'ERP engines tenants are provisioned on; api_key and api_secret are readable by the extension owner only.';
@@ -421,7 +424,7 @@ CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_
 -- Engine secrets: a base_url is scheme, host, port and path only; api_key and api_secret are
 -- one HTTP header line each and travel only to the engine they were given for.
 
--- Checks an engine row as it is written. A base_url change is judged from the row's old and
+-- Checks an engine row as it is written. Its limits are positive or null (none). A base_url change is judged from the row's old and
 -- new values alone (1.2 asked session variables that any role can set): no credential the
 -- engine had may go to the new address, so both must change in the same statement.
 CREATE FUNCTION provisioning._engine_checked() RETURNS trigger
@@ -436,6 +439,14 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
                   HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    IF NEW.max_concurrent_requests <= 0 OR NEW.requests_per_second <= 0 THEN
+        RAISE EXCEPTION 'max_concurrent_requests and requests_per_second of engine "%" must be positive', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = format('max_concurrent_requests is %s, requests_per_second is %s.',
+                                  coalesce(NEW.max_concurrent_requests::text, 'null'),
+                                  coalesce(NEW.requests_per_second::text, 'null')),
+                  HINT = 'NULL sets no limit.';
     END IF;
     FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
         value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;
@@ -1157,7 +1168,9 @@ BEGIN
                           AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
-                                             'options', e.options)
+                                             'options', e.options,
+                                             'max_concurrent_requests', e.max_concurrent_requests,
+                                             'requests_per_second', e.requests_per_second)
                      FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
                     WHERE t.id = r.tenant_id));
 END

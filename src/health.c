@@ -6,7 +6,9 @@
  * cache are probed concurrently with one libcurl multi handle under one deadline, so
  * offline engines answer within the connect timeout however many are asked about. The
  * cache lives in shared memory, holds at most HEALTH_CACHE_SIZE answers (the oldest
- * goes first), and works in read-only transactions (PostgREST GET).
+ * goes first), and works in read-only transactions (PostgREST GET). A probe is one of the
+ * engine's requests (engine_limits.c): one without a slot by the deadline is not sent, its
+ * answer not cached; a refusal (http_throttled) pauses the engine for every process.
  */
 #include "postgres.h"
 
@@ -41,6 +43,9 @@ typedef struct Probe
 	bool		known;			/* the engine row exists and has a driver */
 	const EngineDriver *driver;
 	ProbeRequest request;		/* url NULL: nothing to send */
+	EngineLimits limits;
+	bool		holds_slot;
+	bool		unsent;			/* no slot came in time: not cached */
 	CURL	   *handle;
 	struct curl_slist *headers;
 	HttpResponse response;
@@ -113,7 +118,7 @@ write_cache(Probe *probes, int n)
 	{
 		HealthEntry *e;
 
-		if (probes[i].cached || !probes[i].known)
+		if (probes[i].cached || !probes[i].known || probes[i].unsent)
 			continue;
 		if (hash_search(prov_health_cache, &probes[i].key, HASH_FIND, NULL) == NULL &&
 			hash_get_num_entries(prov_health_cache) >= HEALTH_CACHE_SIZE)
@@ -137,10 +142,11 @@ load_engines(Probe *probes, int n)
 	for (int i = 0; i < n; i++)
 	{
 		Probe	   *p = &probes[i];
-		const char *row[5];
+		const char *row[7];
 
 		values[0] = CStringGetTextDatum(p->engine);
-		if (SPI_execute_with_args("SELECT kind, base_url, api_key, api_secret, options::text"
+		if (SPI_execute_with_args("SELECT kind, base_url, api_key, api_secret, options::text,"
+								  " max_concurrent_requests, requests_per_second"
 								  " FROM provisioning.engines WHERE name = $1",
 								  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read provisioning.engines");
@@ -158,7 +164,9 @@ load_engines(Probe *probes, int n)
 			continue;
 		}
 		p->known = true;
-		make_key(&p->key, p->engine, row, lengthof(row));
+		/* what is probed: the limits only say when */
+		make_key(&p->key, p->engine, row, 5);
+		engine_limits_set(&p->limits, p->engine, row[5], row[6]);
 		{
 			/* SPI's memory goes away at SPI_finish */
 			MemoryContext spi = MemoryContextSwitchTo(caller);
@@ -206,12 +214,23 @@ probe_engines(Probe *probes, int n)
 		int			left;
 		TimestampTz deadline;
 
+		/* one deadline for all: a probe still without a slot or an answer then is offline */
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), prov_http_timeout_ms);
 		for (int i = 0; i < n; i++)
 		{
 			Probe	   *p = &probes[i];
 
 			if (p->cached || p->request.url == NULL)
 				continue;
+			p->holds_slot = engine_slot_acquire(&p->limits, deadline);
+			if (!p->holds_slot)
+			{
+				p->unsent = true;
+				set_answer(p, "offline",
+						   psprintf("no request slot within %d ms: the engine is at its max_concurrent_requests or requests_per_second, or asked for a pause",
+									prov_http_timeout_ms));
+				continue;
+			}
 			p->headers = http_headers(p->request.authorization, correlation, p->request.body != NULL);
 			p->handle = http_handle_new(p->headers, &p->response);
 			if (p->request.body)
@@ -222,8 +241,6 @@ probe_engines(Probe *probes, int n)
 						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 						 errmsg("could not prepare the probe of engine %s", p->engine)));
 		}
-		/* one deadline for all: a probe still without an answer then is offline */
-		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), prov_http_timeout_ms);
 		do
 		{
 			CURLMcode	mc = curl_multi_perform(multi, &running);
@@ -245,6 +262,8 @@ probe_engines(Probe *probes, int n)
 				if (probes[i].handle == msg->easy_handle)
 				{
 					http_finish(probes[i].handle, msg->data.result, &probes[i].response);
+					if (http_throttled(&probes[i].response))
+						engine_pause(&probes[i].limits, Max(probes[i].response.retry_after_s, 0) * 1000L);
 					judge(&probes[i]);
 				}
 		}
@@ -258,6 +277,8 @@ probe_engines(Probe *probes, int n)
 				curl_multi_remove_handle(multi, probes[i].handle);
 				curl_easy_cleanup(probes[i].handle);
 			}
+			if (probes[i].holds_slot)
+				engine_slot_release(&probes[i].limits);
 			if (probes[i].headers)
 				http_headers_free(probes[i].headers);
 			/* both may carry credentials */
@@ -267,6 +288,7 @@ probe_engines(Probe *probes, int n)
 				explicit_bzero(probes[i].request.body, strlen(probes[i].request.body));
 			probes[i].handle = NULL;
 			probes[i].headers = NULL;
+			probes[i].holds_slot = false;
 		}
 		curl_multi_cleanup(multi);
 	}

@@ -9,8 +9,9 @@
 
 #include "datatype/timestamp.h"
 
+#include "engine_limits.h"
+
 #define HEALTH_CACHE_SIZE 1024
-#define ENGINE_NAME_LEN 64		/* engines.name is at most 63 bytes */
 
 /*
  * An answer is about what was probed: the engine's row as it was (kind, base_url,

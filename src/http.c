@@ -7,9 +7,20 @@
  * timeouts, a body capped at provisioning.max_response_size, and a progress callback that
  * aborts the transfer when the process must stop. A client keeps one easy handle, so its
  * connection is reused.
+ *
+ * A client's requests keep to its engine's capacity (engine_limits.c): each waits for a
+ * slot and holds it while it is out. An engine's own refusal to take a request now, a 429
+ * or a 503 with Retry-After, pauses every process's requests to it for the time it asks
+ * (at most provisioning.retry_after_max), and the request is sent again after that pause,
+ * a write too: both engines refuse so before they run anything (Frappe's rate limiter,
+ * Odoo's proxy and its workers' limits). Those pauses are no failed attempt; a request
+ * refused HTTP_MAX_PAUSES times in a row ends as a transient failure of its step.
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "common/pg_prng.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -30,6 +41,9 @@
 					 errmsg("could not set libcurl option %s", #option), \
 					 errdetail("%s", curl_easy_strerror(rc_)))); \
 	} while (0)
+
+/* Refusals of one request (429, 503 with Retry-After) met by pauses before it fails */
+#define HTTP_MAX_PAUSES 10
 
 void		(*http_sent_hook) (void) = NULL;
 void		(*http_wait_hook) (void) = NULL;
@@ -230,6 +244,29 @@ http_client_cleanup(HttpClient *client)
 	client->multi = NULL;
 	client->headers = NULL;
 	client->body_headers = NULL;
+}
+
+/* Exponential backoff with jitter; at least the engine's Retry-After. */
+long
+http_backoff_ms(int attempt, int retry_after_s)
+{
+	double		base = Min(prov_http_retry_delay_ms * pow(2.0, attempt - 1), 60000.0);
+	double		delay = base * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state));
+
+	if (retry_after_s >= 0)
+		delay = Max(delay, retry_after_s * 1000.0);
+	return (long) delay;
+}
+
+/*
+ * The engine refused the request for now, before running it: its rate limiter's 429, or
+ * a 503 that says when to come back (maintenance, a proxy's limit). A 503 without
+ * Retry-After may come from an engine that failed midway: a transient failure.
+ */
+bool
+http_throttled(const HttpResponse *response)
+{
+	return response->status == 429 || (response->status == 503 && response->retry_after_s >= 0);
 }
 
 static HttpOutcome
@@ -497,6 +534,25 @@ transfer(HttpClient *client, CURL *handle, double *hook_ms)
 	return code;
 }
 
+/* transfer, holding one of the engine's request slots while the request is out */
+static CURLcode
+transfer_in_slot(HttpClient *client, CURL *handle, double *hook_ms)
+{
+	volatile CURLcode code = CURLE_FAILED_INIT;
+
+	engine_slot_acquire(&client->limits, 0);
+	PG_TRY();
+	{
+		code = transfer(client, handle, hook_ms);
+	}
+	PG_FINALLY();
+	{
+		engine_slot_release(&client->limits);
+	}
+	PG_END_TRY();
+	return code;
+}
+
 static void
 perform(HttpClient *client, const char *method, const char *url, const char *json_body,
 		bool may_reuse, HttpResponse *response)
@@ -505,7 +561,6 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 	CURLcode	code;
 	double		hook_ms;
 
-	response_reset(response);
 	curl_easy_reset(handle);	/* keeps the connection cache */
 	set_common_options(handle, json_body ? client->body_headers : client->headers, response);
 	CURL_SETOPT(handle, CURLOPT_URL, url);
@@ -525,18 +580,33 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 	if (!may_reuse)
 		CURL_SETOPT(handle, CURLOPT_FRESH_CONNECT, 1L);
 
-	code = transfer(client, handle, &hook_ms);
-	http_finish(handle, code, response);
+	for (int refusals = 1;; refusals++)
+	{
+		long		pause_ms;
 
-	/*
-	 * The hook's WAL flush ran while the engine answered: on a busy disk it would make a
-	 * fast engine look slow (and its steps run at once), and count as the engine's time.
-	 */
-	response->elapsed_ms = Max(response->elapsed_ms - hook_ms, 0);
-	response->wait_ms = Max(response->wait_ms - hook_ms, 0);
-	client->elapsed_ms += response->elapsed_ms;
-	if (client->requests++ == 0 || response->wait_ms < client->fastest_ms)
-		client->fastest_ms = response->wait_ms;
+		response_reset(response);
+		code = transfer_in_slot(client, handle, &hook_ms);
+		http_finish(handle, code, response);
+
+		/*
+		 * The hook's WAL flush ran while the engine answered: on a busy disk it would make a
+		 * fast engine look slow (and its steps run at once), and count as the engine's time.
+		 */
+		response->elapsed_ms = Max(response->elapsed_ms - hook_ms, 0);
+		response->wait_ms = Max(response->wait_ms - hook_ms, 0);
+		client->elapsed_ms += response->elapsed_ms;
+		if (client->requests++ == 0 || response->wait_ms < client->fastest_ms)
+			client->fastest_ms = response->wait_ms;
+
+		if (!http_throttled(response))
+			break;
+		/* every process waits what the engine asked; this one a little more, so they spread */
+		pause_ms = Max(response->retry_after_s, 0) * 1000L;
+		engine_pause(&client->limits, pause_ms);
+		if (refusals >= HTTP_MAX_PAUSES)
+			break;
+		worker_sleep(pause_ms + http_backoff_ms(refusals, -1));
+	}
 }
 
 /* A request; anything but a GET may write, so it gets a fresh connection. */

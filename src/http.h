@@ -11,6 +11,8 @@
 
 #include "lib/stringinfo.h"
 
+#include "engine_limits.h"
+
 /* How a request ended, as far as retrying is concerned. */
 typedef enum HttpOutcome
 {
@@ -19,7 +21,8 @@ typedef enum HttpOutcome
 	HTTP_CONFLICT,				/* 409 */
 	HTTP_UNAUTHORIZED,			/* 401, 403 */
 	HTTP_REJECTED,				/* any other 4xx: the engine refused the request */
-	HTTP_TRANSIENT,				/* 408, 429, 5xx, timeouts, resets: worth retrying */
+	HTTP_TRANSIENT,				/* 408, 429, 5xx, timeouts, resets: worth retrying (a 429
+								 * only once the engine's pauses are spent: perform) */
 	HTTP_UNREACHABLE			/* no connection could be made */
 } HttpOutcome;
 
@@ -45,6 +48,7 @@ typedef struct HttpClient
 	double		elapsed_ms;		/* time spent in requests: the run's engine time */
 	int			requests;		/* requests sent */
 	double		fastest_ms;		/* the quickest of their answers (wait_ms) */
+	EngineLimits limits;		/* the engine's capacity, kept by every request (zeroed: none) */
 } HttpClient;
 
 /* Called in this process once each request went out, before its answer is read; or NULL */
@@ -61,6 +65,8 @@ extern void http_request(HttpClient *client, const char *method, const char *url
 						 const char *json_body, HttpResponse *response);
 extern void http_post_read(HttpClient *client, const char *url, const char *json_body,
 						   HttpResponse *response);
+extern long http_backoff_ms(int attempt, int retry_after_s);
+extern bool http_throttled(const HttpResponse *response);
 extern char *http_escape(const char *text);
 extern void http_copy_text(char *dst, const char *text, size_t size);
 extern char *http_base_url(const char *url);

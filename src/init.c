@@ -17,6 +17,7 @@
 #include "utils/hsearch.h"
 
 #include "provisioning.h"
+#include "engine_limits.h"
 #include "health.h"
 #include "run_events.h"
 #include "run_state.h"
@@ -113,7 +114,7 @@ define_settings(void)
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.http_retries",
 							"Retries of a step after a transient engine error.",
-							"Timeouts, connection resets, 429 and 5xx are transient.",
+							"Timeouts, connection resets and 5xx are transient; a 429 pauses the engine first.",
 							&prov_http_retries, 3, 0, 20,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.http_retry_delay_ms",
@@ -191,8 +192,10 @@ provisioning_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
-						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)));
-	RequestNamedLWLockTranche("provisioning", 1);
+						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)) +
+						   engine_limits_shmem_size());
+	/* the health cache's lock, and the engine limits' */
+	RequestNamedLWLockTranche("provisioning", 2);
 }
 
 static void
@@ -218,6 +221,7 @@ provisioning_shmem_startup(void)
 	info.entrysize = sizeof(HealthEntry);
 	prov_health_cache = ShmemInitHash("provisioning engine health", HEALTH_CACHE_SIZE,
 									  HEALTH_CACHE_SIZE, &info, HASH_ELEM | HASH_BLOBS);
+	engine_limits_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

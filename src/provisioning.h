@@ -78,6 +78,7 @@ extern void dynamic_worker_init(struct BackgroundWorker *worker, const char *fun
 extern void dynamic_worker_connect(Datum arg, const char *appname);
 extern bool extension_ready(void);
 extern void reload_if_pending(void);
+extern void worker_wait(long ms);
 extern void worker_sleep(long ms);
 
 /* Worker transactions, the worker_spi ritual (worker_txn.c) */

@@ -334,6 +334,10 @@ run_read(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 		ctx->step.engine.api_key = jb_text(engine, "api_key");
 		ctx->step.engine.api_secret = jb_text(engine, "api_secret");
 		ctx->step.engine.options = jb_object_copy(engine, "options");
+		/* every request of the run keeps to them, with no lookup of its own */
+		engine_limits_set(&ctx->step.http.limits, ctx->engine_name,
+						  jb_text(engine, "max_concurrent_requests"),
+						  jb_text(engine, "requests_per_second"));
 	}
 	ctx->driver = ctx->engine_kind ? driver_for_kind(ctx->engine_kind) : NULL;
 	ctx->reachability_step = reachability_step_of(ctx);

@@ -9,9 +9,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -24,22 +21,10 @@
 /* Resumes of one step (crash restarts) tolerated beyond its retries before giving up */
 #define MAX_INTERRUPTIONS 5
 
-/* Exponential backoff with jitter; at least the engine's Retry-After. */
-static long
-backoff_ms(int attempt, int retry_after_s)
-{
-	double		base = Min(prov_http_retry_delay_ms * pow(2.0, attempt - 1), 60000.0);
-	double		delay = base * (0.5 + 0.5 * pg_prng_double(&pg_global_prng_state));
-
-	if (retry_after_s >= 0)
-		delay = Max(delay, retry_after_s * 1000.0);
-	return (long) delay;
-}
-
 void
 backoff_sleep(int attempt, int retry_after_s)
 {
-	worker_sleep(backoff_ms(attempt, retry_after_s));
+	worker_sleep(http_backoff_ms(attempt, retry_after_s));
 }
 
 /* Calls the step's function; an ERROR raised inside fails the step instead of the worker. */
@@ -127,7 +112,7 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 			step->attempts >= 1 + prov_http_retries)
 			break;
 
-		delay = backoff_ms(step->attempts, result->retry_after_s);
+		delay = http_backoff_ms(step->attempts, result->retry_after_s);
 		message = psprintf("attempt %d failed: %s; retried after %ld ms",
 						   step->attempts, result->message, delay);
 		run_event_retry(ctx, idx, result, delay);

@@ -80,7 +80,26 @@ reload_if_pending(void)
 	}
 }
 
-/* Sleeps with the latch: interrupts, reloads and postmaster death are served. */
+/*
+ * Waits on the latch for at most ms, returning when it is set: interrupts, reloads and
+ * postmaster death are served, and a run worker takes its step workers' reports.
+ */
+void
+worker_wait(long ms)
+{
+	if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+				  PG_WAIT_EXTENSION) & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		/* a step's wait, as a request's: the run worker takes its step workers' reports */
+		if (http_wait_hook != NULL)
+			http_wait_hook();
+	}
+	CHECK_FOR_INTERRUPTS();
+	reload_if_pending();
+}
+
+/* Sleeps with the latch for ms (worker_wait) */
 void
 worker_sleep(long ms)
 {
@@ -93,15 +112,6 @@ worker_sleep(long ms)
 
 		if (left <= 0)
 			break;
-		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
-					  PG_WAIT_EXTENSION) & WL_LATCH_SET)
-		{
-			ResetLatch(MyLatch);
-			/* a step's wait, as a request's: the run worker takes its step workers' reports */
-			if (http_wait_hook != NULL)
-				http_wait_hook();
-		}
-		CHECK_FOR_INTERRUPTS();
-		reload_if_pending();
+		worker_wait(left);
 	}
 }

@@ -1,7 +1,7 @@
 -- Engine secrets: a base_url is scheme, host, port and path only; api_key and api_secret are
 -- one HTTP header line each and travel only to the engine they were given for.
 
--- Checks an engine row as it is written. A base_url change is judged from the row's old and
+-- Checks an engine row as it is written. Its limits are positive or null (none). A base_url change is judged from the row's old and
 -- new values alone (1.2 asked session variables that any role can set): no credential the
 -- engine had may go to the new address, so both must change in the same statement.
 CREATE FUNCTION provisioning._engine_checked() RETURNS trigger
@@ -16,6 +16,14 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'A base_url is the scheme, host, port and path of the engine, such as https://erp.example.com.',
                   HINT = 'Credentials go into api_key and api_secret.';
+    END IF;
+    IF NEW.max_concurrent_requests <= 0 OR NEW.requests_per_second <= 0 THEN
+        RAISE EXCEPTION 'max_concurrent_requests and requests_per_second of engine "%" must be positive', NEW.name
+            USING ERRCODE = '22023',
+                  DETAIL = format('max_concurrent_requests is %s, requests_per_second is %s.',
+                                  coalesce(NEW.max_concurrent_requests::text, 'null'),
+                                  coalesce(NEW.requests_per_second::text, 'null')),
+                  HINT = 'NULL sets no limit.';
     END IF;
     FOREACH column_name IN ARRAY ARRAY['api_key', 'api_secret'] LOOP
         value := CASE column_name WHEN 'api_key' THEN NEW.api_key ELSE NEW.api_secret END;

@@ -17,7 +17,10 @@ CREATE TABLE provisioning.engines (
     base_url   text NOT NULL CHECK (base_url ~* '^https?://[^/@\s]+(/[^\s]*)?$'),
     api_key    text,
     api_secret text,
-    options    jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object')
+    options    jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
+    -- added by 1.3: the engine's capacity, kept by all workers together (null: no limit)
+    max_concurrent_requests integer,
+    requests_per_second     numeric
 );
 COMMENT ON TABLE provisioning.engines IS
     'ERP engines tenants are provisioned on; api_key and api_secret are readable by the extension owner only.';

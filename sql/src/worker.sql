@@ -22,7 +22,9 @@ BEGIN
                           AND c.operation = r.provisioning_type),
         'engine', (SELECT jsonb_build_object('name', e.name, 'kind', e.kind, 'base_url', e.base_url,
                                              'api_key', e.api_key, 'api_secret', e.api_secret,
-                                             'options', e.options)
+                                             'options', e.options,
+                                             'max_concurrent_requests', e.max_concurrent_requests,
+                                             'requests_per_second', e.requests_per_second)
                      FROM provisioning.tenants t JOIN provisioning.engines e ON e.name = t.engine
                     WHERE t.id = r.tenant_id));
 END

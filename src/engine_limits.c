@@ -1,0 +1,289 @@
+/*
+ * engine_limits.c
+ *     Each engine's capacity, kept across all run workers, step workers and health probes.
+ *
+ * A small shared hash, keyed by database and engine name, holds what is in flight to each
+ * engine, its token bucket (requests_per_second, a burst of one second's worth) and until
+ * when the engine asked to be left alone (a 429, or a 503 with Retry-After). The limits
+ * themselves come with the run's description or the probe's engine row, so a request costs
+ * no database round trip: only this lock. A request waits for its slot on its latch, woken
+ * by a release (the condition variable) or its own timeout; that wait is neither engine
+ * time nor a failed attempt. An entry that could be made afresh without a difference (idle,
+ * not paused, its bucket full) makes room for another engine's.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "engine_limits.h"
+#include "provisioning.h"
+
+/* A waiter looks again at least this often: limits differ between processes */
+#define SLOT_RECHECK_MS 1000
+
+typedef struct EngineKey
+{
+	Oid			database;
+	char		engine[ENGINE_NAME_LEN];
+} EngineKey;
+
+typedef struct EngineUse
+{
+	EngineKey	key;
+	int			in_flight;
+	double		tokens;			/* the bucket: what is left of the last second's worth */
+	double		per_second;		/* its rate as last taken from (a full bucket may go) */
+	TimestampTz refilled_at;
+	TimestampTz paused_until;	/* what the engine asked for, or 0 */
+} EngineUse;
+
+typedef struct EngineLimitsShared
+{
+	LWLock	   *lock;			/* protects the hash */
+	ConditionVariable released; /* broadcast when a request ends */
+} EngineLimitsShared;
+
+static EngineLimitsShared *limits_shared = NULL;
+static HTAB *engine_uses = NULL;
+
+/* This process's slots, given back if it exits holding any (a FATAL mid-request) */
+static EngineKey held[ENGINE_USE_SIZE];
+static int	n_held = 0;
+static bool exit_callback_set = false;
+
+Size
+engine_limits_shmem_size(void)
+{
+	return MAXALIGN(sizeof(EngineLimitsShared)) + hash_estimate_size(ENGINE_USE_SIZE, sizeof(EngineUse));
+}
+
+/* In the shmem startup hook, under AddinShmemInitLock; lock 1 of the "provisioning" tranche */
+void
+engine_limits_shmem_init(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	limits_shared = ShmemInitStruct("provisioning engine limits", sizeof(EngineLimitsShared), &found);
+	if (!found)
+	{
+		limits_shared->lock = &(GetNamedLWLockTranche("provisioning"))[1].lock;
+		ConditionVariableInit(&limits_shared->released);
+	}
+	info.keysize = sizeof(EngineKey);
+	info.entrysize = sizeof(EngineUse);
+	engine_uses = ShmemInitHash("provisioning engine uses", ENGINE_USE_SIZE, ENGINE_USE_SIZE,
+								&info, HASH_ELEM | HASH_BLOBS);
+}
+
+void
+engine_limits_set(EngineLimits *limits, const char *engine, const char *max_concurrent,
+				  const char *per_second)
+{
+	memset(limits, 0, sizeof(EngineLimits));
+	strlcpy(limits->engine, engine ? engine : "", ENGINE_NAME_LEN);
+	limits->max_concurrent = max_concurrent ? atoi(max_concurrent) : 0;
+	limits->per_second = per_second ? strtod(per_second, NULL) : 0;
+}
+
+static void
+make_key(EngineKey *key, const EngineLimits *limits)
+{
+	memset(key, 0, sizeof(EngineKey));
+	key->database = MyDatabaseId;
+	strlcpy(key->engine, limits->engine, ENGINE_NAME_LEN);
+}
+
+/* The bucket's size: one second's worth, and at least one request */
+static double
+bucket_size(double per_second)
+{
+	return Max(per_second, 1.0);
+}
+
+static void
+refill(EngineUse *e, double per_second, TimestampTz now)
+{
+	if (per_second > 0)
+		e->tokens = Min(bucket_size(per_second),
+						e->tokens + per_second * (now - e->refilled_at) / (double) USECS_PER_SEC);
+	e->per_second = per_second;
+	e->refilled_at = now;
+}
+
+/* An entry that, made afresh, would be the same: nothing in flight, no pause, a full bucket */
+static bool
+idle(EngineUse *e, TimestampTz now)
+{
+	double		tokens = e->tokens + e->per_second * (now - e->refilled_at) / (double) USECS_PER_SEC;
+
+	return e->in_flight == 0 && e->paused_until <= now &&
+		(e->per_second <= 0 || tokens >= bucket_size(e->per_second));
+}
+
+/* The engine's entry, made if need be (under the lock, exclusive); NULL when the hash is full */
+static EngineUse *
+use_of(const EngineLimits *limits, TimestampTz now)
+{
+	EngineKey	key;
+	EngineUse  *e;
+	bool		found;
+
+	make_key(&key, limits);
+	e = hash_search(engine_uses, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		return e;
+	if (hash_get_num_entries(engine_uses) >= ENGINE_USE_SIZE)
+	{
+		HASH_SEQ_STATUS scan;
+		EngineUse  *other;
+
+		hash_seq_init(&scan, engine_uses);
+		while ((other = hash_seq_search(&scan)) != NULL)
+			if (idle(other, now))
+			{
+				hash_seq_term(&scan);
+				hash_search(engine_uses, &other->key, HASH_REMOVE, NULL);
+				break;
+			}
+		if (other == NULL)
+			return NULL;
+	}
+	e = hash_search(engine_uses, &key, HASH_ENTER, &found);
+	e->in_flight = 0;
+	e->tokens = bucket_size(limits->per_second);
+	e->per_second = limits->per_second;
+	e->refilled_at = now;
+	e->paused_until = 0;
+	return e;
+}
+
+/*
+ * Takes a slot and a token when the engine has both and no pause; 0 when taken, else how
+ * long (ms) to wait before trying again.
+ */
+static long
+try_take(const EngineLimits *limits, TimestampTz now)
+{
+	EngineUse  *e = use_of(limits, now);
+
+	if (e == NULL)
+		return SLOT_RECHECK_MS;
+	if (e->paused_until > now)
+		return Max(TimestampDifferenceMilliseconds(now, e->paused_until), 1);
+	if (limits->max_concurrent > 0 && e->in_flight >= limits->max_concurrent)
+		return SLOT_RECHECK_MS;
+	refill(e, limits->per_second, now);
+	if (limits->per_second > 0)
+	{
+		if (e->tokens < 1.0)
+			return Max((long) ceil((1.0 - e->tokens) * 1000.0 / limits->per_second), 1);
+		e->tokens -= 1.0;
+	}
+	e->in_flight++;
+	return 0;
+}
+
+static void
+release_all_held(int code, Datum arg)
+{
+	while (n_held > 0)
+	{
+		EngineLimits limits = {0};
+
+		strlcpy(limits.engine, held[n_held - 1].engine, ENGINE_NAME_LEN);
+		engine_slot_release(&limits);
+	}
+}
+
+/*
+ * Waits for a slot of the engine (its pause over, a request in flight fewer than its cap,
+ * a token in its bucket) and takes it; false when deadline (0: none) came first. The wait
+ * is on the latch: interrupts and postmaster death are served, and a run worker takes its
+ * step workers' reports meanwhile (worker_wait).
+ */
+bool
+engine_slot_acquire(const EngineLimits *limits, TimestampTz deadline)
+{
+	if (limits->engine[0] == '\0')
+		return true;
+	if (!exit_callback_set)
+	{
+		before_shmem_exit(release_all_held, (Datum) 0);
+		exit_callback_set = true;
+	}
+	if (n_held >= ENGINE_USE_SIZE)
+		elog(ERROR, "a process holds %d engine request slots", n_held);
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		long		wait_ms;
+
+		/* on the list before looking, so that a release in between still wakes it */
+		ConditionVariablePrepareToSleep(&limits_shared->released);
+		LWLockAcquire(limits_shared->lock, LW_EXCLUSIVE);
+		wait_ms = try_take(limits, now);
+		LWLockRelease(limits_shared->lock);
+		if (wait_ms == 0)
+			break;
+		if (deadline != 0)
+		{
+			if (now >= deadline)
+			{
+				ConditionVariableCancelSleep();
+				return false;
+			}
+			wait_ms = Min(wait_ms, TimestampDifferenceMilliseconds(now, deadline) + 1);
+		}
+		worker_wait(Min(wait_ms, SLOT_RECHECK_MS));
+	}
+	ConditionVariableCancelSleep();
+	make_key(&held[n_held++], limits);
+	return true;
+}
+
+void
+engine_slot_release(const EngineLimits *limits)
+{
+	EngineKey	key;
+	EngineUse  *e;
+
+	if (limits->engine[0] == '\0')
+		return;
+	make_key(&key, limits);
+	for (int i = n_held - 1; i >= 0; i--)
+		if (memcmp(&held[i], &key, sizeof(EngineKey)) == 0)
+		{
+			held[i] = held[--n_held];
+			break;
+		}
+	LWLockAcquire(limits_shared->lock, LW_EXCLUSIVE);
+	e = hash_search(engine_uses, &key, HASH_FIND, NULL);
+	if (e != NULL && e->in_flight > 0)
+		e->in_flight--;
+	LWLockRelease(limits_shared->lock);
+	ConditionVariableBroadcast(&limits_shared->released);
+}
+
+/* The engine asked to be left alone for ms: no process sends it a request until then. */
+void
+engine_pause(const EngineLimits *limits, long ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	EngineUse  *e;
+
+	if (limits->engine[0] == '\0')
+		return;
+	LWLockAcquire(limits_shared->lock, LW_EXCLUSIVE);
+	e = use_of(limits, now);
+	if (e != NULL)
+		e->paused_until = Max(e->paused_until, TimestampTzPlusMilliseconds(now, ms));
+	LWLockRelease(limits_shared->lock);
+}
