@@ -102,7 +102,9 @@ typedef struct ProbeRequest
  * until it succeeds, with the step's retries); each step's function then does the step's
  * work. share, when the engine has a login, copies what the run worker's session learned
  * into ENGINE_SESSION_SHARE bytes; a step worker's begin finds them in ctx->session_share
- * and need not log in again. engine_health asks probe_request what to send and probe_judge
+ * and need not log in again. absorb, optional, takes back what a step worker's session
+ * learned (its share, reported with its outcome) into the run worker's: all of them are
+ * one execution of the run. engine_health asks probe_request what to send and probe_judge
  * what the answer means, the engine's way: "online", "offline" or "unauthorized", and why
  * when not online.
  */
@@ -112,6 +114,7 @@ typedef struct EngineDriver
 	const char *reachability_step;	/* fails offline: the run is NOT_PROVISIONED */
 	bool		(*begin) (StepContext *ctx, StepResult *result);
 	void		(*share) (StepContext *ctx, char *share);
+	void		(*absorb) (StepContext *ctx, const char *share);
 	void		(*probe_request) (const EngineAccess *engine, ProbeRequest *request);
 	const char *(*probe_judge) (const HttpResponse *response, char **why);
 	const StepCatalog *catalogs;	/* one per operation, terminated by { NULL } */

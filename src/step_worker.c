@@ -128,6 +128,17 @@ report_outcome(RunContext *ctx, int idx, const StepResult *result, double durati
 	pq_sendfloat8(&buf, duration_ms);
 	pq_sendfloat8(&buf, ctx->step.http.elapsed_ms);
 	put_text(&buf, result->message);
+	/* what this step worker's session learned, for its run worker's (EngineDriver.absorb) */
+	if (ctx->session_open && ctx->driver->share != NULL && ctx->driver->absorb != NULL)
+	{
+		char		share[ENGINE_SESSION_SHARE];
+
+		ctx->driver->share(&ctx->step, share);
+		pq_sendbyte(&buf, 1);
+		pq_sendbytes(&buf, share, sizeof(share));
+	}
+	else
+		pq_sendbyte(&buf, 0);
 	pq_sendint32(&buf, list_length(ctx->meta_written));
 	foreach(lc, ctx->meta_written)
 	{
@@ -170,6 +181,14 @@ report_take(RunContext *ctx, int idx, const char *data, Size len, StepReport *re
 	report->duration_ms = pq_getmsgfloat8(&msg);
 	ctx->delegated_engine_ms += pq_getmsgfloat8(&msg);
 	report->result.message = get_text(&msg);
+	if (pq_getmsgbyte(&msg))
+	{
+		char		share[ENGINE_SESSION_SHARE];
+
+		pq_copymsgbytes(&msg, share, sizeof(share));
+		if (ctx->session_open)
+			ctx->driver->absorb(&ctx->step, share);
+	}
 	nmeta = pq_getmsgint(&msg, 4);
 	for (int i = 0; i < nmeta; i++)
 	{

@@ -2,7 +2,7 @@
 -- row is its run worker's, and step workers stop when their run worker goes away.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(2 * 9);
+SELECT plan(2 * 10);
 -- who changes runs: the backend type of every UPDATE of a run's row
 CREATE TABLE test.run_writers (run_id uuid, backend_type text);
 CREATE FUNCTION test.note_run_writer() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -92,12 +92,37 @@ token(const char *api_key, const char *api_secret)
 }
 
 /* Nothing to log in to: the run's client carries the token. */
+/*
+ * A step worker is part of its run worker's execution of the run: what that execution
+ * knows (the company it created) holds for the step worker too, and what the step worker
+ * learns comes back with its outcome (erpnext_absorb).
+ */
+static void
+erpnext_share(StepContext *ctx, char *share)
+{
+	StaticAssertStmt(sizeof(ErpnextSession) <= ENGINE_SESSION_SHARE, "the session must fit in a share");
+	memcpy(share, session_of(ctx), sizeof(ErpnextSession));
+}
+
+/* What a step worker's session learned: the company or the profile it created */
+static void
+erpnext_absorb(StepContext *ctx, const char *share)
+{
+	ErpnextSession learned;
+
+	memcpy(&learned, share, sizeof(learned));
+	session_of(ctx)->company_made |= learned.company_made;
+	session_of(ctx)->profile_made |= learned.profile_made;
+}
+
 static bool
 erpnext_begin(StepContext *ctx, StepResult *r)
 {
 	char	   *auth = token(ctx->engine.api_key, ctx->engine.api_secret);
 
 	ctx->engine_session = MemoryContextAllocZero(session_memory(ctx), sizeof(ErpnextSession));
+	if (ctx->session_share != NULL)
+		memcpy(ctx->engine_session, ctx->session_share, sizeof(ErpnextSession));
 	http_client_init(&ctx->http, auth, ctx->correlation_id);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);
@@ -180,6 +205,8 @@ const EngineDriver erpnext_driver = {
 	.kind = "erpnext",
 	.reachability_step = "step_0_engine_check",
 	.begin = erpnext_begin,
+	.share = erpnext_share,
+	.absorb = erpnext_absorb,
 	.probe_request = erpnext_probe_request,
 	.probe_judge = erpnext_probe_judge,
 	.catalogs = erpnext_catalogs,
