@@ -42,10 +42,17 @@ BEGIN
                'steps_completed', s.done, 'steps_total', s.total,
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
-               'started_at', r.started_at, 'finished_at', r.finished_at)
+               'started_at', r.started_at, 'finished_at', r.finished_at,
+               'stalled', CASE WHEN r.status = 'IN_PROGRESS'
+                               THEN coalesce(s.progressed_at < clock_timestamp()
+                                                 - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
+                                             false)
+                               ELSE false END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   min(greatest((e->>'started_at')::timestamptz, (e->>'retried_at')::timestamptz))
+                       FILTER (WHERE e->>'status' = 'running') AS progressed_at,
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
                                                          'at', e->'finished_at'))
                               FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
@@ -142,6 +149,7 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
+    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -185,7 +193,14 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
+    IF attempt > 0 THEN
+        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
+    ELSE
+        PERFORM provisioning._audit('retry', t.id, r.id);
+    END IF;
+    RETURN r;
 END
 $$;
 
@@ -605,7 +620,7 @@ BEGIN
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
                      'attempts', p_attempts, 'message', p_message)
-                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                 || CASE WHEN p_status = 'retrying' THEN jsonb_build_object('retried_at', now_)
                          ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
         INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
         VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
@@ -676,7 +691,10 @@ BEGIN
      WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
        FOR UPDATE;
     IF FOUND THEN
-        -- a second cancel keeps the first one's time and reason
+        -- a second cancel keeps the first one's time and reason, and changes nothing to audit
+        IF r.cancel_requested_at IS NULL THEN
+            PERFORM provisioning._audit('cancel', t.id, r.id, reason);
+        END IF;
         UPDATE provisioning.tenant_onboarding
            SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
                cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END
@@ -690,6 +708,127 @@ END
 $$;
 REVOKE ALL ON FUNCTION provisioning.provision_cancel(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION provisioning.provision_cancel(uuid, text) TO provisioning_admin, provisioning_user;
+
+----------------------------------------------------------------------------------------------------
+-- Audit and stalled runs (issue 20): who asked for each run and each cancel, written by the
+-- request itself; a status document that says when a running step stopped making progress.
+----------------------------------------------------------------------------------------------------
+
+-- (table provisioning.audit as defined in sql/src/tables.sql)
+CREATE TABLE provisioning.audit (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    action    text NOT NULL CHECK (action IN ('start', 'retry', 'verify', 'cancel', 'suspend', 'resume',
+                                              'offboard', 'auto_start', 'scheduled_retry',
+                                              'engine_recovered')),
+    tenant_id uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id    uuid REFERENCES provisioning.tenant_onboarding (id) ON DELETE CASCADE,
+    reason    text
+);
+-- (index audit_tenant_at_idx as defined in sql/src/tables.sql)
+CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
+-- (index audit_run_idx as defined in sql/src/tables.sql)
+CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
+ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY audit_member ON provisioning.audit FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+REVOKE ALL ON provisioning.audit FROM PUBLIC;
+GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;
+
+-- (function provisioning._audit as defined in sql/src/roles_and_access.sql)
+CREATE FUNCTION provisioning._audit(p_action text, p_tenant_id uuid, p_run_id uuid,
+                                    p_reason text DEFAULT NULL, p_actor text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.audit (actor, action, tenant_id, run_id, reason)
+    VALUES (coalesce(p_actor, provisioning._sub(), provisioning._caller()), p_action, p_tenant_id, p_run_id,
+            p_reason)
+$$;
+REVOKE ALL ON FUNCTION provisioning._audit(text, uuid, uuid, text, text) FROM PUBLIC;
+-- (_retry_run, which audits both kinds of retry, and provision_cancel come above)
+-- (function provisioning._tenant_inserted as defined in sql/src/queue.sql)
+CREATE OR REPLACE FUNCTION provisioning._tenant_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r provisioning.tenant_onboarding;
+BEGIN
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
+       OR current_setting('row_security') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    r := provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    PERFORM provisioning._audit('auto_start', NEW.id, r.id, NULL, 'trigger');
+    RETURN NULL;
+END
+$$;
+-- (function provisioning.provision_start as defined in sql/src/api.sql)
+CREATE OR REPLACE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t      provisioning.tenants := provisioning._authorize(tenant_id);
+    naming text;
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF jsonb_typeof(options) = 'object'
+       AND NOT pg_has_role(provisioning._caller(), 'provisioning_admin', 'MEMBER') THEN
+        SELECT k INTO naming FROM jsonb_object_keys(options) k
+         WHERE k IN ('company_name', 'abbr', 'pos_user') ORDER BY k LIMIT 1;
+        IF naming IS NOT NULL THEN
+            RAISE EXCEPTION 'only provisioning_admin may set option "%"', naming
+                USING ERRCODE = '42501',
+                      DETAIL = 'company_name, abbr and pos_user name things in the engine; the tenant''s settings decide them.';
+        END IF;
+    END IF;
+    -- references to what the engine already holds carry over; every step re-checks them
+    r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0);
+    PERFORM provisioning._audit('start', t.id, r.id);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
+END
+$$;
+-- stalled: in every status document (_status_doc/4 above), from each step's start or retried_at
+-- (_step_record above), the never-provisioned one's too
+-- (function provisioning.provision_status as defined in sql/src/api.sql)
+CREATE OR REPLACE FUNCTION provisioning.provision_status(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t   provisioning.tenants := provisioning._authorize(tenant_id);
+    doc jsonb;
+BEGIN
+    SELECT CASE WHEN latest.run IS NULL
+                THEN jsonb_build_object('tenant_id', t.id, 'run_id', NULL, 'correlation_id', NULL,
+                                        'provisioning_type', NULL, 'engine_kind', e.kind,
+                                        'workspace_url', NULL, 'status', 'NOT_PROVISIONED',
+                                        'tenant_status', t.provisioning_status, 'progress', 0,
+                                        'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
+                                        'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
+                ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
+      INTO doc
+      FROM (SELECT) one
+      LEFT JOIN provisioning.engines e ON e.name = t.engine
+      LEFT JOIN LATERAL (SELECT o AS run FROM provisioning.tenant_onboarding o
+                          WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1) latest ON true;
+    RETURN doc;
+END
+$$;
 
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$

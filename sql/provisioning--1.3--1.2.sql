@@ -1,8 +1,92 @@
 -- provisioning 1.3 -> 1.2: the rollback of 1.3. Undoes provisioning--1.2--1.3.sql section
 -- by section, in reverse order; every user row is kept (unsettled_creates is bookkeeping of
--- the 1.3 workers, which a 1.2 library does not read).
+-- the 1.3 workers, which a 1.2 library does not read), but the audit's: 1.2 has no audit.
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Audit and stalled runs (issue 20), undone: the audit goes with its rows; the requests that
+-- wrote it and the status document without stalled are 1.2's again (_retry_run, _step_record
+-- and _status_doc come back with the sections below).
+----------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION provisioning.provision_status(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t   provisioning.tenants := provisioning._authorize(tenant_id);
+    doc jsonb;
+BEGIN
+    SELECT CASE WHEN latest.run IS NULL
+                THEN jsonb_build_object('tenant_id', t.id, 'run_id', NULL, 'correlation_id', NULL,
+                                        'provisioning_type', NULL, 'engine_kind', e.kind,
+                                        'workspace_url', NULL, 'status', 'NOT_PROVISIONED',
+                                        'tenant_status', t.provisioning_status, 'progress', 0,
+                                        'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
+                                        'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
+                                        'started_at', NULL, 'finished_at', NULL)
+                ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
+      INTO doc
+      FROM (SELECT) one
+      LEFT JOIN provisioning.engines e ON e.name = t.engine
+      LEFT JOIN LATERAL (SELECT o AS run FROM provisioning.tenant_onboarding o
+                          WHERE o.tenant_id = t.id ORDER BY o.created_at DESC LIMIT 1) latest ON true;
+    RETURN doc;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t      provisioning.tenants := provisioning._authorize(tenant_id);
+    naming text;
+    r      provisioning.tenant_onboarding;
+BEGIN
+    IF jsonb_typeof(options) = 'object'
+       AND NOT pg_has_role(provisioning._caller(), 'provisioning_admin', 'MEMBER') THEN
+        SELECT k INTO naming FROM jsonb_object_keys(options) k
+         WHERE k IN ('company_name', 'abbr', 'pos_user') ORDER BY k LIMIT 1;
+        IF naming IS NOT NULL THEN
+            RAISE EXCEPTION 'only provisioning_admin may set option "%"', naming
+                USING ERRCODE = '42501',
+                      DETAIL = 'company_name, abbr and pos_user name things in the engine; the tenant''s settings decide them.';
+        END IF;
+    END IF;
+    -- references to what the engine already holds carry over; every step re-checks them
+    r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning._tenant_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
+       OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
+       OR current_setting('row_security') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF NOT provisioning._workers_serve_here() THEN
+        RAISE WARNING 'tenant % was not queued for provisioning: no provisioning worker serves database %',
+                      NEW.id, current_database()
+            USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
+        RETURN NULL;
+    END IF;
+    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    RETURN NULL;
+END
+$$;
+
+DROP FUNCTION provisioning._audit(text, uuid, uuid, text, text);
+-- leaving the extension first also takes it and its sequence off pg_dump's list (extconfig)
+ALTER EXTENSION provisioning DROP TABLE provisioning.audit;
+ALTER EXTENSION provisioning DROP SEQUENCE provisioning.audit_id_seq;
+DROP TABLE provisioning.audit;
 
 ----------------------------------------------------------------------------------------------------
 -- Cancelling a run (issue 20), undone. 1.2 knows no CANCELLED: a cancelled run is kept as FAILED

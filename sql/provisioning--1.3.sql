@@ -178,6 +178,27 @@ CREATE TABLE provisioning.run_log (
 CREATE INDEX run_log_tenant_at_idx ON provisioning.run_log (tenant_id, at);
 CREATE INDEX run_log_run_idx ON provisioning.run_log (run_id);
 
+-- Who asked for what (spec section 12): one row per request that queued or changed a run,
+-- written in the request's own transaction (a request rolled back leaves none). actor is the
+-- caller's user id (or role, for an admin without one), or what acted for nobody in
+-- particular: 'trigger' (a tenant's insert), 'retry_due' (scheduled retries). The actions of
+-- operations still to come are accepted already. A row goes with its run (prune_history's
+-- retention); run_id is null only for an action about no run.
+CREATE TABLE provisioning.audit (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    action    text NOT NULL CHECK (action IN ('start', 'retry', 'verify', 'cancel', 'suspend', 'resume',
+                                              'offboard', 'auto_start', 'scheduled_retry',
+                                              'engine_recovered')),
+    tenant_id uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id    uuid REFERENCES provisioning.tenant_onboarding (id) ON DELETE CASCADE,
+    reason    text
+);
+-- a tenant's audit, newest first; the run's index serves the cascade from a pruned run
+CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
+CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
+
 -- Creates sent without an answer (a timeout, a lost connection, a gateway's 502/504): the engine
 -- may still apply one until provisioning.write_settle_ms after it was sent, also after its run
 -- ended. The tenant's next run (a retry, manual or scheduled) looks such a target up instead of
@@ -200,6 +221,8 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.tenant_onboarding', '')
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/catalog.sql
@@ -389,6 +412,19 @@ BEGIN
 END
 $$;
 
+-- Records a request in provisioning.audit, in the request's transaction. p_actor names what
+-- acted for nobody in particular ('trigger', 'retry_due'); without it the actor is the
+-- caller's user id, or its role for an admin whose request carries none.
+CREATE FUNCTION provisioning._audit(p_action text, p_tenant_id uuid, p_run_id uuid,
+                                    p_reason text DEFAULT NULL, p_actor text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.audit (actor, action, tenant_id, run_id, reason)
+    VALUES (coalesce(p_actor, provisioning._sub(), provisioning._caller()), p_action, p_tenant_id, p_run_id,
+            p_reason)
+$$;
+
 ----------------------------------------------------------------------------------------------------
 -- Row level security: admins see and write everything (runs and their log are written by
 -- the extension only); users read their tenants' rows. unsettled_creates is the workers'
@@ -401,12 +437,14 @@ ALTER TABLE provisioning.tenant_members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.tenant_onboarding ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenant_members_admin ON provisioning.tenant_members TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
@@ -415,6 +453,8 @@ CREATE POLICY tenant_members_member ON provisioning.tenant_members FOR SELECT TO
 CREATE POLICY tenant_onboarding_member ON provisioning.tenant_onboarding FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+CREATE POLICY audit_member ON provisioning.audit FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 
 ----------------------------------------------------------------------------------------------------
@@ -763,6 +803,8 @@ $$;
 CREATE FUNCTION provisioning._tenant_inserted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
+DECLARE
+    r provisioning.tenant_onboarding;
 BEGIN
     IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
        OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
@@ -775,7 +817,8 @@ BEGIN
             USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
         RETURN NULL;
     END IF;
-    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    r := provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    PERFORM provisioning._audit('auto_start', NEW.id, r.id, NULL, 'trigger');
     RETURN NULL;
 END
 $$;
@@ -817,6 +860,9 @@ CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status tex
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
 -- transaction, which makes provision_status faster.
+-- stalled: a running step of a run in progress has made no progress (its start, or the start
+-- of its latest retry: retried_at) for provisioning.stall_after; read from the steps the
+-- document reads anyway, so it costs no query.
 CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
                                          engine_kind text, engine_url text)
     RETURNS jsonb
@@ -834,10 +880,17 @@ BEGIN
                'steps_completed', s.done, 'steps_total', s.total,
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
-               'started_at', r.started_at, 'finished_at', r.finished_at)
+               'started_at', r.started_at, 'finished_at', r.finished_at,
+               'stalled', CASE WHEN r.status = 'IN_PROGRESS'
+                               THEN coalesce(s.progressed_at < clock_timestamp()
+                                                 - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
+                                             false)
+                               ELSE false END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   min(greatest((e->>'started_at')::timestamptz, (e->>'retried_at')::timestamptz))
+                       FILTER (WHERE e->>'status' = 'running') AS progressed_at,
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
                                                          'at', e->'finished_at'))
                               FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors
@@ -881,6 +934,7 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
+    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -924,7 +978,14 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
+    IF attempt > 0 THEN
+        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
+    ELSE
+        PERFORM provisioning._audit('retry', t.id, r.id);
+    END IF;
+    RETURN r;
 END
 $$;
 
@@ -1036,6 +1097,7 @@ BEGIN
     r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
                                  coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
+    PERFORM provisioning._audit('start', t.id, r.id);
     RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
 $$;
@@ -1055,7 +1117,7 @@ BEGIN
                                         'tenant_status', t.provisioning_status, 'progress', 0,
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
-                                        'started_at', NULL, 'finished_at', NULL)
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
                 ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
@@ -1127,7 +1189,10 @@ BEGIN
      WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
        FOR UPDATE;
     IF FOUND THEN
-        -- a second cancel keeps the first one's time and reason
+        -- a second cancel keeps the first one's time and reason, and changes nothing to audit
+        IF r.cancel_requested_at IS NULL THEN
+            PERFORM provisioning._audit('cancel', t.id, r.id, reason);
+        END IF;
         UPDATE provisioning.tenant_onboarding
            SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
                cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END
@@ -1219,7 +1284,8 @@ END
 $$;
 
 -- Records a step boundary in one transaction: the outcome of p_step (status completed,
--- exists, skipped, failed, or retrying while it is retried), the start of p_next_step,
+-- exists, skipped, failed, or retrying while it is retried: when, kept as the step's
+-- retried_at, is progress to the status document's stalled), the start of p_next_step,
 -- the metadata set since the last boundary (merged into the run's), and, with p_run_status,
 -- the end of the run. Only the run's run worker calls it (and provision_cancel, for the end
 -- of a run still queued, which no worker has). A critical step's failure keeps its kind
@@ -1254,7 +1320,7 @@ BEGIN
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
                      'attempts', p_attempts, 'message', p_message)
-                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                 || CASE WHEN p_status = 'retrying' THEN jsonb_build_object('retried_at', now_)
                          ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
         INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
         VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
@@ -1605,6 +1671,8 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
                 provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
                 provisioning.operations
       TO provisioning_user;
+-- The audit too: the requests' functions write it.
+GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/ready.sql

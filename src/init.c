@@ -44,6 +44,7 @@ static int	prov_retry_base_delay = 60;
 static int	prov_retry_max_delay = 3600;
 static int	prov_history_retention = 90 * 86400;
 static int	prov_metrics_window = 86400;
+static int	prov_stall_after = 600;
 
 ProvisioningShared *prov_shared = NULL;
 bool		prov_preloaded = false;
@@ -173,6 +174,15 @@ define_settings(void)
 	DefineCustomIntVariable("provisioning.metrics_window",
 							"How far back provisioning.metrics looks at finished runs.",
 							NULL, &prov_metrics_window, 86400, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	/*
+	 * Read by the status document only (SQL), so a session's own value changes nothing
+	 * but what that session is shown: any role may set it.
+	 */
+	DefineCustomIntVariable("provisioning.stall_after",
+							"How long a running step may go without progress before its run is shown stalled.",
+							"Progress is the step's start or the start of its latest retry.",
+							&prov_stall_after, 600, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	/*
 	 * A test aid: drivers that declare themselves test-only (the engine boundary's proof)

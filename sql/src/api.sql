@@ -29,6 +29,7 @@ BEGIN
     r := provisioning._queue_run(t, coalesce(options, '{}'), NULL,
                                  coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
+    PERFORM provisioning._audit('start', t.id, r.id);
     RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
 $$;
@@ -48,7 +49,7 @@ BEGIN
                                         'tenant_status', t.provisioning_status, 'progress', 0,
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
-                                        'started_at', NULL, 'finished_at', NULL)
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
                 ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
@@ -120,7 +121,10 @@ BEGIN
      WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')
        FOR UPDATE;
     IF FOUND THEN
-        -- a second cancel keeps the first one's time and reason
+        -- a second cancel keeps the first one's time and reason, and changes nothing to audit
+        IF r.cancel_requested_at IS NULL THEN
+            PERFORM provisioning._audit('cancel', t.id, r.id, reason);
+        END IF;
         UPDATE provisioning.tenant_onboarding
            SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
                cancel_reason = CASE WHEN cancel_requested_at IS NULL THEN reason ELSE cancel_reason END

@@ -37,3 +37,5 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
                 provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
                 provisioning.operations
       TO provisioning_user;
+-- The audit too: the requests' functions write it.
+GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;

@@ -157,6 +157,8 @@ $$;
 CREATE FUNCTION provisioning._tenant_inserted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
+DECLARE
+    r provisioning.tenant_onboarding;
 BEGIN
     IF NEW.engine IS NULL OR NEW.provisioning_status <> 'NOT_PROVISIONED'
        OR NOT coalesce(current_setting('provisioning.auto_start', true), 'on')::boolean
@@ -169,7 +171,8 @@ BEGIN
             USING HINT = 'Call provision_start() where provisioning.database_name points, with the library preloaded.';
         RETURN NULL;
     END IF;
-    PERFORM provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    r := provisioning._queue_run(NEW, '{}', NULL, '{}', NULL, 0);
+    PERFORM provisioning._audit('auto_start', NEW.id, r.id, NULL, 'trigger');
     RETURN NULL;
 END
 $$;

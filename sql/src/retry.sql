@@ -19,6 +19,7 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
+    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -62,7 +63,14 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
+    IF attempt > 0 THEN
+        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
+    ELSE
+        PERFORM provisioning._audit('retry', t.id, r.id);
+    END IF;
+    RETURN r;
 END
 $$;
 

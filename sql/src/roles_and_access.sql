@@ -143,6 +143,19 @@ BEGIN
 END
 $$;
 
+-- Records a request in provisioning.audit, in the request's transaction. p_actor names what
+-- acted for nobody in particular ('trigger', 'retry_due'); without it the actor is the
+-- caller's user id, or its role for an admin whose request carries none.
+CREATE FUNCTION provisioning._audit(p_action text, p_tenant_id uuid, p_run_id uuid,
+                                    p_reason text DEFAULT NULL, p_actor text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.audit (actor, action, tenant_id, run_id, reason)
+    VALUES (coalesce(p_actor, provisioning._sub(), provisioning._caller()), p_action, p_tenant_id, p_run_id,
+            p_reason)
+$$;
+
 ----------------------------------------------------------------------------------------------------
 -- Row level security: admins see and write everything (runs and their log are written by
 -- the extension only); users read their tenants' rows. unsettled_creates is the workers'
@@ -155,12 +168,14 @@ ALTER TABLE provisioning.tenant_members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.tenant_onboarding ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenant_members_admin ON provisioning.tenant_members TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
@@ -169,4 +184,6 @@ CREATE POLICY tenant_members_member ON provisioning.tenant_members FOR SELECT TO
 CREATE POLICY tenant_onboarding_member ON provisioning.tenant_onboarding FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+CREATE POLICY audit_member ON provisioning.audit FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));

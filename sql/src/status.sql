@@ -27,6 +27,9 @@ CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status tex
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
 -- transaction, which makes provision_status faster.
+-- stalled: a running step of a run in progress has made no progress (its start, or the start
+-- of its latest retry: retried_at) for provisioning.stall_after; read from the steps the
+-- document reads anyway, so it costs no query.
 CREATE FUNCTION provisioning._status_doc(r provisioning.tenant_onboarding, tenant_status text,
                                          engine_kind text, engine_url text)
     RETURNS jsonb
@@ -44,10 +47,17 @@ BEGIN
                'steps_completed', s.done, 'steps_total', s.total,
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
-               'started_at', r.started_at, 'finished_at', r.finished_at)
+               'started_at', r.started_at, 'finished_at', r.finished_at,
+               'stalled', CASE WHEN r.status = 'IN_PROGRESS'
+                               THEN coalesce(s.progressed_at < clock_timestamp()
+                                                 - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
+                                             false)
+                               ELSE false END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
+                   min(greatest((e->>'started_at')::timestamptz, (e->>'retried_at')::timestamptz))
+                       FILTER (WHERE e->>'status' = 'running') AS progressed_at,
                    coalesce(jsonb_agg(jsonb_build_object('step', e->'step', 'message', e->'message',
                                                          'at', e->'finished_at'))
                               FILTER (WHERE e->>'status' = 'failed'), '[]') AS errors

@@ -169,6 +169,27 @@ CREATE TABLE provisioning.run_log (
 CREATE INDEX run_log_tenant_at_idx ON provisioning.run_log (tenant_id, at);
 CREATE INDEX run_log_run_idx ON provisioning.run_log (run_id);
 
+-- Who asked for what (spec section 12): one row per request that queued or changed a run,
+-- written in the request's own transaction (a request rolled back leaves none). actor is the
+-- caller's user id (or role, for an admin without one), or what acted for nobody in
+-- particular: 'trigger' (a tenant's insert), 'retry_due' (scheduled retries). The actions of
+-- operations still to come are accepted already. A row goes with its run (prune_history's
+-- retention); run_id is null only for an action about no run.
+CREATE TABLE provisioning.audit (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    action    text NOT NULL CHECK (action IN ('start', 'retry', 'verify', 'cancel', 'suspend', 'resume',
+                                              'offboard', 'auto_start', 'scheduled_retry',
+                                              'engine_recovered')),
+    tenant_id uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id    uuid REFERENCES provisioning.tenant_onboarding (id) ON DELETE CASCADE,
+    reason    text
+);
+-- a tenant's audit, newest first; the run's index serves the cascade from a pruned run
+CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
+CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
+
 -- Creates sent without an answer (a timeout, a lost connection, a gateway's 502/504): the engine
 -- may still apply one until provisioning.write_settle_ms after it was sent, also after its run
 -- ended. The tenant's next run (a retry, manual or scheduled) looks such a target up instead of
@@ -191,3 +212,5 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.tenant_onboarding', '')
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');

@@ -73,7 +73,8 @@ END
 $$;
 
 -- Records a step boundary in one transaction: the outcome of p_step (status completed,
--- exists, skipped, failed, or retrying while it is retried), the start of p_next_step,
+-- exists, skipped, failed, or retrying while it is retried: when, kept as the step's
+-- retried_at, is progress to the status document's stalled), the start of p_next_step,
 -- the metadata set since the last boundary (merged into the run's), and, with p_run_status,
 -- the end of the run. Only the run's run worker calls it (and provision_cancel, for the end
 -- of a run still queued, which no worker has). A critical step's failure keeps its kind
@@ -108,7 +109,7 @@ BEGIN
         steps := jsonb_set(steps, ARRAY[i::text], steps->i || jsonb_build_object(
                      'status', CASE WHEN p_status = 'retrying' THEN 'running' ELSE p_status END,
                      'attempts', p_attempts, 'message', p_message)
-                 || CASE WHEN p_status = 'retrying' THEN '{}'::jsonb
+                 || CASE WHEN p_status = 'retrying' THEN jsonb_build_object('retried_at', now_)
                          ELSE jsonb_build_object('finished_at', now_, 'duration_ms', p_duration_ms) END);
         INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, step, status, message, duration_ms)
         VALUES (r.tenant_id, r.id, r.correlation_id, p_step, p_status, p_message,
