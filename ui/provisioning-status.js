@@ -7,10 +7,13 @@
 //
 // It reads the status over PostgREST (/rpc/provision_status, /rpc/provision_logs), polls
 // while the run is not final, and with `events` refreshes on each Server-Sent Event, polling
-// then only while the event stream is down.
+// then only while the event stream is down. Its buttons call /rpc/provision_retry (or
+// /rpc/provision_start) after a run, /rpc/provision_cancel while one is queued or running.
 
-const FINAL = new Set(['COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED']);
-const RETRYABLE = new Set(['FAILED', 'PARTIAL', 'NOT_PROVISIONED']);
+const FINAL = new Set(['COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED', 'CANCELLED']);
+// A cancelled run is retried like a failed one: provision_retry goes on from its first step not done.
+const RETRYABLE = new Set(['FAILED', 'PARTIAL', 'NOT_PROVISIONED', 'CANCELLED']);
+const CANCELLABLE = new Set(['PENDING', 'IN_PROGRESS']);
 const ENTERABLE = new Set(['COMPLETED', 'PARTIAL']);
 const MIN_INTERVAL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
@@ -18,14 +21,16 @@ const REQUEST_TIMEOUT_MS = 15000;
 
 const STATUS_TEXT = {
   PENDING: 'Queued', IN_PROGRESS: 'Provisioning', COMPLETED: 'Completed', PARTIAL: 'Completed with errors',
-  FAILED: 'Failed', NOT_PROVISIONED: 'Not provisioned',
+  FAILED: 'Failed', NOT_PROVISIONED: 'Not provisioned', CANCELLED: 'Cancelled',
 };
 const FINAL_MESSAGE = {
   COMPLETED: 'Your workspace is ready.',
   PARTIAL: 'Your workspace is ready, but an optional step failed (see the errors).',
   FAILED: 'Provisioning failed. Fix the cause shown in the errors, then retry.',
   NOT_PROVISIONED: 'The workspace was not provisioned: the engine could not be reached. Retry once it is back.',
+  CANCELLED: 'Provisioning was cancelled: no step started after the cancel. Retry goes on from the first step not done.',
 };
+const CANCEL_REQUESTED = 'Cancel requested: the run stops once the step under way has ended.';
 
 const CSS = `
 :host { --ps-fg: #1b1f24; --ps-muted: #57606a; --ps-bg: #fff; --ps-line: #d0d7de; --ps-accent: #0969da;
@@ -39,6 +44,9 @@ const CSS = `
 header { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; }
 h2 { font-size: 16px; margin: 0; }
 [part=status] { font-weight: 600; }
+[part=status][data-status=CANCELLED] { color: var(--ps-muted); }
+[part=status][data-status=CANCELLED]::before { content: "\\2298\\00a0" / ""; }
+[part=progress][data-status=CANCELLED] [part=progress-bar] { background: var(--ps-muted); }
 [part=progress] { height: 10px; background: var(--ps-track); border-radius: 5px; overflow: hidden; margin: 10px 0; }
 [part=progress-bar] { height: 100%; width: 0; background: var(--ps-accent); transition: width .3s; }
 ol { list-style: none; margin: 0; padding: 0; }
@@ -56,11 +64,13 @@ ol { list-style: none; margin: 0; padding: 0; }
 [part=message] { margin: 10px 0 0; }
 [part=message][data-tone=ok] { color: var(--ps-ok); } [part=message][data-tone=bad] { color: var(--ps-bad); }
 [part=message][data-tone=warn] { color: var(--ps-warn); }
+[part=message][data-tone=muted] { color: var(--ps-muted); }
 [part=connection] { color: var(--ps-warn); font-size: 12px; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; margin-top: 12px; }
 button, [part=enter] { font: inherit; border-radius: 6px; padding: 5px 12px; cursor: pointer;
   border: 1px solid var(--ps-line); background: var(--ps-track); color: var(--ps-fg); text-decoration: none; }
 [part=enter] { background: var(--ps-ok); border-color: var(--ps-ok); color: #fff; }
+[part=cancel] { border-color: var(--ps-bad); color: var(--ps-bad); background: transparent; }
 button:disabled { opacity: .6; cursor: default; }
 :focus-visible { outline: 2px solid var(--ps-accent); outline-offset: 2px; }
 table { width: 100%; border-collapse: collapse; margin-top: 8px; font-size: 12px; }
@@ -87,6 +97,7 @@ function skeleton() {
     h('p', { part: 'connection', role: 'status', 'aria-live': 'polite' }),
     h('div', { class: 'actions' },
       h('button', { part: 'retry', type: 'button' }, 'Retry'),
+      h('button', { part: 'cancel', type: 'button' }, 'Cancel provisioning'),
       h('a', { part: 'enter', target: '_blank', rel: 'noopener' }, 'Enter workspace'),
       h('button', { part: 'logs-toggle', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'logs' }, 'Show logs')),
     h('table', { part: 'logs', id: 'logs', hidden: '' },
@@ -128,7 +139,8 @@ export class ProvisioningStatus extends HTMLElement {
   #root; #parts = {}; #steps = new Map();
   #token; #doc = null; #docText = ''; #finishedKey = null; #notice = '';
   #timer = null; #failures = 0; #stopped = false; #busy = false; #again = false;
-  #events = null; #eventsOpen = false; #logsOpen = false; #acting = false; #generation = 0;
+  #events = null; #eventsOpen = false; #logsOpen = false; #acting = false; #cancelling = false; #generation = 0;
+  #cancelledRun = null;   // the run a cancel was accepted for: it still runs until its step ends
   getToken = null;
 
   constructor() {
@@ -138,8 +150,10 @@ export class ProvisioningStatus extends HTMLElement {
     this.#root.append(...skeleton());
     for (const el of this.#root.querySelectorAll('[part]')) this.#parts[el.getAttribute('part')] = el;
     this.#parts.retry.remove();
+    this.#parts.cancel.remove();
     this.#parts.enter.remove();
     this.#parts.retry.addEventListener('click', () => this.retry());
+    this.#parts.cancel.addEventListener('click', () => this.cancel());
     this.#parts['logs-toggle'].addEventListener('click', () => this.#toggleLogs());
   }
 
@@ -203,10 +217,46 @@ export class ProvisioningStatus extends HTMLElement {
     }
   }
 
+  // Cancel: provision_cancel for the tenant's queued or running run, with an optional reason
+  // (at most 500 characters; the run log keeps it). A queued run ends CANCELLED at once; a
+  // running one at its next step boundary, so the answer may still say IN_PROGRESS: the button
+  // then says "Cancelling…" until the run ends. Resolves to the status document, or null when
+  // the request failed (the component shows why).
+  async cancel(reason) {
+    if (this.#cancelling || this.#stopped) return null;
+    const generation = this.#generation;
+    this.#cancelling = true;
+    this.#renderActions();
+    const args = { tenant_id: this.getAttribute('tenant-id') };
+    if (reason != null && reason !== '') args.reason = String(reason);
+    try {
+      const doc = await this.#call('POST', 'provision_cancel', args);
+      if (generation !== this.#generation) return doc;   // the element was pointed elsewhere meanwhile
+      if (CANCELLABLE.has(doc?.status)) { this.#cancelledRun = doc.run_id; this.#notice = CANCEL_REQUESTED; }
+      this.#accept(doc);
+      this.#renderMessage(this.#doc);
+      return doc;
+    } catch (err) {
+      if (generation !== this.#generation) return null;
+      if (err.status === 401 || err.status === 403) this.#refuse(err, 'cancel');
+      else if (err.status) this.#say(`Cancel refused (HTTP ${err.status}): ${err.message}`, 'bad');
+      else this.#say('Cancel failed: the gateway could not be reached.', 'bad');
+      return null;
+    } finally {
+      if (generation === this.#generation) {
+        this.#cancelling = false;
+        this.#renderActions();
+        this.#failures = 0;
+        this.#schedule(0);
+      }
+    }
+  }
+
   #restart() {
     this.#shutdown();
     this.#stopped = false;
     this.#doc = null; this.#docText = ''; this.#finishedKey = null; this.#failures = 0;
+    this.#cancelling = false; this.#cancelledRun = null; this.#notice = '';
     const events = this.getAttribute('events');
     if (events) this.#openEvents(events);
     this.#schedule(0);
@@ -272,23 +322,33 @@ export class ProvisioningStatus extends HTMLElement {
   // A refusal stops polling; a network or gateway failure keeps the last state and backs off.
   #failed(err) {
     if (err.status >= 400 && err.status < 500) {
-      this.#stopped = true;
-      this.#events?.close();
-      const [status, text] = err.status === 404
-        ? ['Not found', 'Not found: this workspace does not exist (or was removed).']
-        : err.status === 401 || err.status === 403
-          ? ['No access', `No access: the gateway refused this token (HTTP ${err.status}). Sign in again or ask an administrator for access.`]
-          : ['Error', `The gateway refused the request (HTTP ${err.status}): ${err.message}`];
-      this.#parts.status.textContent = status;
-      this.#say(text, 'bad');
-      this.#parts.connection.textContent = '';
-      this.#renderActions();
+      this.#refuse(err);
       return null;
     }
     this.#failures++;
     const delay = Math.min(MAX_BACKOFF_MS, this.#interval * 2 ** Math.min(this.#failures, 10));
     this.#parts.connection.textContent = `Connection lost; reconnecting in ${Math.ceil(delay / 1000)} s…`;
     return delay;
+  }
+
+  // The gateway refused this token or tenant: say so (with what was refused, for an action) and stop.
+  #refuse(err, action) {
+    this.#stopped = true;
+    this.#events?.close();
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    const [status, text] = err.status === 404
+      ? ['Not found', 'Not found: this workspace does not exist (or was removed).']
+      : err.status === 401 || err.status === 403
+        ? ['No access', action
+          ? `No access: the gateway refused the ${action} (HTTP ${err.status}): ${err.message}. Sign in again or ask an administrator for access.`
+          : `No access: the gateway refused this token (HTTP ${err.status}). Sign in again or ask an administrator for access.`]
+        : ['Error', `The gateway refused the request (HTTP ${err.status}): ${err.message}`];
+    this.#parts.status.textContent = status;
+    delete this.#parts.status.dataset.status;
+    this.#say(text, 'bad');
+    this.#parts.connection.textContent = '';
+    this.#renderActions();
   }
 
   async #call(method, fn, args) {
@@ -334,9 +394,11 @@ export class ProvisioningStatus extends HTMLElement {
     const p = this.#parts;
     p.status.textContent = `${STATUS_TEXT[doc.status] ?? doc.status} · ${Number(doc.progress) || 0}%`;
     p.status.dataset.status = doc.status;
+    p.progress.dataset.status = doc.status;
     const progress = Number(doc.progress) || 0;
     p.progress.setAttribute('aria-valuenow', String(progress));
-    p.progress.setAttribute('aria-valuetext', `${progress}% (${doc.steps_completed} of ${doc.steps_total} steps)`);
+    p.progress.setAttribute('aria-valuetext', `${progress}% (${doc.steps_completed} of ${doc.steps_total} steps)`
+                                              + (doc.status === 'CANCELLED' ? ', cancelled' : ''));
     p['progress-bar'].style.width = `${progress}%`;
     this.#renderSteps(doc);
     p.errors.replaceChildren(...(doc.errors ?? []).map((e) => {
@@ -347,12 +409,17 @@ export class ProvisioningStatus extends HTMLElement {
       li.dataset.step = e.step;
       return li;
     }));
+    this.#renderMessage(doc);
+    this.#renderActions();
+  }
+
+  #renderMessage(doc) {
     if (isFinal(doc)) {
       this.#notice = '';
-      this.#say(FINAL_MESSAGE[doc.status], { COMPLETED: 'ok', PARTIAL: 'warn' }[doc.status] ?? 'bad');
+      this.#cancelledRun = null;
+      this.#say(FINAL_MESSAGE[doc.status], { COMPLETED: 'ok', PARTIAL: 'warn', CANCELLED: 'muted' }[doc.status] ?? 'bad');
     } else if (doc.run_id == null) this.#say('This workspace has not been provisioned yet.', '');
     else this.#say(this.#notice, 'warn');
-    this.#renderActions();
   }
 
   #renderSteps(doc) {
@@ -387,7 +454,8 @@ export class ProvisioningStatus extends HTMLElement {
     return li;
   }
 
-  // Retry only after a run that can be retried; Enter once there is a workspace to enter.
+  // Retry only after a run that can be retried, Cancel only while one is queued or running;
+  // Enter once there is a workspace to enter.
   #renderActions() {
     const doc = this.#doc;
     const actions = this.#root.querySelector('.actions');
@@ -397,6 +465,14 @@ export class ProvisioningStatus extends HTMLElement {
       retry.disabled = this.#acting;   // a request in flight; a running run shows no button
       if (!retry.isConnected) actions.prepend(retry);
     } else retry.remove();
+    const cancel = this.#parts.cancel;
+    if (!this.#stopped && doc && CANCELLABLE.has(doc.status)) {
+      const requested = this.#cancelledRun != null && this.#cancelledRun === doc.run_id;
+      cancel.textContent = requested ? 'Cancelling…' : 'Cancel provisioning';
+      cancel.disabled = this.#cancelling || requested;   // a request in flight, or a cancel the run acts on soon
+      if (this.#cancelling) cancel.setAttribute('aria-busy', 'true'); else cancel.removeAttribute('aria-busy');
+      if (!cancel.isConnected) actions.prepend(cancel);
+    } else cancel.remove();
     const enter = this.#parts.enter;
     if (doc && ENTERABLE.has(doc.status) && doc.workspace_url) {
       enter.href = doc.workspace_url;

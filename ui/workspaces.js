@@ -1,5 +1,6 @@
 // The admin page: create a workspace (a tenant row, POST /tenants through PostgREST), list
-// the tenants with their status, and watch the selected one with <provisioning-status>.
+// the tenants with their status and their latest run's, cancel a queued or running run, and
+// watch the selected one with <provisioning-status> (which also does the cancelling).
 import './provisioning-status.js';
 
 const config = new URLSearchParams(location.hash.slice(1));
@@ -9,6 +10,8 @@ const form = document.getElementById('create');
 const tenantsBody = document.getElementById('tenants');
 const selected = document.getElementById('selected');
 let selectedId = null;
+const ACTIVE = new Set(['PENDING', 'IN_PROGRESS']);
+const cancelRequested = new Set();   // runs whose cancel was accepted while they still ran
 
 class GatewayError extends Error {
   constructor(status, body) { super(body?.message ?? `HTTP ${status}`); Object.assign(this, { status, body }); }
@@ -36,10 +39,20 @@ async function loadEngines() {
   }
 }
 
+// The latest run of each tenant listed (one request: tenant_id=in.(…), newest first).
+async function latestRuns(ids) {
+  if (!ids.length) return new Map();
+  const runs = await gateway(`/tenant_onboarding?select=id,tenant_id,status&tenant_id=in.(${ids.join(',')})&order=created_at.desc`);
+  const latest = new Map();
+  for (const r of runs) if (!latest.has(r.tenant_id)) latest.set(r.tenant_id, r);
+  return latest;
+}
+
 async function loadTenants() {
-  let tenants;
+  let tenants, runs;
   try {
     tenants = await gateway('/tenants?select=id,name,provisioning_status&order=created_at.desc&limit=100');
+    runs = await latestRuns(tenants.map((t) => t.id));
   } catch (err) {
     document.getElementById('who').textContent = `Tenants could not be listed: ${err.message}`;
     return;
@@ -50,16 +63,49 @@ async function loadTenants() {
     row.tabIndex = 0;
     row.setAttribute('aria-selected', String(t.id === selectedId));
     const name = document.createElement('td');
+    name.className = 'name';
     name.textContent = t.name;
     const status = document.createElement('td');
     status.className = 'status';
-    status.textContent = t.provisioning_status;
-    row.append(name, status);
+    const run = document.createElement('td');
+    run.className = 'run';
+    const action = document.createElement('td');
+    action.className = 'action';
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'cancel';
+    cancel.setAttribute('aria-label', `Cancel the provisioning of ${t.name}`);
+    action.append(cancel);
+    row.append(name, status, run, action);
+    const latest = runs.get(t.id);
+    showRow(row, { tenant_status: t.provisioning_status, status: latest?.status, run_id: latest?.id });
     return row;
   }));
+  // The watched tenant: what the component last saw may be newer than the list's read.
+  const doc = selected.querySelector('provisioning-status')?.status;
+  if (doc) showRow(rowOf(doc.tenant_id), doc);
+}
+
+const rowOf = (tenantId) => [...tenantsBody.rows].find((r) => r.dataset.tenant === tenantId);
+
+// A row's tenant status, its latest run's status (— for none), and Cancel while that run is
+// queued or running ("Cancelling…" once a cancel was accepted and the run finishes its step).
+function showRow(row, { tenant_status: tenantStatus, status, run_id: runId }) {
+  if (!row) return;
+  row.querySelector('.status').textContent = tenantStatus;
+  const run = row.querySelector('.run');
+  run.textContent = runId ? status : '—';
+  run.dataset.status = runId ? status : '';
+  const cancel = row.querySelector('.cancel');
+  const requested = cancelRequested.has(runId);
+  cancel.hidden = !(runId && ACTIVE.has(status));
+  cancel.textContent = requested ? 'Cancelling…' : 'Cancel';
+  cancel.disabled = requested;
 }
 
 function select(tenantId) {
+  const current = selected.querySelector('provisioning-status');
+  if (tenantId === selectedId && current) { current.refresh(); return current; }
   selectedId = tenantId;
   for (const row of tenantsBody.rows) row.setAttribute('aria-selected', String(row.dataset.tenant === tenantId));
   const status = document.createElement('provisioning-status');
@@ -74,20 +120,36 @@ function select(tenantId) {
   }
   status.token = token;
   selected.replaceChildren(status);
+  return status;
 }
 
-// Keeps the list's status of the watched tenant in step with the component.
+// Cancel from the list: the tenant's component (selected for it) calls provision_cancel and
+// shows the outcome, a refusal included.
+async function cancelRun(row, button) {
+  const component = select(row.dataset.tenant);
+  button.disabled = true;
+  const doc = await component.cancel();
+  if (!doc) { button.disabled = false; return; }   // the component says why
+  if (ACTIVE.has(doc.status)) cancelRequested.add(doc.run_id);
+  showRow(rowOf(doc.tenant_id), doc);
+}
+
+// Keeps the list's row of the watched tenant in step with the component.
 document.addEventListener('provisioning-change', (event) => {
-  const row = [...tenantsBody.rows].find((r) => r.dataset.tenant === event.detail.tenant_id);
-  if (row) row.querySelector('.status').textContent = event.detail.tenant_status;
+  if (!ACTIVE.has(event.detail.status)) cancelRequested.delete(event.detail.run_id);
+  showRow(rowOf(event.detail.tenant_id), event.detail);
 });
 
 tenantsBody.addEventListener('click', (event) => {
   const row = event.target.closest('tr');
-  if (row) select(row.dataset.tenant);
+  if (!row) return;
+  const cancel = event.target.closest('button.cancel');
+  if (cancel) cancelRun(row, cancel);
+  else select(row.dataset.tenant);
 });
 tenantsBody.addEventListener('keydown', (event) => {
   const row = event.target.closest('tr');
+  if (event.target.closest('button')) return;   // a button acts on its own click
   if (row && (event.key === 'Enter' || event.key === ' ')) { event.preventDefault(); select(row.dataset.tenant); }
 });
 

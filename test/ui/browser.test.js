@@ -134,6 +134,184 @@ test('a retry while another is already running is told so (409), then shows that
   }
 });
 
+// The company step's two requests (its lookup, then its create) are each held 2.5 s in the
+// engine (under the tests' 3 s http_timeout_ms: one attempt), so the run is IN_PROGRESS with
+// step_2_company running for about 5 s while a test cancels; the cancel takes effect once the
+// requests already sent are answered.
+const holdCompany = (site) => sim('/faults', { site: `${site}.localhost`, path: '^/api/resource/Company',
+                                               action: 'delay', delay_ms: 2500, times: 2 });
+const companyRunning = (page) => waitFor(async () => (await page.locator(
+  'provisioning-status [part=step][data-step=step_2_company]').getAttribute('data-status')) === 'running', 'step_2_company running');
+
+// Records, at each provisioning-change, the run status and whether the cancel part is shown.
+function recordCancelPart() {
+  window.__cancelShown = [];
+  document.addEventListener('provisioning-change', (e) => window.__cancelShown.push(
+    [e.detail.status, e.composedPath()[0].shadowRoot.querySelector('[part=cancel]') !== null]));
+}
+
+test('Cancel is offered only while a run is queued or running; it ends the run CANCELLED, then Retry goes on', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uicancel');
+  await db.query(`SET provisioning.auto_start = off`);
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Cancel Retail', $1) RETURNING id`, [engine]);
+  await db.query(`RESET provisioning.auto_start`);
+  await holdCompany(engine);
+  const page = await newPage(browser, gw);
+  await page.addInitScript(recordCancelPart);
+  const cancels = [];
+  let hold = false, release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(`${gw.url}/rpc/provision_cancel`, async (route) => {
+    cancels.push({ body: route.request().postDataJSON(), auth: route.request().headers().authorization });
+    if (hold) await held;   // the button's request stays out until the test has looked at the button
+    await route.continue();
+  });
+  try {
+    await openComponent(page, gw, { 'tenant-id': tenant });
+    await waitFor(async () => /not been provisioned/.test(await part(page, 'message').textContent()), 'a tenant never provisioned');
+    assert.equal(await part(page, 'cancel').count(), 0, 'no Cancel before any run');
+    await part(page, 'retry').click();   // "Provision"
+    await companyRunning(page);
+    const cancel = part(page, 'cancel');
+    assert.equal(await cancel.textContent(), 'Cancel provisioning');
+    assert.equal(await cancel.isEnabled(), true);
+    assert.equal(await part(page, 'retry').count(), 0, 'no Retry while the run goes on');
+    await screenshot(page, '11-cancel-offered');
+
+    // A refused cancel (a reason over 500 characters, 22023 → 400) is shown; the run goes on.
+    const refused = await page.evaluate((r) => document.querySelector('provisioning-status').cancel(r), 'x'.repeat(501));
+    assert.equal(refused, null);
+    assert.match(await part(page, 'message').textContent(), /Cancel refused \(HTTP 400\): reason must be at most 500 characters/);
+    assert.equal(cancels[0].body.reason, 'x'.repeat(501), 'cancel(reason) sends the reason');
+    assert.equal(await cancel.isEnabled(), true, 'Cancel is offered again');
+
+    hold = true;
+    await cancel.click();
+    await waitFor(() => cancels.length === 2, 'the cancel request');
+    assert.deepEqual(cancels[1].body, { tenant_id: tenant }, 'the button sends the tenant id, no reason');
+    assert.match(cancels[1].auth, /^Bearer /);
+    assert.equal(await cancel.isDisabled(), true, 'disabled while its request is out');
+    assert.equal(await cancel.getAttribute('aria-busy'), 'true');
+    release();
+    // Still running (the company's create is out): "Cancelling…" until the step has ended.
+    await waitFor(async () => (await cancel.textContent()) === 'Cancelling…', '"Cancelling…"');
+    assert.equal(await cancel.isDisabled(), true);
+    assert.equal(await cancel.getAttribute('aria-busy'), null);
+    assert.match(await part(page, 'message').textContent(), /Cancel requested/);
+    assert.equal(await page.evaluate(() => window.__changes.at(-1).doc.status), 'IN_PROGRESS');
+
+    await waitStatus(page, 'CANCELLED');
+    await waitFor(async () => (await part(page, 'cancel').count()) === 0, 'the Cancel button to go');
+    const status = part(page, 'status');
+    assert.match(await status.textContent(), /^Cancelled · \d+%$/, 'the status says Cancelled, in words');
+    assert.equal(await status.getAttribute('data-status'), 'CANCELLED');
+    assert.match(await part(page, 'progress').getAttribute('aria-valuetext'), /cancelled/);
+    assert.match(await part(page, 'message').textContent(), /cancelled/);
+    const steps = await page.evaluate(() => Object.fromEntries(window.__changes.at(-1).doc.steps.map((s) => [s.step, s.status])));
+    assert.equal(steps.step_2_company, 'completed', 'the request already sent was waited for and recorded');
+    assert.equal(await page.evaluate(() => window.__changes.at(-1).doc.steps.find((s) => s.step === 'step_2_company').attempts),
+                 1, 'in its one attempt');
+    assert.equal(steps.step_3_chart_of_accounts, 'pending', 'nothing started after the cancel');
+    assert.equal(await part(page, 'retry').textContent(), 'Retry', 'a cancelled run can be retried');
+    assert.deepEqual((await page.evaluate(() => window.__finished)).map((d) => d.status), ['CANCELLED']);
+    const { rows: [row] } = await db.query(
+      `SELECT t.provisioning_status, (SELECT message FROM provisioning.provision_logs(t.id) WHERE status = 'CANCELLED') AS log
+         FROM provisioning.tenants t WHERE t.id = $1`, [tenant]);
+    assert.deepEqual(row, { provisioning_status: 'NOT_PROVISIONED', log: 'run cancelled' });
+    await screenshot(page, '12-cancelled');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, '12-cancelled-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await part(page, 'retry').click();
+    await waitStatus(page, 'COMPLETED');
+    const shown = await page.evaluate(() => window.__cancelShown);
+    for (const [runStatus, present] of shown) {
+      assert.equal(present, ['PENDING', 'IN_PROGRESS'].includes(runStatus), `Cancel ${present ? 'shown' : 'hidden'} at ${runStatus}`);
+    }
+    assert.ok(shown.some(([, present]) => present) && shown.some(([st]) => st === 'CANCELLED'), 'both states were seen');
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'no CSP violation');
+  } finally {
+    release();
+    await sim('/faults', undefined, 'DELETE');
+    await page.close();
+  }
+});
+
+test('the workspaces page offers Cancel on a running tenant and lists it CANCELLED', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uicancelpage');
+  await holdCompany(engine);
+  const page = await newPage(browser, gw);
+  try {
+    await openAdminPage(page, gw);
+    const tenant = await createOnPage(page, { name: 'Cancel Page Retail', engine });
+    const row = page.locator(`tr[data-tenant="${tenant}"]`);
+    const rowCancel = row.locator('button.cancel');
+    await rowCancel.waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await row.locator('.run').textContent(), /^(PENDING|IN_PROGRESS)$/);
+    assert.equal(await rowCancel.getAttribute('aria-label'), 'Cancel the provisioning of Cancel Page Retail');
+    await companyRunning(page);
+    await screenshot(page, '13-page-running');
+    await rowCancel.click();
+    await waitStatus(page, 'CANCELLED');
+    await waitFor(async () => (await row.locator('.run').textContent()) === 'CANCELLED', 'the list to say CANCELLED');
+    assert.equal(await row.locator('.status').textContent(), 'NOT_PROVISIONED', 'the tenant is back to its status before the run');
+    assert.equal(await rowCancel.isVisible(), false, 'no Cancel on a cancelled run');
+    assert.equal(await part(page, 'cancel').count(), 0);
+    assert.match(await part(page, 'status').textContent(), /^Cancelled/);
+    await screenshot(page, '14-page-cancelled');
+
+    // Loaded afresh, the list reads the latest run's status from the gateway.
+    await page.reload();
+    await waitFor(async () => (await page.locator(`tr[data-tenant="${tenant}"] .run`).textContent()) === 'CANCELLED',
+                  'the reloaded list to say CANCELLED');
+    assert.equal(await page.locator(`tr[data-tenant="${tenant}"] button.cancel`).isVisible(), false);
+    const happy = page.locator('tr', { hasText: 'UI Happy Retail' }).first();
+    if (await happy.count()) assert.equal(await happy.locator('.run').textContent(), 'COMPLETED');
+  } finally {
+    await sim('/faults', undefined, 'DELETE');
+    await page.close();
+  }
+});
+
+test('a user no longer a member of the tenant is refused the cancel (403), and it is shown', TIMEOUT, async () => {
+  const engine = await newEngine(db, 'uicancelauth');
+  await holdCompany(engine);
+  const { rows: [{ id: tenant }] } = await db.query(
+    `INSERT INTO provisioning.tenants (name, engine) VALUES ('Cancel Refused Retail', $1) RETURNING id`, [engine]);
+  await db.query(`INSERT INTO provisioning.tenant_members (tenant_id, user_id) VALUES ($1, 'ui-member')`, [tenant]);
+  const page = await newPage(browser, gw);
+  try {
+    let inFlight = 0;
+    const isStatus = (r) => r.url().includes('/rpc/provision_status');
+    page.on('request', (r) => { if (isStatus(r)) inFlight++; });
+    page.on('requestfinished', (r) => { if (isStatus(r)) inFlight--; });
+    page.on('requestfailed', (r) => { if (isStatus(r)) inFlight--; });
+    await openComponent(page, gw, { 'tenant-id': tenant }, tokens.member);
+    await companyRunning(page);
+    await part(page, 'cancel').waitFor({ timeout: 5000 });
+    // The membership goes while the page shows the run; no status request may come between
+    // (its 403 would stop the component first): polling slowed to a minute, the last answered.
+    await page.evaluate(() => document.querySelector('provisioning-status').setAttribute('interval', '60000'));
+    await waitFor(() => inFlight === 0, 'the status request in flight to be answered');
+    assert.equal(await part(page, 'cancel').count(), 1);
+    await db.query(`DELETE FROM provisioning.tenant_members WHERE tenant_id = $1 AND user_id = 'ui-member'`, [tenant]);
+    await part(page, 'cancel').click();
+    await waitFor(async () => /No access: the gateway refused the cancel \(HTTP 403\): user ui-member is not a member of tenant/
+      .test(await part(page, 'message').textContent()), 'the refusal with the gateway\'s message');
+    assert.equal(await part(page, 'status').textContent(), 'No access');
+    assert.equal(await part(page, 'cancel').count(), 0, 'no Cancel once refused');
+    await screenshot(page, '15-cancel-refused');
+    const { rows: [{ requested }] } = await db.query(
+      `SELECT cancel_requested_at IS NOT NULL AS requested FROM provisioning.tenant_onboarding WHERE tenant_id = $1`, [tenant]);
+    assert.equal(requested, false, 'the run was not cancelled');
+  } finally {
+    await sim('/faults', undefined, 'DELETE');
+    await page.close();
+  }
+});
+
 test('a failed demo items step ends PARTIAL with its error, and the workspace can be entered', TIMEOUT, async () => {
   const engine = await newEngine(db, 'uipartial');
   await sim('/faults', { site: 'uipartial.localhost', method: 'POST', doctype: 'Item',

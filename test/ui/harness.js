@@ -24,6 +24,7 @@ mkdirSync(artifacts, { recursive: true });
 export const tokens = {
   admin: sign({ role: 'provisioning_admin', sub: 'ui-admin' }, JWT_SECRET),
   stranger: sign({ role: 'provisioning_user', sub: 'ui-stranger' }, JWT_SECRET),
+  member: sign({ role: 'provisioning_user', sub: 'ui-member' }, JWT_SECRET),   // a member of the tenants a test adds it to
 };
 
 // An admin token that expires at most `seconds` from now, and when.

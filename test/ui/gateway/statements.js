@@ -39,7 +39,29 @@ function columnsOf(catalog, table, names) {
 
 const OPERATORS = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
-// GET /<table>?select=a,b&order=c.desc&col=eq.value: the rows as a JSON array.
+// The list of in.(a,b,"c,d"): values split at commas, double quotes around a value that holds
+// a comma or a parenthesis, a backslash escaping the next character inside them (PostgREST's
+// horizontal filtering; not in reference/postgrest.md, which covers RPC).
+function inList(text) {
+  const values = [];
+  let value = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\' && i + 1 < text.length) value += text[++i];
+      else if (c === '"') quoted = false;
+      else value += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { values.push(value); value = ''; }
+    else value += c;
+  }
+  if (quoted) throw new HttpError(400, 'PGRST100', `"failed to parse filter (in.(${text}))" (line 1, column 1)`);
+  values.push(value);
+  return values;
+}
+
+// GET /<table>?select=a,b&order=c.desc&col=eq.value&col=in.(v,w): the rows as a JSON array.
 export function readStatement(catalog, table, query) {
   const select = query.get('select');
   const columns = select && select !== '*' ? columnsOf(catalog, table, select.split(',')) : '*';
@@ -47,6 +69,12 @@ export function readStatement(catalog, table, query) {
   const params = [];
   for (const [key, value] of query) {
     if (['select', 'order', 'limit', 'offset'].includes(key)) continue;
+    const list = /^in\.\((.*)\)$/s.exec(value);
+    if (list) {
+      params.push(inList(list[1]));
+      where.push(`${columnsOf(catalog, table, [key])}::text = ANY($${params.length}::text[])`);
+      continue;
+    }
     const m = /^(eq|neq|gt|gte|lt|lte)\.(.*)$/s.exec(value);
     if (!m) throw new HttpError(400, 'PGRST100', `"failed to parse filter (${value})" (line 1, column 1)`);
     params.push(m[2]);
