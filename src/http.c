@@ -12,8 +12,8 @@
  * slot and holds it while it is out. An engine's own refusal to take a request now, a 429
  * or a 503 with Retry-After, pauses every process's requests to it for the time it asks
  * (at most provisioning.retry_after_max), and the request is sent again after that pause,
- * a write too: both engines refuse so before they run anything (Frappe's rate limiter,
- * Odoo's proxy and its workers' limits). Those pauses are no failed attempt; a request
+ * a write too: an engine (or the proxy in front of it) refuses so before it runs anything
+ * (the drivers' references say so of both kinds). Those pauses are no failed attempt; a request
  * refused HTTP_MAX_PAUSES times in a row ends as a transient failure of its step.
  */
 #include "postgres.h"
