@@ -1,7 +1,0 @@
--- An engine's capacity and its own refusals, for each engine (cases/31_engine_limits.sql).
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SELECT plan(2 * 11);
-\set case 31_engine_limits
-\ir cases/engines.sql
-SELECT * FROM finish();
