@@ -287,3 +287,22 @@ engine_pause(const EngineLimits *limits, long ms)
 		e->paused_until = Max(e->paused_until, TimestampTzPlusMilliseconds(now, ms));
 	LWLockRelease(limits_shared->lock);
 }
+
+/* Is the engine asking to be left alone now? The dispatch and the status document ask. */
+bool
+engine_paused(const char *engine)
+{
+	EngineKey	key;
+	EngineUse  *e;
+	bool		paused = false;
+
+	memset(&key, 0, sizeof(EngineKey));
+	key.database = MyDatabaseId;
+	strlcpy(key.engine, engine, ENGINE_NAME_LEN);
+	LWLockAcquire(limits_shared->lock, LW_SHARED);
+	e = hash_search(engine_uses, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		paused = e->paused_until > GetCurrentTimestamp();
+	LWLockRelease(limits_shared->lock);
+	return paused;
+}

@@ -26,6 +26,7 @@ extern void engine_limits_set(EngineLimits *limits, const char *engine,
 extern bool engine_slot_acquire(const EngineLimits *limits, TimestampTz deadline);
 extern void engine_slot_release(const EngineLimits *limits);
 extern void engine_pause(const EngineLimits *limits, long ms);
+extern bool engine_paused(const char *engine);
 
 extern Size engine_limits_shmem_size(void);
 extern void engine_limits_shmem_init(void);
