@@ -47,7 +47,8 @@ BEGIN
                                THEN coalesce(s.progressed_at < clock_timestamp()
                                                  - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
                                              false)
-                               ELSE false END)
+                               ELSE false END,
+               'waiting', CASE WHEN r.status IN ('PENDING', 'IN_PROGRESS') THEN provisioning._run_waiting(r) END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
@@ -149,7 +150,6 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
-    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -193,14 +193,8 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
-    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
-    IF attempt > 0 THEN
-        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
-    ELSE
-        PERFORM provisioning._audit('retry', t.id, r.id);
-    END IF;
-    RETURN r;
+    -- (the caller writes the audit row: who asked is its to say)
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
 END
 $$;
 
@@ -750,7 +744,7 @@ $$
             p_reason)
 $$;
 REVOKE ALL ON FUNCTION provisioning._audit(text, uuid, uuid, text, text) FROM PUBLIC;
--- (_retry_run, which audits both kinds of retry, and provision_cancel come above)
+-- (provision_cancel comes above; provision_retry and retry_due, which audit their retries, below)
 -- (function provisioning._tenant_inserted as defined in sql/src/queue.sql)
 CREATE OR REPLACE FUNCTION provisioning._tenant_inserted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
@@ -819,7 +813,8 @@ BEGIN
                                         'tenant_status', t.provisioning_status, 'progress', 0,
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
-                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false,
+                                        'waiting', NULL)
                 ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
@@ -829,6 +824,161 @@ BEGIN
     RETURN doc;
 END
 $$;
+
+----------------------------------------------------------------------------------------------------
+-- Engine capacity (issue 19): outages kept by the launcher, the runs they turned away queued
+-- again when the engine answers; a status document that says why a run waits.
+----------------------------------------------------------------------------------------------------
+
+-- (table provisioning.engine_outages as defined in sql/src/tables.sql)
+CREATE TABLE provisioning.engine_outages (
+    engine        text NOT NULL REFERENCES provisioning.engines (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    since         timestamptz NOT NULL,
+    ended_at      timestamptz,
+    runs_requeued integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (engine, since)
+);
+-- (index engine_outages_open_idx as defined in sql/src/tables.sql)
+CREATE UNIQUE INDEX engine_outages_open_idx ON provisioning.engine_outages (engine) WHERE ended_at IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');
+ALTER TABLE provisioning.engine_outages ENABLE ROW LEVEL SECURITY;
+CREATE POLICY engine_outages_admin ON provisioning.engine_outages FOR SELECT TO provisioning_admin USING (true);
+REVOKE ALL ON provisioning.engine_outages FROM PUBLIC;
+GRANT SELECT ON provisioning.engine_outages TO provisioning_admin;
+-- (function provisioning._engine_outage_began as defined in sql/src/engines.sql)
+CREATE FUNCTION provisioning._engine_outage_began(p_engine text, p_since timestamptz) RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.engine_outages (engine, since)
+    SELECT e.name, p_since FROM provisioning.engines e WHERE e.name = p_engine
+    ON CONFLICT DO NOTHING
+$$;
+-- (function provisioning._engine_outage_ended as defined in sql/src/engines.sql)
+CREATE FUNCTION provisioning._engine_outage_ended(p_engine text, p_since timestamptz) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    queued integer := 0;
+    due    record;
+BEGIN
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.engine = p_engine AND t.provisioning_status = 'NOT_PROVISIONED'
+           AND r.status = 'NOT_PROVISIONED' AND r.finished_at >= p_since
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._audit('engine_recovered', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt)).id,
+                                        NULL, 'engine_recovered');
+            queued := queued + 1;
+        EXCEPTION
+            WHEN others THEN
+                RAISE WARNING 'tenant % was not queued again after engine % answered: %', (due.t).id, p_engine, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    UPDATE provisioning.engine_outages SET ended_at = pg_catalog.clock_timestamp(), runs_requeued = queued
+     WHERE engine = p_engine AND ended_at IS NULL;
+    RETURN queued;
+END
+$$;
+-- (function provisioning.provision_retry as defined in sql/src/api.sql)
+CREATE OR REPLACE FUNCTION provisioning.provision_retry(tenant_id uuid, step text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t     provisioning.tenants := provisioning._authorize(tenant_id);
+    prior provisioning.tenant_onboarding := provisioning._latest_run(t.id);
+    r     provisioning.tenant_onboarding;
+BEGIN
+    IF prior.id IS NULL THEN
+        RAISE EXCEPTION 'tenant % has never been provisioned', t.id
+            USING ERRCODE = '22023', HINT = 'Call provision_start first.';
+    END IF;
+    IF prior.status IN ('PENDING', 'IN_PROGRESS') THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END IF;
+    r := provisioning._retry_run(t, prior, step, 0);
+    PERFORM provisioning._audit('retry', t.id, r.id);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
+END
+$$;
+-- (function provisioning.retry_due as defined in sql/src/retry.sql)
+CREATE OR REPLACE FUNCTION provisioning.retry_due() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    max_attempts integer := coalesce(current_setting('provisioning.retry_max_attempts', true), '5')::integer;
+    base_s       double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_base_delay', true), '60s')::interval);
+    max_s        double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_max_delay', true), '1h')::interval);
+    started      integer := 0;
+    due          record;
+BEGIN
+    PERFORM provisioning._require_admin();
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
+           AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           AND r.retry_attempt < max_attempts
+           AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
+               <= clock_timestamp()
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._audit('scheduled_retry', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1)).id,
+                                        NULL, 'retry_due');
+            started := started + 1;
+        EXCEPTION
+            WHEN SQLSTATE 'PT409' THEN
+                NULL;  -- someone started a run meanwhile
+            WHEN others THEN
+                RAISE WARNING 'retry of tenant % skipped: %', (due.t).id, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    RETURN started;
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning._engine_outage_began(text, timestamptz),
+                       provisioning._engine_outage_ended(text, timestamptz) FROM PUBLIC;
+-- waiting: in every status document (_status_doc/4 above, provision_status)
+-- (function provisioning._engine_paused as defined in sql/src/status.sql)
+CREATE FUNCTION provisioning._engine_paused(engine text) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'provisioning_engine_paused';
+-- (function provisioning._run_waiting as defined in sql/src/status.sql)
+CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    e     provisioning.engines;
+    since timestamptz;
+BEGIN
+    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+     WHERE t.id = r.tenant_id;
+    SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
+    IF since IS NOT NULL THEN
+        RETURN jsonb_build_object('reason', 'engine_offline', 'since', greatest(since, r.created_at));
+    ELSIF r.status <> 'PENDING' THEN
+        RETURN NULL;
+    ELSIF provisioning._engine_paused(e.name)
+          OR e.max_concurrent_requests <= (SELECT count(*) FROM provisioning.tenant_onboarding o
+                                             JOIN provisioning.tenants t ON t.id = o.tenant_id
+                                            WHERE o.status = 'IN_PROGRESS' AND t.engine = e.name) THEN
+        RETURN jsonb_build_object('reason', 'engine_limit', 'since', r.created_at);
+    END IF;
+    RETURN jsonb_build_object('reason', 'queue', 'since', r.created_at);
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning._engine_paused(text),
+                       provisioning._run_waiting(provisioning.tenant_onboarding) FROM PUBLIC;
 
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$

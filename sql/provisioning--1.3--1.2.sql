@@ -1,8 +1,79 @@
 -- provisioning 1.3 -> 1.2: the rollback of 1.3. Undoes provisioning--1.2--1.3.sql section
 -- by section, in reverse order; every user row is kept (unsettled_creates is bookkeeping of
--- the 1.3 workers, which a 1.2 library does not read), but the audit's: 1.2 has no audit.
+-- the 1.3 workers, which a 1.2 library does not read), but the audit's and the engine outages':
+-- 1.2 has neither.
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Engine capacity (issue 19), undone: the outages go with their rows; retries are 1.2's again
+-- (the status document without waiting comes back with the sections below).
+----------------------------------------------------------------------------------------------------
+
+DROP FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding);
+DROP FUNCTION provisioning._engine_paused(text);
+
+CREATE OR REPLACE FUNCTION provisioning.retry_due() RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    max_attempts integer := coalesce(current_setting('provisioning.retry_max_attempts', true), '5')::integer;
+    base_s       double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_base_delay', true), '60s')::interval);
+    max_s        double precision := extract(epoch FROM coalesce(current_setting('provisioning.retry_max_delay', true), '1h')::interval);
+    started      integer := 0;
+    due          record;
+BEGIN
+    PERFORM provisioning._require_admin();
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
+           AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           AND r.retry_attempt < max_attempts
+           AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
+               <= clock_timestamp()
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
+            started := started + 1;
+        EXCEPTION
+            WHEN SQLSTATE 'PT409' THEN
+                NULL;  -- someone started a run meanwhile
+            WHEN others THEN
+                RAISE WARNING 'retry of tenant % skipped: %', (due.t).id, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    RETURN started;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION provisioning.provision_retry(tenant_id uuid, step text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    t     provisioning.tenants := provisioning._authorize(tenant_id);
+    prior provisioning.tenant_onboarding := provisioning._latest_run(t.id);
+BEGIN
+    IF prior.id IS NULL THEN
+        RAISE EXCEPTION 'tenant % has never been provisioned', t.id
+            USING ERRCODE = '22023', HINT = 'Call provision_start first.';
+    END IF;
+    IF prior.status IN ('PENDING', 'IN_PROGRESS') THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END IF;
+    RETURN provisioning._status_doc(provisioning._retry_run(t, prior, step, 0), 'PROVISIONING');
+END
+$$;
+
+DROP FUNCTION provisioning._engine_outage_ended(text, timestamptz);
+DROP FUNCTION provisioning._engine_outage_began(text, timestamptz);
+ALTER EXTENSION provisioning DROP TABLE provisioning.engine_outages;
+DROP TABLE provisioning.engine_outages;
 
 ----------------------------------------------------------------------------------------------------
 -- Audit and stalled runs (issue 20), undone: the audit goes with its rows; the requests that

@@ -199,6 +199,20 @@ CREATE TABLE provisioning.audit (
 CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
 CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
 
+-- Engines found unreachable (spec section 11): since the first request that could not reach
+-- the engine until the first answer again. Written by the launcher, which keeps the outages
+-- of shared memory here (engine_outage.c): an outage open at a restart is probed again, and
+-- the runs it turned away are queued again once it ends (runs_requeued of them).
+CREATE TABLE provisioning.engine_outages (
+    engine        text NOT NULL REFERENCES provisioning.engines (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    since         timestamptz NOT NULL,
+    ended_at      timestamptz,
+    runs_requeued integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (engine, since)
+);
+-- at most one open outage per engine, found by the status document and the launcher
+CREATE UNIQUE INDEX engine_outages_open_idx ON provisioning.engine_outages (engine) WHERE ended_at IS NULL;
+
 -- Creates sent without an answer (a timeout, a lost connection, a gateway's 502/504): the engine
 -- may still apply one until provisioning.write_settle_ms after it was sent, also after its run
 -- ended. The tenant's next run (a retry, manual or scheduled) looks such a target up instead of
@@ -223,6 +237,7 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/catalog.sql
@@ -438,6 +453,7 @@ ALTER TABLE provisioning.tenant_onboarding ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.engine_outages ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
@@ -445,6 +461,7 @@ CREATE POLICY tenant_members_admin ON provisioning.tenant_members TO provisionin
 CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY engine_outages_admin ON provisioning.engine_outages FOR SELECT TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
@@ -512,6 +529,55 @@ $$;
 
 CREATE TRIGGER engines_checked BEFORE INSERT OR UPDATE ON provisioning.engines
     FOR EACH ROW EXECUTE FUNCTION provisioning._engine_checked();
+
+----------------------------------------------------------------------------------------------------
+-- Outages (spec section 11): the launcher keeps what shared memory knows (engine_outage.c) here.
+----------------------------------------------------------------------------------------------------
+
+-- An outage began at p_since (nothing if the engine is gone or one is open already).
+CREATE FUNCTION provisioning._engine_outage_began(p_engine text, p_since timestamptz) RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.engine_outages (engine, since)
+    SELECT e.name, p_since FROM provisioning.engines e WHERE e.name = p_engine
+    ON CONFLICT DO NOTHING
+$$;
+
+-- The engine answers again: the outage that began at p_since ends, and every tenant whose
+-- latest run it turned away (NOT_PROVISIONED since then, not started again since) gets a new
+-- run, once: a later outage turns away only runs that ended after it began. Returns how many
+-- runs were queued. A tenant locked by a request of its own is left to that request.
+CREATE FUNCTION provisioning._engine_outage_ended(p_engine text, p_since timestamptz) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    queued integer := 0;
+    due    record;
+BEGIN
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.engine = p_engine AND t.provisioning_status = 'NOT_PROVISIONED'
+           AND r.status = 'NOT_PROVISIONED' AND r.finished_at >= p_since
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._audit('engine_recovered', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt)).id,
+                                        NULL, 'engine_recovered');
+            queued := queued + 1;
+        EXCEPTION
+            WHEN others THEN
+                RAISE WARNING 'tenant % was not queued again after engine % answered: %', (due.t).id, p_engine, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    UPDATE provisioning.engine_outages SET ended_at = pg_catalog.clock_timestamp(), runs_requeued = queued
+     WHERE engine = p_engine AND ended_at IS NULL;
+    RETURN queued;
+END
+$$;
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/companies.sql
@@ -857,6 +923,39 @@ CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text)
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
+-- Why a run waits (spec section 11), or null: its engine is known to be unreachable
+-- (engine_offline, also for a run in progress, which waits for it); a queued run's engine has
+-- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
+-- asked to be left alone (engine_limit); else it waits for a worker (queue). since: the start
+-- of that wait as far as it is known (the run's queueing, or the outage's beginning).
+CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    e     provisioning.engines;
+    since timestamptz;
+BEGIN
+    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+     WHERE t.id = r.tenant_id;
+    SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
+    IF since IS NOT NULL THEN
+        RETURN jsonb_build_object('reason', 'engine_offline', 'since', greatest(since, r.created_at));
+    ELSIF r.status <> 'PENDING' THEN
+        RETURN NULL;
+    ELSIF provisioning._engine_paused(e.name)
+          OR e.max_concurrent_requests <= (SELECT count(*) FROM provisioning.tenant_onboarding o
+                                             JOIN provisioning.tenants t ON t.id = o.tenant_id
+                                            WHERE o.status = 'IN_PROGRESS' AND t.engine = e.name) THEN
+        RETURN jsonb_build_object('reason', 'engine_limit', 'since', r.created_at);
+    END IF;
+    RETURN jsonb_build_object('reason', 'queue', 'since', r.created_at);
+END
+$$;
+
+-- Does the engine ask to be left alone now (a 429, or a 503 with Retry-After)? Shared memory.
+CREATE FUNCTION provisioning._engine_paused(engine text) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'provisioning_engine_paused';
+
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
 -- transaction, which makes provision_status faster.
@@ -885,7 +984,8 @@ BEGIN
                                THEN coalesce(s.progressed_at < clock_timestamp()
                                                  - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
                                              false)
-                               ELSE false END)
+                               ELSE false END,
+               'waiting', CASE WHEN r.status IN ('PENDING', 'IN_PROGRESS') THEN provisioning._run_waiting(r) END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,
@@ -934,7 +1034,6 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
-    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -978,14 +1077,8 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
-    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
-    IF attempt > 0 THEN
-        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
-    ELSE
-        PERFORM provisioning._audit('retry', t.id, r.id);
-    END IF;
-    RETURN r;
+    -- (the caller writes the audit row: who asked is its to say)
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
 END
 $$;
 
@@ -1017,7 +1110,9 @@ BEGIN
          FOR UPDATE OF t SKIP LOCKED
     LOOP
         BEGIN
-            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
+            PERFORM provisioning._audit('scheduled_retry', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1)).id,
+                                        NULL, 'retry_due');
             started := started + 1;
         EXCEPTION
             WHEN SQLSTATE 'PT409' THEN
@@ -1117,7 +1212,8 @@ BEGIN
                                         'tenant_status', t.provisioning_status, 'progress', 0,
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
-                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false,
+                                        'waiting', NULL)
                 ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
@@ -1152,6 +1248,7 @@ $$
 DECLARE
     t     provisioning.tenants := provisioning._authorize(tenant_id);
     prior provisioning.tenant_onboarding := provisioning._latest_run(t.id);
+    r     provisioning.tenant_onboarding;
 BEGIN
     IF prior.id IS NULL THEN
         RAISE EXCEPTION 'tenant % has never been provisioned', t.id
@@ -1162,7 +1259,9 @@ BEGIN
             USING ERRCODE = 'PT409',
                   HINT = 'Wait for it to finish; provision_status() shows its progress.';
     END IF;
-    RETURN provisioning._status_doc(provisioning._retry_run(t, prior, step, 0), 'PROVISIONING');
+    r := provisioning._retry_run(t, prior, step, 0);
+    PERFORM provisioning._audit('retry', t.id, r.id);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
 $$;
 
@@ -1671,6 +1770,8 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
                 provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
                 provisioning.operations
       TO provisioning_user;
+-- Outages: the launcher writes them; engines are the admins'.
+GRANT SELECT ON provisioning.engine_outages TO provisioning_admin;
 -- The audit too: the requests' functions write it.
 GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;
 

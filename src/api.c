@@ -8,8 +8,10 @@
 #include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 
 #include "api.h"
+#include "engine_limits.h"
 #include "provisioning.h"
 
 PG_FUNCTION_INFO_V1(provisioning_wake);
@@ -86,4 +88,15 @@ provisioning_wake(PG_FUNCTION_ARGS)
 	if (runs_to_wake < MAX_RUN_WORKERS)
 		runs_to_wake++;
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(provisioning_engine_paused);
+
+/* provisioning._engine_paused(engine text): false where no worker keeps engine limits. */
+Datum
+provisioning_engine_paused(PG_FUNCTION_ARGS)
+{
+	char	   *engine = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_BOOL(prov_preloaded && prov_shared != NULL && engine_paused(engine));
 }

@@ -17,6 +17,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -27,6 +28,7 @@
 
 #include "api.h"
 #include "driver.h"
+#include "engine_outage.h"
 #include "health.h"
 #include "http.h"
 #include "json.h"
@@ -262,6 +264,7 @@ probe_engines(Probe *probes, int n)
 				if (probes[i].handle == msg->easy_handle)
 				{
 					http_finish(probes[i].handle, msg->data.result, &probes[i].response);
+					engine_outage_note(probes[i].engine, probes[i].response.outcome == HTTP_UNREACHABLE);
 					if (http_throttled(&probes[i].response))
 						engine_pause(&probes[i].limits, Max(probes[i].response.retry_after_s, 0) * 1000L);
 					judge(&probes[i]);
@@ -302,6 +305,34 @@ probe_engines(Probe *probes, int n)
 						   psprintf("no answer within %d ms", prov_http_timeout_ms));
 			probes[i].answer.checked_at = GetCurrentTimestamp();
 		}
+}
+
+/*
+ * Probes one engine now, whatever its cached answer: the launcher's probe of an engine
+ * known to be unreachable (engine_outage.c). Its row is read in a short transaction and
+ * the probe sent with none open; the answer is cached, and noted, like any probe's.
+ */
+void
+engine_probe(const char *engine)
+{
+	MemoryContext mine = CurrentMemoryContext;
+	Probe	   *p = palloc0(sizeof(Probe));
+
+	p->engine = pstrdup(engine);
+	p->answer.latency_ms = -1;
+	worker_txn_begin("reading an engine to probe");
+	MemoryContextSwitchTo(mine);
+	load_engines(p, 1);
+	worker_txn_commit();
+	if (!p->known)
+	{
+		/* an engine removed or without a driver is not probed again: its outage ends */
+		engine_outage_note(engine, false);
+		return;
+	}
+	pgstat_report_activity(STATE_RUNNING, "probing an unreachable engine");
+	probe_engines(p, 1);
+	write_cache(p, 1);
 }
 
 /* provisioning._engine_health(engine_names text[]) returns jsonb: an object by engine. */

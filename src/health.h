@@ -33,4 +33,6 @@ typedef struct HealthEntry
 	char		error[256];		/* empty when none */
 } HealthEntry;
 
+extern void engine_probe(const char *engine);
+
 #endif							/* PROVISIONING_HEALTH_H */

@@ -27,6 +27,7 @@
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
 
+#include "engine_outage.h"
 #include "http.h"
 #include "provisioning.h"
 
@@ -421,6 +422,7 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 		response_reset(response);
 		code = transfer_in_slot(client, handle, &hook_ms);
 		http_finish(handle, code, response);
+		engine_outage_note(client->limits.engine, response->outcome == HTTP_UNREACHABLE);
 
 		/*
 		 * The hook's WAL flush ran while the engine answered: on a busy disk it would make a

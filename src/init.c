@@ -18,6 +18,7 @@
 
 #include "provisioning.h"
 #include "engine_limits.h"
+#include "engine_outage.h"
 #include "health.h"
 #include "run_events.h"
 #include "run_state.h"
@@ -139,6 +140,17 @@ define_settings(void)
 							"Longest wait an engine's Retry-After can impose before a retry.",
 							NULL, &prov_retry_after_max_s, 60, 0, 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.engine_probe_interval",
+							"How often an engine known to be unreachable is probed.",
+							"Until it answers, new runs for it end NOT_PROVISIONED without a request; "
+							"the runs it turned away are queued again once it does.",
+							&prov_engine_probe_interval_ms, 5000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("provisioning.engine_outage_wait",
+							"How long a run past its first step waits for its unreachable engine.",
+							"The wait costs no step an attempt; after it, the step's retries go on as usual.",
+							&prov_engine_outage_wait_ms, 300000, 0, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("provisioning.health_cache_ttl",
 							"How long engine_health() reuses an engine's last answer.",
 							NULL, &prov_health_cache_ttl, 30, 0, 86400,
@@ -203,9 +215,9 @@ provisioning_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
 						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)) +
-						   engine_limits_shmem_size());
-	/* the health cache's lock, and the engine limits' */
-	RequestNamedLWLockTranche("provisioning", 2);
+						   engine_limits_shmem_size() + engine_outage_shmem_size());
+	/* the health cache's lock, the engine limits' and the engine outages' */
+	RequestNamedLWLockTranche("provisioning", 3);
 }
 
 static void
@@ -232,6 +244,7 @@ provisioning_shmem_startup(void)
 	prov_health_cache = ShmemInitHash("provisioning engine health", HEALTH_CACHE_SIZE,
 									  HEALTH_CACHE_SIZE, &info, HASH_ELEM | HASH_BLOBS);
 	engine_limits_shmem_init();
+	engine_outage_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -24,6 +25,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "engine_outage.h"
+#include "health.h"
 #include "provisioning.h"
 
 #define LAUNCHER_NAP_MS 10000		/* safety net only: commits wake the launcher */
@@ -171,6 +174,104 @@ dispatch(void)
 	return !deferred;
 }
 
+/* Runs a worker SQL call of (engine text, since timestamptz); its integer result, or 0. */
+static int
+outage_call(SPIPlanPtr *plan, const char *query, const char *engine, TimestampTz since)
+{
+	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
+	Datum		values[2] = {CStringGetTextDatum(engine), TimestampTzGetDatum(since)};
+	bool		isnull = true;
+	Datum		result;
+
+	worker_plan(plan, "the engine outages' query", query, 2, types);
+	if (SPI_execute_plan(*plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not record an engine outage");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt32(result);
+}
+
+/* Outages provisioning.engine_outages holds open that shared memory forgot in a restart. */
+static void
+restore_outages(void)
+{
+	worker_txn_begin("restoring engine outages");
+	if (SPI_execute("SELECT engine, since FROM provisioning.engine_outages WHERE ended_at IS NULL",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read provisioning.engine_outages");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		char	   *engine = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		Datum		since = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+		engine_outage_restore(engine, DatumGetTimestampTz(since));
+	}
+	worker_txn_commit();
+}
+
+/*
+ * Keeps the engines' outages (engine_outage.c): records the new ones, queues again the runs
+ * an ended one turned away, and probes each engine still down when its probe is due. How
+ * long until the next probe is due (ms), or -1 for none.
+ */
+static long
+tend_outages(void)
+{
+	static SPIPlanPtr began = NULL;
+	static SPIPlanPtr ended = NULL;
+	static bool restored = false;
+	EngineOutage outages[ENGINE_OUTAGE_SIZE];
+	int			n;
+	int			queued = 0;
+	long		next = -1;
+
+	if (!restored)
+	{
+		worker_txn_begin("looking for the provisioning schema");
+		restored = extension_ready();
+		worker_txn_commit();
+		if (!restored)
+			return -1;
+		restore_outages();
+	}
+	n = engine_outages(outages, lengthof(outages));
+	if (n == 0)
+		return -1;
+	worker_txn_begin("recording engine outages");
+	if (!extension_ready())
+	{
+		worker_txn_commit();
+		return -1;
+	}
+	/* an ended outage's row is closed before a new one of the same engine opens */
+	for (int i = 0; i < n; i++)
+	{
+		if (outages[i].ended != 0)
+			queued += outage_call(&ended, "SELECT provisioning._engine_outage_ended($1, $2)",
+								  outages[i].engine, outages[i].ended);
+		if (outages[i].since != 0 && !outages[i].recorded)
+			(void) outage_call(&began, "SELECT provisioning._engine_outage_began($1, $2)",
+							   outages[i].engine, outages[i].since);
+	}
+	worker_txn_commit();
+	if (queued > 0)
+		wake_for_runs(queued);
+	for (int i = 0; i < n; i++)
+	{
+		if (outages[i].since != 0 && !outages[i].recorded)
+			engine_outage_recorded(outages[i].engine, outages[i].since);
+		if (outages[i].ended != 0)
+			engine_outage_forget(outages[i].engine, outages[i].ended);
+		if (outages[i].since == 0)
+			continue;
+		/* the probe's answer (engine_outage_note) sets this latch when the engine is back */
+		if (engine_probe_turn(outages[i].engine))
+			engine_probe(outages[i].engine);
+		next = next < 0 ? prov_engine_probe_interval_ms : Min(next, prov_engine_probe_interval_ms);
+	}
+	return next;
+}
+
 /*
  * Deletes one batch of runs older than provisioning.history_retention in a short
  * transaction; true when there may be more. The loop prunes a batch per pass, between
@@ -219,6 +320,8 @@ provisioning_launcher_main(Datum arg)
 	{
 		MemoryContext old;
 		bool		launched_all;
+		long		probe_ms;
+		long		nap_ms;
 
 		CHECK_FOR_INTERRUPTS();
 		reload_if_pending();
@@ -226,6 +329,7 @@ provisioning_launcher_main(Datum arg)
 		old = MemoryContextSwitchTo(loop_cxt);
 		reap_workers();
 		launched_all = dispatch();
+		probe_ms = tend_outages();
 		if (pruning || TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(), PRUNE_INTERVAL_MS))
 		{
 			pruning = prune_batch();
@@ -235,8 +339,10 @@ provisioning_launcher_main(Datum arg)
 		MemoryContextReset(loop_cxt);
 
 		pgstat_report_activity(STATE_IDLE, NULL);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pruning ? 0 : launched_all ? LAUNCHER_NAP_MS : LAUNCH_RETRY_MS,
+		nap_ms = pruning ? 0 : launched_all ? LAUNCHER_NAP_MS : LAUNCH_RETRY_MS;
+		if (probe_ms >= 0)
+			nap_ms = Min(nap_ms, probe_ms);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, nap_ms,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}

@@ -14,6 +14,7 @@
 #include "utils/timestamp.h"
 
 #include "driver.h"
+#include "engine_outage.h"
 #include "provisioning.h"
 #include "run.h"
 #include "run_events.h"
@@ -25,6 +26,47 @@ void
 backoff_sleep(int attempt, int retry_after_s)
 {
 	worker_sleep(http_backoff_ms(attempt, retry_after_s));
+}
+
+/* Is there time left to wait for the engine? The wait begins at the first outage met. */
+static bool
+outage_left(TimestampTz *deadline)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (*deadline == 0)
+		*deadline = TimestampTzPlusMilliseconds(now, prov_engine_outage_wait_ms);
+	return now < *deadline;
+}
+
+/*
+ * May this attempt go to its engine? While the engine is known to be unreachable, a new
+ * run's first step is turned away at once (false, result set: the run ends NOT_PROVISIONED
+ * and is queued again when the engine answers); any other attempt waits for the engine
+ * (engine_outage_wait), up to provisioning.engine_outage_wait from the first outage this
+ * step met, and is sent when the engine answers again or when its probe is due.
+ */
+static bool
+engine_reachable(const char *engine, bool first_step, bool tried, TimestampTz *outage_deadline,
+				 StepResult *result)
+{
+	TimestampTz since;
+
+	if (!engine_offline_since(engine, &since))
+		return true;
+	if (first_step)
+	{
+		/* the step's own retries go on: its run met the outage, or it was due its probe */
+		if (tried || engine_probe_turn(engine))
+			return true;
+		step_fail(result, FAIL_OFFLINE,
+				  "the engine is offline: unreachable since %s; the run is queued again when it answers",
+				  timestamptz_to_str(since));
+		return false;
+	}
+	if (outage_left(outage_deadline))
+		(void) engine_outage_wait(engine, *outage_deadline);
+	return true;
 }
 
 /* Calls the step's function; an ERROR raised inside fails the step instead of the worker. */
@@ -66,6 +108,10 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 	MemoryContext attempt_cxt = AllocSetContextCreate(ctx->cxt, "provisioning step",
 													  ALLOCSET_DEFAULT_SIZES);
 	StepFunction function = driver ? driver_step(driver, ctx->operation, step->key) : NULL;
+	const char *engine = ctx->engine_name ? ctx->engine_name : "";
+	bool		first_step = idx == ctx->reachability_step;
+	TimestampTz outage_deadline = 0;	/* set when an outage first stops this step */
+	bool		tried = false;
 	MemoryContext old;
 
 	ctx->current = idx;
@@ -84,6 +130,7 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 	{
 		long		delay;
 		char	   *message;
+		bool		turned_away = false;
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(attempt_cxt);
@@ -101,15 +148,29 @@ execute_step(RunContext *ctx, int idx, StepResult *result)
 		else if (step->attempts > 1 + prov_http_retries + MAX_INTERRUPTIONS)
 			step_fail(result, FAIL_PERMANENT,
 					  "the step was interrupted %d times by server restarts; giving up", step->attempts - 1);
+		else if (!engine_reachable(engine, first_step, tried, &outage_deadline, result))
+			turned_away = true;
 		else if (ctx->session_open || (ctx->session_open = driver->begin(&ctx->step, result)))
 			call_step(ctx, function, result);
+		tried = true;
 		MemoryContextSwitchTo(old);
 
 		/* the outcome outlives this attempt's memory */
 		result->message = MemoryContextStrdup(ctx->cxt, result->message ? result->message : "");
-		if (result->status != STEP_FAILED ||
-			(result->kind != FAIL_TRANSIENT && result->kind != FAIL_OFFLINE) ||
-			step->attempts >= 1 + prov_http_retries)
+		if (result->status != STEP_FAILED || turned_away ||
+			(result->kind != FAIL_TRANSIENT && result->kind != FAIL_OFFLINE))
+			break;
+		/* past the first step, an outage is waited out (engine_reachable), not an attempt */
+		if (result->kind == FAIL_OFFLINE && !first_step && outage_left(&outage_deadline))
+		{
+			TimestampTz since;
+
+			/* an outage not kept (every entry in use) is waited out here */
+			if (!engine_offline_since(engine, &since))
+				worker_sleep(prov_engine_probe_interval_ms);
+			continue;
+		}
+		if (step->attempts >= 1 + prov_http_retries)
 			break;
 
 		delay = http_backoff_ms(step->attempts, result->retry_after_s);

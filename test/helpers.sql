@@ -145,3 +145,23 @@ $$ SELECT max(o.open)
           LATERAL (SELECT count(*) AS open FROM jsonb_array_elements(requests) q
                     WHERE (q->>'t_start')::float8 <= (r->>'t_start')::float8
                       AND (q->>'t_end')::float8 > (r->>'t_start')::float8 + 0.010) o $$;
+
+-- Polls a query until it returns true; after the deadline it raises an error naming what it
+-- waited for (ON_ERROR_STOP ends the test file there, saying so).
+CREATE FUNCTION test.wait_true(what text, query text, timeout_s double precision DEFAULT 30) RETURNS void
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+    ok       boolean;
+BEGIN
+    LOOP
+        EXECUTE query INTO ok;
+        EXIT WHEN ok;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'TIMEOUT after % s waiting for %', timeout_s, what;
+        END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$$;

@@ -76,6 +76,7 @@ start_cluster \
   "provisioning.write_settle_ms = 6000" \
   "provisioning.http_retry_delay_ms = 20" \
   "provisioning.health_cache_ttl = 2" \
+  "provisioning.engine_probe_interval = 500" \
   "provisioning.test_engine_kinds = on"
 psql_owner -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_cron; CREATE EXTENSION provisioning;" \
            -c "ALTER DATABASE $PGDATABASE SET test.sim_port = '$SIM_PORT'" \

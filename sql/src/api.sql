@@ -49,7 +49,8 @@ BEGIN
                                         'tenant_status', t.provisioning_status, 'progress', 0,
                                         'steps_completed', 0, 'steps_total', 0, 'current_step', NULL,
                                         'error_step', NULL, 'errors', '[]'::jsonb, 'steps', '[]'::jsonb,
-                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false)
+                                        'started_at', NULL, 'finished_at', NULL, 'stalled', false,
+                                        'waiting', NULL)
                 ELSE provisioning._status_doc(latest.run, t.provisioning_status, e.kind, e.base_url) END
       INTO doc
       FROM (SELECT) one
@@ -84,6 +85,7 @@ $$
 DECLARE
     t     provisioning.tenants := provisioning._authorize(tenant_id);
     prior provisioning.tenant_onboarding := provisioning._latest_run(t.id);
+    r     provisioning.tenant_onboarding;
 BEGIN
     IF prior.id IS NULL THEN
         RAISE EXCEPTION 'tenant % has never been provisioned', t.id
@@ -94,7 +96,9 @@ BEGIN
             USING ERRCODE = 'PT409',
                   HINT = 'Wait for it to finish; provision_status() shows its progress.';
     END IF;
-    RETURN provisioning._status_doc(provisioning._retry_run(t, prior, step, 0), 'PROVISIONING');
+    r := provisioning._retry_run(t, prior, step, 0);
+    PERFORM provisioning._audit('retry', t.id, r.id);
+    RETURN provisioning._status_doc(r, 'PROVISIONING');
 END
 $$;
 

@@ -49,3 +49,52 @@ $$;
 
 CREATE TRIGGER engines_checked BEFORE INSERT OR UPDATE ON provisioning.engines
     FOR EACH ROW EXECUTE FUNCTION provisioning._engine_checked();
+
+----------------------------------------------------------------------------------------------------
+-- Outages (spec section 11): the launcher keeps what shared memory knows (engine_outage.c) here.
+----------------------------------------------------------------------------------------------------
+
+-- An outage began at p_since (nothing if the engine is gone or one is open already).
+CREATE FUNCTION provisioning._engine_outage_began(p_engine text, p_since timestamptz) RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+    INSERT INTO provisioning.engine_outages (engine, since)
+    SELECT e.name, p_since FROM provisioning.engines e WHERE e.name = p_engine
+    ON CONFLICT DO NOTHING
+$$;
+
+-- The engine answers again: the outage that began at p_since ends, and every tenant whose
+-- latest run it turned away (NOT_PROVISIONED since then, not started again since) gets a new
+-- run, once: a later outage turns away only runs that ended after it began. Returns how many
+-- runs were queued. A tenant locked by a request of its own is left to that request.
+CREATE FUNCTION provisioning._engine_outage_ended(p_engine text, p_since timestamptz) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    queued integer := 0;
+    due    record;
+BEGIN
+    FOR due IN
+        SELECT t, r
+          FROM provisioning.tenants t
+          JOIN LATERAL provisioning._latest_run(t.id) r ON true
+         WHERE t.engine = p_engine AND t.provisioning_status = 'NOT_PROVISIONED'
+           AND r.status = 'NOT_PROVISIONED' AND r.finished_at >= p_since
+         FOR UPDATE OF t SKIP LOCKED
+    LOOP
+        BEGIN
+            PERFORM provisioning._audit('engine_recovered', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt)).id,
+                                        NULL, 'engine_recovered');
+            queued := queued + 1;
+        EXCEPTION
+            WHEN others THEN
+                RAISE WARNING 'tenant % was not queued again after engine % answered: %', (due.t).id, p_engine, SQLERRM
+                    USING DETAIL = format('SQLSTATE %s.', SQLSTATE);
+        END;
+    END LOOP;
+    UPDATE provisioning.engine_outages SET ended_at = pg_catalog.clock_timestamp(), runs_requeued = queued
+     WHERE engine = p_engine AND ended_at IS NULL;
+    RETURN queued;
+END
+$$;

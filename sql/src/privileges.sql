@@ -37,5 +37,7 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
                 provisioning.run_log, provisioning.step_catalog, provisioning.engine_kinds,
                 provisioning.operations
       TO provisioning_user;
+-- Outages: the launcher writes them; engines are the admins'.
+GRANT SELECT ON provisioning.engine_outages TO provisioning_admin;
 -- The audit too: the requests' functions write it.
 GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;

@@ -19,7 +19,6 @@ DECLARE
     start_pos integer;
     blocker   text;
     steps     jsonb;
-    r         provisioning.tenant_onboarding;
 BEGIN
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
@@ -63,14 +62,8 @@ BEGIN
       JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
       JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
         ON f->>'step' = e->>'step';
-    r := provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
-    -- attempt is the scheduled retry's number: retry_due's are 1 and up, provision_retry's 0
-    IF attempt > 0 THEN
-        PERFORM provisioning._audit('scheduled_retry', t.id, r.id, NULL, 'retry_due');
-    ELSE
-        PERFORM provisioning._audit('retry', t.id, r.id);
-    END IF;
-    RETURN r;
+    -- (the caller writes the audit row: who asked is its to say)
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
 END
 $$;
 
@@ -102,7 +95,9 @@ BEGIN
          FOR UPDATE OF t SKIP LOCKED
     LOOP
         BEGIN
-            PERFORM provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1);
+            PERFORM provisioning._audit('scheduled_retry', (due.t).id,
+                                        (provisioning._retry_run(due.t, due.r, NULL, (due.r).retry_attempt + 1)).id,
+                                        NULL, 'retry_due');
             started := started + 1;
         EXCEPTION
             WHEN SQLSTATE 'PT409' THEN

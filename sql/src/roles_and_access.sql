@@ -169,6 +169,7 @@ ALTER TABLE provisioning.tenant_onboarding ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.engine_outages ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
@@ -176,6 +177,7 @@ CREATE POLICY tenant_members_admin ON provisioning.tenant_members TO provisionin
 CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY engine_outages_admin ON provisioning.engine_outages FOR SELECT TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));

@@ -24,6 +24,39 @@ CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text)
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
+-- Why a run waits (spec section 11), or null: its engine is known to be unreachable
+-- (engine_offline, also for a run in progress, which waits for it); a queued run's engine has
+-- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
+-- asked to be left alone (engine_limit); else it waits for a worker (queue). since: the start
+-- of that wait as far as it is known (the run's queueing, or the outage's beginning).
+CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS
+$$
+DECLARE
+    e     provisioning.engines;
+    since timestamptz;
+BEGIN
+    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+     WHERE t.id = r.tenant_id;
+    SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
+    IF since IS NOT NULL THEN
+        RETURN jsonb_build_object('reason', 'engine_offline', 'since', greatest(since, r.created_at));
+    ELSIF r.status <> 'PENDING' THEN
+        RETURN NULL;
+    ELSIF provisioning._engine_paused(e.name)
+          OR e.max_concurrent_requests <= (SELECT count(*) FROM provisioning.tenant_onboarding o
+                                             JOIN provisioning.tenants t ON t.id = o.tenant_id
+                                            WHERE o.status = 'IN_PROGRESS' AND t.engine = e.name) THEN
+        RETURN jsonb_build_object('reason', 'engine_limit', 'since', r.created_at);
+    END IF;
+    RETURN jsonb_build_object('reason', 'queue', 'since', r.created_at);
+END
+$$;
+
+-- Does the engine ask to be left alone now (a 429, or a 503 with Retry-After)? Shared memory.
+CREATE FUNCTION provisioning._engine_paused(engine text) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'provisioning_engine_paused';
+
 -- The status document of a run, given its engine's kind and base URL.
 -- PL/pgSQL, not SQL: its plan is kept for the session instead of being made again in every
 -- transaction, which makes provision_status faster.
@@ -52,7 +85,8 @@ BEGIN
                                THEN coalesce(s.progressed_at < clock_timestamp()
                                                  - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
                                              false)
-                               ELSE false END)
+                               ELSE false END,
+               'waiting', CASE WHEN r.status IN ('PENDING', 'IN_PROGRESS') THEN provisioning._run_waiting(r) END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
                    min(e->>'step') FILTER (WHERE e->>'status' = 'running') AS current,

@@ -190,6 +190,20 @@ CREATE TABLE provisioning.audit (
 CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
 CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
 
+-- Engines found unreachable (spec section 11): since the first request that could not reach
+-- the engine until the first answer again. Written by the launcher, which keeps the outages
+-- of shared memory here (engine_outage.c): an outage open at a restart is probed again, and
+-- the runs it turned away are queued again once it ends (runs_requeued of them).
+CREATE TABLE provisioning.engine_outages (
+    engine        text NOT NULL REFERENCES provisioning.engines (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    since         timestamptz NOT NULL,
+    ended_at      timestamptz,
+    runs_requeued integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (engine, since)
+);
+-- at most one open outage per engine, found by the status document and the launcher
+CREATE UNIQUE INDEX engine_outages_open_idx ON provisioning.engine_outages (engine) WHERE ended_at IS NULL;
+
 -- Creates sent without an answer (a timeout, a lost connection, a gateway's 502/504): the engine
 -- may still apply one until provisioning.write_settle_ms after it was sent, also after its run
 -- ended. The tenant's next run (a retry, manual or scheduled) looks such a target up instead of
@@ -214,3 +228,4 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.run_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');

@@ -1,5 +1,5 @@
 -- An engine that is offline: the run ends NOT_PROVISIONED at the engine check, saying so,
--- and touches nothing; once the engine is back, provision_start completes.
+-- and touches nothing; once the engine is back, the run is queued again and completes.
 \set eng offline:tag
 \set ignored `$SIMCTL :sim reset :eng:host`
 SELECT test.new_test_engine(:'kind', :'eng') IS NOT NULL AS engine;
@@ -20,5 +20,8 @@ SELECT is((SELECT count(*) FROM jsonb_array_elements(provisioning.provision_stat
 SELECT is((:'summary'::jsonb->>CASE :'kind' WHEN 'odoo' THEN 'res.company' ELSE 'Company' END)::int, 0,
           :'kind' || ': the engine holds nothing');
 
-SELECT is(provisioning.provision_start(:'tenant')->>'status', 'PENDING', :'kind' || ': a new run is queued once the engine is back');
-SELECT is(test.wait_final(:'tenant'), 'COMPLETED', :'kind' || ': and it completes');
+-- (the launcher probes it, finds it back and queues the run again: spec section 11)
+SELECT is(test.wait_tenant(:'tenant', 'PROVISIONED'), 'PROVISIONED',
+          :'kind' || ': a new run is queued once the engine is back, and it completes');
+SELECT is((SELECT count(*) FROM provisioning.audit WHERE tenant_id = :'tenant' AND action = 'engine_recovered'),
+          1::bigint, :'kind' || ': queued by the engine''s recovery, without anyone asking');
