@@ -7,13 +7,24 @@ import fnmatch
 import json
 
 class FrappeError(Exception):
-    def __init__(self, status, exc_type, message=None):
+    """title: the message's title in _server_messages (frappe.throw's title), "Message" by default."""
+
+    def __init__(self, status, exc_type, message=None, title=None):
         super().__init__(message or exc_type)
-        self.status, self.exc_type, self.message = status, exc_type, message
+        self.status, self.exc_type, self.message, self.title = status, exc_type, message, title or "Message"
 
 
-def validation(message, exc_type="ValidationError"):
-    return FrappeError(417, exc_type, message)
+def validation(message, exc_type="ValidationError", title=None):
+    return FrappeError(417, exc_type, message, title)
+
+
+def as_list(messages):
+    """frappe.throw(..., as_list=True): the messages as an HTML list."""
+    return "<ul>" + "".join(f"<li>{m}</li>" for m in messages) + "</ul>"
+
+
+def bold(text):
+    return f"<strong>{text}</strong>"
 
 
 def now():
@@ -96,3 +107,61 @@ def require_link(site, doctype, value, label):
 
 def duplicate(doctype, name):
     return FrappeError(409, "DuplicateEntryError", f"{doctype} <strong>{name}</strong> already exists")
+
+
+# ------------------------------------------------------------------------------ lists
+
+def json_arg(value, default):
+    """A list argument as Frappe takes it: JSON text, or already a list (a JSON body)."""
+    if value in (None, ""):
+        return default
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def sort_rows(rows, order_by):
+    """order_by as SQL has it ("creation asc, name desc"); Python's sort is stable, so equal
+    keys keep the order the documents were made in."""
+    for part in reversed([p.split() for p in order_by.split(",") if p.strip()]):
+        field = part[0].replace("`", "").rpartition(".")[2]
+        rows.sort(key=lambda d, f=field: (d.get(f) is not None, loose(d.get(f)) if d.get(f) is not None else 0),
+                  reverse=len(part) > 1 and part[1].lower() == "desc")
+    return rows
+
+
+def select(doc, fields):
+    """The rows a document gives for the fields: "*" (its own columns, no child table),
+    "field", "field as alias" and "<table field>.<child field> [as alias]", which left-joins
+    the child table: one row per child (a row of nulls when it has none)."""
+    columns, joined = [], {}
+    for spec in fields:
+        name, _, alias = (part.strip() for part in spec.partition(" as "))
+        table, _, child_field = name.rpartition(".")
+        if table:
+            joined.setdefault(table, []).append((child_field, alias or child_field))
+        elif name == "*":
+            columns += [(f, f) for f, v in doc.items() if not isinstance(v, list)]
+        else:
+            columns.append((name, alias or name))
+    rows = [{alias: doc.get(f) for f, alias in columns}]
+    for table, wanted in joined.items():
+        children = doc.get(table) or [{}]
+        rows = [{**row, **{alias: child.get(f) for f, alias in wanted}} for row in rows for child in children]
+    return rows
+
+
+def get_list(docs, args):
+    """frappe.client.get_list (GET /api/resource/<doctype>): fields (default ["name"]),
+    filters, order_by (default "docstatus asc, modified desc"), limit_start and
+    limit_page_length (default limit, else 20; 0: all), which count joined rows."""
+    conditions = parse_filters(args.get("filters"))
+    rows = sort_rows([d for d in docs if matches(d, conditions)], args.get("order_by") or "docstatus asc, modified desc")
+    rows = [row for d in rows for row in select(d, json_arg(args.get("fields"), ["name"]))]
+    start = int(args.get("limit_start") or 0)
+    limit = int(args.get("limit_page_length", args.get("limit", 20)) or 0)
+    return rows[start:start + limit] if limit else rows[start:]
+
+
+def without_nulls(doc):
+    """as_dict(no_nulls=True): a read leaves out null fields, in child rows too."""
+    return {k: [without_nulls(r) for r in v] if isinstance(v, list) and v and isinstance(v[0], dict) else v
+            for k, v in doc.items() if v is not None}

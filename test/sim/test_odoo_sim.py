@@ -876,5 +876,254 @@ class ErpnextCapacityTest(unittest.TestCase):
         self.assertEqual(self.count(site), 4)
 
 
+class ErpnextPosTest(unittest.TestCase):
+    """The simulated ERPNext's point of sale (erpnext_pos.py) for issue 20: invoices, the
+    closing entry and its refusals, disabling, paged lists and counts, and the sales made by
+    the control API."""
+
+    AUTH = {"Authorization": f"token simkey:{KEY}", "Accept": "application/json", "Content-Type": "application/json"}
+    COMPANY = "Acme Retail"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("erpnext_sim.py")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.site = f"{self.id().rsplit('.', 1)[-1]}.localhost".replace("_", "-")
+
+    def tearDown(self):
+        self.sim.control("DELETE", "/faults")
+
+    def api(self, method, path, body=None, status=200):
+        """A request to the site: the answer's JSON, after checking its status."""
+        code, _, data = self.sim.request(method, urllib.request.quote(path, safe="/?=&"),
+                                         json.dumps(body).encode() if body is not None else None,
+                                         {**self.AUTH, "Host": self.site})
+        answer = json.loads(data)
+        self.assertEqual(code, status, answer)
+        return answer
+
+    def refused(self, method, path, body, status, exc_type, message=None, title="Message"):
+        answer = self.api(method, path, body, status)
+        self.assertEqual(answer["exc_type"], exc_type)
+        shown = json.loads(json.loads(answer["_server_messages"])[0])
+        if message is not None:
+            self.assertIn(message, shown["message"])
+        self.assertEqual(shown["title"], title)
+        return shown["message"]
+
+    def create(self, doctype, body):
+        return self.api("POST", f"/api/resource/{doctype}", body)["data"]
+
+    def provision(self):
+        """A company with its POS Profile, an open POS Opening Entry and two items."""
+        self.create("Company", {"company_name": self.COMPANY, "abbr": "AR", "default_currency": "USD",
+                                "country": "United States"})
+        self.create("Customer", {"customer_name": "Walk-In Customer", "customer_group": "Individual"})
+        for code, rate in (("DEMO-001", 3.5), ("DEMO-002", 2.0)):
+            self.create("Item", {"item_code": code, "item_group": "Products", "stock_uom": "Nos",
+                                 "standard_rate": rate})
+        self.create("POS Profile", {"name": "Acme POS", "company": self.COMPANY, "warehouse": "Stores - AR",
+                                    "currency": "USD", "write_off_account": "Write Off - AR",
+                                    "write_off_cost_center": "Main - AR", "customer": "Walk-In Customer",
+                                    "payments": [{"mode_of_payment": "Cash", "default": 1}]})
+        return self.open_session()
+
+    def open_session(self):
+        return self.create("POS Opening Entry", {
+            "pos_profile": "Acme POS", "company": self.COMPANY, "user": "Administrator",
+            "period_start_date": "2025-06-15 09:00:00", "posting_date": "2025-06-15",
+            "balance_details": [{"mode_of_payment": "Cash", "opening_amount": 0}], "docstatus": 1})["name"]
+
+    def sales(self, count, **extra):
+        return self.sim.control("POST", "/pos-sales", {"site": self.site, "company": self.COMPANY, "count": count,
+                                                       "seed": 1, **extra})
+
+    def closing(self, opening, invoices, **extra):
+        return {"pos_opening_entry": opening, "company": self.COMPANY, "docstatus": 1,
+                "payment_reconciliation": [{"mode_of_payment": "Cash", "opening_amount": 0, "closing_amount": 0}],
+                "pos_transactions": [{"pos_invoice": name} for name in invoices], **extra}
+
+    def test_invoices_and_their_rows(self):
+        opening = self.provision()
+        made = self.sales(3)
+        self.assertEqual((made["count"], made["opening_entry"], made["pos_profile"]), (3, opening, "Acme POS"))
+        invoice = self.api("GET", f"/api/resource/POS Invoice/{made['invoices'][0]}")["data"]
+        self.assertEqual((invoice["company"], invoice["pos_profile"], invoice["customer"], invoice["is_pos"],
+                          invoice["docstatus"], invoice["status"], invoice["owner"]),
+                         (self.COMPANY, "Acme POS", "Walk-In Customer", 1, 1, "Paid", "Administrator"))
+        self.assertNotIn("consolidated_invoice", invoice)       # null fields are left out
+        self.assertTrue(1 <= len(invoice["items"]) <= 3)
+        for row in invoice["items"]:
+            self.assertEqual((row["parent"], row["parentfield"], row["doctype"]),
+                             (invoice["name"], "items", "POS Invoice Item"))
+            self.assertEqual(row["amount"], round(row["qty"] * row["rate"], 2))
+        self.assertEqual([(p["mode_of_payment"], p["amount"]) for p in invoice["payments"]],
+                         [("Cash", invoice["grand_total"])])
+        self.assertEqual(invoice["grand_total"], sum(r["amount"] for r in invoice["items"]))
+        # by REST too; refused without an open opening entry, or with a disabled customer or item
+        body = {"company": self.COMPANY, "pos_profile": "Acme POS", "customer": "Walk-In Customer", "docstatus": 1,
+                "items": [{"item_code": "DEMO-001", "qty": 2}], "payments": [{"mode_of_payment": "Cash", "amount": 7}]}
+        self.assertEqual(self.create("POS Invoice", body)["grand_total"], 7.0)
+        self.refused("POST", "/api/resource/POS Invoice", {**body, "payments": []}, 417, "ValidationError",
+                     "At least one mode of payment is required for POS invoice.")
+        self.api("PUT", "/api/resource/Item/DEMO-002", {"disabled": True})
+        self.refused("POST", "/api/resource/POS Invoice", {**body, "items": [{"item_code": "DEMO-002", "qty": 1}]},
+                     417, "ValidationError", "Item DEMO-002 is disabled")
+        self.api("PUT", "/api/resource/Customer/Walk-In Customer", {"disabled": 1})
+        self.refused("POST", "/api/resource/POS Invoice", body, 417, "PartyDisabled",
+                     "Customer Walk-In Customer is disabled")
+        self.api("PUT", "/api/resource/Customer/Walk-In Customer", {"disabled": 0})
+        self.create("Sales Invoice", {**body, "is_pos": 1, "pos_profile": "Acme POS"})
+        # the merge at closing makes Sales Invoices: a disabled item refuses it (derived)
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made["invoices"]), 417,
+                     "ValidationError", "Item DEMO-002 is disabled")
+        self.api("PUT", "/api/resource/Item/DEMO-002", {"disabled": 0})
+        self.api("POST", "/api/resource/POS Closing Entry", self.closing(opening, made["invoices"]))
+        self.refused("POST", "/api/resource/POS Invoice", body, 417, "ValidationError",
+                     "No open POS Opening Entry found for POS Profile Acme POS.", "POS Opening Entry Missing")
+
+    def test_closing_entry(self):
+        opening = self.provision()
+        made = self.sales(4)["invoices"]
+        mine = self.api("GET", "/api/method/erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry."
+                               "get_pos_invoices?start=2025-06-15 09:00:00&end=2999-01-01 00:00:00"
+                               "&pos_profile=Acme POS&user=Administrator")["message"]
+        self.assertEqual([i["name"] for i in mine], made)
+        self.assertTrue(all(i["payments"] and i["items"] for i in mine))
+        self.refused("GET", "/api/method/erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry."
+                            "make_closing_entry_from_opening?opening_entry=" + opening, None, 403, "PermissionError",
+                     "is not whitelisted", "Method Not Allowed")
+        # refusals: duplicate rows, invalid invoices (another profile's, a draft, another user's)
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made[:1] * 2), 417,
+                     "ValidationError", "is added multiple times on rows: <strong>[1, 2]</strong>",
+                     "Duplicate POS Invoices found")
+        draft = self.sales(1, docstatus=0)["invoices"]
+        message = self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, draft), 417,
+                               "ValidationError", "Row #1: POS Invoice is not submitted", "Invalid POS Invoices")
+        self.assertTrue(message.startswith("<ul><li>"))
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing("POS-OPE-2025-99999", made), 417,
+                     "LinkValidationError", "Could not find POS Opening Entry: POS-OPE-2025-99999")
+        self.refused("POST", "/api/resource/POS Closing Entry", {"pos_opening_entry": opening}, 417, "MandatoryError",
+                     "company")
+        # the fetch_from fields are the opening entry's whatever is sent
+        closing = self.create("POS Closing Entry", self.closing(opening, made, user="someone", docstatus=0))
+        self.assertEqual((closing["user"], closing["pos_profile"], closing["period_start_date"], closing["status"]),
+                         ("Administrator", "Acme POS", "2025-06-15 09:00:00", "Draft"))
+        self.assertEqual([r["grand_total"] for r in closing["pos_transactions"]],
+                         [self.api("GET", f"/api/resource/POS Invoice/{n}")["data"]["grand_total"] for n in made])
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        # a disabled warehouse makes the inline merge fail: the submit is refused, nothing changes
+        self.api("PUT", "/api/resource/Warehouse/Stores - AR", {"disabled": 1})
+        self.refused("PUT", f"/api/resource/POS Closing Entry/{closing['name']}", {"docstatus": 1}, 417,
+                     "ValidationError", "Disabled Warehouse <strong>Stores - AR</strong> cannot be used")
+        self.api("PUT", "/api/resource/Warehouse/Stores - AR", {"disabled": 0})
+        # the profile cannot be disabled while its session is open
+        self.refused("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 1}, 417, "ValidationError",
+                     "POS Profile Acme POS cannot be disabled as there are ongoing POS sessions.")
+        submitted = self.api("PUT", f"/api/resource/POS Closing Entry/{closing['name']}", {"docstatus": 1})["data"]
+        self.assertEqual(submitted["status"], "Submitted")
+        entry = self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]
+        self.assertEqual((entry["status"], entry["pos_closing_entry"]), ("Closed", closing["name"]))
+        invoice = self.api("GET", f"/api/resource/POS Invoice/{made[0]}")["data"]
+        self.assertEqual(invoice["status"], "Consolidated")
+        merged = self.api("GET", f"/api/resource/Sales Invoice/{invoice['consolidated_invoice']}")["data"]
+        self.assertEqual((merged["is_pos"], merged["is_consolidated"], merged["customer"], merged["docstatus"]),
+                         (1, 1, "Walk-In Customer", 1))
+        # a second closing for the same opening entry
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, []), 417, "ValidationError",
+                     "Selected POS Opening Entry should be open.", "Invalid Opening Entry")
+        # now the profile and the warehouse can be disabled, and a disabled profile opens no session
+        self.api("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 1})
+        self.refused("POST", "/api/resource/POS Opening Entry", {
+            "pos_profile": "Acme POS", "company": self.COMPANY, "user": "Administrator",
+            "period_start_date": "2025-06-16 09:00:00", "posting_date": "2025-06-16",
+            "balance_details": [{"mode_of_payment": "Cash", "opening_amount": 0}], "docstatus": 1},
+            417, "ValidationError", "POS Profile Acme POS is disabled.")
+        self.api("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 0})
+        # cancelling the closing entry reopens the opening entry
+        self.api("POST", f"/api/resource/POS Closing Entry/{closing['name']}", {"run_method": "cancel"})
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        self.assertEqual(self.api("GET", f"/api/resource/Sales Invoice/{merged['name']}")["data"]["docstatus"], 2)
+
+    def test_queued_merge(self):
+        opening = self.provision()
+        made = self.sales(12)["invoices"]
+        self.sim.control("POST", f"/sites/{self.site}/scheduler", {"enabled": False})
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made), 417, "ValidationError",
+                     "Scheduler is inactive. Cannot enqueue job.")
+        self.assertEqual(self.sim.control("POST", f"/sites/{self.site}/scheduler", {"enabled": True, "delay_ms": 300}),
+                         {"enabled": True, "delay_ms": 300})
+        closing = self.create("POS Closing Entry", self.closing(opening, made))
+        self.assertEqual(closing["status"], "Queued")
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        deadline = time.time() + 5
+        while self.api("GET", f"/api/resource/POS Closing Entry/{closing['name']}")["data"]["status"] == "Queued":
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(self.api("GET", f"/api/resource/POS Closing Entry/{closing['name']}")["data"]["status"],
+                         "Submitted")
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Closed")
+
+    def test_pages_and_counts(self):
+        self.provision()
+        made = self.sales(25)["invoices"]
+        filters = json.dumps([["company", "=", self.COMPANY]])
+        count = self.api("GET", f"/api/method/frappe.client.get_count?doctype=POS Invoice&filters={filters}")
+        self.assertEqual(count["message"], 25)
+        pages, start = [], 0
+        while True:
+            page = self.api("GET", f"/api/resource/POS Invoice?fields={json.dumps(['name', 'grand_total'])}"
+                                   f"&filters={filters}&order_by=creation asc&limit_start={start}"
+                                   f"&limit_page_length=10")["data"]
+            pages.append(page)
+            start += len(page)
+            if len(page) < 10:
+                break
+        self.assertEqual([len(p) for p in pages], [10, 10, 5])
+        self.assertEqual([r["name"] for p in pages for r in p], made)
+        # default page of 20, newest first; 0 means all
+        default = self.api("GET", "/api/resource/POS Invoice")["data"]
+        self.assertEqual([r["name"] for r in default], made[::-1][:20])
+        self.assertEqual(len(self.api("GET", "/api/resource/POS Invoice?limit_page_length=0")["data"]), 25)
+        # child fields join the rows: one per item, the page counts joined rows
+        joined = self.api("GET", "/api/resource/POS Invoice?fields=" + json.dumps(
+            ["name", "items.item_code", "items.qty as quantity"]) + "&order_by=name asc&limit_page_length=0")["data"]
+        lines = [r for name in made for r in self.api("GET", f"/api/resource/POS Invoice/{name}")["data"]["items"]]
+        self.assertEqual([(r["name"], r["item_code"], r["quantity"]) for r in joined],
+                         [(r["parent"], r["item_code"], r["qty"]) for r in lines])
+        self.assertEqual(self.api("GET", "/api/method/frappe.client.get_list?doctype=POS Invoice&limit_page_length=3"
+                                         "&order_by=name asc")["message"], [{"name": n} for n in made[:3]])
+        self.assertEqual(self.api("GET", f"/api/method/frappe.client.get?doctype=POS Invoice&name={made[0]}")
+                         ["message"]["name"], made[0])
+
+    def test_faults_and_refused_sales(self):
+        self.assertEqual(self.sim.control_fails("POST", "/pos-sales", {"site": self.site, "company": "Nobody",
+                                                                       "count": 1}), 409)
+        opening = self.provision()
+        self.sales(2)
+        self.sim.control("POST", "/faults", {"site": self.site, "doctype": "POS Invoice", "action": "status",
+                                             "status": 503})
+        self.refused("GET", "/api/method/frappe.client.get_count?doctype=POS Invoice", None, 503, "SessionStopped")
+        self.assertEqual(self.api("GET", "/api/method/frappe.client.get_count?doctype=POS Invoice")["message"], 2)
+        self.sim.control("POST", "/faults", {"site": self.site, "doctype": "POS Closing Entry",
+                                             "action": "drop_after_commit"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.api("POST", "/api/resource/POS Closing Entry", self.closing(opening, []))
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Closed")
+        self.assertEqual(self.sim.control_fails("POST", "/pos-sales", {"site": self.site, "company": self.COMPANY,
+                                                                       "count": 1}), 409)
+
+    def test_sales_are_fast(self):
+        self.provision()
+        started = time.time()
+        self.assertEqual(self.sales(300)["count"], 300)
+        self.assertLess(time.time() - started, 3)
+
+
 if __name__ == "__main__":
     unittest.main()
