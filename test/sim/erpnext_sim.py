@@ -12,7 +12,8 @@ error envelope with a doubly encoded _server_messages, the status codes (401, 40
   * a POS Profile needs a name (Prompt naming), one default payment and a Mode of Payment
     Account for the company; only one open POS Opening Entry per profile and per user;
   * frappe.client.insert_many inserts up to 200 documents in one request, which is one
-    transaction: a document that fails (a duplicate: 409) takes the others back with it.
+    transaction: a document that fails (a duplicate: 409) takes the others back with it;
+  * the point of sale of issue 20 (invoices, POS Closing Entry, disabling): erpnext_pos.py.
 
 State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does), each
 seeded as after the setup wizard's "Installing presets" stage, without a Company or a
@@ -66,6 +67,16 @@ Control API (JSON, on the control port):
   POST   /reset      {"site"}: forget one site (its data, limits and counters); without a
                      site, everything
   POST   /sites/<site>/credentials {"api_key","api_secret"}
+  POST   /sites/<site>/scheduler {"enabled","delay_ms"}: the background scheduler (default on,
+                     200 ms): a POS Closing Entry of 10 or more invoices is Queued and merged
+                     delay_ms later; with the scheduler off its submit is refused
+                     -> {"enabled","delay_ms"}
+  POST   /pos-sales  {"site","company","count","seed","docstatus" (1, default, or 0)}: count POS
+                     Invoices in the company's open POS Opening Entry, by its user, for the
+                     profile's customer, 1-3 lines of enabled items at standard_rate and one
+                     payment (the profile's default mode) of the total each
+                     -> {"site","count","opening_entry","pos_profile","invoices"}; 409 {"error"}
+                     when none is open (or no customer / items, or a refusal)
   GET    /requests?site=S   every API request received, in order (with the doctype(s) it
                             reads or writes, as a fault rule's "doctype" matches them;
                             "t_start" when it arrived, "t_worker" when it got a worker,

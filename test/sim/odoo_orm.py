@@ -116,6 +116,12 @@ def many2many(comodel, string, **kw):
     return Field("many2many", string, comodel=comodel, **kw)
 
 
+def one2many(comodel, inverse, string, **kw):
+    """The records of comodel whose inverse field points here, read as ids (not writable here)."""
+    return Field("one2many", string, comodel=comodel, compute=lambda env, rec: [
+        r["id"] for r in env.db.table(comodel).values() if r.get(inverse) == rec["id"]], **kw)
+
+
 def display_name(rec):
     return rec.get("name") or f"{rec['id']}"
 
@@ -156,9 +162,11 @@ class Env:
         self.warnings = warnings if warnings is not None else []
         self.su = uid == SUPERUSER
         allowed = self.context.get("allowed_company_ids") or []
-        if allowed and not self.su and set(allowed) - set(self.user["company_ids"]):
+        # res.users._get_company_ids: the user's active companies only
+        active = [c for c in self.user["company_ids"] if db.get("res.company", c)["active"]]
+        if allowed and not self.su and set(allowed) - set(active):
             raise access_error("Access to unauthorized or invalid companies.")
-        self.companies = list(allowed) or list(self.user["company_ids"])
+        self.companies = list(allowed) or active
         self.company = allowed[0] if allowed else self.user["company_id"]
 
     def is_admin(self):
@@ -299,6 +307,7 @@ class Model:
     company_field = "company_id"        # the multi-company record rule's field, or None
     has_active = False
     unique = ()                         # (fields, message): SQL unique constraints
+    default_order = "id"                # _order
     field_defs = {}
 
     def __init_subclass__(cls):
@@ -352,7 +361,7 @@ class Model:
         match = domain_matcher(env, self, domain)
         rows = [r for r in env.db.table(self.name).values()
                 if self.visible(env, r) and self.active_ok(env, r, domain) and match(r)]
-        for part in reversed([p.split() for p in (order or "id").split(",") if p.strip()]):
+        for part in reversed([p.split() for p in (order or self.default_order).split(",") if p.strip()]):
             rows.sort(key=lambda r, f=part[0]: (r.get(f) is False, r.get(f)),
                       reverse=len(part) > 1 and part[1].lower() == "desc")
         return rows
@@ -495,6 +504,20 @@ class Model:
         for rec in self.browse(env, ids, "write"):
             self.write_one(env, rec, vals)
         return True
+
+    @rpc("records")
+    def toggle_active(self, env, ids):
+        for rec in self.browse(env, ids, "write"):
+            self.write_one(env, rec, {"active": not rec["active"]})
+        return None
+
+    @rpc("records")
+    def action_archive(self, env, ids):
+        return self.toggle_active(env, [r["id"] for r in self.browse(env, ids) if r["active"]])
+
+    @rpc("records")
+    def action_unarchive(self, env, ids):
+        return self.toggle_active(env, [r["id"] for r in self.browse(env, ids) if not r["active"]])
 
     @rpc("records")
     def unlink(self, env, ids):

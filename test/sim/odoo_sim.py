@@ -23,7 +23,8 @@ tenant's point of sale needs, with the constraints, side effects and quirks the 
   * a session opens at once without cash control and waits in opening_control with it.
 
 The ORM (exceptions, fields, domains, the Model base class and its public methods) is in
-odoo_orm.py; the transport, fault rules and the control API's common part in simcore.py.
+odoo_orm.py; sessions, their closing, orders and archiving refusals for issue 20 in odoo_pos.py
+(warehouse and company archiving stay with their models here); the transport, fault rules and the control API's common part in simcore.py.
 
 Usage: odoo_sim.py --port P --control-port C [--login L --api-key K --password P]
                    [--version 16|17|18] [--ready-file F]
@@ -76,6 +77,13 @@ Control API (JSON, on the control port); the common part is in simcore.py:
                      or with drop none at all; its limits and counters cleared; without a
                      db, forget everything
                      -> {"ok", "db", "users": [{"login","uid"}]}
+  POST   /pos-sales  {"db", "company" (its name), "count", "seed", "state" ("paid", default, or
+                     "draft")}: count pos.orders in the company's opened pos.session, 1-3 lines
+                     (its products available in the POS, at list price) and, when paid, a
+                     pos.payment of the total (the config's cash method) each; one transaction
+                     -> {"db","count","session_id","config_id","company_id","order_ids"};
+                     409 {"error"} when no session is opened (or no product / payment method),
+                     404 for an unknown db
   GET    /version    POST /version {"version": 16|17|18}: the server's version (forgets
                      every database: they belong to the other server)
   GET    /requests?db=D   every API request received, in order: {"seq", "http_method", "path",
@@ -93,7 +101,6 @@ A database a call names is created on first use, unless it was dropped.
 
 import argparse
 import copy
-import datetime
 import json
 import re
 import time
@@ -106,6 +113,7 @@ from odoo_orm import (MODELS, SUPERUSER, SYSTEM_GROUP, Database, Env, Field, Mod
                       access_error, boolean, char, company_currency, company_default, display_name, domain_matcher,
                       envelope_error, many2many, many2one, number, rpc, selection, sql_constraint, user_error,
                       validation_error)
+from odoo_pos import PosOrder, PosOrderLine, PosPayment, PosSession, check_cash_journals, make_sales
 
 CONFIG = {"login": "admin", "api_key": "simsecret", "password": "admin", "version": 17}
 DATABASES = {}
@@ -237,6 +245,19 @@ class ResCompany(Model):
 
     def visible(self, env, rec):
         return env.is_admin() or rec["id"] in env.companies
+
+    def constrain(self, env, rec):
+        """_check_active: no archiving a company that is an active user's default company."""
+        if not rec["active"]:
+            users = sum(1 for u in env.db.where("res.users", company_id=rec["id"]) if u["active"])
+            if users:
+                raise validation_error(f"The company {rec['name']} cannot be archived because it is still used as "
+                                       f"the default company of {users} users.")
+
+    def before_write(self, env, rec, vals):
+        if env.version >= 17 and "active" in vals and not vals["active"]:
+            for branch in env.db.where("res.company", parent_id=rec["id"]):     # archived with it
+                self.write_one(env, branch, {"active": False})
 
     @rpc("model")
     def create(self, env, vals_list):
@@ -487,6 +508,17 @@ class StockPickingType(Model):
                   "company_id": many2one("res.company", "Company", required=True, default=company_default)}
 
 
+class StockMove(Model):
+    """Only so that a warehouse with ongoing operations can be asked to archive."""
+    name, description = "stock.move", "Stock Move"
+    field_defs = {"name": char("Description"), "product_id": many2one("product.product", "Product"),
+                  "product_uom_qty": number("Demand", "float", default=0.0),
+                  "picking_type_id": many2one("stock.picking.type", "Operation Type"),
+                  "state": selection("Status", ["draft", "waiting", "confirmed", "partially_available", "assigned",
+                                                "done", "cancel"], default="draft"),
+                  "company_id": many2one("res.company", "Company", required=True, default=company_default)}
+
+
 def company_partner(env, vals):
     return env.db.get("res.company", vals.get("company_id") or env.company)["partner_id"]
 
@@ -521,6 +553,24 @@ class StockWarehouse(Model):
         if "company_id" in vals and vals["company_id"] != rec["company_id"]:
             raise user_error("Changing the company of this record is forbidden at this point, you should "
                              "rather archive it and create a new one.")
+        if "active" in vals:
+            self.set_active(env, rec, bool(vals["active"]))
+
+    def set_active(self, env, rec, active):
+        """(Un)archiving refuses ongoing operations on the warehouse's picking types, and
+        (un)archives those and its view location."""
+        types = env.db.where("stock.picking.type", warehouse_id=rec["id"])
+        ongoing = [m for m in env.db.table("stock.move").values()
+                   if m["picking_type_id"] in {t["id"] for t in types} and m["state"] not in ("done", "cancel")]
+        if ongoing:
+            names = ", ".join(dict.fromkeys(env.db.get("stock.picking.type", m["picking_type_id"])["name"]
+                                            for m in ongoing))
+            what = "operation types" if env.version >= 18 else "picking types"
+            raise user_error(f"You still have ongoing operations for {what} {names} in warehouse {rec['name']}")
+        for picking_type in types:
+            picking_type["active"] = active
+        if rec["view_location_id"]:
+            env.db.get("stock.location", rec["view_location_id"])["active"] = active
 
 
 def create_warehouse(env, company, name, code):
@@ -776,15 +826,6 @@ class PosConfig(Model):
                 "view_mode": "form"}
 
 
-def check_cash_journals(env, config):
-    """Cash differences are posted to the cash journal's profit and loss accounts."""
-    for m in config["payment_method_ids"]:
-        method = env.db.get("pos.payment.method", m)
-        journal = env.db.get("account.journal", method["journal_id"]) if method["journal_id"] else None
-        if journal and journal["type"] == "cash" and not (journal["profit_account_id"] and journal["loss_account_id"]):
-            raise validation_error("You need a loss and profit account on your cash journal.")
-
-
 def company_has_chart(env, company_id):
     company = env.db.get("res.company", company_id)
     return bool(company.get("chart_template_id") if env.version == 16 else company.get("chart_template"))
@@ -810,50 +851,6 @@ def post_install_pos_localisation(env, company):
         config["invoice_journal_id"] = config["invoice_journal_id"] or default_invoice_journal(sudo, config)
         if not config["payment_method_ids"]:
             config["payment_method_ids"] = setup_payment_methods(sudo, cid)
-
-
-class PosSession(Model):
-    name, description = "pos.session", "Point of Sale Session"
-    field_defs = {
-        "name": char("Session ID"),
-        "config_id": many2one("pos.config", "Point of Sale", required=True),
-        "company_id": many2one("res.company", "Company"),       # related config_id.company_id, stored
-        "user_id": many2one("res.users", "Opened By", default=lambda env, vals: env.uid),
-        "state": selection("Status", ["opening_control", "opened", "closing_control", "closed"],
-                           default="opening_control"),
-        "start_at": char("Opening Date"), "stop_at": char("Closing Date"),
-        "rescue": boolean("Recovery Session", default=False),
-        "cash_register_balance_start": number("Starting Balance", "float", default=0.0),
-        "opening_notes": char("Opening Notes"),
-    }
-
-    def clean(self, env, vals, operation):
-        vals = super().clean(env, vals, operation)
-        if vals.get("config_id"):
-            config = MODELS["pos.config"].browse(env, vals["config_id"])[0]
-            vals["company_id"] = config["company_id"]
-        return vals
-
-    def constrain(self, env, rec):
-        if sum(1 for s in env.db.where("pos.session", config_id=rec["config_id"], rescue=False)
-               if s["state"] != "closed") > 1:
-            raise validation_error("Another session is already opened for this point of sale.")
-
-    def after_create(self, env, rec):
-        # action_pos_session_open: cash control waits for the opening cash count
-        config = env.db.get("pos.config", rec["config_id"])
-        rec["name"] = f"POS/{rec['id']:05d}"
-        rec["start_at"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        rec["state"] = "opening_control" if MODELS["pos.config"].all_fields["cash_control"].compute(
-            env, config) else "opened"
-
-    @rpc("records")
-    def set_cashbox_pos(self, env, ids, cashbox_value, notes):
-        for session in self.browse(env, ids, "write"):
-            if cashbox_value:       # a difference with the last closing balance (0) is posted
-                check_cash_journals(env, env.db.get("pos.config", session["config_id"]))
-            session.update(state="opened", cash_register_balance_start=cashbox_value, opening_notes=notes)
-        return None
 
 
 class AccountMove(Model):
@@ -908,8 +905,8 @@ class ResConfigSettings(Model):
 MODELS.update({cls.name: cls() for cls in (
     ResCurrency, ResCountry, ResGroups, IrModuleModule, IrModelData, ResPartner, ResUsers, ProductPricelist,
     ResCompany, AccountAccount, AccountTax, AccountJournal, AccountChartTemplate, AccountMove, StockLocation,
-    StockPickingType, StockWarehouse, PosCategory, ProductTemplate, ProductProduct, PosPaymentMethod, PosConfig,
-    PosSession, ResConfigSettings)})
+    StockPickingType, StockMove, StockWarehouse, PosCategory, ProductTemplate, ProductProduct, PosPaymentMethod,
+    PosConfig, PosSession, PosOrder, PosOrderLine, PosPayment, ResConfigSettings)})
 
 
 # ------------------------------------------------------------------------------ a fresh database
@@ -1291,6 +1288,17 @@ class ControlHandler(simcore.ControlHandler):
             db = DATABASES[name] = new_database(name, body.get("users") or [])
             return {"ok": True, "db": name, "users": [{"login": u["login"], "uid": uid}
                                                       for uid, u in db.table("res.users").items() if uid in db.secrets]}
+        if path == "/pos-sales":
+            if body.get("db") not in DATABASES:
+                raise simcore.ControlError(404, f"no database {body.get('db')!r}")
+            db = DATABASES[body["db"]]
+            try:
+                made = in_transaction(db, lambda: make_sales(Env(db, SUPERUSER, {}), body.get("company"),
+                                                             int(body.get("count", 1)), body.get("seed"),
+                                                             body.get("state", "paid")))
+            except (ValueError, OdooError) as e:
+                raise simcore.ControlError(409, str(e))
+            return {"db": db.name, "count": len(made["order_ids"]), **made}
         if path == "/version":
             if int(body.get("version", 0)) not in VERSIONS:
                 return None

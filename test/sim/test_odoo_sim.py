@@ -876,6 +876,195 @@ class ErpnextCapacityTest(unittest.TestCase):
         self.assertEqual(self.count(site), 4)
 
 
+class OdooPosTest(TestBase):
+    """The simulated Odoo's point of sale for issue 20 (odoo_pos.py): orders and their lines read
+    page by page, closing a session in 16, 17 and 18 and its refusals, archiving, and the sales
+    made by the control API."""
+
+    def provisioned(self, version):
+        SIM.control("POST", "/version", {"version": version})
+        self.addCleanup(SIM.control, "POST", "/version", {"version": 17})
+        db = self.fresh_db()
+        client = Client(self, db)
+        return db, client, Provisioner(client, version).run()
+
+    def sales(self, db, count, **extra):
+        return SIM.control("POST", "/pos-sales", {"db": db, "company": "Tenant A", "count": count, "seed": 2, **extra})
+
+    def state(self, client, session):
+        return client.call("pos.session", "read", [[session]], fields=["state"])[0]["state"]
+
+    def test_orders_page_by_page(self):
+        db, client, made = self.provisioned(17)
+        sales = self.sales(db, 25)
+        self.assertEqual((sales["count"], sales["session_id"], sales["config_id"], sales["company_id"]),
+                         (25, made["session"], made["config"], made["company"]))
+        domain = [[["company_id", "=", made["company"]]]]
+        self.assertEqual(client.call("pos.order", "search_count", domain), 25)
+        pages = [client.call("pos.order", "search_read", domain, fields=["name", "lines", "amount_total", "state",
+                                                                         "session_id", "config_id"],
+                             offset=offset, limit=10, order="id asc") for offset in (0, 10, 20)]
+        self.assertEqual([len(p) for p in pages], [10, 10, 5])
+        orders = [o for p in pages for o in p]
+        self.assertEqual([o["id"] for o in orders], sales["order_ids"])
+        self.assertEqual({(o["state"], o["session_id"][0], o["config_id"][0]) for o in orders},
+                         {("paid", made["session"], made["config"])})
+        # the default order is the model's: date_order desc, name desc, id desc
+        self.assertEqual(client.call("pos.order", "search", domain, limit=3), sales["order_ids"][::-1][:3])
+        lines = client.call("pos.order.line", "search_read", [[["order_id", "in", sales["order_ids"]]]],
+                            fields=["order_id", "product_id", "qty", "price_unit", "price_subtotal"], order="id asc")
+        self.assertEqual(sorted(line["id"] for line in lines), sorted(i for o in orders for i in o["lines"]))
+        for order in orders:
+            mine = [line for line in lines if line["order_id"][0] == order["id"]]
+            self.assertTrue(1 <= len(mine) <= 3)
+            self.assertAlmostEqual(order["amount_total"], sum(line["price_subtotal"] for line in mine))
+        payments = client.call("pos.payment", "search_read", [[["pos_order_id", "in", sales["order_ids"]]]],
+                               fields=["amount", "payment_method_id"])
+        self.assertEqual(len(payments), 25)
+        # other companies' orders are not seen
+        client.fails("pos.order", "read", [[sales["order_ids"][0]]], "odoo.exceptions.AccessError",
+                     context={"allowed_company_ids": [1]})
+        self.assertEqual(client.call("pos.order", "search_count", [[]], context={"allowed_company_ids": [1]}), 0)
+
+    def test_closing_in_each_version(self):
+        for version in (16, 17, 18):
+            with self.subTest(version=version):
+                db, client, made = self.provisioned(version)
+                session = made["session"]
+                self.sales(db, 3)
+                draft = self.sales(db, 1, state="draft")["order_ids"]
+                data = client.call("pos.session", "get_closing_control_data", [[session]])
+                others = "non_cash_payment_methods" if version >= 18 else "other_payment_methods"
+                self.assertIn(others, data)
+                self.assertEqual(data["orders_details"]["quantity"], 4)
+                expected = data["default_cash_details"]["amount"]
+                # draft orders block closing
+                failure = client.call("pos.session", "close_session_from_ui", [[session], []])
+                self.assertEqual((failure["successful"], failure["message"], failure["redirect"]),
+                                 (False, "You cannot close the POS when orders are still in draft", False))
+                self.assertEqual(failure.get("open_order_ids"), draft if version >= 18 else None)
+                client.fails("pos.session", "action_pos_session_closing_control", [[session]],
+                             "odoo.exceptions.UserError", "You cannot close the POS when orders are still in draft")
+                client.fails("pos.session", "action_pos_session_validate", [[session]], "odoo.exceptions.UserError",
+                             "Pay or cancel the following orders to validate the session:\nTenant A POS/0004")
+                SIM.control("POST", "/reset", {"db": db})   # start again without the draft
+                db, client, made = self.provisioned(version)
+                session = made["session"]
+                self.sales(db, 3)
+                expected = client.call("pos.session", "get_closing_control_data",
+                                       [[session]])["default_cash_details"]["amount"]
+                # the UI's order: count the cash, closing_control, close
+                self.assertEqual(client.call("pos.session", "post_closing_cash_details", [[session]],
+                                             counted_cash=expected), {"successful": True})
+                self.assertEqual(client.call("pos.session", "read", [[session]],
+                                             fields=["cash_register_difference"])[0]["cash_register_difference"], 0)
+                self.assertIsNone(client.call("pos.session", "update_closing_control_state_session",
+                                              [[session], "closed by provisioner"]))
+                self.assertEqual(self.state(client, session), "closing_control")
+                self.assertEqual(client.call("pos.session", "close_session_from_ui", [[session], []]),
+                                 {"successful": True})
+                self.assertEqual(self.state(client, session), "closed")
+                orders = client.call("pos.order", "search_read", [[["session_id", "=", session]]], fields=["state"])
+                self.assertEqual({o["state"] for o in orders}, {"done"})
+                # already closed
+                again = client.call("pos.session", "close_session_from_ui", [[session], []])
+                self.assertEqual((again["successful"], again["redirect"]), (False, True))
+                if version == 16:
+                    self.assertEqual(again["message"], "This session is already closed.")
+                else:
+                    self.assertEqual((again["type"], again["title"]), ("alert", "Session already closed"))
+                for method in ("action_pos_session_closing_control", "update_closing_control_state_session"):
+                    client.fails("pos.session", method, [[session]] + ([None] if "update" in method else []),
+                                 "odoo.exceptions.UserError", "This session is already closed.")
+                client.fails("pos.session", "action_pos_session_validate", [[session]], "odoo.exceptions.UserError",
+                             "This session is already closed.")
+                # no sales once closed; a new session opens
+                self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": db, "company": "Tenant A",
+                                                                          "count": 1}), 409)
+                client.call("pos.session", "create", [{"config_id": made["config"]}])
+
+    def test_closing_refusals(self):
+        db, client, made = self.provisioned(17)
+        session = made["session"]
+        self.sales(db, 2)
+        client.fails("pos.session", "close_session_from_ui", [[session, session + 1000]], "odoo.exceptions.MissingError")
+        cash = client.call("pos.session", "read", [[session]], fields=["cash_journal_id"])[0]["cash_journal_id"][0]
+        client.call("account.journal", "write", [[cash], {"loss_account_id": False}])
+        # nothing counted: the whole cash is a loss, and the cash journal has no loss account
+        client.fails("pos.session", "action_pos_session_closing_control", [[session]], "odoo.exceptions.UserError",
+                     "define a Loss Account")
+        self.assertEqual(self.state(client, session), "opened")          # rolled back
+        bank = client.call("pos.payment.method", "search_read", [[["company_id", "=", made["company"]],
+                                                                   ["name", "=", "Bank"]]], fields=["journal_id"])
+        client.call("account.journal", "write", [[bank[0]["journal_id"][0]], {"loss_account_id": False}])
+        failure = client.call("pos.session", "close_session_from_ui", [[session], [[bank[0]["id"], -5.0]]])
+        self.assertEqual(failure, {"successful": False, "redirect": False, "message": "Need loss account for the "
+                                   "following journals to post the lost amount: Bank\n"})
+        # with the cash counted as expected there is no difference to post
+        client.call("pos.session", "post_closing_cash_details", [[session]],
+                    counted_cash=client.call("pos.session", "read", [[session]],
+                                             fields=["cash_register_balance_end"])[0]["cash_register_balance_end"])
+        self.assertIs(client.call("pos.session", "action_pos_session_closing_control", [[session]]), True)
+
+    def test_archiving(self):
+        db, client, made = self.provisioned(17)
+        cid, config = made["company"], made["config"]
+        # a pos.config with an open session can be archived (no such check in Odoo): write or action_archive
+        client.call("pos.config", "write", [[config], {"active": False}])
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [])
+        self.assertEqual(client.call("pos.config", "search_count", [[["company_id", "=", cid]]],
+                                     context={"allowed_company_ids": [cid], "active_test": False}), 1)
+        self.assertEqual(client.execute("pos.config", "action_unarchive", [[config]])["id"], 7)   # None: no result
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [config])
+        self.assertNotIn("result", client.execute("pos.config", "action_archive", [[config]]))
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [])
+        # a warehouse with ongoing operations cannot be archived
+        warehouse = client.call("stock.warehouse", "search_read", [[["company_id", "=", cid]]],
+                                fields=["pos_type_id", "name"], order="id asc")[0]
+        move = client.call("stock.move", "create", [{"name": "ongoing", "picking_type_id": warehouse["pos_type_id"][0],
+                                                     "state": "assigned", "company_id": cid}])
+        client.fails("stock.warehouse", "write", [[warehouse["id"]], {"active": False}], "odoo.exceptions.UserError",
+                     f"You still have ongoing operations for picking types PoS Orders in warehouse {warehouse['name']}")
+        client.call("stock.move", "write", [[move], {"state": "done"}])
+        client.call("stock.warehouse", "write", [[warehouse["id"]], {"active": False}])
+        self.assertEqual(client.call("stock.picking.type", "search_count", [[["warehouse_id", "=", warehouse["id"]]]]),
+                         0)
+        # a company that is a user's default company cannot be archived
+        client.call("res.users", "write", [[client.uid], {"company_id": cid}])
+        client.fails("res.company", "write", [[cid], {"active": False}], "odoo.exceptions.ValidationError",
+                     "The company Tenant A cannot be archived because it is still used as the default company of "
+                     "1 users.")
+        client.call("res.users", "write", [[client.uid], {"company_id": 1}])
+        client.call("res.company", "write", [[cid], {"active": False}], context={})
+        # an archived company is no longer an allowed company
+        client.fails("res.partner", "search", [[]], "odoo.exceptions.AccessError",
+                     "Access to unauthorized or invalid companies.")
+        self.assertEqual(client.call("res.company", "search", [[["name", "=", "Tenant A"]]], context={}), [])
+        self.assertEqual(client.call("res.company", "search", [[["name", "=", "Tenant A"]]],
+                                     context={"active_test": False}), [cid])
+
+    def test_faults_and_refused_sales(self):
+        db, client, made = self.provisioned(17)
+        self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": db, "company": "Nobody", "count": 1}), 409)
+        self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": "no_such_db", "company": "Tenant A"}), 404)
+        self.sales(db, 2)
+        SIM.control("POST", "/faults", {"db": db, "method": "object.execute_kw pos.order search_read",
+                                        "action": "error", "name": "odoo.exceptions.UserError"})
+        client.fails("pos.order", "search_read", [[]], "odoo.exceptions.UserError", "Injected error")
+        self.assertEqual(len(client.call("pos.order", "search_read", [[]], fields=["name"])), 2)
+        SIM.control("POST", "/faults", {"db": db, "method": "object.execute_kw pos.session close_session_from_ui",
+                                        "action": "drop_after_commit"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            client.call("pos.session", "close_session_from_ui", [[made["session"]], []])
+        self.assertEqual(self.state(client, made["session"]), "closed")
+
+    def test_sales_are_fast(self):
+        db, client, made = self.provisioned(18)
+        started = time.time()
+        self.assertEqual(self.sales(db, 300)["count"], 300)
+        self.assertLess(time.time() - started, 3)
+
+
 class ErpnextPosTest(unittest.TestCase):
     """The simulated ERPNext's point of sale (erpnext_pos.py) for issue 20: invoices, the
     closing entry and its refusals, disabling, paged lists and counts, and the sales made by
