@@ -58,7 +58,7 @@ start_one_sim() {
 start_sim() {
   local src=$1
   local module
-  for module in simcore frappe_doc erpnext_pos erpnext_sim odoo_orm odoo_sim; do cp "$src/test/sim/$module.py" "$WORK/"; done
+  for module in simcore frappe_doc erpnext_pos erpnext_sim odoo_orm odoo_pos odoo_sim; do cp "$src/test/sim/$module.py" "$WORK/"; done
   start_one_sim erpnext_sim.py sim
   SIM_PID=$STARTED_PID
   SIM_PORT=$(sim_port "$WORK/sim.json" port)
