@@ -57,7 +57,8 @@ start_one_sim() {
 # (sets ODOO_SIM_PORT and ODOO_SIM_CONTROL).
 start_sim() {
   local src=$1
-  cp "$src/test/sim/erpnext_sim.py" "$src/test/sim/odoo_sim.py" "$src/test/sim/simcore.py" "$WORK/"
+  local module
+  for module in simcore frappe_doc erpnext_pos erpnext_sim odoo_orm odoo_pos odoo_sim; do cp "$src/test/sim/$module.py" "$WORK/"; done
   start_one_sim erpnext_sim.py sim
   SIM_PID=$STARTED_PID
   SIM_PORT=$(sim_port "$WORK/sim.json" port)

@@ -12,14 +12,16 @@ error envelope with a doubly encoded _server_messages, the status codes (401, 40
   * a POS Profile needs a name (Prompt naming), one default payment and a Mode of Payment
     Account for the company; only one open POS Opening Entry per profile and per user;
   * frappe.client.insert_many inserts up to 200 documents in one request, which is one
-    transaction: a document that fails (a duplicate: 409) takes the others back with it.
+    transaction: a document that fails (a duplicate: 409) takes the others back with it;
+  * the point of sale of issue 20 (invoices, POS Closing Entry, disabling): erpnext_pos.py.
 
 State is kept per site, keyed by the Host header (as Frappe's multi-tenancy does), each
 seeded as after the setup wizard's "Installing presets" stage, without a Company or a
 Fiscal Year.
 
 The HTTP servers, fault rules, request log and the control API's common endpoints are in
-simcore.py, shared with odoo_sim.py.
+simcore.py, shared with odoo_sim.py; Frappe's document layer (errors, filters, mandatory and
+link checks) is in frappe_doc.py.
 
 Usage: erpnext_sim.py --port P --control-port C [--api-key K --api-secret S]
                       [--user Administrator] [--ready-file F]
@@ -65,6 +67,16 @@ Control API (JSON, on the control port):
   POST   /reset      {"site"}: forget one site (its data, limits and counters); without a
                      site, everything
   POST   /sites/<site>/credentials {"api_key","api_secret"}
+  POST   /sites/<site>/scheduler {"enabled","delay_ms"}: the background scheduler (default on,
+                     200 ms): a POS Closing Entry of 10 or more invoices is Queued and merged
+                     delay_ms later; with the scheduler off its submit is refused
+                     -> {"enabled","delay_ms"}
+  POST   /pos-sales  {"site","company","count","seed","docstatus" (1, default, or 0)}: count POS
+                     Invoices in the company's open POS Opening Entry, by its user, for the
+                     profile's customer, 1-3 lines of enabled items at standard_rate and one
+                     payment (the profile's default mode) of the total each
+                     -> {"site","count","opening_entry","pos_profile","invoices"}; 409 {"error"}
+                     when none is open (or no customer / items, or a refusal)
   GET    /requests?site=S   every API request received, in order (with the doctype(s) it
                             reads or writes, as a fault rule's "doctype" matches them;
                             "t_start" when it arrived, "t_worker" when it got a worker,
@@ -80,7 +92,6 @@ import argparse
 import base64
 import copy
 import datetime
-import fnmatch
 import json
 import re
 import time
@@ -89,13 +100,17 @@ import uuid
 
 import simcore
 from simcore import FAULTS, LOCK, Reply
+import erpnext_pos
+from frappe_doc import (FrappeError, duplicate, get_list, loose, matches, parse_filters, require, require_link, stamp,
+                        validation, without_nulls)
 
 CONFIG = {"api_key": "simkey", "api_secret": "simsecret", "user": "Administrator"}
 SITES = {}
 
 SINGLES = {"Stock Settings", "Selling Settings", "Global Defaults", "POS Settings", "System Settings"}
 # Check fields, which Frappe saves as 0 or 1 whatever was sent
-CHECK_FIELDS = {"Stock Settings": ("allow_negative_stock",)}
+CHECK_FIELDS = {"Stock Settings": ("allow_negative_stock",), "POS Profile": ("disabled",), "Warehouse": ("disabled",),
+                "Customer": ("disabled",), "Item": ("disabled",)}
 SUMMARY_DOCTYPES = ["Fiscal Year", "Company", "Account", "Warehouse", "Customer", "POS Profile",
                     "POS Opening Entry", "Item"]
 # Standard chart: 81 accounts (5 roots; 27 assets, 13 liabilities, 6 equity, 5 income, 30 expenses).
@@ -110,24 +125,6 @@ CHART_GROUPS = [
 KNOWN_CHARTS = {"Standard", "Standard with Numbers"}
 
 
-class FrappeError(Exception):
-    def __init__(self, status, exc_type, message=None):
-        super().__init__(message or exc_type)
-        self.status, self.exc_type, self.message = status, exc_type, message
-
-
-def validation(message, exc_type="ValidationError"):
-    return FrappeError(417, exc_type, message)
-
-
-def now():
-    return datetime.datetime.now()
-
-
-def stamp():
-    return now().strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 # ------------------------------------------------------------------------------ sites
 
 class Site:
@@ -136,6 +133,8 @@ class Site:
         self.docs = {}          # doctype -> {name: doc}
         self.series = {}
         self.credentials = None
+        # the background jobs' scheduler: a POS Closing Entry's queued merge runs delay_ms later
+        self.scheduler = {"enabled": True, "delay_ms": 200}
         self.seed()
 
     def table(self, doctype):
@@ -204,79 +203,7 @@ def site_for(host):
         return SITES[host]
 
 
-# ------------------------------------------------------------------------------ filters
-
-def loose(v):
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return v
-    return v
-
-
-def compare(have, op, want):
-    op = op.lower()
-    if op == "is":
-        is_set = have not in (None, "")
-        return is_set if str(want).lower() == "set" else not is_set
-    if op in ("in", "not in"):
-        values = want if isinstance(want, list) else [w.strip() for w in str(want).split(",")]
-        found = loose(have) in [loose(w) for w in values]
-        return found if op == "in" else not found
-    if op in ("like", "not like"):
-        pattern = str(want).replace("%", "*").replace("_", "?")
-        found = fnmatch.fnmatchcase(str(have or ""), pattern)
-        return found if op == "like" else not found
-    a, b = loose(have if have is not None else ""), loose(want)
-    if type(a) is not type(b):
-        a, b = str(have if have is not None else ""), str(want)
-    return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-
-def parse_filters(raw):
-    if raw in (None, ""):
-        return []
-    filters = json.loads(raw) if isinstance(raw, str) else raw
-    conditions = []
-    if isinstance(filters, dict):
-        for field, value in filters.items():
-            if isinstance(value, list):
-                conditions.append((field, value[0], value[1] if len(value) > 1 else None))
-            else:
-                conditions.append((field, "=", value))
-    else:
-        for cond in filters:
-            if len(cond) == 4:
-                cond = cond[1:]
-            conditions.append((cond[0], cond[1], cond[2] if len(cond) > 2 else None))
-    return conditions
-
-
-def matches(doc, conditions):
-    return all(compare(doc.get(f), op, v) for f, op, v in conditions)
-
-
 # ------------------------------------------------------------------------------ doctype rules
-
-def require(doc, doctype, *fields):
-    missing = [f for f in fields if doc.get(f) in (None, "", [])]
-    if missing:
-        raise FrappeError(417, "MandatoryError", f"[{doctype}, {doc.get('name', 'new')}]: {', '.join(missing)}")
-
-
-def require_link(site, doctype, value, label):
-    if value not in (None, "") and site.get(doctype, value) is None:
-        raise validation(f"Could not find {label}: {value}", "LinkValidationError")
-
-
-def duplicate(doctype, name):
-    return FrappeError(409, "DuplicateEntryError", f"{doctype} <strong>{name}</strong> already exists")
-
 
 def abbr_of(site, company):
     c = site.get("Company", company)
@@ -409,78 +336,6 @@ def insert_customer(site, doc):
     return site.put("Customer", doc)
 
 
-def insert_pos_profile(site, doc):
-    name = doc.pop("__newname", None) or doc.get("name")
-    if not name:
-        raise validation("Please set the name of the POS Profile (naming is set to Prompt)")
-    require(doc, "POS Profile", "company", "warehouse", "payments", "currency", "write_off_account",
-            "write_off_cost_center")
-    company = doc["company"]
-    require_link(site, "Company", company, "Company")
-    require_link(site, "Customer", doc.get("customer"), "Customer")
-    defaults = [p for p in doc["payments"] if p.get("default")]
-    if not defaults:
-        raise validation("Please select a default mode of payment")
-    if len(defaults) > 1:
-        raise validation("You can only select one mode of payment as default")
-    for p in doc["payments"]:
-        mop = site.get("Mode of Payment", p.get("mode_of_payment"))
-        if mop is None or not any(r["company"] == company for r in mop["accounts"]):
-            raise validation(f"Please set default Cash or Bank account in Mode of Payment(s) {p.get('mode_of_payment')}")
-    for doctype, field in [("Warehouse", "warehouse"), ("Account", "write_off_account"),
-                           ("Cost Center", "write_off_cost_center")]:
-        linked = site.get(doctype, doc[field])
-        if linked is None:
-            raise validation(f"Could not find {doctype}: {doc[field]}", "LinkValidationError")
-        if linked.get("company") != company:
-            raise validation(f"{doctype} {doc[field]} does not belong to Company {company}")
-    if site.get("POS Profile", name):
-        raise duplicate("POS Profile", name)
-    doc["name"] = name
-    return site.put("POS Profile", doc)
-
-
-def open_entries(site):
-    return [e for e in site.table("POS Opening Entry").values()
-            if e["docstatus"] == 1 and not e.get("pos_closing_entry")]
-
-
-def validate_opening_entry(site, doc):
-    require(doc, "POS Opening Entry", "period_start_date", "posting_date", "company", "pos_profile", "user",
-            "balance_details")
-    profile = site.get("POS Profile", doc["pos_profile"])
-    if profile is None:
-        raise validation(f"Could not find POS Profile: {doc['pos_profile']}", "LinkValidationError")
-    if profile["company"] != doc["company"]:
-        raise validation(f"POS Profile {profile['name']} does not belong to company {doc['company']}")
-    user = site.get("User", doc["user"])
-    if user is None or not user.get("enabled"):
-        raise validation(f"User {doc['user']} is disabled. Please select valid user/cashier")
-    for row in doc["balance_details"]:
-        mop = site.get("Mode of Payment", row.get("mode_of_payment"))
-        if mop is None or not any(r["company"] == doc["company"] for r in mop["accounts"]):
-            raise validation(f"Please set default Cash or Bank account in Mode of Payment {row.get('mode_of_payment')}")
-    if doc.get("docstatus") == 1:
-        if any(e["pos_profile"] == doc["pos_profile"] for e in open_entries(site) if e["name"] != doc.get("name")):
-            raise validation("POS Opening Entry Exists")
-        if any(e["user"] == doc["user"] for e in open_entries(site) if e["name"] != doc.get("name")):
-            raise validation("Cashier is currently assigned to another POS")
-
-
-def set_opening_status(doc):
-    doc["status"] = {0: "Draft", 1: "Open", 2: "Cancelled"}[doc["docstatus"]]
-    if doc["docstatus"] == 1 and doc.get("pos_closing_entry"):
-        doc["status"] = "Closed"
-
-
-def insert_opening_entry(site, doc):
-    doc["docstatus"] = int(doc.get("docstatus") or 0)
-    validate_opening_entry(site, doc)
-    doc["name"] = site.next_in_series(f"POS-OPE-{now().year}-")
-    set_opening_status(doc)
-    return site.put("POS Opening Entry", doc)
-
-
 def insert_item(site, doc):
     require(doc, "Item", "item_code", "item_group", "stock_uom")
     group = site.get("Item Group", doc["item_group"])
@@ -513,9 +368,13 @@ def simple_insert(name_field, abbr=False):
 
 INSERTERS = {
     "Company": insert_company, "Fiscal Year": insert_fiscal_year, "Warehouse": insert_warehouse,
-    "Customer": insert_customer, "POS Profile": insert_pos_profile, "POS Opening Entry": insert_opening_entry,
-    "Item": insert_item,
+    "Customer": insert_customer, "Item": insert_item, "POS Profile": erpnext_pos.insert_pos_profile,
+    "POS Opening Entry": erpnext_pos.insert_opening_entry, "POS Invoice": erpnext_pos.insert_pos_invoice,
+    "Sales Invoice": erpnext_pos.insert_sales_invoice, "POS Closing Entry": erpnext_pos.insert_closing_entry,
 }
+# checks of an update, given the document and its new values; they may return what to do once it is saved
+UPDATE_CHECKS = {"POS Profile": erpnext_pos.update_pos_profile, "POS Opening Entry": erpnext_pos.update_opening_entry,
+                 "POS Closing Entry": erpnext_pos.update_closing_entry}
 SIMPLE = {
     "Item Group": simple_insert("item_group_name"), "Customer Group": simple_insert("customer_group_name"),
     "Territory": simple_insert("territory_name"), "UOM": simple_insert("uom_name"),
@@ -576,31 +435,41 @@ def update(site, doctype, name, changes):
         require_link(site, "Price List", merged.get("selling_price_list"), "Default Price List")
     if doctype == "Company" and merged.get("abbr") != doc.get("abbr"):
         raise validation("Abbreviation cannot be changed (set only once)")
-    if doctype == "POS Opening Entry":
-        merged["docstatus"] = int(merged.get("docstatus") or 0)
-        if doc["docstatus"] == 1 and merged["docstatus"] != 1:
-            raise validation("Cannot change docstatus from 1 to 0", "DocstatusTransitionError")
-        if merged["docstatus"] == 1 and doc["docstatus"] == 0:
-            validate_opening_entry(site, merged)
-        set_opening_status(merged)
+    merged["docstatus"] = int(merged.get("docstatus") or 0)
+    after_save = UPDATE_CHECKS[doctype](site, doc, merged) if doctype in UPDATE_CHECKS else None
     doc.clear()
     doc.update(merged)
     doc["modified"] = stamp()
     if doctype == "Company":
         company_on_update(site, doc, False)
+    if after_save:
+        after_save(doc)
     return doc
 
 
 # ------------------------------------------------------------------------------ faults
 
-def request_doctypes(path, body):
-    """The doctypes a request reads or writes: a resource's, or those of the documents
-    frappe.client.insert and insert_many carry."""
+GET_POS_INVOICES = "erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry.get_pos_invoices"
+# functions that exist but have no @frappe.whitelist()
+NOT_WHITELISTED = {"erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry.make_closing_entry_from_opening"}
+# methods whose "doctype" argument names the doctype they read
+DOCTYPE_METHODS = ("frappe.client.get_count", "frappe.client.get_list", "frappe.client.get")
+
+
+def request_doctypes(path, args):
+    """The doctypes a request reads or writes: a resource's, the doctype argument of
+    DOCTYPE_METHODS (POS Invoice for get_pos_invoices), or those of the documents
+    frappe.client.insert and insert_many carry. args: the query's and the body's."""
     m = re.match(r"^/api(?:/v1)?/(method|resource)/([^/?]+)", path)
     if not m:
         return set()
     if m.group(1) == "resource":
         return {m.group(2)}
+    if m.group(2) in DOCTYPE_METHODS and isinstance(args, dict):
+        return {args.get("doctype")} - {None}
+    if m.group(2) == GET_POS_INVOICES:
+        return {"POS Invoice"}
+    body = args
     if m.group(2) not in ("frappe.client.insert", "frappe.client.insert_many") or not isinstance(body, dict):
         return set()
     docs = body.get("docs") if m.group(2).endswith("_many") else [body.get("doc")]
@@ -626,8 +495,8 @@ def fault_matcher(site, method, path, doctypes):
 
 # ------------------------------------------------------------------------------ API handler
 
-def server_messages(message):
-    return json.dumps([json.dumps({"message": message, "title": "Message", "indicator": "red",
+def server_messages(message, title="Message"):
+    return json.dumps([json.dumps({"message": message, "title": title, "indicator": "red",
                                    "raise_exception": 1})])
 
 
@@ -714,7 +583,7 @@ class ApiHandler(simcore.ApiHandler):
             body = self.read_body() if method in ("POST", "PUT") else {}
         except (ValueError, json.JSONDecodeError):
             body = None
-        doctypes = request_doctypes(path, body)
+        doctypes = request_doctypes(path, {**query, **body} if isinstance(body, dict) else body)
         entry["doctype"] = ", ".join(sorted(d for d in doctypes if d)) or None
         full_path = path + ("?" + urllib.parse.unquote(parsed.query) if parsed.query else "")
         self.entry = entry
@@ -763,7 +632,7 @@ class ApiHandler(simcore.ApiHandler):
         except FrappeError as e:
             payload = {"exc_type": e.exc_type}
             if e.message and e.status != 401:
-                payload["_server_messages"] = server_messages(e.message)
+                payload["_server_messages"] = server_messages(e.message, e.title)
             return Reply(e.status, payload)
 
     def route(self, site, method, path, query, body, user):
@@ -780,7 +649,7 @@ class ApiHandler(simcore.ApiHandler):
             raise FrappeError(404, "DoesNotExistError", f"DocType {doctype} not found")
         if not name:
             if method == "GET":
-                return {"data": self.list_docs(site, doctype, query)}
+                return {"data": get_list(site.table(doctype).values(), query)}
             if method == "POST":
                 return {"data": insert(site, doctype, body)}
             raise FrappeError(405, "PermissionError", "Not permitted")
@@ -788,7 +657,7 @@ class ApiHandler(simcore.ApiHandler):
         if method == "GET":
             if doc is None:
                 raise FrappeError(404, "DoesNotExistError", f"{doctype} {name} not found")
-            return {"data": {k: v for k, v in doc.items() if v is not None}}
+            return {"data": without_nulls(doc)}
         if method == "PUT":
             return {"data": update(site, doctype, name, body)}
         if method == "DELETE":
@@ -809,12 +678,29 @@ class ApiHandler(simcore.ApiHandler):
             raise FrappeError(403, "PermissionError", f"Function {name} is not whitelisted.")
         if name == "frappe.auth.get_logged_user":
             return {"message": user}
-        if name == "frappe.client.get_count":
+        if name in DOCTYPE_METHODS:
             doctype = args.get("doctype")
             if doctype not in KNOWN_DOCTYPES:
                 raise FrappeError(404, "DoesNotExistError", f"DocType {doctype} not found")
-            conditions = parse_filters(args.get("filters"))
-            return {"message": sum(1 for d in site.table(doctype).values() if matches(d, conditions))}
+            docs = site.table(doctype).values()
+            if name == "frappe.client.get_count":
+                conditions = parse_filters(args.get("filters"))
+                return {"message": sum(1 for d in docs if matches(d, conditions))}
+            if name == "frappe.client.get_list":
+                return {"message": get_list(docs, args)}
+            doc = site.get(doctype, args.get("name"))
+            if doc is None:
+                raise FrappeError(404, "DoesNotExistError", f"{doctype} {args.get('name')} not found")
+            return {"message": without_nulls(doc)}
+        if name == GET_POS_INVOICES:
+            missing = [a for a in ("start", "end", "pos_profile", "user") if a not in args]
+            if missing:
+                raise FrappeError(500, "TypeError", f"get_pos_invoices() missing required positional arguments: "
+                                                    f"{', '.join(missing)}")
+            return {"message": [without_nulls(d) for d in erpnext_pos.get_pos_invoices(
+                site, args["start"], args["end"], args["pos_profile"], args["user"])]}
+        if name in NOT_WHITELISTED:
+            raise FrappeError(403, "PermissionError", f"Function {name} is not whitelisted.", "Method Not Allowed")
         if name == "frappe.client.insert" and method == "POST":
             doc = args.get("doc")
             doc = json.loads(doc) if isinstance(doc, str) else doc
@@ -836,17 +722,6 @@ class ApiHandler(simcore.ApiHandler):
         if name == "frappe.client.insert_many" and method in ("POST", "PUT"):
             return {"message": insert_many(site, args.get("docs"))}
         raise validation(f"Failed to get method for command {name} with No module named '{name}'")
-
-    def list_docs(self, site, doctype, query):
-        fields = json.loads(query.get("fields") or '["name"]')
-        conditions = parse_filters(query.get("filters"))
-        limit = int(query.get("limit_page_length", query.get("limit", 20)))
-        start = int(query.get("limit_start", 0))
-        rows = [d for d in site.table(doctype).values() if matches(d, conditions)]
-        rows = rows[start:start + limit] if limit else rows[start:]
-        if fields == ["*"]:
-            return rows
-        return [{f: d.get(f) for f in fields} for d in rows]
 
 
 # ------------------------------------------------------------------------------ control API
@@ -887,6 +762,21 @@ class ControlHandler(simcore.ControlHandler):
         if m:
             site_for(m.group(1)).credentials = {"api_key": body["api_key"], "api_secret": body["api_secret"]}
             return {"ok": True}
+        m = re.match(r"^/sites/([^/]+)/scheduler$", path)
+        if m:
+            scheduler = site_for(m.group(1)).scheduler
+            scheduler.update({k: body[k] for k in ("enabled", "delay_ms") if k in body})
+            return scheduler
+        if path == "/pos-sales":
+            site = site_for(body.get("site"))
+            try:
+                made = erpnext_pos.make_sales(site, body.get("company"), int(body.get("count", 1)), body.get("seed"),
+                                              int(body.get("docstatus", 1)))
+            except ValueError as e:
+                raise simcore.ControlError(409, str(e))
+            except FrappeError as e:
+                raise simcore.ControlError(409, f"{e.exc_type}: {e.message}")
+            return {"site": site.host, "count": len(made["invoices"]), **made}
         return None
 
 

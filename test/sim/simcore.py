@@ -640,13 +640,22 @@ class ApiHandler(BaseHTTPRequestHandler):
 
 # ------------------------------------------------------------------------------ control API
 
+class ControlError(Exception):
+    """A control request the engine refuses: answered {"error": message} with status."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class ControlHandler(BaseHTTPRequestHandler):
     """The control API's common endpoints: /health, /faults (POST a rule, or a list of them),
     /malformed (the names of the engine's malformed answers), /latency, /offline,
     /requests?<scope>=X (scope: the engine's unit of tenancy, a site or a database),
     /limits (POST {<scope>, limits}: a scope's limits, without a scope the whole engine's;
     GET: those set) and /capacity[?<scope>=X] (a scope's counters and limits, or the whole
-    engine's). Subclasses answer the rest in control_get and control_post (None: not found)."""
+    engine's). Subclasses answer the rest in control_get and control_post (None: not found;
+    ControlError: refused)."""
 
     protocol_version = "HTTP/1.1"
     scope = None
@@ -718,8 +727,11 @@ class ControlHandler(BaseHTTPRequestHandler):
             key = self.scope_key(body.get(self.scope))
             CAPACITY.configure(key, limits)
             return self.reply({self.scope: key, "limits": limits})
-        with LOCK:
-            answer = self.control_post(path, body)
+        try:
+            with LOCK:
+                answer = self.control_post(path, body)
+        except ControlError as e:
+            return self.reply({"error": e.message}, e.status)
         if answer is None:
             return self.reply({"error": "not found"}, 404)
         self.reply(answer)

@@ -876,5 +876,443 @@ class ErpnextCapacityTest(unittest.TestCase):
         self.assertEqual(self.count(site), 4)
 
 
+class OdooPosTest(TestBase):
+    """The simulated Odoo's point of sale for issue 20 (odoo_pos.py): orders and their lines read
+    page by page, closing a session in 16, 17 and 18 and its refusals, archiving, and the sales
+    made by the control API."""
+
+    def provisioned(self, version):
+        SIM.control("POST", "/version", {"version": version})
+        self.addCleanup(SIM.control, "POST", "/version", {"version": 17})
+        db = self.fresh_db()
+        client = Client(self, db)
+        return db, client, Provisioner(client, version).run()
+
+    def sales(self, db, count, **extra):
+        return SIM.control("POST", "/pos-sales", {"db": db, "company": "Tenant A", "count": count, "seed": 2, **extra})
+
+    def state(self, client, session):
+        return client.call("pos.session", "read", [[session]], fields=["state"])[0]["state"]
+
+    def test_orders_page_by_page(self):
+        db, client, made = self.provisioned(17)
+        sales = self.sales(db, 25)
+        self.assertEqual((sales["count"], sales["session_id"], sales["config_id"], sales["company_id"]),
+                         (25, made["session"], made["config"], made["company"]))
+        domain = [[["company_id", "=", made["company"]]]]
+        self.assertEqual(client.call("pos.order", "search_count", domain), 25)
+        pages = [client.call("pos.order", "search_read", domain, fields=["name", "lines", "amount_total", "state",
+                                                                         "session_id", "config_id"],
+                             offset=offset, limit=10, order="id asc") for offset in (0, 10, 20)]
+        self.assertEqual([len(p) for p in pages], [10, 10, 5])
+        orders = [o for p in pages for o in p]
+        self.assertEqual([o["id"] for o in orders], sales["order_ids"])
+        self.assertEqual({(o["state"], o["session_id"][0], o["config_id"][0]) for o in orders},
+                         {("paid", made["session"], made["config"])})
+        # the default order is the model's: date_order desc, name desc, id desc
+        self.assertEqual(client.call("pos.order", "search", domain, limit=3), sales["order_ids"][::-1][:3])
+        lines = client.call("pos.order.line", "search_read", [[["order_id", "in", sales["order_ids"]]]],
+                            fields=["order_id", "product_id", "qty", "price_unit", "price_subtotal"], order="id asc")
+        self.assertEqual(sorted(line["id"] for line in lines), sorted(i for o in orders for i in o["lines"]))
+        for order in orders:
+            mine = [line for line in lines if line["order_id"][0] == order["id"]]
+            self.assertTrue(1 <= len(mine) <= 3)
+            self.assertAlmostEqual(order["amount_total"], sum(line["price_subtotal"] for line in mine))
+        payments = client.call("pos.payment", "search_read", [[["pos_order_id", "in", sales["order_ids"]]]],
+                               fields=["amount", "payment_method_id"])
+        self.assertEqual(len(payments), 25)
+        # other companies' orders are not seen
+        client.fails("pos.order", "read", [[sales["order_ids"][0]]], "odoo.exceptions.AccessError",
+                     context={"allowed_company_ids": [1]})
+        self.assertEqual(client.call("pos.order", "search_count", [[]], context={"allowed_company_ids": [1]}), 0)
+
+    def test_closing_in_each_version(self):
+        for version in (16, 17, 18):
+            with self.subTest(version=version):
+                db, client, made = self.provisioned(version)
+                session = made["session"]
+                self.sales(db, 3)
+                draft = self.sales(db, 1, state="draft")["order_ids"]
+                data = client.call("pos.session", "get_closing_control_data", [[session]])
+                others = "non_cash_payment_methods" if version >= 18 else "other_payment_methods"
+                self.assertIn(others, data)
+                self.assertEqual(data["orders_details"]["quantity"], 4)
+                expected = data["default_cash_details"]["amount"]
+                # draft orders block closing
+                failure = client.call("pos.session", "close_session_from_ui", [[session], []])
+                self.assertEqual((failure["successful"], failure["message"], failure["redirect"]),
+                                 (False, "You cannot close the POS when orders are still in draft", False))
+                self.assertEqual(failure.get("open_order_ids"), draft if version >= 18 else None)
+                client.fails("pos.session", "action_pos_session_closing_control", [[session]],
+                             "odoo.exceptions.UserError", "You cannot close the POS when orders are still in draft")
+                client.fails("pos.session", "action_pos_session_validate", [[session]], "odoo.exceptions.UserError",
+                             "Pay or cancel the following orders to validate the session:\nTenant A POS/0004")
+                SIM.control("POST", "/reset", {"db": db})   # start again without the draft
+                db, client, made = self.provisioned(version)
+                session = made["session"]
+                self.sales(db, 3)
+                expected = client.call("pos.session", "get_closing_control_data",
+                                       [[session]])["default_cash_details"]["amount"]
+                # the UI's order: count the cash, closing_control, close
+                self.assertEqual(client.call("pos.session", "post_closing_cash_details", [[session]],
+                                             counted_cash=expected), {"successful": True})
+                self.assertEqual(client.call("pos.session", "read", [[session]],
+                                             fields=["cash_register_difference"])[0]["cash_register_difference"], 0)
+                self.assertIsNone(client.call("pos.session", "update_closing_control_state_session",
+                                              [[session], "closed by provisioner"]))
+                self.assertEqual(self.state(client, session), "closing_control")
+                self.assertEqual(client.call("pos.session", "close_session_from_ui", [[session], []]),
+                                 {"successful": True})
+                self.assertEqual(self.state(client, session), "closed")
+                orders = client.call("pos.order", "search_read", [[["session_id", "=", session]]], fields=["state"])
+                self.assertEqual({o["state"] for o in orders}, {"done"})
+                # already closed
+                again = client.call("pos.session", "close_session_from_ui", [[session], []])
+                self.assertEqual((again["successful"], again["redirect"]), (False, True))
+                if version == 16:
+                    self.assertEqual(again["message"], "This session is already closed.")
+                else:
+                    self.assertEqual((again["type"], again["title"]), ("alert", "Session already closed"))
+                for method in ("action_pos_session_closing_control", "update_closing_control_state_session"):
+                    client.fails("pos.session", method, [[session]] + ([None] if "update" in method else []),
+                                 "odoo.exceptions.UserError", "This session is already closed.")
+                client.fails("pos.session", "action_pos_session_validate", [[session]], "odoo.exceptions.UserError",
+                             "This session is already closed.")
+                # no sales once closed; a new session opens
+                self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": db, "company": "Tenant A",
+                                                                          "count": 1}), 409)
+                client.call("pos.session", "create", [{"config_id": made["config"]}])
+
+    def test_closing_refusals(self):
+        db, client, made = self.provisioned(17)
+        session = made["session"]
+        self.sales(db, 2)
+        client.fails("pos.session", "close_session_from_ui", [[session, session + 1000]], "odoo.exceptions.MissingError")
+        cash = client.call("pos.session", "read", [[session]], fields=["cash_journal_id"])[0]["cash_journal_id"][0]
+        client.call("account.journal", "write", [[cash], {"loss_account_id": False}])
+        # nothing counted: the whole cash is a loss, and the cash journal has no loss account
+        client.fails("pos.session", "action_pos_session_closing_control", [[session]], "odoo.exceptions.UserError",
+                     "define a Loss Account")
+        self.assertEqual(self.state(client, session), "opened")          # rolled back
+        bank = client.call("pos.payment.method", "search_read", [[["company_id", "=", made["company"]],
+                                                                   ["name", "=", "Bank"]]], fields=["journal_id"])
+        client.call("account.journal", "write", [[bank[0]["journal_id"][0]], {"loss_account_id": False}])
+        failure = client.call("pos.session", "close_session_from_ui", [[session], [[bank[0]["id"], -5.0]]])
+        self.assertEqual(failure, {"successful": False, "redirect": False, "message": "Need loss account for the "
+                                   "following journals to post the lost amount: Bank\n"})
+        # with the cash counted as expected there is no difference to post
+        client.call("pos.session", "post_closing_cash_details", [[session]],
+                    counted_cash=client.call("pos.session", "read", [[session]],
+                                             fields=["cash_register_balance_end"])[0]["cash_register_balance_end"])
+        self.assertIs(client.call("pos.session", "action_pos_session_closing_control", [[session]]), True)
+
+    def test_archiving(self):
+        db, client, made = self.provisioned(17)
+        cid, config = made["company"], made["config"]
+        # a pos.config with an open session can be archived (no such check in Odoo): write or action_archive
+        client.call("pos.config", "write", [[config], {"active": False}])
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [])
+        self.assertEqual(client.call("pos.config", "search_count", [[["company_id", "=", cid]]],
+                                     context={"allowed_company_ids": [cid], "active_test": False}), 1)
+        self.assertEqual(client.execute("pos.config", "action_unarchive", [[config]])["id"], 7)   # None: no result
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [config])
+        self.assertNotIn("result", client.execute("pos.config", "action_archive", [[config]]))
+        self.assertEqual(client.call("pos.config", "search", [[["company_id", "=", cid]]]), [])
+        # a warehouse with ongoing operations cannot be archived
+        warehouse = client.call("stock.warehouse", "search_read", [[["company_id", "=", cid]]],
+                                fields=["pos_type_id", "name"], order="id asc")[0]
+        move = client.call("stock.move", "create", [{"name": "ongoing", "picking_type_id": warehouse["pos_type_id"][0],
+                                                     "state": "assigned", "company_id": cid}])
+        client.fails("stock.warehouse", "write", [[warehouse["id"]], {"active": False}], "odoo.exceptions.UserError",
+                     f"You still have ongoing operations for picking types PoS Orders in warehouse {warehouse['name']}")
+        client.call("stock.move", "write", [[move], {"state": "done"}])
+        client.call("stock.warehouse", "write", [[warehouse["id"]], {"active": False}])
+        self.assertEqual(client.call("stock.picking.type", "search_count", [[["warehouse_id", "=", warehouse["id"]]]]),
+                         0)
+        # a company that is a user's default company cannot be archived
+        client.call("res.users", "write", [[client.uid], {"company_id": cid}])
+        client.fails("res.company", "write", [[cid], {"active": False}], "odoo.exceptions.ValidationError",
+                     "The company Tenant A cannot be archived because it is still used as the default company of "
+                     "1 users.")
+        client.call("res.users", "write", [[client.uid], {"company_id": 1}])
+        client.call("res.company", "write", [[cid], {"active": False}], context={})
+        # an archived company is no longer an allowed company
+        client.fails("res.partner", "search", [[]], "odoo.exceptions.AccessError",
+                     "Access to unauthorized or invalid companies.")
+        self.assertEqual(client.call("res.company", "search", [[["name", "=", "Tenant A"]]], context={}), [])
+        self.assertEqual(client.call("res.company", "search", [[["name", "=", "Tenant A"]]],
+                                     context={"active_test": False}), [cid])
+
+    def test_faults_and_refused_sales(self):
+        db, client, made = self.provisioned(17)
+        self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": db, "company": "Nobody", "count": 1}), 409)
+        self.assertEqual(SIM.control_fails("POST", "/pos-sales", {"db": "no_such_db", "company": "Tenant A"}), 404)
+        self.sales(db, 2)
+        SIM.control("POST", "/faults", {"db": db, "method": "object.execute_kw pos.order search_read",
+                                        "action": "error", "name": "odoo.exceptions.UserError"})
+        client.fails("pos.order", "search_read", [[]], "odoo.exceptions.UserError", "Injected error")
+        self.assertEqual(len(client.call("pos.order", "search_read", [[]], fields=["name"])), 2)
+        SIM.control("POST", "/faults", {"db": db, "method": "object.execute_kw pos.session close_session_from_ui",
+                                        "action": "drop_after_commit"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            client.call("pos.session", "close_session_from_ui", [[made["session"]], []])
+        self.assertEqual(self.state(client, made["session"]), "closed")
+
+    def test_sales_are_fast(self):
+        db, client, made = self.provisioned(18)
+        started = time.time()
+        self.assertEqual(self.sales(db, 300)["count"], 300)
+        self.assertLess(time.time() - started, 3)
+
+
+class ErpnextPosTest(unittest.TestCase):
+    """The simulated ERPNext's point of sale (erpnext_pos.py) for issue 20: invoices, the
+    closing entry and its refusals, disabling, paged lists and counts, and the sales made by
+    the control API."""
+
+    AUTH = {"Authorization": f"token simkey:{KEY}", "Accept": "application/json", "Content-Type": "application/json"}
+    COMPANY = "Acme Retail"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator("erpnext_sim.py")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.site = f"{self.id().rsplit('.', 1)[-1]}.localhost".replace("_", "-")
+
+    def tearDown(self):
+        self.sim.control("DELETE", "/faults")
+
+    def api(self, method, path, body=None, status=200):
+        """A request to the site: the answer's JSON, after checking its status."""
+        code, _, data = self.sim.request(method, urllib.request.quote(path, safe="/?=&"),
+                                         json.dumps(body).encode() if body is not None else None,
+                                         {**self.AUTH, "Host": self.site})
+        answer = json.loads(data)
+        self.assertEqual(code, status, answer)
+        return answer
+
+    def refused(self, method, path, body, status, exc_type, message=None, title="Message"):
+        answer = self.api(method, path, body, status)
+        self.assertEqual(answer["exc_type"], exc_type)
+        shown = json.loads(json.loads(answer["_server_messages"])[0])
+        if message is not None:
+            self.assertIn(message, shown["message"])
+        self.assertEqual(shown["title"], title)
+        return shown["message"]
+
+    def create(self, doctype, body):
+        return self.api("POST", f"/api/resource/{doctype}", body)["data"]
+
+    def provision(self):
+        """A company with its POS Profile, an open POS Opening Entry and two items."""
+        self.create("Company", {"company_name": self.COMPANY, "abbr": "AR", "default_currency": "USD",
+                                "country": "United States"})
+        self.create("Customer", {"customer_name": "Walk-In Customer", "customer_group": "Individual"})
+        for code, rate in (("DEMO-001", 3.5), ("DEMO-002", 2.0)):
+            self.create("Item", {"item_code": code, "item_group": "Products", "stock_uom": "Nos",
+                                 "standard_rate": rate})
+        self.create("POS Profile", {"name": "Acme POS", "company": self.COMPANY, "warehouse": "Stores - AR",
+                                    "currency": "USD", "write_off_account": "Write Off - AR",
+                                    "write_off_cost_center": "Main - AR", "customer": "Walk-In Customer",
+                                    "payments": [{"mode_of_payment": "Cash", "default": 1}]})
+        return self.open_session()
+
+    def open_session(self):
+        return self.create("POS Opening Entry", {
+            "pos_profile": "Acme POS", "company": self.COMPANY, "user": "Administrator",
+            "period_start_date": "2025-06-15 09:00:00", "posting_date": "2025-06-15",
+            "balance_details": [{"mode_of_payment": "Cash", "opening_amount": 0}], "docstatus": 1})["name"]
+
+    def sales(self, count, **extra):
+        return self.sim.control("POST", "/pos-sales", {"site": self.site, "company": self.COMPANY, "count": count,
+                                                       "seed": 1, **extra})
+
+    def closing(self, opening, invoices, **extra):
+        return {"pos_opening_entry": opening, "company": self.COMPANY, "docstatus": 1,
+                "payment_reconciliation": [{"mode_of_payment": "Cash", "opening_amount": 0, "closing_amount": 0}],
+                "pos_transactions": [{"pos_invoice": name} for name in invoices], **extra}
+
+    def test_invoices_and_their_rows(self):
+        opening = self.provision()
+        made = self.sales(3)
+        self.assertEqual((made["count"], made["opening_entry"], made["pos_profile"]), (3, opening, "Acme POS"))
+        invoice = self.api("GET", f"/api/resource/POS Invoice/{made['invoices'][0]}")["data"]
+        self.assertEqual((invoice["company"], invoice["pos_profile"], invoice["customer"], invoice["is_pos"],
+                          invoice["docstatus"], invoice["status"], invoice["owner"]),
+                         (self.COMPANY, "Acme POS", "Walk-In Customer", 1, 1, "Paid", "Administrator"))
+        self.assertNotIn("consolidated_invoice", invoice)       # null fields are left out
+        self.assertTrue(1 <= len(invoice["items"]) <= 3)
+        for row in invoice["items"]:
+            self.assertEqual((row["parent"], row["parentfield"], row["doctype"]),
+                             (invoice["name"], "items", "POS Invoice Item"))
+            self.assertEqual(row["amount"], round(row["qty"] * row["rate"], 2))
+        self.assertEqual([(p["mode_of_payment"], p["amount"]) for p in invoice["payments"]],
+                         [("Cash", invoice["grand_total"])])
+        self.assertEqual(invoice["grand_total"], sum(r["amount"] for r in invoice["items"]))
+        # by REST too; refused without an open opening entry, or with a disabled customer or item
+        body = {"company": self.COMPANY, "pos_profile": "Acme POS", "customer": "Walk-In Customer", "docstatus": 1,
+                "items": [{"item_code": "DEMO-001", "qty": 2}], "payments": [{"mode_of_payment": "Cash", "amount": 7}]}
+        self.assertEqual(self.create("POS Invoice", body)["grand_total"], 7.0)
+        self.refused("POST", "/api/resource/POS Invoice", {**body, "payments": []}, 417, "ValidationError",
+                     "At least one mode of payment is required for POS invoice.")
+        self.api("PUT", "/api/resource/Item/DEMO-002", {"disabled": True})
+        self.refused("POST", "/api/resource/POS Invoice", {**body, "items": [{"item_code": "DEMO-002", "qty": 1}]},
+                     417, "ValidationError", "Item DEMO-002 is disabled")
+        self.api("PUT", "/api/resource/Customer/Walk-In Customer", {"disabled": 1})
+        self.refused("POST", "/api/resource/POS Invoice", body, 417, "PartyDisabled",
+                     "Customer Walk-In Customer is disabled")
+        self.api("PUT", "/api/resource/Customer/Walk-In Customer", {"disabled": 0})
+        self.create("Sales Invoice", {**body, "is_pos": 1, "pos_profile": "Acme POS"})
+        # the merge at closing makes Sales Invoices: a disabled item refuses it (derived)
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made["invoices"]), 417,
+                     "ValidationError", "Item DEMO-002 is disabled")
+        self.api("PUT", "/api/resource/Item/DEMO-002", {"disabled": 0})
+        self.api("POST", "/api/resource/POS Closing Entry", self.closing(opening, made["invoices"]))
+        self.refused("POST", "/api/resource/POS Invoice", body, 417, "ValidationError",
+                     "No open POS Opening Entry found for POS Profile Acme POS.", "POS Opening Entry Missing")
+
+    def test_closing_entry(self):
+        opening = self.provision()
+        made = self.sales(4)["invoices"]
+        mine = self.api("GET", "/api/method/erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry."
+                               "get_pos_invoices?start=2025-06-15 09:00:00&end=2999-01-01 00:00:00"
+                               "&pos_profile=Acme POS&user=Administrator")["message"]
+        self.assertEqual([i["name"] for i in mine], made)
+        self.assertTrue(all(i["payments"] and i["items"] for i in mine))
+        self.refused("GET", "/api/method/erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry."
+                            "make_closing_entry_from_opening?opening_entry=" + opening, None, 403, "PermissionError",
+                     "is not whitelisted", "Method Not Allowed")
+        # refusals: duplicate rows, invalid invoices (another profile's, a draft, another user's)
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made[:1] * 2), 417,
+                     "ValidationError", "is added multiple times on rows: <strong>[1, 2]</strong>",
+                     "Duplicate POS Invoices found")
+        draft = self.sales(1, docstatus=0)["invoices"]
+        message = self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, draft), 417,
+                               "ValidationError", "Row #1: POS Invoice is not submitted", "Invalid POS Invoices")
+        self.assertTrue(message.startswith("<ul><li>"))
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing("POS-OPE-2025-99999", made), 417,
+                     "LinkValidationError", "Could not find POS Opening Entry: POS-OPE-2025-99999")
+        self.refused("POST", "/api/resource/POS Closing Entry", {"pos_opening_entry": opening}, 417, "MandatoryError",
+                     "company")
+        # the fetch_from fields are the opening entry's whatever is sent
+        closing = self.create("POS Closing Entry", self.closing(opening, made, user="someone", docstatus=0))
+        self.assertEqual((closing["user"], closing["pos_profile"], closing["period_start_date"], closing["status"]),
+                         ("Administrator", "Acme POS", "2025-06-15 09:00:00", "Draft"))
+        self.assertEqual([r["grand_total"] for r in closing["pos_transactions"]],
+                         [self.api("GET", f"/api/resource/POS Invoice/{n}")["data"]["grand_total"] for n in made])
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        # a disabled warehouse makes the inline merge fail: the submit is refused, nothing changes
+        self.api("PUT", "/api/resource/Warehouse/Stores - AR", {"disabled": 1})
+        self.refused("PUT", f"/api/resource/POS Closing Entry/{closing['name']}", {"docstatus": 1}, 417,
+                     "ValidationError", "Disabled Warehouse <strong>Stores - AR</strong> cannot be used")
+        self.api("PUT", "/api/resource/Warehouse/Stores - AR", {"disabled": 0})
+        # the profile cannot be disabled while its session is open
+        self.refused("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 1}, 417, "ValidationError",
+                     "POS Profile Acme POS cannot be disabled as there are ongoing POS sessions.")
+        submitted = self.api("PUT", f"/api/resource/POS Closing Entry/{closing['name']}", {"docstatus": 1})["data"]
+        self.assertEqual(submitted["status"], "Submitted")
+        entry = self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]
+        self.assertEqual((entry["status"], entry["pos_closing_entry"]), ("Closed", closing["name"]))
+        invoice = self.api("GET", f"/api/resource/POS Invoice/{made[0]}")["data"]
+        self.assertEqual(invoice["status"], "Consolidated")
+        merged = self.api("GET", f"/api/resource/Sales Invoice/{invoice['consolidated_invoice']}")["data"]
+        self.assertEqual((merged["is_pos"], merged["is_consolidated"], merged["customer"], merged["docstatus"]),
+                         (1, 1, "Walk-In Customer", 1))
+        # a second closing for the same opening entry
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, []), 417, "ValidationError",
+                     "Selected POS Opening Entry should be open.", "Invalid Opening Entry")
+        # now the profile and the warehouse can be disabled, and a disabled profile opens no session
+        self.api("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 1})
+        self.refused("POST", "/api/resource/POS Opening Entry", {
+            "pos_profile": "Acme POS", "company": self.COMPANY, "user": "Administrator",
+            "period_start_date": "2025-06-16 09:00:00", "posting_date": "2025-06-16",
+            "balance_details": [{"mode_of_payment": "Cash", "opening_amount": 0}], "docstatus": 1},
+            417, "ValidationError", "POS Profile Acme POS is disabled.")
+        self.api("PUT", "/api/resource/POS Profile/Acme POS", {"disabled": 0})
+        # cancelling the closing entry reopens the opening entry
+        self.api("POST", f"/api/resource/POS Closing Entry/{closing['name']}", {"run_method": "cancel"})
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        self.assertEqual(self.api("GET", f"/api/resource/Sales Invoice/{merged['name']}")["data"]["docstatus"], 2)
+
+    def test_queued_merge(self):
+        opening = self.provision()
+        made = self.sales(12)["invoices"]
+        self.sim.control("POST", f"/sites/{self.site}/scheduler", {"enabled": False})
+        self.refused("POST", "/api/resource/POS Closing Entry", self.closing(opening, made), 417, "ValidationError",
+                     "Scheduler is inactive. Cannot enqueue job.")
+        self.assertEqual(self.sim.control("POST", f"/sites/{self.site}/scheduler", {"enabled": True, "delay_ms": 300}),
+                         {"enabled": True, "delay_ms": 300})
+        closing = self.create("POS Closing Entry", self.closing(opening, made))
+        self.assertEqual(closing["status"], "Queued")
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Open")
+        deadline = time.time() + 5
+        while self.api("GET", f"/api/resource/POS Closing Entry/{closing['name']}")["data"]["status"] == "Queued":
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(self.api("GET", f"/api/resource/POS Closing Entry/{closing['name']}")["data"]["status"],
+                         "Submitted")
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Closed")
+
+    def test_pages_and_counts(self):
+        self.provision()
+        made = self.sales(25)["invoices"]
+        filters = json.dumps([["company", "=", self.COMPANY]])
+        count = self.api("GET", f"/api/method/frappe.client.get_count?doctype=POS Invoice&filters={filters}")
+        self.assertEqual(count["message"], 25)
+        pages, start = [], 0
+        while True:
+            page = self.api("GET", f"/api/resource/POS Invoice?fields={json.dumps(['name', 'grand_total'])}"
+                                   f"&filters={filters}&order_by=creation asc&limit_start={start}"
+                                   f"&limit_page_length=10")["data"]
+            pages.append(page)
+            start += len(page)
+            if len(page) < 10:
+                break
+        self.assertEqual([len(p) for p in pages], [10, 10, 5])
+        self.assertEqual([r["name"] for p in pages for r in p], made)
+        # default page of 20, newest first; 0 means all
+        default = self.api("GET", "/api/resource/POS Invoice")["data"]
+        self.assertEqual([r["name"] for r in default], made[::-1][:20])
+        self.assertEqual(len(self.api("GET", "/api/resource/POS Invoice?limit_page_length=0")["data"]), 25)
+        # child fields join the rows: one per item, the page counts joined rows
+        joined = self.api("GET", "/api/resource/POS Invoice?fields=" + json.dumps(
+            ["name", "items.item_code", "items.qty as quantity"]) + "&order_by=name asc&limit_page_length=0")["data"]
+        lines = [r for name in made for r in self.api("GET", f"/api/resource/POS Invoice/{name}")["data"]["items"]]
+        self.assertEqual([(r["name"], r["item_code"], r["quantity"]) for r in joined],
+                         [(r["parent"], r["item_code"], r["qty"]) for r in lines])
+        self.assertEqual(self.api("GET", "/api/method/frappe.client.get_list?doctype=POS Invoice&limit_page_length=3"
+                                         "&order_by=name asc")["message"], [{"name": n} for n in made[:3]])
+        self.assertEqual(self.api("GET", f"/api/method/frappe.client.get?doctype=POS Invoice&name={made[0]}")
+                         ["message"]["name"], made[0])
+
+    def test_faults_and_refused_sales(self):
+        self.assertEqual(self.sim.control_fails("POST", "/pos-sales", {"site": self.site, "company": "Nobody",
+                                                                       "count": 1}), 409)
+        opening = self.provision()
+        self.sales(2)
+        self.sim.control("POST", "/faults", {"site": self.site, "doctype": "POS Invoice", "action": "status",
+                                             "status": 503})
+        self.refused("GET", "/api/method/frappe.client.get_count?doctype=POS Invoice", None, 503, "SessionStopped")
+        self.assertEqual(self.api("GET", "/api/method/frappe.client.get_count?doctype=POS Invoice")["message"], 2)
+        self.sim.control("POST", "/faults", {"site": self.site, "doctype": "POS Closing Entry",
+                                             "action": "drop_after_commit"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.api("POST", "/api/resource/POS Closing Entry", self.closing(opening, []))
+        self.assertEqual(self.api("GET", f"/api/resource/POS Opening Entry/{opening}")["data"]["status"], "Closed")
+        self.assertEqual(self.sim.control_fails("POST", "/pos-sales", {"site": self.site, "company": self.COMPANY,
+                                                                       "count": 1}), 409)
+
+    def test_sales_are_fast(self):
+        self.provision()
+        started = time.time()
+        self.assertEqual(self.sales(300)["count"], 300)
+        self.assertLess(time.time() - started, 3)
+
+
 if __name__ == "__main__":
     unittest.main()
