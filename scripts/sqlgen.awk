@@ -10,12 +10,13 @@
 #       an upgrade script: the template (the last argument) as written, except that each line
 #           --@ create function NAME     --@ replace function NAME
 #           --@ create table NAME        --@ create index NAME
-#           --@ create trigger NAME      --@ insert into TABLE
+#           --@ create trigger NAME      --@ create view NAME
+#           --@ insert into TABLE
 #       becomes that object's CREATE statement, taken from the sql/src files before it
 #       ("replace" makes it CREATE OR REPLACE FUNCTION), or the INSERT of a table's rows.
-#       NAME is schema-qualified for functions and tables (provisioning._retry_run), bare for
-#       indexes and triggers, as in their CREATE statements; an overloaded function is named
-#       with its number of parameters (provisioning._status_doc/4). An object that is not
+#       NAME is schema-qualified for functions, tables and views (provisioning._retry_run),
+#       bare for indexes and triggers, as in their CREATE statements; an overloaded function is
+#       named with its number of parameters (provisioning._status_doc/4). An object that is not
 #       found, or found twice, stops the build.
 #
 # A statement ends at its "$$;" line (functions with a body), else at the first line ending
@@ -54,9 +55,10 @@ mode == "upgrade" && FNR == 1 {
 
 mode == "upgrade" && /^--@ / {
     if (NF != 4 || ($2 != "create" && $2 != "replace" && $2 != "insert") \
-        || ($3 != "function" && $3 != "trigger" && $3 != "table" && $3 != "index" && $3 != "into") \
+        || ($3 != "function" && $3 != "trigger" && $3 != "table" && $3 != "index" && $3 != "view" \
+            && $3 != "into") \
         || ($2 == "replace" && $3 != "function") || (($2 == "insert") != ($3 == "into"))) {
-        fail(FILENAME ":" FNR ": expected --@ create|replace function|table|index|trigger NAME, or --@ insert into TABLE")
+        fail(FILENAME ":" FNR ": expected --@ create|replace function|table|index|trigger|view NAME, or --@ insert into TABLE")
         next
     }
     emit($2, $3, $4)
@@ -65,7 +67,7 @@ mode == "upgrade" && /^--@ / {
 
 mode == "upgrade" { print }
 
-# Prints the statement that creates object NAME of kind KIND (function, table, index, trigger),
+# Prints the statement that creates object NAME of kind KIND (function, table, index, trigger, view),
 # or, of kind "into", that inserts table NAME's rows.
 function emit(how, kind, name,    i, start, found, n, body, header, out, arity, what) {
     found = 0
@@ -148,7 +150,7 @@ function starts(s, kind, name,    p) {
         # tenants_company_checked_2
         sub(/^CREATE CONSTRAINT TRIGGER /, "CREATE TRIGGER ", s)
         sub(/^CREATE UNIQUE INDEX /, "CREATE INDEX ", s)
-        p = "CREATE " (kind == "index" ? "INDEX " : "TRIGGER ") name
+        p = "CREATE " (kind == "index" ? "INDEX " : kind == "view" ? "VIEW " : "TRIGGER ") name
         if (substr(s, 1, length(p)) == p && (length(s) == length(p) || substr(s, length(p) + 1, 1) == " "))
             return 1
         return 0

@@ -980,6 +980,155 @@ $$;
 REVOKE ALL ON FUNCTION provisioning._engine_paused(text),
                        provisioning._run_waiting(provisioning.tenant_onboarding) FROM PUBLIC;
 
+----------------------------------------------------------------------------------------------------
+-- Engine capacity in the metrics (issue 19): each engine's requests sent, refusals, time paused and
+-- peak in flight since the server started, on the metrics' engine rows and total row.
+----------------------------------------------------------------------------------------------------
+
+-- (function provisioning._engine_use as defined in sql/src/metrics.sql)
+CREATE FUNCTION provisioning._engine_use()
+    RETURNS TABLE (engine text, requests bigint, throttled bigint, paused_ms bigint,
+                   peak_in_flight integer, in_flight integer, paused_until timestamptz)
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'provisioning_engine_use';
+-- the view's columns are the function's: both are made anew
+DROP VIEW provisioning.metrics;
+DROP FUNCTION provisioning._metrics();
+-- (function provisioning._metrics as defined in sql/src/metrics.sql)
+CREATE FUNCTION provisioning._metrics()
+    RETURNS TABLE (engine text, kind text, step text, runs bigint, completed bigint, existed bigint,
+                   skipped bigint, partial bigint, failed bigint, not_provisioned bigint,
+                   p50_ms double precision, p95_ms double precision, max_ms double precision,
+                   retries bigint, last_error text, last_error_at timestamptz,
+                   queued bigint, in_flight bigint, oldest_queued_s double precision,
+                   tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
+                   tenants_partial bigint, tenants_failed bigint,
+                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer)
+    LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
+$$
+-- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
+WITH recent AS NOT MATERIALIZED (
+    SELECT o.status, o.created_at, o.started_at, o.finished_at, o.retry_of, o.error_step, o.provisioning_steps,
+           coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), '') AS engine
+      FROM provisioning.tenant_onboarding o
+     WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
+       AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
+    OFFSET 0
+),
+uses AS MATERIALIZED (
+    SELECT u.* FROM provisioning._engine_use() u WHERE u.engine IN (SELECT e.name FROM provisioning.engines e)
+),
+executed AS (
+    SELECT r.engine, x.step, x.status,
+           greatest((s->>'attempts')::integer - 1, 0) AS retries,
+           (s->>'duration_ms')::double precision AS duration_ms,
+           CASE WHEN x.status = 'failed' THEN s->>'message' END AS message,
+           CASE WHEN x.status = 'failed' THEN (s->>'finished_at')::timestamptz END AS finished_at
+      FROM recent r, jsonb_array_elements(r.provisioning_steps) s,
+           LATERAL (SELECT s->>'step' AS step, s->>'status' AS status) x
+     WHERE s->>'finished_at' IS NOT NULL
+       AND (r.retry_of IS NULL OR (s->>'finished_at')::timestamptz >= r.created_at)
+),
+step_stats AS (
+    SELECT engine, step,
+           count(*) AS runs,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'exists') AS existed,
+           count(*) FILTER (WHERE status = 'skipped') AS skipped,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           sum(retries) AS retries,
+           (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
+           max(finished_at) AS last_error_at
+      FROM executed
+     GROUP BY GROUPING SETS ((engine, step), (step))
+),
+runs AS (
+    SELECT engine, status, created_at, finished_at,
+           (extract(epoch FROM finished_at - started_at) * 1000)::double precision AS duration_ms,
+           CASE WHEN error_step IS NOT NULL
+                THEN format('%s: %s', error_step,
+                            jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
+                                                   jsonb_build_object('s', error_step))->>'message')
+           END AS error
+      FROM recent
+    UNION ALL
+    SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
+           o.status, o.created_at, NULL, NULL, NULL
+      FROM provisioning.tenant_onboarding o
+     WHERE o.status IN ('PENDING', 'IN_PROGRESS')
+    UNION ALL
+    -- an engine's requests give it a row of its own, counting no run
+    SELECT engine, NULL, NULL, NULL, NULL, NULL FROM uses
+),
+run_stats AS (
+    SELECT engine,
+           count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
+           count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
+           count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE status = 'FAILED') AS failed,
+           count(*) FILTER (WHERE status = 'NOT_PROVISIONED') AS not_provisioned,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error,
+           max(finished_at) FILTER (WHERE error IS NOT NULL) AS last_error_at,
+           count(*) FILTER (WHERE status = 'PENDING') AS queued,
+           count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
+           extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
+               AS oldest_queued_s
+      FROM runs
+     GROUP BY GROUPING SETS ((engine), ())
+),
+-- a run's retries are its steps': per engine from that engine's step rows, in total from
+-- the every-engine step rows (engine NULL)
+run_retries AS (
+    SELECT engine, sum(retries)::bigint AS retries FROM step_stats GROUP BY engine
+),
+tenant_counts AS MATERIALIZED (
+    SELECT count(*) FILTER (WHERE provisioning_status = 'NOT_PROVISIONED') AS not_provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONED') AS provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
+      FROM provisioning.tenants
+),
+use_total AS (
+    SELECT sum(requests)::bigint AS requests, sum(throttled)::bigint AS throttled,
+           sum(paused_ms)::bigint AS paused_ms, max(peak_in_flight) AS peak_in_flight
+      FROM uses
+)
+SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
+       x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
+  FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
+UNION ALL
+-- an engine without an entry sent nothing since the server started (or its entry's eviction)
+SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
+       g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
+       g.queued, g.in_flight, g.oldest_queued_s,
+       c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed,
+       coalesce(u.requests, t.requests, 0), coalesce(u.throttled, t.throttled, 0),
+       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0)
+  FROM run_stats g
+  LEFT JOIN run_retries x
+    ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
+  LEFT JOIN tenant_counts c ON g.engine IS NULL
+  LEFT JOIN uses u ON u.engine = g.engine
+  LEFT JOIN use_total t ON g.engine IS NULL
+  LEFT JOIN provisioning.engines e ON e.name = g.engine
+ ORDER BY 1 NULLS FIRST, 3 NULLS FIRST
+$$;
+-- (view provisioning.metrics as defined in sql/src/metrics.sql)
+CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
+    SELECT * FROM provisioning._metrics();
+REVOKE ALL ON FUNCTION provisioning._engine_use(), provisioning._metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning._engine_use(), provisioning._metrics() TO provisioning_admin;
+REVOKE ALL ON provisioning.metrics FROM PUBLIC;
+GRANT SELECT ON provisioning.metrics TO provisioning_admin;
+
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$
 BEGIN

@@ -6,6 +6,131 @@
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
 
 ----------------------------------------------------------------------------------------------------
+-- Engine capacity in the metrics (issue 19), undone: the metrics are 1.2's, without the engines'
+-- requests, and nothing reads the engines' use.
+----------------------------------------------------------------------------------------------------
+
+DROP VIEW provisioning.metrics;
+DROP FUNCTION provisioning._metrics();
+DROP FUNCTION provisioning._engine_use();
+CREATE FUNCTION provisioning._metrics()
+    RETURNS TABLE (engine text, kind text, step text, runs bigint, completed bigint, existed bigint,
+                   skipped bigint, partial bigint, failed bigint, not_provisioned bigint,
+                   p50_ms double precision, p95_ms double precision, max_ms double precision,
+                   retries bigint, last_error text, last_error_at timestamptz,
+                   queued bigint, in_flight bigint, oldest_queued_s double precision,
+                   tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
+                   tenants_partial bigint, tenants_failed bigint)
+    LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
+$$
+-- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
+WITH recent AS NOT MATERIALIZED (
+    SELECT o.status, o.created_at, o.started_at, o.finished_at, o.retry_of, o.error_step, o.provisioning_steps,
+           coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), '') AS engine
+      FROM provisioning.tenant_onboarding o
+     WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
+       AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
+    OFFSET 0
+),
+executed AS (
+    SELECT r.engine, x.step, x.status,
+           greatest((s->>'attempts')::integer - 1, 0) AS retries,
+           (s->>'duration_ms')::double precision AS duration_ms,
+           CASE WHEN x.status = 'failed' THEN s->>'message' END AS message,
+           CASE WHEN x.status = 'failed' THEN (s->>'finished_at')::timestamptz END AS finished_at
+      FROM recent r, jsonb_array_elements(r.provisioning_steps) s,
+           LATERAL (SELECT s->>'step' AS step, s->>'status' AS status) x
+     WHERE s->>'finished_at' IS NOT NULL
+       AND (r.retry_of IS NULL OR (s->>'finished_at')::timestamptz >= r.created_at)
+),
+step_stats AS (
+    SELECT engine, step,
+           count(*) AS runs,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'exists') AS existed,
+           count(*) FILTER (WHERE status = 'skipped') AS skipped,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           sum(retries) AS retries,
+           (array_agg(message ORDER BY finished_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error,
+           max(finished_at) AS last_error_at
+      FROM executed
+     GROUP BY GROUPING SETS ((engine, step), (step))
+),
+runs AS (
+    SELECT engine, status, created_at, finished_at,
+           (extract(epoch FROM finished_at - started_at) * 1000)::double precision AS duration_ms,
+           CASE WHEN error_step IS NOT NULL
+                THEN format('%s: %s', error_step,
+                            jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
+                                                   jsonb_build_object('s', error_step))->>'message')
+           END AS error
+      FROM recent
+    UNION ALL
+    SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
+           o.status, o.created_at, NULL, NULL, NULL
+      FROM provisioning.tenant_onboarding o
+     WHERE o.status IN ('PENDING', 'IN_PROGRESS')
+),
+run_stats AS (
+    SELECT engine,
+           count(*) FILTER (WHERE finished_at IS NOT NULL) AS runs,
+           count(*) FILTER (WHERE status = 'COMPLETED') AS completed,
+           count(*) FILTER (WHERE status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE status = 'FAILED') AS failed,
+           count(*) FILTER (WHERE status = 'NOT_PROVISIONED') AS not_provisioned,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms,
+           max(duration_ms) AS max_ms,
+           (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error,
+           max(finished_at) FILTER (WHERE error IS NOT NULL) AS last_error_at,
+           count(*) FILTER (WHERE status = 'PENDING') AS queued,
+           count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
+           extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
+               AS oldest_queued_s
+      FROM runs
+     GROUP BY GROUPING SETS ((engine), ())
+),
+-- a run's retries are its steps': per engine from that engine's step rows, in total from
+-- the every-engine step rows (engine NULL)
+run_retries AS (
+    SELECT engine, sum(retries)::bigint AS retries FROM step_stats GROUP BY engine
+),
+tenant_counts AS MATERIALIZED (
+    SELECT count(*) FILTER (WHERE provisioning_status = 'NOT_PROVISIONED') AS not_provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
+           count(*) FILTER (WHERE provisioning_status = 'PROVISIONED') AS provisioned,
+           count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
+           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
+      FROM provisioning.tenants
+)
+SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
+       x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
+UNION ALL
+SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
+       g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
+       g.queued, g.in_flight, g.oldest_queued_s,
+       c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed
+  FROM run_stats g
+  LEFT JOIN run_retries x
+    ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
+  LEFT JOIN tenant_counts c ON g.engine IS NULL
+  LEFT JOIN provisioning.engines e ON e.name = g.engine
+ ORDER BY 1 NULLS FIRST, 3 NULLS FIRST
+$$;
+
+CREATE VIEW provisioning.metrics WITH (security_invoker = true) AS
+    SELECT * FROM provisioning._metrics();
+REVOKE ALL ON FUNCTION provisioning._metrics() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning._metrics() TO provisioning_admin;
+REVOKE ALL ON provisioning.metrics FROM PUBLIC;
+GRANT SELECT ON provisioning.metrics TO provisioning_admin;
+
+----------------------------------------------------------------------------------------------------
 -- Engine capacity (issue 19), undone: the outages go with their rows; retries are 1.2's again
 -- (the status document without waiting comes back with the sections below).
 ----------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ extern PGDLLEXPORT Datum provisioning_step_is_done(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_tenant_status_of_run(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_progress(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum provisioning_engine_paused(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum provisioning_engine_use(PG_FUNCTION_ARGS);
 
 /* Errors out, saying what to set, unless the workers can run for this database. */
 extern void require_workers(void);

@@ -8,20 +8,32 @@
  * themselves come with the run's description or the probe's engine row, so a request costs
  * no database round trip: only this lock. A request waits for its slot on its latch, woken
  * by a release (the condition variable) or its own timeout; that wait is neither engine
- * time nor a failed attempt. An entry that could be made afresh without a difference (idle,
- * not paused, its bucket full) makes room for another engine's.
+ * time nor a failed attempt.
+ *
+ * Each entry also counts, since server start, what provisioning.metrics shows of the
+ * engine (provisioning._engine_use): the requests sent (slots taken), the engine's
+ * refusals, the time it asked to be left alone (overlapping pauses counted once) and the
+ * most requests in flight at once. So an entry lives as long as the server, but for one
+ * case: when the hash is full, the idle entry (nothing in flight, not paused, its bucket
+ * full) used least recently makes room for another engine's, and its counters start again
+ * from zero (a scraper's rate() takes that for a counter reset, as after a restart). That
+ * happens only past ENGINE_USE_SIZE engines used since start, across all databases.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
+#include "api.h"
 #include "engine_limits.h"
 #include "provisioning.h"
 
@@ -42,6 +54,12 @@ typedef struct EngineUse
 	double		per_second;		/* its rate as last taken from (a full bucket may go) */
 	TimestampTz refilled_at;
 	TimestampTz paused_until;	/* what the engine asked for, or 0 */
+	TimestampTz used_at;		/* the last slot taken or refusal: eviction's order */
+	/* counters since server start (or this entry's eviction) */
+	int64		requests;		/* slots taken */
+	int64		refusals;		/* answers that paused the engine */
+	int64		paused_us;		/* time paused, each moment once */
+	int			peak_in_flight;
 } EngineUse;
 
 typedef struct EngineLimitsShared
@@ -128,6 +146,27 @@ idle(EngineUse *e, TimestampTz now)
 		(e->per_second <= 0 || tokens >= bucket_size(e->per_second));
 }
 
+/*
+ * Makes room in a full hash: removes the idle entry used least recently, with its counters.
+ * False when every entry is busy.
+ */
+static bool
+evict_one(TimestampTz now)
+{
+	HASH_SEQ_STATUS scan;
+	EngineUse  *other;
+	EngineUse  *oldest = NULL;
+
+	hash_seq_init(&scan, engine_uses);
+	while ((other = hash_seq_search(&scan)) != NULL)
+		if (idle(other, now) && (oldest == NULL || other->used_at < oldest->used_at))
+			oldest = other;
+	if (oldest == NULL)
+		return false;
+	hash_search(engine_uses, &oldest->key, HASH_REMOVE, NULL);
+	return true;
+}
+
 /* The engine's entry, made if need be (under the lock, exclusive); NULL when the hash is full */
 static EngineUse *
 use_of(const EngineLimits *limits, TimestampTz now)
@@ -140,28 +179,16 @@ use_of(const EngineLimits *limits, TimestampTz now)
 	e = hash_search(engine_uses, &key, HASH_FIND, NULL);
 	if (e != NULL)
 		return e;
-	if (hash_get_num_entries(engine_uses) >= ENGINE_USE_SIZE)
-	{
-		HASH_SEQ_STATUS scan;
-		EngineUse  *other;
-
-		hash_seq_init(&scan, engine_uses);
-		while ((other = hash_seq_search(&scan)) != NULL)
-			if (idle(other, now))
-			{
-				hash_seq_term(&scan);
-				hash_search(engine_uses, &other->key, HASH_REMOVE, NULL);
-				break;
-			}
-		if (other == NULL)
-			return NULL;
-	}
+	if (hash_get_num_entries(engine_uses) >= ENGINE_USE_SIZE && !evict_one(now))
+		return NULL;
 	e = hash_search(engine_uses, &key, HASH_ENTER, &found);
-	e->in_flight = 0;
-	e->tokens = bucket_size(limits->per_second);
-	e->per_second = limits->per_second;
-	e->refilled_at = now;
-	e->paused_until = 0;
+	*e = (EngineUse) {
+		.key = key,
+		.tokens = bucket_size(limits->per_second),
+		.per_second = limits->per_second,
+		.refilled_at = now,
+		.used_at = now,
+	};
 	return e;
 }
 
@@ -188,6 +215,9 @@ try_take(const EngineLimits *limits, TimestampTz now)
 		e->tokens -= 1.0;
 	}
 	e->in_flight++;
+	e->peak_in_flight = Max(e->peak_in_flight, e->in_flight);
+	e->requests++;
+	e->used_at = now;
 	return 0;
 }
 
@@ -272,11 +302,16 @@ engine_slot_release(const EngineLimits *limits)
 	ConditionVariableBroadcast(&limits_shared->released);
 }
 
-/* The engine asked to be left alone for ms: no process sends it a request until then. */
+/*
+ * The engine refused a request and asked to be left alone for ms: no process sends it a
+ * request until then. Only the part of the pause that lies beyond the one already granted
+ * counts as time paused.
+ */
 void
-engine_pause(const EngineLimits *limits, long ms)
+engine_refused(const EngineLimits *limits, long ms)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz until = TimestampTzPlusMilliseconds(now, ms);
 	EngineUse  *e;
 
 	if (limits->engine[0] == '\0')
@@ -284,7 +319,15 @@ engine_pause(const EngineLimits *limits, long ms)
 	LWLockAcquire(limits_shared->lock, LW_EXCLUSIVE);
 	e = use_of(limits, now);
 	if (e != NULL)
-		e->paused_until = Max(e->paused_until, TimestampTzPlusMilliseconds(now, ms));
+	{
+		e->refusals++;
+		e->used_at = now;
+		if (until > e->paused_until)
+		{
+			e->paused_us += until - Max(e->paused_until, now);
+			e->paused_until = until;
+		}
+	}
 	LWLockRelease(limits_shared->lock);
 }
 
@@ -305,4 +348,51 @@ engine_paused(const char *engine)
 		paused = e->paused_until > GetCurrentTimestamp();
 	LWLockRelease(limits_shared->lock);
 	return paused;
+}
+
+PG_FUNCTION_INFO_V1(provisioning_engine_use);
+
+/*
+ * provisioning._engine_use(): this database's engines as the shared hash has them, one row
+ * each (engine, requests, throttled, paused_ms, peak_in_flight, in_flight, paused_until:
+ * NULL when not paused). Copied under the lock, returned after it.
+ */
+Datum
+provisioning_engine_use(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now = GetCurrentTimestamp();
+	EngineUse  *copies = palloc(sizeof(EngineUse) * ENGINE_USE_SIZE);
+	int			n = 0;
+	HASH_SEQ_STATUS scan;
+	EngineUse  *e;
+
+	InitMaterializedSRF(fcinfo, 0);
+	/* without the preloaded library nothing is kept, nor sent */
+	if (limits_shared == NULL)
+		return (Datum) 0;
+	LWLockAcquire(limits_shared->lock, LW_SHARED);
+	hash_seq_init(&scan, engine_uses);
+	while ((e = hash_seq_search(&scan)) != NULL)
+		if (e->key.database == MyDatabaseId)
+			copies[n++] = *e;
+	LWLockRelease(limits_shared->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		e = &copies[i];
+		values[0] = CStringGetTextDatum(e->key.engine);
+		values[1] = Int64GetDatum(e->requests);
+		values[2] = Int64GetDatum(e->refusals);
+		values[3] = Int64GetDatum(e->paused_us / 1000);
+		values[4] = Int32GetDatum(e->peak_in_flight);
+		values[5] = Int32GetDatum(e->in_flight);
+		values[6] = TimestampTzGetDatum(e->paused_until);
+		nulls[6] = e->paused_until <= now;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -25,7 +25,7 @@ extern void engine_limits_set(EngineLimits *limits, const char *engine,
 							  const char *max_concurrent, const char *per_second);
 extern bool engine_slot_acquire(const EngineLimits *limits, TimestampTz deadline);
 extern void engine_slot_release(const EngineLimits *limits);
-extern void engine_pause(const EngineLimits *limits, long ms);
+extern void engine_refused(const EngineLimits *limits, long ms);
 extern bool engine_paused(const char *engine);
 
 extern Size engine_limits_shmem_size(void);

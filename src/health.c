@@ -266,7 +266,7 @@ probe_engines(Probe *probes, int n)
 					http_finish(probes[i].handle, msg->data.result, &probes[i].response);
 					engine_outage_note(probes[i].engine, probes[i].response.outcome == HTTP_UNREACHABLE);
 					if (http_throttled(&probes[i].response))
-						engine_pause(&probes[i].limits, Max(probes[i].response.retry_after_s, 0) * 1000L);
+						engine_refused(&probes[i].limits, Max(probes[i].response.retry_after_s, 0) * 1000L);
 					judge(&probes[i]);
 				}
 		}

@@ -438,7 +438,7 @@ perform(HttpClient *client, const char *method, const char *url, const char *jso
 			break;
 		/* every process waits what the engine asked; this one a little more, so they spread */
 		pause_ms = Max(response->retry_after_s, 0) * 1000L;
-		engine_pause(&client->limits, pause_ms);
+		engine_refused(&client->limits, pause_ms);
 		if (refusals >= HTTP_MAX_PAUSES)
 			break;
 		worker_sleep(pause_ms + http_backoff_ms(refusals, -1));

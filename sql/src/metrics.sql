@@ -33,15 +33,29 @@ CREATE CONSTRAINT TRIGGER tenant_onboarding_log_queued
     FOR EACH ROW WHEN (NEW.status = 'PENDING')
     EXECUTE FUNCTION provisioning._run_queued();
 
+-- Each engine's use since the server started, as the workers' shared engine capacity keeps
+-- it (src/engine_limits.c), for this database: requests sent, the engine's refusals (429, 503
+-- with Retry-After), the time it asked to be left alone (ms, overlapping pauses once), the
+-- most requests in flight at once; now, the requests in flight and the pause (NULL: none).
+CREATE FUNCTION provisioning._engine_use()
+    RETURNS TABLE (engine text, requests bigint, throttled bigint, paused_ms bigint,
+                   peak_in_flight integer, in_flight integer, paused_until timestamptz)
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'provisioning_engine_use';
+
 -- How provisioning is doing, for monitoring (admins only). Rows:
 --   engine, kind, step     one engine's runs of one step;
 --   NULL, NULL, step       that step on every engine;
---   engine, kind, NULL     one engine's runs as a whole, with its queue;
---   NULL, NULL, NULL       every run, the whole queue and the tenants by provisioning_status.
+--   engine, kind, NULL     one engine's runs as a whole, with its queue and its requests;
+--   NULL, NULL, NULL       every run, the whole queue, every engine's requests and the
+--                          tenants by provisioning_status.
 -- Runs count when they finished within provisioning.metrics_window; a step counts in the
 -- run that executed it (a retry's carried steps ran in the earlier run). Durations are
 -- milliseconds; retries are attempts beyond the first. The engine of a run is its tenant's;
--- '' for a tenant whose engine was removed. Each table is read through an index: runs
+-- '' for a tenant whose engine was removed. The requests (requests_sent, throttled,
+-- paused_ms, peak_in_flight: requests, not runs) count since the server started, not in the
+-- window (_engine_use); an engine with some but no run in the window has a row of its own,
+-- and the total row sums them but for peak_in_flight, the highest engine's. Each table is
+-- read through an index: runs
 -- finished in the window (tenant_onboarding_finished_idx), the queue
 -- (idx_tenant_onboarding_provisioning_status), tenants by status
 -- (idx_tenants_provisioning_status), a run's tenant by primary key (a lookup per run
@@ -57,7 +71,8 @@ CREATE FUNCTION provisioning._metrics()
                    retries bigint, last_error text, last_error_at timestamptz,
                    queued bigint, in_flight bigint, oldest_queued_s double precision,
                    tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
-                   tenants_partial bigint, tenants_failed bigint)
+                   tenants_partial bigint, tenants_failed bigint,
+                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
 -- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
@@ -68,6 +83,9 @@ WITH recent AS NOT MATERIALIZED (
      WHERE o.status NOT IN ('PENDING', 'IN_PROGRESS')
        AND o.finished_at >= now() - coalesce(current_setting('provisioning.metrics_window', true), '1d')::interval
     OFFSET 0
+),
+uses AS MATERIALIZED (
+    SELECT u.* FROM provisioning._engine_use() u WHERE u.engine IN (SELECT e.name FROM provisioning.engines e)
 ),
 executed AS (
     SELECT r.engine, x.step, x.status,
@@ -110,6 +128,9 @@ runs AS (
            o.status, o.created_at, NULL, NULL, NULL
       FROM provisioning.tenant_onboarding o
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
+    UNION ALL
+    -- an engine's requests give it a row of its own, counting no run
+    SELECT engine, NULL, NULL, NULL, NULL, NULL FROM uses
 ),
 run_stats AS (
     SELECT engine,
@@ -142,20 +163,31 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
+),
+use_total AS (
+    SELECT sum(requests)::bigint AS requests, sum(throttled)::bigint AS throttled,
+           sum(paused_ms)::bigint AS paused_ms, max(peak_in_flight) AS peak_in_flight
+      FROM uses
 )
 SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
        x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
   FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
+-- an engine without an entry sent nothing since the server started (or its entry's eviction)
 SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.failed, g.not_provisioned,
        g.p50_ms, g.p95_ms, g.max_ms, coalesce(x.retries, 0), g.last_error, g.last_error_at,
        g.queued, g.in_flight, g.oldest_queued_s,
-       c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed
+       c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed,
+       coalesce(u.requests, t.requests, 0), coalesce(u.throttled, t.throttled, 0),
+       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0)
   FROM run_stats g
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
   LEFT JOIN tenant_counts c ON g.engine IS NULL
+  LEFT JOIN uses u ON u.engine = g.engine
+  LEFT JOIN use_total t ON g.engine IS NULL
   LEFT JOIN provisioning.engines e ON e.name = g.engine
  ORDER BY 1 NULLS FIRST, 3 NULLS FIRST
 $$;

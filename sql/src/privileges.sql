@@ -19,8 +19,8 @@ GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retrie
       TO provisioning_admin;
 -- Evaluated by the row level security policies in the caller's name.
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
--- The metrics view runs as its caller (security_invoker).
-GRANT EXECUTE ON FUNCTION provisioning._metrics() TO provisioning_admin;
+-- The metrics view runs as its caller (security_invoker), and so reads the engines' use.
+GRANT EXECUTE ON FUNCTION provisioning._metrics(), provisioning._engine_use() TO provisioning_admin;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
 GRANT SELECT (name, kind, base_url, options), INSERT, UPDATE, DELETE

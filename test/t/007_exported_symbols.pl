@@ -25,6 +25,7 @@ is_deeply(\@exported, [ sort qw(
 	pg_finfo_provisioning_tenant_status_of_run provisioning_tenant_status_of_run
 	pg_finfo_provisioning_progress provisioning_progress
 	pg_finfo_provisioning_engine_paused provisioning_engine_paused
+	pg_finfo_provisioning_engine_use provisioning_engine_use
 	provisioning_launcher_main provisioning_run_main provisioning_step_main) ],
 	'provisioning.so exports its entry points and nothing else');
 done_testing();

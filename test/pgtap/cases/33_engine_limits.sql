@@ -1,6 +1,6 @@
 -- An engine's capacity (spec section 11): its limits are kept by all the runs' workers
 -- together, and its own refusals (429 with Retry-After) pause every run's requests to it,
--- costing no step an attempt.
+-- costing no step an attempt. provisioning.metrics counts them as the engine saw them.
 
 -- Limits are positive or null
 \set lim cap2:tag
@@ -22,6 +22,10 @@ SELECT is((SELECT array_agg(DISTINCT test.wait_final(id, 180)) FROM provisioning
 \set capacity `$SIMCTL :sim capacity :lim:host`
 SELECT cmp_ok((:'capacity'::jsonb->>'peak_in_flight')::int, '<=', 2,
               :'kind' || ': the engine never had more than max_concurrent_requests in flight');
+-- a slot is held a little longer than the engine holds the request: at least its peak
+SELECT ok((SELECT peak_in_flight BETWEEN (:'capacity'::jsonb->>'peak_in_flight')::int AND 2
+             FROM provisioning.metrics WHERE engine = :'lim' AND step IS NULL),
+          :'kind' || ': the metrics'' peak_in_flight is the engine''s peak at least, the cap at most');
 \set ignored `$SIMCTL :sim latency 0`
 
 -- At most 10 requests a second, a burst of one second's worth: no second holds more than 20
@@ -54,10 +58,19 @@ SELECT cmp_ok((SELECT max((r->>'t_start')::float8) - min((r->>'t_start')::float8
 \set ignored `$SIMCTL :sim reset :lim:host`
 SELECT test.new_test_engine(:'kind', :'lim') IS NOT NULL AS engine;
 \set ignored `$SIMCTL :sim limits :lim:host '{"requests_per_second": 3, "burst": 3, "retry_after": 2}'`
+-- what the metrics and the whole simulated engine counted before (some Odoo calls name no
+-- database, so the engine's counters, not the database's, see all of this engine's requests;
+-- no other engine has runs meanwhile)
+SELECT coalesce((SELECT ARRAY[requests_sent, throttled, paused_ms] FROM provisioning.metrics
+                  WHERE engine = :'lim' AND step IS NULL), '{0,0,0}') AS use_before,
+       clock_timestamp() AS started \gset
+\set engine_before `$SIMCTL :sim capacity '*'`
 INSERT INTO provisioning.tenants (name, engine, settings)
 SELECT 'Throttled ' || i, :'lim', '{"provisioning_type": "BASIC"}' FROM generate_series(1, 3) i;
 SELECT is((SELECT array_agg(DISTINCT test.wait_final(id, 240)) FROM provisioning.tenants WHERE engine = :'lim'),
           '{COMPLETED}', :'kind' || ': every run of an engine that refuses completes');
+SELECT extract(epoch FROM clock_timestamp() - :'started'::timestamptz) * 1000 AS elapsed_ms \gset
+\set engine_after `$SIMCTL :sim capacity '*'`
 \set capacity `$SIMCTL :sim capacity :lim:host`
 SELECT cmp_ok((:'capacity'::jsonb->>'refused')::int, '>', 0, :'kind' || ': the engine refused requests');
 SELECT is((SELECT array_agg(DISTINCT (s->>'attempts')::int || ' ' || (s->>'status'))
@@ -74,4 +87,27 @@ SELECT is((SELECT count(*) FROM jsonb_array_elements(:'requests'::jsonb) refused
               AND (r->>'t_start')::float8 > (refused->>'t_end')::float8 + 0.1
               AND (r->>'t_start')::float8 < (refused->>'t_end')::float8 + 2 - 0.1),
           0::bigint, :'kind' || ': no request came while the engine asked for a pause');
+
+-- provisioning.metrics: every request the engine received and every refusal, the pauses it
+-- asked for once each however many requests it refused at once
+CREATE TEMP TABLE use_of_engine AS
+SELECT requests_sent - (:'use_before'::bigint[])[1] AS sent, throttled - (:'use_before'::bigint[])[2] AS throttled,
+       paused_ms - (:'use_before'::bigint[])[3] AS paused_ms
+  FROM provisioning.metrics WHERE engine = :'lim' AND step IS NULL;
+SELECT is((SELECT sent FROM use_of_engine),
+          (:'engine_after'::jsonb->>'arrived')::bigint - (:'engine_before'::jsonb->>'arrived')::bigint,
+          :'kind' || ': requests_sent counts every request the engine received');
+SELECT is((SELECT throttled FROM use_of_engine),
+          (:'engine_after'::jsonb->>'refused')::bigint - (:'engine_before'::jsonb->>'refused')::bigint,
+          :'kind' || ': throttled counts every refusal');
+SELECT ok((SELECT paused_ms BETWEEN 2000 AND :'elapsed_ms'::float8 + 2000 FROM use_of_engine),
+          :'kind' || ': paused_ms holds a pause of the 2 s asked, and no more than the runs took (overlaps once)');
+SELECT ok((WITH m AS (SELECT * FROM provisioning.metrics WHERE step IS NULL)
+           SELECT t.requests_sent = sum(e.requests_sent) AND t.throttled = sum(e.throttled)
+                  AND t.paused_ms = sum(e.paused_ms) AND t.peak_in_flight = max(e.peak_in_flight)
+             FROM m t, m e
+            WHERE t.engine IS NULL AND e.engine IS NOT NULL
+            GROUP BY t.requests_sent, t.throttled, t.paused_ms, t.peak_in_flight),
+          :'kind' || ': the total row sums the engines'' (peak_in_flight: the highest)');
+DROP TABLE use_of_engine;
 \set ignored `$SIMCTL :sim limits :lim:host '{}'`
