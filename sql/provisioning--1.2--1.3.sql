@@ -78,6 +78,7 @@ DROP FUNCTION provisioning._engine_credentials_given();
 -- An engine's capacity (section 11), checked with the rest of its row.
 ALTER TABLE provisioning.engines ADD COLUMN max_concurrent_requests integer,
     ADD COLUMN requests_per_second numeric;
+GRANT SELECT (max_concurrent_requests, requests_per_second) ON provisioning.engines TO provisioning_admin;
 -- (function provisioning._engine_checked as defined in sql/src/engines.sql)
 CREATE OR REPLACE FUNCTION provisioning._engine_checked() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
@@ -955,13 +956,14 @@ CREATE FUNCTION provisioning._engine_paused(engine text) RETURNS boolean
     LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'provisioning_engine_paused';
 -- (function provisioning._run_waiting as defined in sql/src/status.sql)
 CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
-    LANGUAGE plpgsql STABLE AS
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    e     provisioning.engines;
+    e     record;
     since timestamptz;
 BEGIN
-    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+    SELECT en.name, en.max_concurrent_requests INTO e
+      FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
      WHERE t.id = r.tenant_id;
     SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
     IF since IS NOT NULL THEN
@@ -979,6 +981,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION provisioning._engine_paused(text),
                        provisioning._run_waiting(provisioning.tenant_onboarding) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding) TO provisioning_admin;
 
 ----------------------------------------------------------------------------------------------------
 -- Engine capacity in the metrics (issue 19): each engine's requests sent, refusals, time paused and
@@ -1002,7 +1005,9 @@ CREATE FUNCTION provisioning._metrics()
                    queued bigint, in_flight bigint, oldest_queued_s double precision,
                    tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
                    tenants_partial bigint, tenants_failed bigint,
-                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer)
+                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer,
+                   waiting_queue bigint, waiting_engine_limit bigint, waiting_engine_offline bigint,
+                   offline_since timestamptz)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
 -- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
@@ -1051,16 +1056,16 @@ runs AS (
                 THEN format('%s: %s', error_step,
                             jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
                                                    jsonb_build_object('s', error_step))->>'message')
-           END AS error
+           END AS error, NULL AS waiting
       FROM recent
     UNION ALL
     SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
-           o.status, o.created_at, NULL, NULL, NULL
+           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason'
       FROM provisioning.tenant_onboarding o
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
     UNION ALL
     -- an engine's requests give it a row of its own, counting no run
-    SELECT engine, NULL, NULL, NULL, NULL, NULL FROM uses
+    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL FROM uses
 ),
 run_stats AS (
     SELECT engine,
@@ -1077,7 +1082,10 @@ run_stats AS (
            count(*) FILTER (WHERE status = 'PENDING') AS queued,
            count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
            extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
-               AS oldest_queued_s
+               AS oldest_queued_s,
+           count(*) FILTER (WHERE waiting = 'queue') AS waiting_queue,
+           count(*) FILTER (WHERE waiting = 'engine_limit') AS waiting_engine_limit,
+           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline
       FROM runs
      GROUP BY GROUPING SETS ((engine), ())
 ),
@@ -1094,6 +1102,10 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
 ),
+-- engines down now, and since when (the total row: the oldest outage)
+offline AS (
+    SELECT o.engine, o.since FROM provisioning.engine_outages o WHERE o.ended_at IS NULL
+),
 use_total AS (
     SELECT sum(requests)::bigint AS requests, sum(throttled)::bigint AS throttled,
            sum(paused_ms)::bigint AS paused_ms, max(peak_in_flight) AS peak_in_flight
@@ -1102,6 +1114,7 @@ use_total AS (
 SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
        x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL
   FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
@@ -1111,7 +1124,10 @@ SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.fai
        g.queued, g.in_flight, g.oldest_queued_s,
        c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed,
        coalesce(u.requests, t.requests, 0), coalesce(u.throttled, t.throttled, 0),
-       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0)
+       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0),
+       g.waiting_queue, g.waiting_engine_limit, g.waiting_engine_offline,
+       CASE WHEN g.engine IS NULL THEN (SELECT min(since) FROM offline)
+            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END
   FROM run_stats g
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)

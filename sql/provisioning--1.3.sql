@@ -928,14 +928,16 @@ CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status tex
 -- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
 -- asked to be left alone (engine_limit); else it waits for a worker (queue). since: the start
 -- of that wait as far as it is known (the run's queueing, or the outage's beginning).
+-- The metrics ask it too, in an admin's name: it reads only the engine's name and limit.
 CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
-    LANGUAGE plpgsql STABLE AS
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    e     provisioning.engines;
+    e     record;
     since timestamptz;
 BEGIN
-    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+    SELECT en.name, en.max_concurrent_requests INTO e
+      FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
      WHERE t.id = r.tenant_id;
     SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
     IF since IS NOT NULL THEN
@@ -1577,8 +1579,11 @@ CREATE FUNCTION provisioning._engine_use()
 -- milliseconds; retries are attempts beyond the first. The engine of a run is its tenant's;
 -- '' for a tenant whose engine was removed. The requests (requests_sent, throttled,
 -- paused_ms, peak_in_flight: requests, not runs) count since the server started, not in the
--- window (_engine_use); an engine with some but no run in the window has a row of its own,
--- and the total row sums them but for peak_in_flight, the highest engine's. Each table is
+-- window (_engine_use); waiting_* count the queued and running runs by why they wait
+-- (_run_waiting, as their status documents say), offline_since since when the engine has
+-- been unreachable (engine_outages; null when it answers). An engine with requests but no run in
+-- the window has a row of its own, and the total row sums the requests but for
+-- peak_in_flight, the highest engine's, and offline_since, the oldest outage. Each table is
 -- read through an index: runs
 -- finished in the window (tenant_onboarding_finished_idx), the queue
 -- (idx_tenant_onboarding_provisioning_status), tenants by status
@@ -1596,7 +1601,9 @@ CREATE FUNCTION provisioning._metrics()
                    queued bigint, in_flight bigint, oldest_queued_s double precision,
                    tenants_not_provisioned bigint, tenants_provisioning bigint, tenants_provisioned bigint,
                    tenants_partial bigint, tenants_failed bigint,
-                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer)
+                   requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer,
+                   waiting_queue bigint, waiting_engine_limit bigint, waiting_engine_offline bigint,
+                   offline_since timestamptz)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
 -- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
@@ -1645,16 +1652,16 @@ runs AS (
                 THEN format('%s: %s', error_step,
                             jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
                                                    jsonb_build_object('s', error_step))->>'message')
-           END AS error
+           END AS error, NULL AS waiting
       FROM recent
     UNION ALL
     SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
-           o.status, o.created_at, NULL, NULL, NULL
+           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason'
       FROM provisioning.tenant_onboarding o
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
     UNION ALL
     -- an engine's requests give it a row of its own, counting no run
-    SELECT engine, NULL, NULL, NULL, NULL, NULL FROM uses
+    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL FROM uses
 ),
 run_stats AS (
     SELECT engine,
@@ -1671,7 +1678,10 @@ run_stats AS (
            count(*) FILTER (WHERE status = 'PENDING') AS queued,
            count(*) FILTER (WHERE status = 'IN_PROGRESS') AS in_flight,
            extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING'))::double precision
-               AS oldest_queued_s
+               AS oldest_queued_s,
+           count(*) FILTER (WHERE waiting = 'queue') AS waiting_queue,
+           count(*) FILTER (WHERE waiting = 'engine_limit') AS waiting_engine_limit,
+           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline
       FROM runs
      GROUP BY GROUPING SETS ((engine), ())
 ),
@@ -1688,6 +1698,10 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
       FROM provisioning.tenants
 ),
+-- engines down now, and since when (the total row: the oldest outage)
+offline AS (
+    SELECT o.engine, o.since FROM provisioning.engine_outages o WHERE o.ended_at IS NULL
+),
 use_total AS (
     SELECT sum(requests)::bigint AS requests, sum(throttled)::bigint AS throttled,
            sum(paused_ms)::bigint AS paused_ms, max(peak_in_flight) AS peak_in_flight
@@ -1696,6 +1710,7 @@ use_total AS (
 SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL, x.failed, NULL,
        x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL
   FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
@@ -1705,7 +1720,10 @@ SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.fai
        g.queued, g.in_flight, g.oldest_queued_s,
        c.not_provisioned, c.provisioning, c.provisioned, c.partial, c.failed,
        coalesce(u.requests, t.requests, 0), coalesce(u.throttled, t.throttled, 0),
-       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0)
+       coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0),
+       g.waiting_queue, g.waiting_engine_limit, g.waiting_engine_offline,
+       CASE WHEN g.engine IS NULL THEN (SELECT min(since) FROM offline)
+            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END
   FROM run_stats g
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
@@ -1786,9 +1804,11 @@ GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retrie
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
 -- The metrics view runs as its caller (security_invoker), and so reads the engines' use.
 GRANT EXECUTE ON FUNCTION provisioning._metrics(), provisioning._engine_use() TO provisioning_admin;
+-- and reads why each active run waits
+GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding) TO provisioning_admin;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
-GRANT SELECT (name, kind, base_url, options), INSERT, UPDATE, DELETE
+GRANT SELECT (name, kind, base_url, options, max_concurrent_requests, requests_per_second), INSERT, UPDATE, DELETE
       ON provisioning.engines TO provisioning_admin;
 -- company_key is the trigger's to write.
 GRANT SELECT, INSERT, DELETE ON provisioning.tenants, provisioning.tenant_members TO provisioning_admin;

@@ -21,9 +21,11 @@ GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retrie
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
 -- The metrics view runs as its caller (security_invoker), and so reads the engines' use.
 GRANT EXECUTE ON FUNCTION provisioning._metrics(), provisioning._engine_use() TO provisioning_admin;
+-- and reads why each active run waits
+GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding) TO provisioning_admin;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
-GRANT SELECT (name, kind, base_url, options), INSERT, UPDATE, DELETE
+GRANT SELECT (name, kind, base_url, options, max_concurrent_requests, requests_per_second), INSERT, UPDATE, DELETE
       ON provisioning.engines TO provisioning_admin;
 -- company_key is the trigger's to write.
 GRANT SELECT, INSERT, DELETE ON provisioning.tenants, provisioning.tenant_members TO provisioning_admin;

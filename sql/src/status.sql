@@ -29,14 +29,16 @@ CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status tex
 -- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
 -- asked to be left alone (engine_limit); else it waits for a worker (queue). since: the start
 -- of that wait as far as it is known (the run's queueing, or the outage's beginning).
+-- The metrics ask it too, in an admin's name: it reads only the engine's name and limit.
 CREATE FUNCTION provisioning._run_waiting(r provisioning.tenant_onboarding) RETURNS jsonb
-    LANGUAGE plpgsql STABLE AS
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    e     provisioning.engines;
+    e     record;
     since timestamptz;
 BEGIN
-    SELECT en.* INTO e FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
+    SELECT en.name, en.max_concurrent_requests INTO e
+      FROM provisioning.tenants t JOIN provisioning.engines en ON en.name = t.engine
      WHERE t.id = r.tenant_id;
     SELECT o.since INTO since FROM provisioning.engine_outages o WHERE o.engine = e.name AND o.ended_at IS NULL;
     IF since IS NOT NULL THEN

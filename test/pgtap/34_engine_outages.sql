@@ -2,7 +2,7 @@
 -- (cases/34_engine_outages.sql); the settings that govern them refuse nonsense.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(2 * 13 + 3);
+SELECT plan(2 * 14 + 3);
 -- (ALTER SYSTEM runs outside a transaction only: its SQLSTATE is psql's to tell)
 \set ON_ERROR_STOP 0
 ALTER SYSTEM SET provisioning.engine_probe_interval = 0;

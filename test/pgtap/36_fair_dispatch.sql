@@ -4,7 +4,7 @@
 -- runs in progress than its max_concurrent_requests, and its queued runs say why they wait.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(6);
+SELECT plan(7);
 
 \set ignored `$SIMCTL reset fair_slow.localhost`
 \set ignored `$SIMCTL odoo reset fair_fast_odoo`
@@ -19,6 +19,8 @@ SELECT test.wait_true('a queued run of fair_slow held back by its limit',
                       $q$SELECT bool_or(provisioning.provision_status(id)->'waiting'->>'reason' = 'engine_limit')
                            FROM provisioning.tenants WHERE engine = 'fair_slow'$q$);
 SELECT pass('a queued run of the limited engine says it waits for its engine''s limit');
+SELECT cmp_ok((SELECT waiting_engine_limit FROM provisioning.metrics WHERE engine = 'fair_slow' AND step IS NULL),
+              '>', 0::bigint, 'the metrics count the runs waiting for the engine''s limit');
 INSERT INTO provisioning.tenants (name, engine, settings)
 SELECT 'Fair Fast ' || i, 'fair_fast_odoo', '{"provisioning_type": "BASIC"}' FROM generate_series(1, 3) i;
 

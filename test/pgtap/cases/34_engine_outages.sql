@@ -59,6 +59,9 @@ SELECT is((SELECT array_agg(DISTINCT (provisioning.provision_status(id)->>'statu
                                      (provisioning.provision_status(id)->'waiting'->>'reason'))
              FROM provisioning.tenants WHERE engine = :'eng'),
           '{"IN_PROGRESS engine_offline"}', :'kind' || ': the runs wait for their engine, and say so');
+SELECT is((SELECT waiting_engine_offline || ' ' || (offline_since < now()) FROM provisioning.metrics
+            WHERE engine = :'eng' AND step IS NULL),
+          '3 true', :'kind' || ': the metrics count them, and how long the engine is down');
 -- a few probes come and go unanswered meanwhile
 SELECT test.wait_true('three probe intervals of the outage of ' || :'eng',
                       format($q$SELECT since < clock_timestamp() - interval '1.5 s' FROM provisioning.engine_outages
