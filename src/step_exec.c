@@ -41,8 +41,8 @@ outage_left(TimestampTz *deadline)
 
 /*
  * May this attempt go to its engine? While the engine is known to be unreachable, a new
- * run's first step is turned away at once (false, result set: the run ends NOT_PROVISIONED
- * and is queued again when the engine answers); any other attempt waits for the engine
+ * run's first step is turned away at once (false, result set: a provisioning run ends
+ * NOT_PROVISIONED, and is queued again when the engine answers); any other attempt waits for the engine
  * (engine_outage_wait), up to provisioning.engine_outage_wait from the first outage this
  * step met, and is sent when the engine answers again or when its probe is due.
  */
@@ -60,7 +60,7 @@ engine_reachable(const char *engine, bool first_step, bool tried, TimestampTz *o
 		if (tried || engine_probe_turn(engine))
 			return true;
 		step_fail(result, FAIL_OFFLINE,
-				  "the engine is offline: unreachable since %s; the run is queued again when it answers",
+				  "the engine is offline: unreachable since %s, and probed until it answers",
 				  timestamptz_to_str(since));
 		return false;
 	}

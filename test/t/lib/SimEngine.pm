@@ -16,7 +16,7 @@ use POSIX ();
 use Test::More ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(sim odoo_sim sim_port odoo_sim_port wait_for_delayed_request engine_settled);
+our @EXPORT = qw(sim odoo_sim sim_port odoo_sim_port wait_until wait_for_delayed_request engine_settled);
 
 my @sim_pids;
 
