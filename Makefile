@@ -12,7 +12,7 @@ OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c src/engines/*/*.c))
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" provisioning.control)
 # concatenated in this order: each file uses only what the files before it define
 SQL_SRC    = $(addprefix sql/src/,tables.sql catalog.sql roles_and_access.sql engines.sql companies.sql \
-                                  queue.sql status.sql retry.sql api.sql worker.sql notify.sql metrics.sql \
+                                  queue.sql status.sql retry.sql api.sql lifecycle.sql worker.sql notify.sql metrics.sql \
                                   health.sql privileges.sql ready.sql)
 SQL_UPGRADE_IN = $(wildcard sql/upgrade/*.sql.in)
 SQL_BUILT  = sql/provisioning--$(EXTVERSION).sql $(patsubst sql/upgrade/%.sql.in,sql/provisioning--%.sql,$(SQL_UPGRADE_IN))

@@ -19,7 +19,7 @@
 CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
 -- (function provisioning._tenant_status_of_run as defined in sql/src/status.sql)
-CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text) RETURNS text
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text, operation text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 -- (function provisioning._progress as defined in sql/src/status.sql)
 CREATE OR REPLACE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
@@ -61,7 +61,7 @@ BEGIN
 END
 $$;
 -- (_step_record, which asks _tenant_status_of_run too, comes with the cancel below)
-REVOKE ALL ON FUNCTION provisioning._step_is_done(text), provisioning._tenant_status_of_run(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION provisioning._step_is_done(text), provisioning._tenant_status_of_run(text, text, text) FROM PUBLIC;
 
 ----------------------------------------------------------------------------------------------------
 -- Trust (issue 17): engine secrets judged by the statement itself, creates that may still land
@@ -146,12 +146,19 @@ CREATE OR REPLACE FUNCTION provisioning._retry_run(t provisioning.tenants, prior
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    options   jsonb := prior.options;
+    op        text := prior.provisioning_type;
     kind      text := prior.provisioning_config->>'engine_kind';
+    base      provisioning.tenant_onboarding;
     start_pos integer;
     blocker   text;
     steps     jsonb;
 BEGIN
+    IF op = 'VERIFY' THEN
+        base := provisioning._latest_provisioning(t.id);
+        options := coalesce(base.options, '{}');
+        op := coalesce(base.provisioning_type, 'FULL_POS');
+    END IF;
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
@@ -163,7 +170,7 @@ BEGIN
         END IF;
     END IF;
     SELECT c.position INTO start_pos FROM provisioning.step_catalog c
-     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+     WHERE c.engine_kind = kind AND c.operation = op AND c.step = p_step;
     -- a step of another operation is not unknown: the run's operation has no such step
     IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
                                   WHERE c.engine_kind = kind AND c.step = p_step) THEN
@@ -171,16 +178,16 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
                                          FROM provisioning.step_catalog c
-                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
+                                        WHERE c.engine_kind = kind AND c.operation = op) || '.';
     END IF;
     IF start_pos IS NULL
        OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
-        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, op
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -191,11 +198,12 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
-      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options)
+                                                            || jsonb_build_object('provisioning_type', op))) f
         ON f->>'step' = e->>'step';
     -- (the caller writes the audit row: who asked is its to say)
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt, op);
 END
 $$;
 
@@ -273,14 +281,27 @@ $$;
 
 -- (table provisioning.operations as defined in sql/src/tables.sql)
 CREATE TABLE provisioning.operations (
-    operation   text PRIMARY KEY,
-    position    integer NOT NULL UNIQUE,
-    description text NOT NULL
+    operation    text PRIMARY KEY,
+    position     integer NOT NULL UNIQUE,
+    description  text NOT NULL,
+    provisions   boolean NOT NULL,
+    admin_only   boolean NOT NULL,
+    allowed_from text[] NOT NULL
 );
 -- (INSERT INTO provisioning.operations as defined in sql/src/catalog.sql)
-INSERT INTO provisioning.operations (operation, position, description) VALUES
-    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session'),
-    ('BASIC', 1, 'provisioning without the point of sale');
+INSERT INTO provisioning.operations (operation, position, description, provisions, admin_only, allowed_from) VALUES
+    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session', true, false,
+     '{NOT_PROVISIONED,PROVISIONING,PROVISIONED,PARTIAL,FAILED}'),
+    ('BASIC', 1, 'provisioning without the point of sale', true, false,
+     '{NOT_PROVISIONED,PROVISIONING,PROVISIONED,PARTIAL,FAILED}'),
+    ('VERIFY', 2, 'reads back what the provisioning recorded; writes nothing', false, false,
+     '{PROVISIONED,PARTIAL}'),
+    ('SUSPEND', 3, 'closes the open point-of-sale session and disables the point of sale', false, true,
+     '{PROVISIONED,PARTIAL}'),
+    ('RESUME', 4, 'enables the point of sale and opens a new session on it', false, true,
+     '{SUSPENDED,OFFBOARDED}'),
+    ('OFFBOARD', 5, 'closes the point of sale, exports the company''s documents, archives what is the tenant''s alone',
+     false, true, '{PROVISIONED,PARTIAL,FAILED,SUSPENDED}');
 REVOKE ALL ON provisioning.operations FROM PUBLIC;
 GRANT SELECT ON provisioning.operations TO provisioning_admin, provisioning_user;
 
@@ -319,11 +340,19 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
+    -- a lifecycle operation is no way to provision: each has a function of its own
     IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
-                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+                                                        WHERE o.operation = p_settings->>'provisioning_type'
+                                                          AND o.provisions) THEN
         RAISE EXCEPTION '% "provisioning_type" must be %', what,
-                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
-            USING ERRCODE = '22023';
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position)
+                           FROM provisioning.operations o WHERE o.provisions)
+            USING ERRCODE = '22023',
+                  HINT = CASE WHEN EXISTS (SELECT FROM provisioning.operations o
+                                            WHERE o.operation = p_settings->>'provisioning_type')
+                              THEN format('Call provision_%s() for a %s run.', lower(p_settings->>'provisioning_type'),
+                                          p_settings->>'provisioning_type')
+                              ELSE 'Leave it out for FULL_POS.' END;
     END IF;
 END
 $$;
@@ -537,29 +566,40 @@ ALTER TABLE provisioning.tenant_onboarding DROP CONSTRAINT tenant_onboarding_sta
 -- A run queued or running now was queued by 1.2, which kept no tenant status before it: the
 -- tenant's earlier run left the one it had (none: never provisioned).
 UPDATE provisioning.tenant_onboarding o
-   SET prior_tenant_status = coalesce((SELECT provisioning._tenant_status_of_run(p.status, 'NOT_PROVISIONED')
+   SET prior_tenant_status = coalesce((SELECT provisioning._tenant_status_of_run(p.status, 'NOT_PROVISIONED',
+                                                                                  p.provisioning_type)
                                          FROM provisioning.tenant_onboarding p
                                         WHERE p.tenant_id = o.tenant_id AND p.created_at < o.created_at
                                         ORDER BY p.created_at DESC LIMIT 1),
                                       'NOT_PROVISIONED')
  WHERE o.status IN ('PENDING', 'IN_PROGRESS');
+-- (it takes the run's operation too, for the lifecycle operations' runs, below)
+DROP FUNCTION provisioning._queue_run(provisioning.tenants, jsonb, jsonb, jsonb, provisioning.tenant_onboarding, integer);
 -- (function provisioning._queue_run as defined in sql/src/queue.sql)
-CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
-                                                   metadata jsonb, prior provisioning.tenant_onboarding,
-                                                   attempt integer)
+CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                        metadata jsonb, prior provisioning.tenant_onboarding,
+                                        attempt integer, p_operation text DEFAULT NULL)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    config jsonb := provisioning._run_config(t, options);
+    config jsonb := provisioning._run_config(t, options)
+                    || CASE WHEN p_operation IS NOT NULL
+                            THEN jsonb_build_object('provisioning_type', p_operation) ELSE '{}' END;
     r      provisioning.tenant_onboarding;
 BEGIN
-    IF steps IS NULL THEN
-        steps := provisioning._initial_steps(config);
-    END IF;
     IF t.engine IS NULL THEN
         RAISE EXCEPTION 'tenant % has no engine', t.id
             USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    t := provisioning._check_operation(t, config->>'provisioning_type');
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF steps IS NULL THEN
+        RAISE EXCEPTION 'engines of kind % have no % operation', config->>'engine_kind', config->>'provisioning_type'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'The kind''s driver declares no step catalog for it (provisioning.step_catalog).';
     END IF;
     PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
     PERFORM provisioning._wake();
@@ -575,7 +615,12 @@ BEGIN
             USING ERRCODE = 'PT409',
                   HINT = 'Wait for it to finish; provision_status() shows its progress.';
     END;
-    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+    UPDATE provisioning.tenants
+       SET provisioning_status = provisioning._tenant_status_of_run('PENDING', t.provisioning_status,
+                                                                    r.provisioning_type),
+           provisioning_error = CASE WHEN (SELECT o.provisions FROM provisioning.operations o
+                                            WHERE o.operation = r.provisioning_type)
+                                     THEN NULL ELSE provisioning_error END
      WHERE id = t.id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (t.id, r.id, r.correlation_id, 'PENDING',
@@ -584,6 +629,8 @@ BEGIN
     RETURN r;
 END
 $$;
+REVOKE ALL ON FUNCTION provisioning._queue_run(provisioning.tenants, jsonb, jsonb, jsonb, provisioning.tenant_onboarding,
+                                               integer, text) FROM PUBLIC;
 
 -- A step boundary tells the run worker of a cancel (it returns whether one was requested),
 -- and a run that ends leaves the tenant the state machine's status (issue 18).
@@ -604,6 +651,7 @@ DECLARE
     fail   jsonb;
     stops  boolean := false;
     cancel boolean;
+    provisions boolean;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
     cancel := r.cancel_requested_at IS NOT NULL;
@@ -652,10 +700,16 @@ BEGIN
            status = p_run_status, finished_at = now_, error_step = fail->>'step',
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
+    -- a lifecycle run changes the tenant's status only (the state machine's), never when or how
+    -- it was provisioned
+    SELECT o.provisions INTO provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type;
     UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
-           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
-           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status,
+                                                                    r.provisioning_type),
+           provisioned_at = CASE WHEN provisions AND p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_
+                                 ELSE provisioned_at END,
+           provisioning_error = CASE WHEN NOT provisions THEN provisioning_error
+                                     WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END
      WHERE id = r.tenant_id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
@@ -794,7 +848,8 @@ BEGIN
                                  coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
     PERFORM provisioning._audit('start', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 -- stalled: in every status document (_status_doc/4 above), from each step's start or retried_at
@@ -906,7 +961,8 @@ BEGIN
     END IF;
     r := provisioning._retry_run(t, prior, step, 0);
     PERFORM provisioning._audit('retry', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 -- (function provisioning.retry_due as defined in sql/src/retry.sql)
@@ -927,6 +983,8 @@ BEGIN
           JOIN LATERAL provisioning._latest_run(t.id) r ON true
          WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
            AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           -- a failed lifecycle run is an admin's to retry
+           AND (SELECT o.provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type)
            AND r.retry_attempt < max_attempts
            AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
                <= clock_timestamp()
@@ -1144,6 +1202,194 @@ REVOKE ALL ON FUNCTION provisioning._engine_use(), provisioning._metrics() FROM 
 GRANT EXECUTE ON FUNCTION provisioning._engine_use(), provisioning._metrics() TO provisioning_admin;
 REVOKE ALL ON provisioning.metrics FROM PUBLIC;
 GRANT SELECT ON provisioning.metrics TO provisioning_admin;
+
+----------------------------------------------------------------------------------------------------
+-- Lifecycle operations (issue 20): VERIFY, SUSPEND, RESUME and OFFBOARD runs of a provisioned
+-- tenant, the tenant statuses SUSPENDED and OFFBOARDED, and what an offboarding exports. The
+-- operations' rows, and what each allows (provisions, admin_only, allowed_from), came with the
+-- operations above; the tenant status a run leaves depends on its operation (the state machine,
+-- above); _queue_run (above) checks every run with _check_operation (here).
+----------------------------------------------------------------------------------------------------
+
+ALTER TABLE provisioning.tenants DROP CONSTRAINT tenants_provisioning_status_check,
+    ADD CONSTRAINT tenants_provisioning_status_check
+        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL', 'FAILED',
+                                       'SUSPENDED', 'OFFBOARDED'));
+
+-- (table provisioning.tenant_exports as defined in sql/src/tables.sql)
+CREATE TABLE provisioning.tenant_exports (
+    tenant_id   uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id      uuid NOT NULL,
+    kind        text NOT NULL,
+    key         text NOT NULL,
+    document    jsonb NOT NULL,
+    exported_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (run_id, kind, key)
+);
+-- (index tenant_exports_tenant_idx as defined in sql/src/tables.sql)
+CREATE INDEX tenant_exports_tenant_idx ON provisioning.tenant_exports (tenant_id, exported_at);
+SELECT pg_catalog.pg_extension_config_dump('provisioning.tenant_exports', '');
+ALTER TABLE provisioning.tenant_exports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_exports_admin_read ON provisioning.tenant_exports FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY tenant_exports_admin_delete ON provisioning.tenant_exports FOR DELETE TO provisioning_admin USING (true);
+CREATE POLICY tenant_exports_member ON provisioning.tenant_exports FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+REVOKE ALL ON provisioning.tenant_exports FROM PUBLIC;
+GRANT SELECT, DELETE ON provisioning.tenant_exports TO provisioning_admin;
+GRANT SELECT ON provisioning.tenant_exports TO provisioning_user;
+
+-- A lifecycle run leaves the tenant's status as it was while it runs.
+-- (function provisioning._run_begin as defined in sql/src/worker.sql)
+CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r       provisioning.tenant_onboarding;
+    resumed boolean;
+    running text;
+BEGIN
+    SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
+    UPDATE provisioning.tenant_onboarding
+       SET status = 'IN_PROGRESS', started_at = coalesce(started_at, clock_timestamp()),
+           claimed_at = clock_timestamp()
+     WHERE id = p_run_id AND status IN ('PENDING', 'IN_PROGRESS')
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- PROVISIONING for a provisioning run; a lifecycle run leaves the tenant's status as it was
+    running := provisioning._tenant_status_of_run('IN_PROGRESS', coalesce(r.prior_tenant_status, 'NOT_PROVISIONED'),
+                                                  r.provisioning_type);
+    UPDATE provisioning.tenants SET provisioning_status = running
+     WHERE id = r.tenant_id AND provisioning_status <> running;
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
+            CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
+    RETURN provisioning._run_description(r) || jsonb_build_object('resumed', resumed);
+END
+$$;
+-- (function provisioning._latest_provisioning as defined in sql/src/queue.sql)
+CREATE FUNCTION provisioning._latest_provisioning(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
+    LANGUAGE sql STABLE AS
+$$
+    SELECT o.* FROM provisioning.tenant_onboarding o JOIN provisioning.operations op ON op.operation = o.provisioning_type
+     WHERE o.tenant_id = p_tenant_id AND op.provisions ORDER BY o.created_at DESC LIMIT 1
+$$;
+-- (function provisioning._check_operation as defined in sql/src/queue.sql)
+CREATE FUNCTION provisioning._check_operation(t provisioning.tenants, p_operation text)
+    RETURNS provisioning.tenants
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    op provisioning.operations;
+BEGIN
+    SELECT * INTO STRICT op FROM provisioning.operations o WHERE o.operation = p_operation;
+    IF op.admin_only THEN
+        PERFORM provisioning._require_admin();
+    END IF;
+    SELECT * INTO STRICT t FROM provisioning.tenants x WHERE x.id = t.id FOR UPDATE;
+    IF EXISTS (SELECT FROM provisioning.tenant_onboarding o
+                WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')) THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END IF;
+    IF NOT t.provisioning_status = ANY (op.allowed_from) THEN
+        RAISE EXCEPTION 'tenant % is %: a % run cannot start from that status', t.id, t.provisioning_status, p_operation
+            USING ERRCODE = 'PT409',
+                  DETAIL = format('%s starts from a tenant that is %s.', p_operation,
+                                  array_to_string(op.allowed_from, ', ')),
+                  HINT = CASE t.provisioning_status
+                             WHEN 'SUSPENDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'OFFBOARDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'NOT_PROVISIONED' THEN 'Provision it first with provision_start().'
+                             ELSE 'provision_status() shows how its latest run ended.'
+                         END;
+    END IF;
+    RETURN t;
+END
+$$;
+-- (function provisioning._queue_operation as defined in sql/src/lifecycle.sql)
+CREATE FUNCTION provisioning._queue_operation(t provisioning.tenants, p_operation text, p_reason text)
+    RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    base  provisioning.tenant_onboarding := provisioning._latest_provisioning(t.id);
+    steps jsonb;
+    r     provisioning.tenant_onboarding;
+BEGIN
+    IF length(p_reason) > 500 THEN
+        RAISE EXCEPTION 'reason must be at most 500 characters'
+            USING ERRCODE = '22023', HINT = 'Give a shorter reason; the audit keeps it.';
+    END IF;
+    IF p_operation = 'VERIFY' AND base.id IS NOT NULL THEN
+        SELECT jsonb_agg(CASE WHEN e->>'status' = 'pending' AND coalesce(b.status, 'skipped') = 'skipped'
+                              THEN e || jsonb_build_object('status', 'skipped',
+                                                           'message', 'the provisioning did not make it: '
+                                                                      || coalesce(b.message, 'not one of its steps'))
+                              ELSE e END ORDER BY n)
+          INTO steps
+          FROM jsonb_array_elements(provisioning._initial_steps(
+                   provisioning._run_config(t, base.options) || '{"provisioning_type": "VERIFY"}'))
+               WITH ORDINALITY AS x(e, n)
+          LEFT JOIN LATERAL (SELECT p->>'status' AS status, p->>'message' AS message
+                               FROM jsonb_array_elements(base.provisioning_steps) p
+                              WHERE p->>'step' = e->>'step') b ON true;
+    END IF;
+    r := provisioning._queue_run(t, coalesce(base.options, '{}'), steps,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0, p_operation);
+    PERFORM provisioning._audit(lower(p_operation), t.id, r.id, p_reason);
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
+END
+$$;
+-- (function provisioning.provision_verify as defined in sql/src/lifecycle.sql)
+CREATE FUNCTION provisioning.provision_verify(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'VERIFY', NULL);
+END
+$$;
+-- (function provisioning.provision_suspend as defined in sql/src/lifecycle.sql)
+CREATE FUNCTION provisioning.provision_suspend(tenant_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'SUSPEND', reason);
+END
+$$;
+-- (function provisioning.provision_resume as defined in sql/src/lifecycle.sql)
+CREATE FUNCTION provisioning.provision_resume(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'RESUME', NULL);
+END
+$$;
+-- (function provisioning.provision_offboard as defined in sql/src/lifecycle.sql)
+CREATE FUNCTION provisioning.provision_offboard(tenant_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'OFFBOARD', reason);
+END
+$$;
+REVOKE ALL ON FUNCTION provisioning._latest_provisioning(uuid),
+                       provisioning._check_operation(provisioning.tenants, text),
+                       provisioning._queue_operation(provisioning.tenants, text, text),
+                       provisioning.provision_verify(uuid), provisioning.provision_suspend(uuid, text),
+                       provisioning.provision_resume(uuid), provisioning.provision_offboard(uuid, text)
+       FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION provisioning.provision_verify(uuid) TO provisioning_admin, provisioning_user;
+GRANT EXECUTE ON FUNCTION provisioning.provision_suspend(uuid, text), provisioning.provision_resume(uuid),
+                          provisioning.provision_offboard(uuid, text)
+      TO provisioning_admin;
 
 -- The workers wait for this schema; once it commits, the queue is theirs again.
 DO $$

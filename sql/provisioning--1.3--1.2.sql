@@ -1,9 +1,76 @@
 -- provisioning 1.3 -> 1.2: the rollback of 1.3. Undoes provisioning--1.2--1.3.sql section
 -- by section, in reverse order; every user row is kept (unsettled_creates is bookkeeping of
--- the 1.3 workers, which a 1.2 library does not read), but the audit's and the engine outages':
--- 1.2 has neither.
+-- the 1.3 workers, which a 1.2 library does not read), but the audit's, the engine outages'
+-- and the lifecycle runs': 1.2 has none of them (and it stops while exports are kept).
 
 \echo Use "ALTER EXTENSION provisioning UPDATE TO '1.2'" to load this file. \quit
+
+----------------------------------------------------------------------------------------------------
+-- Lifecycle operations (issue 20), undone. 1.2 knows no lifecycle run and no tenant status it
+-- leaves: the runs of VERIFY, SUSPEND, RESUME and OFFBOARD go, with their log and audit rows
+-- (the provisioning runs before them keep what they made); a suspended or offboarded tenant is
+-- kept as PROVISIONED, its provisioning_error saying what it was. Exports are user data 1.2
+-- has no table for: the downgrade stops while there are any, so none is lost without an
+-- admin's say. The operations' columns and rows go with the operations, below.
+----------------------------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM provisioning.tenant_exports) THEN
+        RAISE EXCEPTION 'provisioning.tenant_exports holds % rows, which version 1.2 has no table for',
+                        (SELECT count(*) FROM provisioning.tenant_exports)
+            USING ERRCODE = '55000',
+                  HINT = 'Copy them elsewhere (COPY provisioning.tenant_exports TO ...), delete them, then downgrade again.';
+    END IF;
+END
+$$;
+DROP FUNCTION provisioning.provision_offboard(uuid, text);
+DROP FUNCTION provisioning.provision_resume(uuid);
+DROP FUNCTION provisioning.provision_suspend(uuid, text);
+DROP FUNCTION provisioning.provision_verify(uuid);
+DROP FUNCTION provisioning._queue_operation(provisioning.tenants, text, text);
+DROP FUNCTION provisioning._check_operation(provisioning.tenants, text);
+DROP FUNCTION provisioning._latest_provisioning(uuid);
+
+CREATE OR REPLACE FUNCTION provisioning._run_begin(p_run_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    r       provisioning.tenant_onboarding;
+    resumed boolean;
+BEGIN
+    SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
+    UPDATE provisioning.tenant_onboarding
+       SET status = 'IN_PROGRESS', started_at = coalesce(started_at, clock_timestamp()),
+           claimed_at = clock_timestamp()
+     WHERE id = p_run_id AND status IN ('PENDING', 'IN_PROGRESS')
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING'
+     WHERE id = r.tenant_id AND provisioning_status <> 'PROVISIONING';
+    INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
+    VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
+            CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
+    RETURN provisioning._run_description(r) || jsonb_build_object('resumed', resumed);
+END
+$$;
+
+-- leaving the extension first also takes it off pg_dump's list (extconfig)
+ALTER EXTENSION provisioning DROP TABLE provisioning.tenant_exports;
+DROP TABLE provisioning.tenant_exports;
+
+DELETE FROM provisioning.tenant_onboarding o
+ USING provisioning.operations op
+ WHERE op.operation = o.provisioning_type AND NOT op.provisions;
+UPDATE provisioning.tenants
+   SET provisioning_error = format('%s before the downgrade to 1.2', lower(provisioning_status)),
+       provisioning_status = 'PROVISIONED'
+ WHERE provisioning_status IN ('SUSPENDED', 'OFFBOARDED');
+ALTER TABLE provisioning.tenants DROP CONSTRAINT tenants_provisioning_status_check,
+    ADD CONSTRAINT tenants_provisioning_status_check
+        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL', 'FAILED'));
 
 ----------------------------------------------------------------------------------------------------
 -- Engine capacity in the metrics (issue 19), undone: the metrics are 1.2's, without the engines'
@@ -295,9 +362,11 @@ UPDATE provisioning.tenant_onboarding SET status = 'FAILED' WHERE status = 'CANC
 DROP FUNCTION provisioning.provision_cancel(uuid, text);
 DROP FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text, text, text);
 
-CREATE OR REPLACE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
-                                                   metadata jsonb, prior provisioning.tenant_onboarding,
-                                                   attempt integer)
+DROP FUNCTION provisioning._queue_run(provisioning.tenants, jsonb, jsonb, jsonb, provisioning.tenant_onboarding, integer,
+                                      text);
+CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
+                                        metadata jsonb, prior provisioning.tenant_onboarding,
+                                        attempt integer)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
@@ -334,6 +403,8 @@ BEGIN
     RETURN r;
 END
 $$;
+REVOKE ALL ON FUNCTION provisioning._queue_run(provisioning.tenants, jsonb, jsonb, jsonb, provisioning.tenant_onboarding,
+                                               integer) FROM PUBLIC;
 
 ALTER TABLE provisioning.tenant_onboarding DROP COLUMN cancel_reason, DROP COLUMN cancel_requested_at,
     DROP COLUMN prior_tenant_status, DROP CONSTRAINT tenant_onboarding_status_check,
@@ -787,5 +858,5 @@ $$;
 REVOKE ALL ON FUNCTION provisioning._step_record(uuid, text, text, integer, text, double precision, jsonb, text,
                                                  text, text) FROM PUBLIC;
 
-DROP FUNCTION provisioning._tenant_status_of_run(text, text);
+DROP FUNCTION provisioning._tenant_status_of_run(text, text, text);
 DROP FUNCTION provisioning._step_is_done(text);

@@ -45,8 +45,11 @@ CREATE TABLE provisioning.tenants (
     settings            jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
     created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- added by 1.1
+    -- SUSPENDED and OFFBOARDED came with 1.3's lifecycle operations
     provisioning_status text NOT NULL DEFAULT 'NOT_PROVISIONED'
-                        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL', 'FAILED')),
+                        CONSTRAINT tenants_provisioning_status_check
+                        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL',
+                                                       'FAILED', 'SUSPENDED', 'OFFBOARDED')),
     provisioned_at      timestamptz,
     provisioning_error  text,
     -- added by 1.3
@@ -117,10 +120,17 @@ CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (f
 
 -- What a run does (its provisioning_type): each engine kind has a step catalog per operation.
 -- Its rows are the extension's (catalog.sql); position is the order they are listed in.
+-- provisions: a provisioning operation, which provision_start (options or settings) may
+-- name; the others are the lifecycle operations, each queued by a function of its own
+-- (lifecycle.sql). admin_only: only provisioning_admin may queue (or retry) one.
+-- allowed_from: the tenant statuses a run of it may be queued from (_check_operation).
 CREATE TABLE provisioning.operations (
-    operation   text PRIMARY KEY,
-    position    integer NOT NULL UNIQUE,
-    description text NOT NULL
+    operation    text PRIMARY KEY,
+    position     integer NOT NULL UNIQUE,
+    description  text NOT NULL,
+    provisions   boolean NOT NULL,
+    admin_only   boolean NOT NULL,
+    allowed_from text[] NOT NULL
 );
 -- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
 ALTER TABLE provisioning.tenant_onboarding
@@ -199,6 +209,23 @@ CREATE TABLE provisioning.audit (
 CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
 CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
 
+-- What an offboarding exported (spec section 12): every document the engine held for the
+-- tenant's company, one row per document, by the run that exported it. Written by whichever
+-- process executes the export step (export_rows in step_context.c: a page per transaction,
+-- a row written again is left as it is), not by the run's writer: it is no part of the run's
+-- row. Kept until an admin deletes them: no foreign key to the run, so pruning the run's
+-- history keeps its exports; a tenant's deletion takes them.
+CREATE TABLE provisioning.tenant_exports (
+    tenant_id   uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id      uuid NOT NULL,
+    kind        text NOT NULL,
+    key         text NOT NULL,
+    document    jsonb NOT NULL,
+    exported_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (run_id, kind, key)
+);
+CREATE INDEX tenant_exports_tenant_idx ON provisioning.tenant_exports (tenant_id, exported_at);
+
 -- Engines found unreachable (spec section 11): since the first request that could not reach
 -- the engine until the first answer again. Written by the launcher, which keeps the outages
 -- of shared memory here (engine_outage.c): an outage open at a restart is probed again, and
@@ -238,6 +265,7 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '')
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.tenant_exports', '');
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/catalog.sql
@@ -251,10 +279,25 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');
 -- catalog comes from.
 
 -- What a run may do (FULL_POS is the default). A driver's catalog of an operation not listed
--- here is refused (step_catalog's foreign key).
-INSERT INTO provisioning.operations (operation, position, description) VALUES
-    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session'),
-    ('BASIC', 1, 'provisioning without the point of sale');
+-- here is refused (step_catalog's foreign key). The lifecycle operations' names are fixed
+-- (src/status.c's operation_names, which the state machine reads). Provisioning starts from
+-- any status but SUSPENDED and OFFBOARDED (resumed instead); PROVISIONING with no run active
+-- (_check_operation refuses one that is) is a status no run will end, which provisioning
+-- mends. Suspending needs a provisioned tenant, PARTIAL too (only a non-critical step failed: its point of sale is
+-- there); a FAILED or never provisioned one has no point of sale to close.
+INSERT INTO provisioning.operations (operation, position, description, provisions, admin_only, allowed_from) VALUES
+    ('FULL_POS', 0, 'provisioning with the point of sale: a POS profile and an open session', true, false,
+     '{NOT_PROVISIONED,PROVISIONING,PROVISIONED,PARTIAL,FAILED}'),
+    ('BASIC', 1, 'provisioning without the point of sale', true, false,
+     '{NOT_PROVISIONED,PROVISIONING,PROVISIONED,PARTIAL,FAILED}'),
+    ('VERIFY', 2, 'reads back what the provisioning recorded; writes nothing', false, false,
+     '{PROVISIONED,PARTIAL}'),
+    ('SUSPEND', 3, 'closes the open point-of-sale session and disables the point of sale', false, true,
+     '{PROVISIONED,PARTIAL}'),
+    ('RESUME', 4, 'enables the point of sale and opens a new session on it', false, true,
+     '{SUSPENDED,OFFBOARDED}'),
+    ('OFFBOARD', 5, 'closes the point of sale, exports the company''s documents, archives what is the tenant''s alone',
+     false, true, '{PROVISIONED,PARTIAL,FAILED,SUSPENDED}');
 
 CREATE FUNCTION provisioning._driver_kinds(OUT kind text, OUT setting_defaults jsonb, OUT company_names text)
     RETURNS SETOF record
@@ -454,6 +497,7 @@ ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.engine_outages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.tenant_exports ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
@@ -462,6 +506,9 @@ CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELE
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY engine_outages_admin ON provisioning.engine_outages FOR SELECT TO provisioning_admin USING (true);
+-- exports are kept until an admin deletes them; the workers write them
+CREATE POLICY tenant_exports_admin_read ON provisioning.tenant_exports FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY tenant_exports_admin_delete ON provisioning.tenant_exports FOR DELETE TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
@@ -472,6 +519,8 @@ CREATE POLICY tenant_onboarding_member ON provisioning.tenant_onboarding FOR SEL
 CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY audit_member ON provisioning.audit FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+CREATE POLICY tenant_exports_member ON provisioning.tenant_exports FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 
 ----------------------------------------------------------------------------------------------------
@@ -754,11 +803,19 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
+    -- a lifecycle operation is no way to provision: each has a function of its own
     IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
-                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+                                                        WHERE o.operation = p_settings->>'provisioning_type'
+                                                          AND o.provisions) THEN
         RAISE EXCEPTION '% "provisioning_type" must be %', what,
-                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
-            USING ERRCODE = '22023';
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position)
+                           FROM provisioning.operations o WHERE o.provisions)
+            USING ERRCODE = '22023',
+                  HINT = CASE WHEN EXISTS (SELECT FROM provisioning.operations o
+                                            WHERE o.operation = p_settings->>'provisioning_type')
+                              THEN format('Call provision_%s() for a %s run.', lower(p_settings->>'provisioning_type'),
+                                          p_settings->>'provisioning_type')
+                              ELSE 'Leave it out for FULL_POS.' END;
     END IF;
 END
 $$;
@@ -809,6 +866,54 @@ $$
      WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 
+-- The tenant's latest provisioning run (of an operation that provisions; NULL fields when it
+-- has none): what a lifecycle run acts on was made with its settings.
+CREATE FUNCTION provisioning._latest_provisioning(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
+    LANGUAGE sql STABLE AS
+$$
+    SELECT o.* FROM provisioning.tenant_onboarding o JOIN provisioning.operations op ON op.operation = o.provisioning_type
+     WHERE o.tenant_id = p_tenant_id AND op.provisions ORDER BY o.created_at DESC LIMIT 1
+$$;
+
+-- May a run of p_operation be queued for tenant t now? Returns the tenant as it is under its
+-- row's lock, which a run's end takes too (_step_record), so its status cannot change before
+-- the run is queued. Refuses a member an admin's operation (42501, as _require_admin), a
+-- tenant with a run queued or in progress, or in a status the operation does not start from
+-- (PT409, naming the status).
+CREATE FUNCTION provisioning._check_operation(t provisioning.tenants, p_operation text)
+    RETURNS provisioning.tenants
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    op provisioning.operations;
+BEGIN
+    SELECT * INTO STRICT op FROM provisioning.operations o WHERE o.operation = p_operation;
+    IF op.admin_only THEN
+        PERFORM provisioning._require_admin();
+    END IF;
+    SELECT * INTO STRICT t FROM provisioning.tenants x WHERE x.id = t.id FOR UPDATE;
+    IF EXISTS (SELECT FROM provisioning.tenant_onboarding o
+                WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')) THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END IF;
+    IF NOT t.provisioning_status = ANY (op.allowed_from) THEN
+        RAISE EXCEPTION 'tenant % is %: a % run cannot start from that status', t.id, t.provisioning_status, p_operation
+            USING ERRCODE = 'PT409',
+                  DETAIL = format('%s starts from a tenant that is %s.', p_operation,
+                                  array_to_string(op.allowed_from, ', ')),
+                  HINT = CASE t.provisioning_status
+                             WHEN 'SUSPENDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'OFFBOARDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'NOT_PROVISIONED' THEN 'Provision it first with provision_start().'
+                             ELSE 'provision_status() shows how its latest run ended.'
+                         END;
+    END IF;
+    RETURN t;
+END
+$$;
+
 -- The tenant's latest run (NULL fields when it has none).
 CREATE FUNCTION provisioning._latest_run(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
     LANGUAGE sql STABLE AS
@@ -818,24 +923,34 @@ $$
 $$;
 
 -- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit. Checks
--- the company the run resolves to (options may name another one). The tenant's status
--- before the run is kept with it: a cancelled run gives it back.
+-- the company the run resolves to (options may name another one) and that the operation may
+-- start (_check_operation). The tenant's status before the run is kept with it: a cancelled
+-- run gives it back, a lifecycle run keeps it while it runs. p_operation is the run's
+-- provisioning_type when given (a lifecycle run, a retry), else the settings' and options'.
 CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
                                         metadata jsonb, prior provisioning.tenant_onboarding,
-                                        attempt integer)
+                                        attempt integer, p_operation text DEFAULT NULL)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    config jsonb := provisioning._run_config(t, options);
+    config jsonb := provisioning._run_config(t, options)
+                    || CASE WHEN p_operation IS NOT NULL
+                            THEN jsonb_build_object('provisioning_type', p_operation) ELSE '{}' END;
     r      provisioning.tenant_onboarding;
 BEGIN
-    IF steps IS NULL THEN
-        steps := provisioning._initial_steps(config);
-    END IF;
     IF t.engine IS NULL THEN
         RAISE EXCEPTION 'tenant % has no engine', t.id
             USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    t := provisioning._check_operation(t, config->>'provisioning_type');
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF steps IS NULL THEN
+        RAISE EXCEPTION 'engines of kind % have no % operation', config->>'engine_kind', config->>'provisioning_type'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'The kind''s driver declares no step catalog for it (provisioning.step_catalog).';
     END IF;
     PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
     PERFORM provisioning._wake();
@@ -851,7 +966,12 @@ BEGIN
             USING ERRCODE = 'PT409',
                   HINT = 'Wait for it to finish; provision_status() shows its progress.';
     END;
-    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+    UPDATE provisioning.tenants
+       SET provisioning_status = provisioning._tenant_status_of_run('PENDING', t.provisioning_status,
+                                                                    r.provisioning_type),
+           provisioning_error = CASE WHEN (SELECT o.provisions FROM provisioning.operations o
+                                            WHERE o.operation = r.provisioning_type)
+                                     THEN NULL ELSE provisioning_error END
      WHERE id = t.id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (t.id, r.id, r.correlation_id, 'PENDING',
@@ -914,11 +1034,12 @@ CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, met
 
 -- The state machine's rules (src/run_state.c), which the workers and the NOTIFY trigger use
 -- too, so each exists once: is a step done (completed, exists or skipped), the tenant status
--- a run leaves (before: the tenant's status when it was queued, which a cancelled run gives
--- back), a run's progress in percent (its done steps of all, 100 only once it completed).
+-- a run of an operation shows and leaves (before: the tenant's status when it was queued,
+-- which a cancelled run gives back, and a lifecycle run keeps unless it completes), a run's
+-- progress in percent (its done steps of all, 100 only once it completed).
 CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
-CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text) RETURNS text
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text, operation text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
@@ -1020,23 +1141,33 @@ $$;
 
 -- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
 -- over, not re-run. The settings are resolved again (the tenant's settings may have been
--- fixed since) with the options and type of the earlier run; its steps are those of the
+-- fixed since) with the options and operation of the earlier run; its steps are those of the
 -- earlier run's engine kind and operation. By default it starts at the first step not done, failed or
 -- never started: steps run at once, so a critical step may fail while an earlier one was
 -- still pending (starting at the first failed one would be refused, and retry_due would skip
--- such a tenant for good).
+-- such a tenant for good). A VERIFY run is retried as the repair of what it found missing:
+-- a run of the tenant's provisioning operation (its latest provisioning run's, with its
+-- options) from the first step the verify did not find, the steps the verify found carried
+-- over as found; each step it runs creates only what is missing.
 CREATE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
                                         p_step text, attempt integer)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    options   jsonb := prior.options;
+    op        text := prior.provisioning_type;
     kind      text := prior.provisioning_config->>'engine_kind';
+    base      provisioning.tenant_onboarding;
     start_pos integer;
     blocker   text;
     steps     jsonb;
 BEGIN
+    IF op = 'VERIFY' THEN
+        base := provisioning._latest_provisioning(t.id);
+        options := coalesce(base.options, '{}');
+        op := coalesce(base.provisioning_type, 'FULL_POS');
+    END IF;
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
@@ -1048,7 +1179,7 @@ BEGIN
         END IF;
     END IF;
     SELECT c.position INTO start_pos FROM provisioning.step_catalog c
-     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+     WHERE c.engine_kind = kind AND c.operation = op AND c.step = p_step;
     -- a step of another operation is not unknown: the run's operation has no such step
     IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
                                   WHERE c.engine_kind = kind AND c.step = p_step) THEN
@@ -1056,16 +1187,16 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
                                          FROM provisioning.step_catalog c
-                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
+                                        WHERE c.engine_kind = kind AND c.operation = op) || '.';
     END IF;
     IF start_pos IS NULL
        OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
-        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, op
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -1076,11 +1207,12 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
-      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options)
+                                                            || jsonb_build_object('provisioning_type', op))) f
         ON f->>'step' = e->>'step';
     -- (the caller writes the audit row: who asked is its to say)
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt, op);
 END
 $$;
 
@@ -1106,6 +1238,8 @@ BEGIN
           JOIN LATERAL provisioning._latest_run(t.id) r ON true
          WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
            AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           -- a failed lifecycle run is an admin's to retry
+           AND (SELECT o.provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type)
            AND r.retry_attempt < max_attempts
            AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
                <= clock_timestamp()
@@ -1170,7 +1304,10 @@ $$;
 
 -- Queues a run of a tenant. Options that name things in the engine are an admin's to set: a
 -- member naming another tenant's company would act on it. References to what the engine
--- already holds (the latest run's metadata) carry over; every step re-checks them.
+-- already holds (the latest run's metadata) carry over; every step re-checks them, so after
+-- a VERIFY run that found something missing this repairs it: it creates what is missing and
+-- reports "exists" for the rest. A suspended or offboarded tenant is resumed, not provisioned
+-- (_check_operation).
 CREATE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
@@ -1195,7 +1332,8 @@ BEGIN
                                  coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
     PERFORM provisioning._audit('start', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 
@@ -1243,7 +1381,9 @@ BEGIN
 END
 $$;
 
--- A new run of the tenant's latest run, from p_step (by default the first step not done).
+-- A new run of the tenant's latest run, from p_step (by default the first step not done); after
+-- a VERIFY run, the repair of what it found missing (_retry_run). Retrying a lifecycle run is
+-- its operation's: an admin's, from a status it starts from (_check_operation).
 CREATE FUNCTION provisioning.provision_retry(tenant_id uuid, step text DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
@@ -1263,7 +1403,8 @@ BEGIN
     END IF;
     r := provisioning._retry_run(t, prior, step, 0);
     PERFORM provisioning._audit('retry', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 
@@ -1303,6 +1444,104 @@ BEGIN
         END IF;
     END IF;
     RETURN provisioning.provision_status(t.id);
+END
+$$;
+
+----------------------------------------------------------------------------------------------------
+-- sql/src/lifecycle.sql
+----------------------------------------------------------------------------------------------------
+
+-- The lifecycle operations of a provisioned tenant (spec section 12): VERIFY, SUSPEND, RESUME
+-- and OFFBOARD. Each is a run like provisioning, of its own step catalog per engine kind, and
+-- shares its rules: one active run per tenant, the statuses it starts from, who may ask
+-- (provisioning.operations, _check_operation), the tenant status it leaves (the state
+-- machine's, src/run_state.c). EXECUTE: privileges.sql.
+
+-- Queues a run of lifecycle operation p_operation for tenant t, audited with p_reason, and
+-- returns its status document. Its settings are those of the tenant's latest provisioning
+-- run (what the engine holds was made with them); its metadata is the latest run's, which
+-- carries every earlier run's over: the references the steps act on. A VERIFY run skips the
+-- steps that provisioning skipped or did not have: nothing was made to be found.
+CREATE FUNCTION provisioning._queue_operation(t provisioning.tenants, p_operation text, p_reason text)
+    RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    base  provisioning.tenant_onboarding := provisioning._latest_provisioning(t.id);
+    steps jsonb;
+    r     provisioning.tenant_onboarding;
+BEGIN
+    IF length(p_reason) > 500 THEN
+        RAISE EXCEPTION 'reason must be at most 500 characters'
+            USING ERRCODE = '22023', HINT = 'Give a shorter reason; the audit keeps it.';
+    END IF;
+    IF p_operation = 'VERIFY' AND base.id IS NOT NULL THEN
+        SELECT jsonb_agg(CASE WHEN e->>'status' = 'pending' AND coalesce(b.status, 'skipped') = 'skipped'
+                              THEN e || jsonb_build_object('status', 'skipped',
+                                                           'message', 'the provisioning did not make it: '
+                                                                      || coalesce(b.message, 'not one of its steps'))
+                              ELSE e END ORDER BY n)
+          INTO steps
+          FROM jsonb_array_elements(provisioning._initial_steps(
+                   provisioning._run_config(t, base.options) || '{"provisioning_type": "VERIFY"}'))
+               WITH ORDINALITY AS x(e, n)
+          LEFT JOIN LATERAL (SELECT p->>'status' AS status, p->>'message' AS message
+                               FROM jsonb_array_elements(base.provisioning_steps) p
+                              WHERE p->>'step' = e->>'step') b ON true;
+    END IF;
+    r := provisioning._queue_run(t, coalesce(base.options, '{}'), steps,
+                                 coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
+                                 NULL, 0, p_operation);
+    PERFORM provisioning._audit(lower(p_operation), t.id, r.id, p_reason);
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
+END
+$$;
+
+-- Reads back what the tenant's provisioning recorded, step by step, writing nothing: found as
+-- recorded, a step reports exists; missing or changed, failed with what differs. The run ends
+-- COMPLETED when everything was found, else FAILED; the tenant's status stays as it is.
+-- provision_start (or provision_retry) afterwards repairs what is missing. Members and admins.
+CREATE FUNCTION provisioning.provision_verify(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'VERIFY', NULL);
+END
+$$;
+
+-- Suspends a provisioned tenant: its open point-of-sale session is closed and its point of
+-- sale disabled; nothing else changes in the engine. Tenant status SUSPENDED once done.
+-- Admins only.
+CREATE FUNCTION provisioning.provision_suspend(tenant_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'SUSPEND', reason);
+END
+$$;
+
+-- Resumes a suspended or offboarded tenant: its point of sale enabled again and a new session
+-- opened on it. Tenant status PROVISIONED once done. Admins only.
+CREATE FUNCTION provisioning.provision_resume(tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'RESUME', NULL);
+END
+$$;
+
+-- Offboards a tenant: its point of sale closed, every document of its company exported into
+-- provisioning.tenant_exports, what is the tenant's alone archived; nothing is deleted.
+-- Tenant status OFFBOARDED once done. Admins only.
+CREATE FUNCTION provisioning.provision_offboard(tenant_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    PERFORM provisioning._require_admin();
+    RETURN provisioning._queue_operation(provisioning._authorize(tenant_id), 'OFFBOARD', reason);
 END
 $$;
 
@@ -1365,6 +1604,7 @@ $$
 DECLARE
     r       provisioning.tenant_onboarding;
     resumed boolean;
+    running text;
 BEGIN
     SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
     UPDATE provisioning.tenant_onboarding
@@ -1375,8 +1615,11 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING'
-     WHERE id = r.tenant_id AND provisioning_status <> 'PROVISIONING';
+    -- PROVISIONING for a provisioning run; a lifecycle run leaves the tenant's status as it was
+    running := provisioning._tenant_status_of_run('IN_PROGRESS', coalesce(r.prior_tenant_status, 'NOT_PROVISIONED'),
+                                                  r.provisioning_type);
+    UPDATE provisioning.tenants SET provisioning_status = running
+     WHERE id = r.tenant_id AND provisioning_status <> running;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
@@ -1410,6 +1653,7 @@ DECLARE
     fail   jsonb;
     stops  boolean := false;
     cancel boolean;
+    provisions boolean;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
     cancel := r.cancel_requested_at IS NOT NULL;
@@ -1458,10 +1702,16 @@ BEGIN
            status = p_run_status, finished_at = now_, error_step = fail->>'step',
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
+    -- a lifecycle run changes the tenant's status only (the state machine's), never when or how
+    -- it was provisioned
+    SELECT o.provisions INTO provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type;
     UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
-           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
-           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status,
+                                                                    r.provisioning_type),
+           provisioned_at = CASE WHEN provisions AND p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_
+                                 ELSE provisioned_at END,
+           provisioning_error = CASE WHEN NOT provisions THEN provisioning_error
+                                     WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END
      WHERE id = r.tenant_id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)
@@ -1795,8 +2045,14 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
                           provisioning.provision_logs(uuid),
                           provisioning.provision_retry(uuid, text),
                           provisioning.provision_cancel(uuid, text),
+                          provisioning.provision_verify(uuid),
                           provisioning.engine_health(uuid[])
       TO provisioning_admin, provisioning_user;
+-- (they check for an admin too, as retry_due does: _require_admin)
+GRANT EXECUTE ON FUNCTION provisioning.provision_suspend(uuid, text),
+                          provisioning.provision_resume(uuid),
+                          provisioning.provision_offboard(uuid, text)
+      TO provisioning_admin;
 GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text),
                           provisioning.prune_history(integer)
       TO provisioning_admin;
@@ -1826,6 +2082,9 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
 GRANT SELECT ON provisioning.engine_outages TO provisioning_admin;
 -- The audit too: the requests' functions write it.
 GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;
+-- Exports: the workers write them, admins read and delete them, members read their tenants'.
+GRANT SELECT, DELETE ON provisioning.tenant_exports TO provisioning_admin;
+GRANT SELECT ON provisioning.tenant_exports TO provisioning_user;
 
 ----------------------------------------------------------------------------------------------------
 -- sql/src/ready.sql

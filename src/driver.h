@@ -176,7 +176,37 @@ extern void step_done(StepContext *ctx, StepResult *result, bool created, const 
 			pg_attribute_printf(4, 5);
 extern void step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 			pg_attribute_printf(3, 4);
+extern void step_skip(StepResult *result, const char *fmt,...) pg_attribute_printf(2, 3);
 /* A failed attempt: the engine answered request with something else than its answer (false). */
 extern bool step_malformed(StepResult *result, const char *request, const char *what);
+
+/*
+ * Lifecycle operations (VERIFY, SUSPEND, RESUME, OFFBOARD): a kind that supports one lists a
+ * StepCatalog for it, with the operation's step keys (README, "Operations"); a kind without
+ * one has the operation refused (0A000) for its tenants. The steps are written like the
+ * provisioning ones, with these rules:
+ *  - What to act on is what the provisioning recorded: a lifecycle run starts with the
+ *    metadata of the tenant's latest run, which carries every earlier run's over, so meta_get
+ *    reads the company, warehouses, POS profile and open session the provisioning (or a later
+ *    resume) kept; meta_set of a lifecycle step is merged for the runs after it (a resume
+ *    records its new session's name). meta_recorded reads a reference that must be there.
+ *  - VERIFY steps write nothing: each reads back what its provisioning step made and reports
+ *    step_done (created false: "exists") when it is found as recorded, else step_fail with
+ *    FAIL_PERMANENT and a message saying what is missing or different. They are not
+ *    critical, so every check runs; the run ends COMPLETED only when none failed (run_state.c).
+ *    A step the tenant's provisioning skipped or did not have is skipped in VERIFY (SQL).
+ *  - SUSPEND, RESUME and OFFBOARD steps are critical and idempotent like any step: read
+ *    before write (never a second closing entry or session), report "exists" when the engine
+ *    is already as the step would leave it, and skip (step_skip, saying why) what the tenant
+ *    never had, e.g. a point of sale of a tenant provisioned BASIC.
+ *  - An export step writes each page with export_rows, in one transaction of its own and at
+ *    most once per key (a page written again adds nothing), and resumes where exported_count
+ *    says (rows of this run: a later offboarding exports anew); it compares exported_count
+ *    with the engine's own count before it reports done.
+ */
+extern const char *meta_recorded(StepContext *ctx, StepResult *result, const char *key, const char *what);
+extern void export_rows(StepContext *ctx, const char *kind, int n, const char *const *keys,
+						Jsonb *const *documents);
+extern int64 exported_count(StepContext *ctx, const char *kind);
 
 #endif							/* PROVISIONING_DRIVER_H */

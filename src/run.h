@@ -29,6 +29,7 @@ typedef struct RunContext
 	TimestampTz resumed_at;		/* when this execution resumed an interrupted one, or 0 */
 	char	   *engine_kind;	/* NULL when the tenant has no engine */
 	char	   *operation;		/* the run's provisioning_type: which catalog its steps are of */
+	Operation	op;				/* what the state machine makes of it (operation_of_name) */
 	const struct EngineDriver *driver;	/* engine_kind's, or NULL when there is none */
 	StepContext step;			/* what the driver is given (step_context.c's run_of) */
 	JsonbContainer *config;		/* the run's settings */

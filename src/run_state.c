@@ -26,12 +26,34 @@ run_status_is_final(RunStatus status)
 }
 
 /*
- * The tenant's status while a run is active, and once it ended with status; before is the
- * tenant's status when the run was queued, which a cancelled run leaves it in.
+ * The tenant's status while a run of operation is active, and once it ended with status;
+ * before is the tenant's status when the run was queued. A provisioning run shows the tenant
+ * PROVISIONING and leaves the status its end says. A lifecycle run leaves the tenant as it
+ * was until it completes (there is no "suspending" status), and only a completed one changes
+ * it: SUSPEND to SUSPENDED, RESUME to PROVISIONED, OFFBOARD to OFFBOARDED; VERIFY never
+ * changes it. A cancelled run of either leaves it as it was.
  */
 TenantStatus
-tenant_status_of_run(RunStatus status, TenantStatus before)
+tenant_status_of_run(RunStatus status, TenantStatus before, Operation operation)
 {
+	if (operation != OPERATION_PROVISION)
+	{
+		if (status != RUN_COMPLETED)
+			return before;
+		switch (operation)
+		{
+			case OPERATION_SUSPEND:
+				return TENANT_SUSPENDED;
+			case OPERATION_RESUME:
+				return TENANT_PROVISIONED;
+			case OPERATION_OFFBOARD:
+				return TENANT_OFFBOARDED;
+			case OPERATION_VERIFY:
+			case OPERATION_PROVISION:
+				break;
+		}
+		return before;
+	}
 	switch (status)
 	{
 		case RUN_CANCELLED:
@@ -116,31 +138,39 @@ run_weigh_steps(RunStep *steps, int nsteps)
 /*
  * The run's end once nothing is left to start or in flight: FAILED after a critical step
  * failed, NOT_PROVISIONED when that was the driver's reachability step and the engine could
- * not be reached (nothing was provisioned); COMPLETED when every step is done; CANCELLED
- * when a cancel left steps unstarted; else PARTIAL (a non-critical step failed). A cancel
- * that stopped nothing (the run had nothing left to start) leaves the run's own end.
- * reachability_step is an index, -1 for none.
+ * not be reached in a provisioning run (nothing was provisioned; a lifecycle run of a
+ * provisioned tenant just failed); COMPLETED when every step is done; CANCELLED when a
+ * cancel left steps unstarted; else PARTIAL (a non-critical step failed). A VERIFY run has no
+ * PARTIAL: it checks every step (they are not critical, so one missing document stops no
+ * other check) and fails when any was not found as recorded. A cancel that stopped nothing
+ * (the run had nothing left to start) leaves the run's own end. reachability_step is an
+ * index, -1 for none.
  */
 RunStatus
 run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKind error_kind,
-				 bool cancel_requested)
+				 bool cancel_requested, Operation operation)
 {
 	bool		stopped = false;
+	bool		failed = false;
 	bool		all_done = true;
 	bool		left = false;
 
 	for (int i = 0; i < nsteps; i++)
 	{
 		stopped |= step_stops_run(&steps[i]);
+		failed |= steps[i].status == STEP_FAILED;
 		all_done &= step_is_done(steps[i].status);
 		left |= steps[i].status == STEP_PENDING || steps[i].status == STEP_RUNNING;
 	}
 	if (stopped)
-		return reachability_step >= 0 && steps[reachability_step].status == STEP_FAILED &&
+		return operation == OPERATION_PROVISION && reachability_step >= 0 &&
+			steps[reachability_step].status == STEP_FAILED &&
 			error_kind == FAIL_OFFLINE ? RUN_NOT_PROVISIONED : RUN_FAILED;
 	if (all_done)
 		return RUN_COMPLETED;
-	return cancel_requested && left ? RUN_CANCELLED : RUN_PARTIAL;
+	if (cancel_requested && left)
+		return RUN_CANCELLED;
+	return operation == OPERATION_VERIFY && failed ? RUN_FAILED : RUN_PARTIAL;
 }
 
 /*
@@ -156,7 +186,7 @@ run_final_status(const RunStep *steps, int nsteps, int reachability_step, FailKi
  */
 void
 run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
-		 FailKind error_kind, bool cancel_requested, RunPlan *plan)
+		 FailKind error_kind, bool cancel_requested, Operation operation, RunPlan *plan)
 {
 	int			order[RUN_MAX_STEPS];
 	int			n = 0;
@@ -194,7 +224,7 @@ run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
 		plan->delegate[plan->ndelegate++] = order[i];
 	plan->ends = n == 0 && in_flight == 0;
 	plan->end = plan->ends ?
-		run_final_status(steps, nsteps, reachability_step, error_kind, cancel_requested) :
+		run_final_status(steps, nsteps, reachability_step, error_kind, cancel_requested, operation) :
 		RUN_IN_PROGRESS;
 }
 

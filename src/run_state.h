@@ -51,7 +51,7 @@ typedef struct RunPlan
 /* Statuses */
 extern bool run_status_is_active(RunStatus status);
 extern bool run_status_is_final(RunStatus status);
-extern TenantStatus tenant_status_of_run(RunStatus status, TenantStatus before);
+extern TenantStatus tenant_status_of_run(RunStatus status, TenantStatus before, Operation operation);
 extern bool step_is_done(StepStatus status);
 
 /* Steps */
@@ -62,9 +62,9 @@ extern void run_weigh_steps(RunStep *steps, int nsteps);
 
 /* The run's course */
 extern void run_next(const RunStep *steps, int nsteps, int parallel, int reachability_step,
-					 FailKind error_kind, bool cancel_requested, RunPlan *plan);
+					 FailKind error_kind, bool cancel_requested, Operation operation, RunPlan *plan);
 extern RunStatus run_final_status(const RunStep *steps, int nsteps, int reachability_step,
-								  FailKind error_kind, bool cancel_requested);
+								  FailKind error_kind, bool cancel_requested, Operation operation);
 
 /* What a reader sees */
 extern int	run_steps_done(const StepStatus *statuses, int nsteps);

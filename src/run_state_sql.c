@@ -28,19 +28,22 @@ provisioning_step_is_done(PG_FUNCTION_ARGS)
 }
 
 /*
- * provisioning._tenant_status_of_run(run_status text, before text): before is the tenant's
- * status when the run was queued. NULL for a status that is none.
+ * provisioning._tenant_status_of_run(run_status text, before text, operation text): before is
+ * the tenant's status when the run was queued, operation its provisioning_type. NULL for a
+ * status that is none.
  */
 Datum
 provisioning_tenant_status_of_run(PG_FUNCTION_ARGS)
 {
 	int			status = run_status_of_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	int			before = tenant_status_of_name(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	Operation	operation = operation_of_name(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
 	if (status < 0 || before < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(tenant_status_names[tenant_status_of_run((RunStatus) status,
-																			  (TenantStatus) before)]));
+																			  (TenantStatus) before,
+																			  operation)]));
 }
 
 /* provisioning._progress(done bigint, total bigint, run_status text): percent, 100 once completed */

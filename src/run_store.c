@@ -313,6 +313,7 @@ run_read(MemoryContext parent, const pg_uuid_t *run_id, bool begin)
 	ctx->started_at = epoch_timestamp(jb_text(&doc->root, "started_at"));
 	ctx->queued_ms = jb_text(&doc->root, "queued_ms") ? strtod(jb_text(&doc->root, "queued_ms"), NULL) : 0;
 	ctx->operation = jb_text(&doc->root, "operation");
+	ctx->op = operation_of_name(ctx->operation);
 	ctx->config = jb_object_copy(&doc->root, "config");
 	ctx->metadata = jb_string_members(jb_object(&doc->root, "metadata"));
 	ctx->error_kind = fail_kind_of_name(jb_text(&doc->root, "error_kind"));

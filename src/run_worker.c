@@ -83,7 +83,7 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 			ctx->error_kind = result->kind;
 	}
 	run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind,
-			 ctx->cancel_requested, plan);
+			 ctx->cancel_requested, ctx->op, plan);
 
 	/* the first start goes with the outcome; steps whose start is recorded keep it */
 	first = first_start(ctx, plan);
@@ -101,7 +101,7 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 		 */
 		ctx->cancel_requested = true;
 		run_next(ctx->steps, ctx->nsteps, parallel, ctx->reachability_step, ctx->error_kind,
-				 true, plan);
+				 true, ctx->op, plan);
 		first = first_start(ctx, plan);
 		if (first >= 0 || plan->ends)
 			run_record(ctx, -1, NULL, 0, NULL, 0, first, plan->ends ? &plan->end : NULL, ctx->error_kind);

@@ -41,6 +41,17 @@ const char *const tenant_status_names[] = {
 	[TENANT_PROVISIONED] = "PROVISIONED",
 	[TENANT_PARTIAL] = "PARTIAL",
 	[TENANT_FAILED] = "FAILED",
+	[TENANT_SUSPENDED] = "SUSPENDED",
+	[TENANT_OFFBOARDED] = "OFFBOARDED",
+	NULL
+};
+
+const char *const operation_names[] = {
+	[OPERATION_PROVISION] = NULL,
+	[OPERATION_VERIFY] = "VERIFY",
+	[OPERATION_SUSPEND] = "SUSPEND",
+	[OPERATION_RESUME] = "RESUME",
+	[OPERATION_OFFBOARD] = "OFFBOARD",
 	NULL
 };
 
@@ -80,6 +91,15 @@ tenant_status_of_name(const char *name)
 	return index_of_name(tenant_status_names, name);
 }
 
+Operation
+operation_of_name(const char *name)
+{
+	for (int k = OPERATION_VERIFY; k <= OPERATION_OFFBOARD; k++)
+		if (name != NULL && strcmp(name, operation_names[k]) == 0)
+			return (Operation) k;
+	return OPERATION_PROVISION;
+}
+
 FailKind
 fail_kind_of_name(const char *name)
 {
@@ -101,7 +121,10 @@ names_json(const char *const *names)
 	return w.buf.data;
 }
 
-/* provisioning._vocabulary() returns jsonb: {"run": [...], "step": [...], "tenant": [...]} */
+/*
+ * provisioning._vocabulary() returns jsonb: {"run": [...], "step": [...], "tenant": [...],
+ * "operation": [the lifecycle operations]}
+ */
 Datum
 provisioning_vocabulary(PG_FUNCTION_ARGS)
 {
@@ -111,6 +134,7 @@ provisioning_vocabulary(PG_FUNCTION_ARGS)
 	jw_raw(&w, "run", names_json(run_status_names));
 	jw_raw(&w, "step", names_json(step_status_names));
 	jw_raw(&w, "tenant", names_json(tenant_status_names));
+	jw_raw(&w, "operation", names_json(&operation_names[OPERATION_VERIFY]));
 	jw_close(&w, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(w.buf.data)));
 }

@@ -34,8 +34,25 @@ typedef enum TenantStatus
 	TENANT_PROVISIONING,
 	TENANT_PROVISIONED,
 	TENANT_PARTIAL,
-	TENANT_FAILED
+	TENANT_FAILED,
+	TENANT_SUSPENDED,			/* a SUSPEND run completed: the point of sale is closed */
+	TENANT_OFFBOARDED			/* an OFFBOARD run completed: exported, the engine's side archived */
 } TenantStatus;
+
+/*
+ * What a run does, as far as the state machine cares: provisioning (the operations
+ * provision_start may name, FULL_POS and BASIC, which differ only by their catalogs' steps)
+ * or one of the lifecycle operations of a provisioned tenant, whose names are fixed
+ * (provisioning.operations, the rows whose provisions is false).
+ */
+typedef enum Operation
+{
+	OPERATION_PROVISION,
+	OPERATION_VERIFY,			/* reads back what the provisioning made; writes nothing */
+	OPERATION_SUSPEND,
+	OPERATION_RESUME,
+	OPERATION_OFFBOARD
+} Operation;
 
 /* Why a step failed: decides whether it is retried, and the run's final status. */
 typedef enum FailKind
@@ -49,6 +66,7 @@ typedef enum FailKind
 extern const char *const run_status_names[];
 extern const char *const step_status_names[];
 extern const char *const tenant_status_names[];
+extern const char *const operation_names[];	/* the lifecycle ones; NULL for provisioning */
 extern const char *const fail_kind_names[];	/* tenant_onboarding.error_kind; NULL for none */
 
 /*
@@ -61,6 +79,9 @@ extern const char step_retrying_name[];
 extern int	run_status_of_name(const char *name);
 extern int	step_status_of_name(const char *name);
 extern int	tenant_status_of_name(const char *name);
+
+/* The lifecycle operation named name; OPERATION_PROVISION for any other (FULL_POS, BASIC). */
+extern Operation operation_of_name(const char *name);
 
 /* The kind named name; FAIL_NONE for NULL or a name it does not know. */
 extern FailKind fail_kind_of_name(const char *name);

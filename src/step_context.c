@@ -2,7 +2,7 @@
  * step_context.c
  *     What a step's function calls (driver.h): the run's settings and metadata, the status
  *     of the run's other steps, memory for the driver's session, the step's writes, creates
- *     made at most once, and the step's result. A driver holds only the run's StepContext;
+ *     made at most once, the step's result, and the export pages of an offboarding. A driver holds only the run's StepContext;
  *     these functions reach the RunContext around it (run_of).
  *
  * Metadata a step sets is recorded with the run worker's next step boundary (run_store.c);
@@ -10,7 +10,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -308,6 +312,19 @@ step_fail(StepResult *result, FailKind kind, const char *fmt,...)
 	result->kind = kind;
 }
 
+/* Nothing for the step to do (the tenant never had what it acts on), and why. */
+void
+step_skip(StepResult *result, const char *fmt,...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	result->message = vformat(fmt, args);
+	va_end(args);
+	result->status = STEP_SKIPPED;
+	result->kind = FAIL_NONE;
+}
+
 /*
  * An answer that is not what the request answers (not JSON, wrong types, a missing or
  * nonsensical id) fails the attempt, to be retried: never read as "absent" or "made".
@@ -317,4 +334,97 @@ step_malformed(StepResult *result, const char *request, const char *what)
 {
 	step_fail(result, FAIL_TRANSIENT, "%s: the engine's answer is malformed: %s", request, what);
 	return false;
+}
+
+/* ---------------------------------------------------------------- lifecycle operations */
+
+/*
+ * For a VERIFY step (and any lifecycle step acting on what the provisioning made): the value
+ * the provisioning recorded under key, carried over in the run's metadata. NULL, with the
+ * step failed and a message naming what, when nothing (or nothing but "") is recorded: a
+ * reference the provisioning never kept cannot be found as recorded.
+ */
+const char *
+meta_recorded(StepContext *ctx, StepResult *result, const char *key, const char *what)
+{
+	const char *value = meta_get(ctx, key);
+
+	if (value != NULL && value[0] != '\0')
+		return value;
+	step_fail(result, FAIL_PERMANENT, "%s is not recorded: the tenant's provisioning kept no \"%s\"", what, key);
+	return NULL;
+}
+
+/*
+ * Writes one page of an export: n documents of kind, keys[i] naming documents[i] (unique
+ * within the kind), as rows of provisioning.tenant_exports for this run, in one short
+ * transaction of its own. A row the run has already exported is left as it is (ON CONFLICT
+ * DO NOTHING): a page written again after a crash or a lost answer adds nothing. Called with
+ * no transaction open, by whichever process executes the step.
+ */
+void
+export_rows(StepContext *step, const char *kind, int n, const char *const *keys, Jsonb *const *documents)
+{
+	RunContext *ctx = run_of(step);
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {UUIDOID, UUIDOID, TEXTOID, TEXTARRAYOID, JSONBARRAYOID};
+	Datum		values[5];
+	Datum	   *key_datums;
+	Datum	   *doc_datums;
+
+	if (n <= 0)
+		return;
+	key_datums = palloc(sizeof(Datum) * n);
+	doc_datums = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		if (keys[i] == NULL || documents[i] == NULL)
+			elog(ERROR, "export of %s: row %d has no key or no document", kind, i);
+		key_datums[i] = CStringGetTextDatum(keys[i]);
+		doc_datums[i] = JsonbPGetDatum(documents[i]);
+	}
+	worker_txn_begin(ctx->steps[ctx->current].key);
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(ctx->tenant_id));
+	values[1] = UUIDPGetDatum(&ctx->run_id);
+	values[2] = CStringGetTextDatum(kind);
+	values[3] = PointerGetDatum(construct_array(key_datums, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(doc_datums, n, JSONBOID, -1, false, TYPALIGN_INT));
+	worker_plan(&plan, "the export statement",
+				"INSERT INTO provisioning.tenant_exports (tenant_id, run_id, kind, key, document)"
+				" SELECT $1, $2, $3, k, d FROM unnest($4, $5) AS u(k, d)"
+				" ON CONFLICT (run_id, kind, key) DO NOTHING",
+				5, types);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write an export page of %s", kind);
+	worker_txn_commit();
+	pfree(key_datums);
+	pfree(doc_datums);
+}
+
+/*
+ * How many documents of kind this run has exported: where a resumed export goes on (each page
+ * is written whole, so with pages read in a stable order it is the next page's offset), and
+ * what its check against the engine's own count compares.
+ */
+int64
+exported_count(StepContext *step, const char *kind)
+{
+	RunContext *ctx = run_of(step);
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {UUIDOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	int64		count;
+
+	worker_txn_begin(ctx->steps[ctx->current].key);
+	values[0] = UUIDPGetDatum(&ctx->run_id);
+	values[1] = CStringGetTextDatum(kind);
+	worker_plan(&plan, "the export count",
+				"SELECT count(*) FROM provisioning.tenant_exports WHERE run_id = $1 AND kind = $2",
+				2, types);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not count the exported documents of %s", kind);
+	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	worker_txn_commit();
+	return count;
 }

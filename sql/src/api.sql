@@ -5,7 +5,10 @@
 
 -- Queues a run of a tenant. Options that name things in the engine are an admin's to set: a
 -- member naming another tenant's company would act on it. References to what the engine
--- already holds (the latest run's metadata) carry over; every step re-checks them.
+-- already holds (the latest run's metadata) carry over; every step re-checks them, so after
+-- a VERIFY run that found something missing this repairs it: it creates what is missing and
+-- reports "exists" for the rest. A suspended or offboarded tenant is resumed, not provisioned
+-- (_check_operation).
 CREATE FUNCTION provisioning.provision_start(tenant_id uuid, options jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
@@ -30,7 +33,8 @@ BEGIN
                                  coalesce((provisioning._latest_run(t.id)).provisioning_metadata, '{}'),
                                  NULL, 0);
     PERFORM provisioning._audit('start', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 
@@ -78,7 +82,9 @@ BEGIN
 END
 $$;
 
--- A new run of the tenant's latest run, from p_step (by default the first step not done).
+-- A new run of the tenant's latest run, from p_step (by default the first step not done); after
+-- a VERIFY run, the repair of what it found missing (_retry_run). Retrying a lifecycle run is
+-- its operation's: an admin's, from a status it starts from (_check_operation).
 CREATE FUNCTION provisioning.provision_retry(tenant_id uuid, step text DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
@@ -98,7 +104,8 @@ BEGIN
     END IF;
     r := provisioning._retry_run(t, prior, step, 0);
     PERFORM provisioning._audit('retry', t.id, r.id);
-    RETURN provisioning._status_doc(r, 'PROVISIONING');
+    RETURN provisioning._status_doc(r, provisioning._tenant_status_of_run(r.status, r.prior_tenant_status,
+                                                                          r.provisioning_type));
 END
 $$;
 

@@ -12,8 +12,14 @@ GRANT EXECUTE ON FUNCTION provisioning.provision_start(uuid, jsonb),
                           provisioning.provision_logs(uuid),
                           provisioning.provision_retry(uuid, text),
                           provisioning.provision_cancel(uuid, text),
+                          provisioning.provision_verify(uuid),
                           provisioning.engine_health(uuid[])
       TO provisioning_admin, provisioning_user;
+-- (they check for an admin too, as retry_due does: _require_admin)
+GRANT EXECUTE ON FUNCTION provisioning.provision_suspend(uuid, text),
+                          provisioning.provision_resume(uuid),
+                          provisioning.provision_offboard(uuid, text)
+      TO provisioning_admin;
 GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retries(text),
                           provisioning.prune_history(integer)
       TO provisioning_admin;
@@ -43,3 +49,6 @@ GRANT SELECT ON provisioning.tenants, provisioning.tenant_members, provisioning.
 GRANT SELECT ON provisioning.engine_outages TO provisioning_admin;
 -- The audit too: the requests' functions write it.
 GRANT SELECT ON provisioning.audit TO provisioning_admin, provisioning_user;
+-- Exports: the workers write them, admins read and delete them, members read their tenants'.
+GRANT SELECT, DELETE ON provisioning.tenant_exports TO provisioning_admin;
+GRANT SELECT ON provisioning.tenant_exports TO provisioning_user;

@@ -42,11 +42,19 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
+    -- a lifecycle operation is no way to provision: each has a function of its own
     IF p_settings ? 'provisioning_type' AND NOT EXISTS (SELECT FROM provisioning.operations o
-                                                        WHERE o.operation = p_settings->>'provisioning_type') THEN
+                                                        WHERE o.operation = p_settings->>'provisioning_type'
+                                                          AND o.provisions) THEN
         RAISE EXCEPTION '% "provisioning_type" must be %', what,
-                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position) FROM provisioning.operations o)
-            USING ERRCODE = '22023';
+                        (SELECT string_agg(o.operation, ' or ' ORDER BY o.position)
+                           FROM provisioning.operations o WHERE o.provisions)
+            USING ERRCODE = '22023',
+                  HINT = CASE WHEN EXISTS (SELECT FROM provisioning.operations o
+                                            WHERE o.operation = p_settings->>'provisioning_type')
+                              THEN format('Call provision_%s() for a %s run.', lower(p_settings->>'provisioning_type'),
+                                          p_settings->>'provisioning_type')
+                              ELSE 'Leave it out for FULL_POS.' END;
     END IF;
 END
 $$;
@@ -97,6 +105,54 @@ $$
      WHERE c.engine_kind = config->>'engine_kind' AND c.operation = config->>'provisioning_type'
 $$;
 
+-- The tenant's latest provisioning run (of an operation that provisions; NULL fields when it
+-- has none): what a lifecycle run acts on was made with its settings.
+CREATE FUNCTION provisioning._latest_provisioning(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
+    LANGUAGE sql STABLE AS
+$$
+    SELECT o.* FROM provisioning.tenant_onboarding o JOIN provisioning.operations op ON op.operation = o.provisioning_type
+     WHERE o.tenant_id = p_tenant_id AND op.provisions ORDER BY o.created_at DESC LIMIT 1
+$$;
+
+-- May a run of p_operation be queued for tenant t now? Returns the tenant as it is under its
+-- row's lock, which a run's end takes too (_step_record), so its status cannot change before
+-- the run is queued. Refuses a member an admin's operation (42501, as _require_admin), a
+-- tenant with a run queued or in progress, or in a status the operation does not start from
+-- (PT409, naming the status).
+CREATE FUNCTION provisioning._check_operation(t provisioning.tenants, p_operation text)
+    RETURNS provisioning.tenants
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    op provisioning.operations;
+BEGIN
+    SELECT * INTO STRICT op FROM provisioning.operations o WHERE o.operation = p_operation;
+    IF op.admin_only THEN
+        PERFORM provisioning._require_admin();
+    END IF;
+    SELECT * INTO STRICT t FROM provisioning.tenants x WHERE x.id = t.id FOR UPDATE;
+    IF EXISTS (SELECT FROM provisioning.tenant_onboarding o
+                WHERE o.tenant_id = t.id AND o.status IN ('PENDING', 'IN_PROGRESS')) THEN
+        RAISE EXCEPTION 'a provisioning run is already queued or in progress for tenant %', t.id
+            USING ERRCODE = 'PT409',
+                  HINT = 'Wait for it to finish; provision_status() shows its progress.';
+    END IF;
+    IF NOT t.provisioning_status = ANY (op.allowed_from) THEN
+        RAISE EXCEPTION 'tenant % is %: a % run cannot start from that status', t.id, t.provisioning_status, p_operation
+            USING ERRCODE = 'PT409',
+                  DETAIL = format('%s starts from a tenant that is %s.', p_operation,
+                                  array_to_string(op.allowed_from, ', ')),
+                  HINT = CASE t.provisioning_status
+                             WHEN 'SUSPENDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'OFFBOARDED' THEN 'Resume it first with provision_resume().'
+                             WHEN 'NOT_PROVISIONED' THEN 'Provision it first with provision_start().'
+                             ELSE 'provision_status() shows how its latest run ended.'
+                         END;
+    END IF;
+    RETURN t;
+END
+$$;
+
 -- The tenant's latest run (NULL fields when it has none).
 CREATE FUNCTION provisioning._latest_run(p_tenant_id uuid) RETURNS provisioning.tenant_onboarding
     LANGUAGE sql STABLE AS
@@ -106,24 +162,34 @@ $$
 $$;
 
 -- Inserts a queued run, logs it, marks the tenant and wakes the launcher at commit. Checks
--- the company the run resolves to (options may name another one). The tenant's status
--- before the run is kept with it: a cancelled run gives it back.
+-- the company the run resolves to (options may name another one) and that the operation may
+-- start (_check_operation). The tenant's status before the run is kept with it: a cancelled
+-- run gives it back, a lifecycle run keeps it while it runs. p_operation is the run's
+-- provisioning_type when given (a lifecycle run, a retry), else the settings' and options'.
 CREATE FUNCTION provisioning._queue_run(t provisioning.tenants, options jsonb, steps jsonb,
                                         metadata jsonb, prior provisioning.tenant_onboarding,
-                                        attempt integer)
+                                        attempt integer, p_operation text DEFAULT NULL)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    config jsonb := provisioning._run_config(t, options);
+    config jsonb := provisioning._run_config(t, options)
+                    || CASE WHEN p_operation IS NOT NULL
+                            THEN jsonb_build_object('provisioning_type', p_operation) ELSE '{}' END;
     r      provisioning.tenant_onboarding;
 BEGIN
-    IF steps IS NULL THEN
-        steps := provisioning._initial_steps(config);
-    END IF;
     IF t.engine IS NULL THEN
         RAISE EXCEPTION 'tenant % has no engine', t.id
             USING ERRCODE = '22023', HINT = 'Set provisioning.tenants.engine to one of provisioning.engines.';
+    END IF;
+    t := provisioning._check_operation(t, config->>'provisioning_type');
+    IF steps IS NULL THEN
+        steps := provisioning._initial_steps(config);
+    END IF;
+    IF steps IS NULL THEN
+        RAISE EXCEPTION 'engines of kind % have no % operation', config->>'engine_kind', config->>'provisioning_type'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'The kind''s driver declares no step catalog for it (provisioning.step_catalog).';
     END IF;
     PERFORM provisioning._company_taken(t.engine, config->>'company_name', t.id);
     PERFORM provisioning._wake();
@@ -139,7 +205,12 @@ BEGIN
             USING ERRCODE = 'PT409',
                   HINT = 'Wait for it to finish; provision_status() shows its progress.';
     END;
-    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING', provisioning_error = NULL
+    UPDATE provisioning.tenants
+       SET provisioning_status = provisioning._tenant_status_of_run('PENDING', t.provisioning_status,
+                                                                    r.provisioning_type),
+           provisioning_error = CASE WHEN (SELECT o.provisions FROM provisioning.operations o
+                                            WHERE o.operation = r.provisioning_type)
+                                     THEN NULL ELSE provisioning_error END
      WHERE id = t.id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (t.id, r.id, r.correlation_id, 'PENDING',

@@ -3,23 +3,33 @@
 
 -- A new run of the tenant's latest run, starting at p_step; the steps before it are carried
 -- over, not re-run. The settings are resolved again (the tenant's settings may have been
--- fixed since) with the options and type of the earlier run; its steps are those of the
+-- fixed since) with the options and operation of the earlier run; its steps are those of the
 -- earlier run's engine kind and operation. By default it starts at the first step not done, failed or
 -- never started: steps run at once, so a critical step may fail while an earlier one was
 -- still pending (starting at the first failed one would be refused, and retry_due would skip
--- such a tenant for good).
+-- such a tenant for good). A VERIFY run is retried as the repair of what it found missing:
+-- a run of the tenant's provisioning operation (its latest provisioning run's, with its
+-- options) from the first step the verify did not find, the steps the verify found carried
+-- over as found; each step it runs creates only what is missing.
 CREATE FUNCTION provisioning._retry_run(t provisioning.tenants, prior provisioning.tenant_onboarding,
                                         p_step text, attempt integer)
     RETURNS provisioning.tenant_onboarding
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    options   jsonb := prior.options || jsonb_build_object('provisioning_type', prior.provisioning_type);
+    options   jsonb := prior.options;
+    op        text := prior.provisioning_type;
     kind      text := prior.provisioning_config->>'engine_kind';
+    base      provisioning.tenant_onboarding;
     start_pos integer;
     blocker   text;
     steps     jsonb;
 BEGIN
+    IF op = 'VERIFY' THEN
+        base := provisioning._latest_provisioning(t.id);
+        options := coalesce(base.options, '{}');
+        op := coalesce(base.provisioning_type, 'FULL_POS');
+    END IF;
     IF p_step IS NULL THEN
         SELECT e->>'step' INTO p_step
           FROM jsonb_array_elements(prior.provisioning_steps) WITH ORDINALITY AS x(e, n)
@@ -31,7 +41,7 @@ BEGIN
         END IF;
     END IF;
     SELECT c.position INTO start_pos FROM provisioning.step_catalog c
-     WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = p_step;
+     WHERE c.engine_kind = kind AND c.operation = op AND c.step = p_step;
     -- a step of another operation is not unknown: the run's operation has no such step
     IF NOT FOUND AND NOT EXISTS (SELECT FROM provisioning.step_catalog c
                                   WHERE c.engine_kind = kind AND c.step = p_step) THEN
@@ -39,16 +49,16 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Steps: ' || (SELECT string_agg(c.step, ', ' ORDER BY c.position)
                                          FROM provisioning.step_catalog c
-                                        WHERE c.engine_kind = kind AND c.operation = prior.provisioning_type) || '.';
+                                        WHERE c.engine_kind = kind AND c.operation = op) || '.';
     END IF;
     IF start_pos IS NULL
        OR NOT EXISTS (SELECT FROM jsonb_array_elements(prior.provisioning_steps) e WHERE e->>'step' = p_step) THEN
-        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, prior.provisioning_type
+        RAISE EXCEPTION 'step "%" is not part of a % run', p_step, op
             USING ERRCODE = '22023';
     END IF;
     SELECT e->>'step' INTO blocker
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
      WHERE c.position < start_pos AND c.critical
        AND NOT provisioning._step_is_done(e->>'status')
      ORDER BY c.position LIMIT 1;
@@ -59,11 +69,12 @@ BEGIN
     -- Earlier steps keep their outcome; the rest start afresh.
     SELECT jsonb_agg(CASE WHEN c.position < start_pos THEN e ELSE f END ORDER BY c.position) INTO steps
       FROM jsonb_array_elements(prior.provisioning_steps) e
-      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = prior.provisioning_type AND c.step = e->>'step'
-      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options))) f
+      JOIN provisioning.step_catalog c ON c.engine_kind = kind AND c.operation = op AND c.step = e->>'step'
+      JOIN jsonb_array_elements(provisioning._initial_steps(provisioning._run_config(t, options)
+                                                            || jsonb_build_object('provisioning_type', op))) f
         ON f->>'step' = e->>'step';
     -- (the caller writes the audit row: who asked is its to say)
-    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt);
+    RETURN provisioning._queue_run(t, options, steps, prior.provisioning_metadata, prior, attempt, op);
 END
 $$;
 
@@ -89,6 +100,8 @@ BEGIN
           JOIN LATERAL provisioning._latest_run(t.id) r ON true
          WHERE t.provisioning_status IN ('FAILED', 'NOT_PROVISIONED')
            AND (r.status = 'NOT_PROVISIONED' OR (r.status = 'FAILED' AND r.error_kind IN ('transient', 'offline')))
+           -- a failed lifecycle run is an admin's to retry
+           AND (SELECT o.provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type)
            AND r.retry_attempt < max_attempts
            AND r.finished_at + make_interval(secs => least(max_s, base_s * 2 ^ least(r.retry_attempt, 60)))
                <= clock_timestamp()

@@ -170,6 +170,7 @@ ALTER TABLE provisioning.run_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.unsettled_creates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.audit ENABLE ROW LEVEL SECURITY;
 ALTER TABLE provisioning.engine_outages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provisioning.tenant_exports ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY engines_admin ON provisioning.engines TO provisioning_admin USING (true) WITH CHECK (true);
 CREATE POLICY tenants_admin ON provisioning.tenants TO provisioning_admin USING (true) WITH CHECK (true);
@@ -178,6 +179,9 @@ CREATE POLICY tenant_onboarding_admin ON provisioning.tenant_onboarding FOR SELE
 CREATE POLICY run_log_admin ON provisioning.run_log FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY audit_admin ON provisioning.audit FOR SELECT TO provisioning_admin USING (true);
 CREATE POLICY engine_outages_admin ON provisioning.engine_outages FOR SELECT TO provisioning_admin USING (true);
+-- exports are kept until an admin deletes them; the workers write them
+CREATE POLICY tenant_exports_admin_read ON provisioning.tenant_exports FOR SELECT TO provisioning_admin USING (true);
+CREATE POLICY tenant_exports_admin_delete ON provisioning.tenant_exports FOR DELETE TO provisioning_admin USING (true);
 
 CREATE POLICY tenants_member ON provisioning.tenants FOR SELECT TO provisioning_user
     USING (id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
@@ -188,4 +192,6 @@ CREATE POLICY tenant_onboarding_member ON provisioning.tenant_onboarding FOR SEL
 CREATE POLICY run_log_member ON provisioning.run_log FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
 CREATE POLICY audit_member ON provisioning.audit FOR SELECT TO provisioning_user
+    USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));
+CREATE POLICY tenant_exports_member ON provisioning.tenant_exports FOR SELECT TO provisioning_user
     USING (tenant_id = ANY ((SELECT provisioning._my_tenant_ids())::uuid[]));

@@ -15,11 +15,12 @@ CREATE FUNCTION provisioning._workspace_url(engine_kind text, base_url text, met
 
 -- The state machine's rules (src/run_state.c), which the workers and the NOTIFY trigger use
 -- too, so each exists once: is a step done (completed, exists or skipped), the tenant status
--- a run leaves (before: the tenant's status when it was queued, which a cancelled run gives
--- back), a run's progress in percent (its done steps of all, 100 only once it completed).
+-- a run of an operation shows and leaves (before: the tenant's status when it was queued,
+-- which a cancelled run gives back, and a lifecycle run keeps unless it completes), a run's
+-- progress in percent (its done steps of all, 100 only once it completed).
 CREATE FUNCTION provisioning._step_is_done(status text) RETURNS boolean
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_step_is_done';
-CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text) RETURNS text
+CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text, operation text) RETURNS text
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_tenant_status_of_run';
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';

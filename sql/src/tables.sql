@@ -36,8 +36,11 @@ CREATE TABLE provisioning.tenants (
     settings            jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
     created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- added by 1.1
+    -- SUSPENDED and OFFBOARDED came with 1.3's lifecycle operations
     provisioning_status text NOT NULL DEFAULT 'NOT_PROVISIONED'
-                        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL', 'FAILED')),
+                        CONSTRAINT tenants_provisioning_status_check
+                        CHECK (provisioning_status IN ('NOT_PROVISIONED', 'PROVISIONING', 'PROVISIONED', 'PARTIAL',
+                                                       'FAILED', 'SUSPENDED', 'OFFBOARDED')),
     provisioned_at      timestamptz,
     provisioning_error  text,
     -- added by 1.3
@@ -108,10 +111,17 @@ CREATE INDEX tenant_onboarding_finished_idx ON provisioning.tenant_onboarding (f
 
 -- What a run does (its provisioning_type): each engine kind has a step catalog per operation.
 -- Its rows are the extension's (catalog.sql); position is the order they are listed in.
+-- provisions: a provisioning operation, which provision_start (options or settings) may
+-- name; the others are the lifecycle operations, each queued by a function of its own
+-- (lifecycle.sql). admin_only: only provisioning_admin may queue (or retry) one.
+-- allowed_from: the tenant statuses a run of it may be queued from (_check_operation).
 CREATE TABLE provisioning.operations (
-    operation   text PRIMARY KEY,
-    position    integer NOT NULL UNIQUE,
-    description text NOT NULL
+    operation    text PRIMARY KEY,
+    position     integer NOT NULL UNIQUE,
+    description  text NOT NULL,
+    provisions   boolean NOT NULL,
+    admin_only   boolean NOT NULL,
+    allowed_from text[] NOT NULL
 );
 -- a run is of one of them (its settings are checked first, with a friendlier error: _check_settings)
 ALTER TABLE provisioning.tenant_onboarding
@@ -190,6 +200,23 @@ CREATE TABLE provisioning.audit (
 CREATE INDEX audit_tenant_at_idx ON provisioning.audit (tenant_id, at DESC);
 CREATE INDEX audit_run_idx ON provisioning.audit (run_id);
 
+-- What an offboarding exported (spec section 12): every document the engine held for the
+-- tenant's company, one row per document, by the run that exported it. Written by whichever
+-- process executes the export step (export_rows in step_context.c: a page per transaction,
+-- a row written again is left as it is), not by the run's writer: it is no part of the run's
+-- row. Kept until an admin deletes them: no foreign key to the run, so pruning the run's
+-- history keeps its exports; a tenant's deletion takes them.
+CREATE TABLE provisioning.tenant_exports (
+    tenant_id   uuid NOT NULL REFERENCES provisioning.tenants (id) ON DELETE CASCADE,
+    run_id      uuid NOT NULL,
+    kind        text NOT NULL,
+    key         text NOT NULL,
+    document    jsonb NOT NULL,
+    exported_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (run_id, kind, key)
+);
+CREATE INDEX tenant_exports_tenant_idx ON provisioning.tenant_exports (tenant_id, exported_at);
+
 -- Engines found unreachable (spec section 11): since the first request that could not reach
 -- the engine until the first answer again. Written by the launcher, which keeps the outages
 -- of shared memory here (engine_outage.c): an outage open at a restart is probed again, and
@@ -229,3 +256,4 @@ SELECT pg_catalog.pg_extension_config_dump('provisioning.unsettled_creates', '')
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.audit_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('provisioning.engine_outages', '');
+SELECT pg_catalog.pg_extension_config_dump('provisioning.tenant_exports', '');

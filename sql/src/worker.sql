@@ -53,6 +53,7 @@ $$
 DECLARE
     r       provisioning.tenant_onboarding;
     resumed boolean;
+    running text;
 BEGIN
     SELECT status = 'IN_PROGRESS' INTO resumed FROM provisioning.tenant_onboarding WHERE id = p_run_id;
     UPDATE provisioning.tenant_onboarding
@@ -63,8 +64,11 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    UPDATE provisioning.tenants SET provisioning_status = 'PROVISIONING'
-     WHERE id = r.tenant_id AND provisioning_status <> 'PROVISIONING';
+    -- PROVISIONING for a provisioning run; a lifecycle run leaves the tenant's status as it was
+    running := provisioning._tenant_status_of_run('IN_PROGRESS', coalesce(r.prior_tenant_status, 'NOT_PROVISIONED'),
+                                                  r.provisioning_type);
+    UPDATE provisioning.tenants SET provisioning_status = running
+     WHERE id = r.tenant_id AND provisioning_status <> running;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message)
     VALUES (r.tenant_id, r.id, r.correlation_id, 'IN_PROGRESS',
             CASE WHEN resumed THEN 'run resumed' ELSE 'run started' END);
@@ -98,6 +102,7 @@ DECLARE
     fail   jsonb;
     stops  boolean := false;
     cancel boolean;
+    provisions boolean;
 BEGIN
     SELECT * INTO STRICT r FROM provisioning.tenant_onboarding WHERE id = p_run_id FOR UPDATE;
     cancel := r.cancel_requested_at IS NOT NULL;
@@ -146,10 +151,16 @@ BEGIN
            status = p_run_status, finished_at = now_, error_step = fail->>'step',
            error_kind = CASE WHEN p_run_status IN ('FAILED', 'NOT_PROVISIONED') THEN p_error_kind END
      WHERE id = p_run_id;
+    -- a lifecycle run changes the tenant's status only (the state machine's), never when or how
+    -- it was provisioned
+    SELECT o.provisions INTO provisions FROM provisioning.operations o WHERE o.operation = r.provisioning_type;
     UPDATE provisioning.tenants
-       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status),
-           provisioned_at = CASE WHEN p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_ ELSE provisioned_at END,
-           provisioning_error = CASE WHEN fail IS NULL THEN NULL
+       SET provisioning_status = provisioning._tenant_status_of_run(p_run_status, r.prior_tenant_status,
+                                                                    r.provisioning_type),
+           provisioned_at = CASE WHEN provisions AND p_run_status IN ('COMPLETED', 'PARTIAL') THEN now_
+                                 ELSE provisioned_at END,
+           provisioning_error = CASE WHEN NOT provisions THEN provisioning_error
+                                     WHEN fail IS NULL THEN NULL
                                      ELSE format('%s: %s', fail->>'step', fail->>'message') END
      WHERE id = r.tenant_id;
     INSERT INTO provisioning.run_log (tenant_id, run_id, correlation_id, status, message, duration_ms)

@@ -21,8 +21,24 @@ SELECT (SELECT array_agg(v ORDER BY v) FROM jsonb_array_elements_text(provisioni
 -- back), progress at its edges.
 SELECT s AS step_status, provisioning._step_is_done(s) AS done
   FROM jsonb_array_elements_text(provisioning._vocabulary()->'step') s;
-SELECT r AS run_status, provisioning._tenant_status_of_run(r, 'FAILED') AS tenant_status
+SELECT r AS run_status, provisioning._tenant_status_of_run(r, 'FAILED', 'FULL_POS') AS tenant_status
   FROM jsonb_array_elements_text(provisioning._vocabulary()->'run') r;
+-- a lifecycle run leaves the tenant's status as it was, unless it completed: SUSPEND leaves
+-- SUSPENDED, RESUME PROVISIONED, OFFBOARD OFFBOARDED, VERIFY never changes it
+SELECT r AS run_status,
+       provisioning._tenant_status_of_run(r, 'PARTIAL', 'VERIFY') AS verify_partial,
+       provisioning._tenant_status_of_run(r, 'PROVISIONED', 'SUSPEND') AS suspend_provisioned,
+       provisioning._tenant_status_of_run(r, 'SUSPENDED', 'RESUME') AS resume_suspended,
+       provisioning._tenant_status_of_run(r, 'SUSPENDED', 'OFFBOARD') AS offboard_suspended
+  FROM jsonb_array_elements_text(provisioning._vocabulary()->'run') r;
+-- the lifecycle operations the state machine knows by name are the operations that do not
+-- provision, and the statuses each starts from are tenant statuses
+SELECT (SELECT array_agg(v ORDER BY v) FROM jsonb_array_elements_text(provisioning._vocabulary()->'operation') v)
+     = (SELECT array_agg(operation ORDER BY operation) FROM provisioning.operations WHERE NOT provisions)
+       AS lifecycle_operations_match;
+SELECT operation, provisions, admin_only, allowed_from,
+       (SELECT count(*) FROM unnest(allowed_from) s WHERE NOT provisioning._vocabulary()->'tenant' ? s) AS unknown_statuses
+  FROM provisioning.operations ORDER BY position;
 SELECT provisioning._progress(0, 10, 'IN_PROGRESS') AS none, provisioning._progress(10, 10, 'PARTIAL') AS all_but_completed,
        provisioning._progress(10, 10, 'COMPLETED') AS completed, provisioning._progress(3, 0, 'FAILED') AS no_steps;
 -- and the catalog is what the drivers declare, per engine kind and operation
@@ -38,8 +54,10 @@ SELECT engine_kind, operation,
                                                  description, depends_on FROM provisioning.step_catalog) d)) x
  GROUP BY 1, 2;
 
--- Every production kind has a catalog of every operation: FULL_POS's ten steps, BASIC the
--- same but its point-of-sale ones (a test cluster's test-only kind: 01_happy_path.sql)
+-- Every production kind has a catalog of each provisioning operation: FULL_POS's ten steps,
+-- BASIC the same but its point-of-sale ones; the lifecycle operations have the steps the
+-- kind's driver declares (none yet: refused for its tenants, 0A000). A test cluster's
+-- test-only kind: 01_happy_path.sql
 SELECT k.kind, o.operation, count(c.step) AS steps,
        count(*) FILTER (WHERE c.condition = 'pos') AS pos_steps,
        string_agg(c.step, ' ' ORDER BY c.position) FILTER (WHERE c.position >= 7) AS last_steps

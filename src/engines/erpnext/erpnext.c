@@ -32,10 +32,11 @@
  *    mode of payment's account row: ERPNext adds that row itself when it saves a
  *    company, so it is always looked up.
  *
- * This file is the driver (begin, the health probe, the step catalog) and step 0; the
+ * This file is the driver (begin, the health probe, the step catalogs) and step 0; the
  * other steps are in erpnext_company.c (fiscal year, company, chart of accounts),
- * erpnext_master_data.c (warehouses, settings, items, customer) and erpnext_pos.c (POS
- * profile, POS opening entry), sharing erpnext.h.
+ * erpnext_master_data.c (warehouses, settings, items, customer), erpnext_pos.c (POS
+ * profile, POS opening entry) and erpnext_lifecycle.c (suspending and resuming), sharing
+ * erpnext.h.
  */
 #include "postgres.h"
 
@@ -187,10 +188,30 @@ static const StepImpl erpnext_steps[] = {
 	{NULL}
 };
 
+/* Suspending: the session first, since ERPNext refuses to disable a profile with one open */
+static const StepImpl erpnext_suspend_steps[] = {
+	{"suspend_1_close_session", erpnext_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS opening entry closed by a submitted POS closing entry"},
+	{"suspend_2_disable_pos", erpnext_step_disable_pos, true, "always", STEP_DEPS("suspend_1_close_session"),
+	"the POS profile disabled"},
+	{NULL}
+};
+
+/* Resuming: a disabled profile opens no session */
+static const StepImpl erpnext_resume_steps[] = {
+	{"resume_1_enable_pos", erpnext_step_enable_pos, true, "always", NO_STEP_DEPS,
+	"the POS profile enabled"},
+	{"resume_2_open_session", erpnext_step_reopen_session, true, "always", STEP_DEPS("resume_1_enable_pos"),
+	"a new open, submitted POS opening entry on the profile"},
+	{NULL}
+};
+
 /* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
 static const StepCatalog erpnext_catalogs[] = {
 	{"FULL_POS", erpnext_steps},
 	{"BASIC", erpnext_steps, "pos"},
+	{"SUSPEND", erpnext_suspend_steps},
+	{"RESUME", erpnext_resume_steps},
 	{NULL}
 };
 

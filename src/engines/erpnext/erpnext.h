@@ -50,5 +50,8 @@ extern ErpnextStep erpnext_step_fiscal_year, erpnext_step_company, erpnext_step_
 extern ErpnextStep erpnext_step_warehouses, erpnext_step_settings, erpnext_step_items, erpnext_step_customer;
 /* the point of sale (erpnext_pos.c) */
 extern ErpnextStep erpnext_step_pos_profile, erpnext_step_pos_session;
+/* suspending and resuming (erpnext_lifecycle.c) */
+extern ErpnextStep erpnext_step_close_session, erpnext_step_disable_pos, erpnext_step_enable_pos,
+			erpnext_step_reopen_session;
 
 #endif							/* PROVISIONING_ERPNEXT_H */

@@ -213,7 +213,7 @@ frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *nam
 }
 
 /* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
-static FrappeStatus
+FrappeStatus
 frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
 {
 	JsonbContainer *root;

@@ -54,6 +54,8 @@ extern FrappeStatus frappe_call(StepContext *ctx, StepResult *r, const char *met
 extern char *frappe_resource_path(const char *doctype, const char *name);
 extern FrappeStatus frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
 							   JsonbContainer **doc);
+extern FrappeStatus frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
+								JsonbContainer **row);
 extern FrappeStatus frappe_count(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 								 long *count);
 extern FrappeStatus frappe_write(StepContext *ctx, StepResult *r, const char *method, const char *path,
