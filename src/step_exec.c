@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -42,9 +43,9 @@ outage_left(TimestampTz *deadline)
 /*
  * May this attempt go to its engine? While the engine is known to be unreachable, a new
  * run's first step is turned away at once (false, result set: a provisioning run ends
- * NOT_PROVISIONED, and is queued again when the engine answers); any other attempt waits for the engine
- * (engine_outage_wait), up to provisioning.engine_outage_wait from the first outage this
- * step met, and is sent when the engine answers again or when its probe is due.
+ * NOT_PROVISIONED, and is queued again when the engine answers); any other attempt waits
+ * for the engine (engine_outage_wait), up to provisioning.engine_outage_wait from the first
+ * outage this step met, and is sent when the engine answers again or when its probe is due.
  */
 static bool
 engine_reachable(const char *engine, bool first_step, bool tried, TimestampTz *outage_deadline,
@@ -86,6 +87,9 @@ call_step(RunContext *ctx, StepFunction function, StepResult *result)
 		MemoryContextSwitchTo(cxt);
 		error = CopyErrorData();
 		FlushErrorState();
+		/* an error inside a step's own short transaction (export_rows...) must not leave it open */
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(cxt);
 		/* pg_cancel_backend stops the attempt, not the run */
 		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			step_fail(result, FAIL_TRANSIENT, "the step was cancelled");
