@@ -272,28 +272,21 @@ engine_outage_restore(const char *engine, TimestampTz since)
 	LWLockRelease(outage_shared->lock);
 }
 
-/* The launcher wrote the outage's row: runs it turns away will be queued again. */
+/*
+ * The launcher committed what it saw of an outage (as engine_outages gave it): the row of
+ * the open one is written (the runs it turns away will be queued again), the runs of the
+ * ended one are queued again.
+ */
 void
-engine_outage_recorded(const char *engine, TimestampTz since)
+engine_outage_settled(const EngineOutage *seen)
 {
 	OutageEntry *e;
 
 	LWLockAcquire(outage_shared->lock, LW_EXCLUSIVE);
-	e = entry_of(engine, false);
-	if (e != NULL && e->state.since == since)
+	e = entry_of(seen->engine, false);
+	if (e != NULL && seen->since != 0 && e->state.since == seen->since)
 		e->state.recorded = true;
-	LWLockRelease(outage_shared->lock);
-}
-
-/* The launcher queued again the runs of the ended outage that began at since. */
-void
-engine_outage_forget(const char *engine, TimestampTz since)
-{
-	OutageEntry *e;
-
-	LWLockAcquire(outage_shared->lock, LW_EXCLUSIVE);
-	e = entry_of(engine, false);
-	if (e != NULL && e->state.ended == since)
+	if (e != NULL && seen->ended != 0 && e->state.ended == seen->ended)
 	{
 		e->state.ended = 0;
 		if (e->state.since == 0)

@@ -36,8 +36,7 @@ extern bool engine_outage_wait(const char *engine, TimestampTz deadline);
 /* the launcher's */
 extern int	engine_outages(EngineOutage *out, int max);
 extern void engine_outage_restore(const char *engine, TimestampTz since);
-extern void engine_outage_recorded(const char *engine, TimestampTz since);
-extern void engine_outage_forget(const char *engine, TimestampTz since);
+extern void engine_outage_settled(const EngineOutage *seen);
 
 extern Size engine_outage_shmem_size(void);
 extern void engine_outage_shmem_init(void);

@@ -258,10 +258,7 @@ tend_outages(void)
 		wake_for_runs(queued);
 	for (int i = 0; i < n; i++)
 	{
-		if (outages[i].since != 0 && !outages[i].recorded)
-			engine_outage_recorded(outages[i].engine, outages[i].since);
-		if (outages[i].ended != 0)
-			engine_outage_forget(outages[i].engine, outages[i].ended);
+		engine_outage_settled(&outages[i]);
 		if (outages[i].since == 0)
 			continue;
 		/* the probe's answer (engine_outage_note) sets this latch when the engine is back */
