@@ -21,7 +21,7 @@ SELECT is(provisioning.provision_status(:'tenant') - 'tenant_id' - 'tenant_statu
           '{"run_id": null, "correlation_id": null, "provisioning_type": null, "engine_kind": "erpnext",
             "workspace_url": null, "status": "NOT_PROVISIONED", "progress": 0, "steps_completed": 0,
             "steps_total": 0, "current_step": null, "error_step": null, "errors": [], "steps": [],
-            "started_at": null, "finished_at": null, "stalled": false}'::jsonb,
+            "started_at": null, "finished_at": null, "stalled": false, "waiting": null}'::jsonb,
           'never provisioned: the engine''s kind, no workspace_url');
 SELECT is(provisioning.provision_start(:'tenant') ->> 'workspace_url', NULL, 'a queued run has no workspace_url');
 SELECT is(provisioning.provision_start(:'basic') ->> 'engine_kind', 'erpnext', 'provision_start''s document names the engine''s kind');
