@@ -131,7 +131,7 @@ ol { list-style: none; margin: 0; padding: 0; }
 [part=connection] { color: var(--ps-warn); font-size: 12px; }
 [part=tenant-status] { margin: 4px 0 0; color: var(--ps-muted); }
 [part=tenant-status][data-tenant-status=SUSPENDED] { color: var(--ps-warn); }
-[part=tenant-status][data-tenant-status=SUSPENDED]::before { content: "\\23F8\\00a0" / ""; }
+[part=tenant-status][data-tenant-status=SUSPENDED]::before { content: "\\2016\\00a0" / ""; }
 [part=tenant-status][data-tenant-status=OFFBOARDED]::before { content: "\\2298\\00a0" / ""; }
 [part=waiting] { margin: 6px 0 0; color: var(--ps-muted); }
 [part=stalled] { margin: 6px 0 0; color: var(--ps-warn); font-weight: 600; }
