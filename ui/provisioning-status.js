@@ -9,6 +9,9 @@
 // while the run is not final, and with `events` refreshes on each Server-Sent Event, polling
 // then only while the event stream is down. Its buttons call /rpc/provision_retry (or
 // /rpc/provision_start) after a run, /rpc/provision_cancel while one is queued or running.
+// A run is provisioning (FULL_POS, BASIC) or a lifecycle operation (VERIFY, SUSPEND, RESUME,
+// OFFBOARD); the texts follow the run's provisioning_type, and the tenant's status is shown
+// beside the run's (SUSPENDED and OFFBOARDED among them).
 
 const FINAL = new Set(['COMPLETED', 'PARTIAL', 'FAILED', 'NOT_PROVISIONED', 'CANCELLED']);
 // A cancelled run is retried like a failed one: provision_retry goes on from its first step not done.
@@ -19,18 +22,78 @@ const MIN_INTERVAL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
 const REQUEST_TIMEOUT_MS = 15000;
 
+// What a run does, in words: its heading, its status while it runs, what its cancel button
+// says. Provisioning (FULL_POS, BASIC) is the default.
+const OPERATIONS = {
+  PROVISION: { title: 'Workspace provisioning', running: 'Provisioning', noun: 'provisioning' },
+  VERIFY: { title: 'Workspace verification', running: 'Verifying', noun: 'verification' },
+  SUSPEND: { title: 'Workspace suspension', running: 'Suspending', noun: 'suspension' },
+  RESUME: { title: 'Workspace resumption', running: 'Resuming', noun: 'resumption' },
+  OFFBOARD: { title: 'Workspace offboarding', running: 'Offboarding', noun: 'offboarding' },
+};
+const operationOf = (doc) => (OPERATIONS[doc?.provisioning_type] ? doc.provisioning_type : 'PROVISION');
+
 const STATUS_TEXT = {
-  PENDING: 'Queued', IN_PROGRESS: 'Provisioning', COMPLETED: 'Completed', PARTIAL: 'Completed with errors',
+  PENDING: 'Queued', COMPLETED: 'Completed', PARTIAL: 'Completed with errors',
   FAILED: 'Failed', NOT_PROVISIONED: 'Not provisioned', CANCELLED: 'Cancelled',
 };
-const FINAL_MESSAGE = {
-  COMPLETED: 'Your workspace is ready.',
-  PARTIAL: 'Your workspace is ready, but an optional step failed (see the errors).',
-  FAILED: 'Provisioning failed. Fix the cause shown in the errors, then retry.',
-  NOT_PROVISIONED: 'The workspace was not provisioned: the engine could not be reached. Retry once it is back.',
-  CANCELLED: 'Provisioning was cancelled: no step started after the cancel. Retry goes on from the first step not done.',
+// The tenant's status (not the run's): a lifecycle run leaves it as it was until it completes.
+const TENANT_TEXT = {
+  NOT_PROVISIONED: 'not provisioned', PROVISIONING: 'being provisioned', PROVISIONED: 'provisioned',
+  PARTIAL: 'provisioned, an optional step failed', FAILED: 'provisioning failed',
+  SUSPENDED: 'suspended (point of sale closed and disabled)',
+  OFFBOARDED: 'offboarded (documents exported, point of sale and warehouses archived)',
 };
+const CLOSED_TENANT = new Set(['SUSPENDED', 'OFFBOARDED']);   // nothing to enter
+const UNREACHABLE = 'the engine could not be reached. Retry once it is back.';
+const FINAL_MESSAGE = {
+  PROVISION: {
+    COMPLETED: 'Your workspace is ready.',
+    PARTIAL: 'Your workspace is ready, but an optional step failed (see the errors).',
+    FAILED: 'Provisioning failed. Fix the cause shown in the errors, then retry.',
+    NOT_PROVISIONED: 'The workspace was not provisioned: the engine could not be reached. Retry once it is back.',
+    CANCELLED: 'Provisioning was cancelled: no step started after the cancel. Retry goes on from the first step not done.',
+  },
+  VERIFY: {
+    COMPLETED: 'Verified: everything the provisioning made is in the engine as it was recorded.',
+    FAILED: (doc) => `Verification found ${count(doc.errors?.length ?? 0, 'step')} missing or changed in the engine `
+                     + '(each listed above with what is missing). Repair creates what is missing again.',
+    NOT_PROVISIONED: `The verification did not run: ${UNREACHABLE}`,
+    CANCELLED: 'The verification was cancelled; nothing was changed.',
+  },
+  SUSPEND: {
+    COMPLETED: 'The workspace is suspended: its point-of-sale session is closed and the point of sale disabled. Resume it to reopen.',
+    FAILED: 'The suspension failed (see the errors); the workspace keeps its status. Retry once the cause is fixed.',
+    NOT_PROVISIONED: `The workspace was not suspended: ${UNREACHABLE}`,
+    CANCELLED: 'The suspension was cancelled; the workspace keeps its status.',
+  },
+  RESUME: {
+    COMPLETED: 'The workspace is resumed: its point of sale is enabled and a new session is open.',
+    FAILED: 'Resuming failed (see the errors); the workspace keeps its status. Retry once the cause is fixed.',
+    NOT_PROVISIONED: `The workspace was not resumed: ${UNREACHABLE}`,
+    CANCELLED: 'Resuming was cancelled; the workspace keeps its status.',
+  },
+  OFFBOARD: {
+    COMPLETED: 'The workspace is offboarded: its documents are exported and what was its alone is archived. Nothing was deleted.',
+    FAILED: 'Offboarding failed (see the errors); the workspace keeps its status. Retry once the cause is fixed.',
+    NOT_PROVISIONED: `The workspace was not offboarded: ${UNREACHABLE}`,
+    CANCELLED: 'Offboarding was cancelled; the workspace keeps its status.',
+  },
+};
+const FINAL_TONE = { COMPLETED: 'ok', PARTIAL: 'warn', CANCELLED: 'muted' };
 const CANCEL_REQUESTED = 'Cancel requested: the run stops once the step under way has ended.';
+// Why a queued run waits (status document's waiting.reason; spec section 11).
+const WAITING_TEXT = {
+  queue: (since) => `Waiting for a free worker (queued since ${since}).`,
+  engine_limit: (since) => `Waiting for the engine: it is at its limit of requests at once, or asked for a pause (since ${since}).`,
+  engine_offline: (since) => `Waiting for the engine, offline since ${since}; the run goes on once it answers.`,
+};
+
+const count = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const clock = (at) => {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? 'an unknown time' : date.toLocaleTimeString();
+};
 
 const CSS = `
 :host { --ps-fg: #1b1f24; --ps-muted: #57606a; --ps-bg: #fff; --ps-line: #d0d7de; --ps-accent: #0969da;
@@ -66,6 +129,12 @@ ol { list-style: none; margin: 0; padding: 0; }
 [part=message][data-tone=warn] { color: var(--ps-warn); }
 [part=message][data-tone=muted] { color: var(--ps-muted); }
 [part=connection] { color: var(--ps-warn); font-size: 12px; }
+[part=tenant-status] { margin: 4px 0 0; color: var(--ps-muted); }
+[part=tenant-status][data-tenant-status=SUSPENDED] { color: var(--ps-warn); }
+[part=tenant-status][data-tenant-status=SUSPENDED]::before { content: "\\2016\\00a0" / ""; }
+[part=tenant-status][data-tenant-status=OFFBOARDED]::before { content: "\\2298\\00a0" / ""; }
+[part=waiting] { margin: 6px 0 0; color: var(--ps-muted); }
+[part=stalled] { margin: 6px 0 0; color: var(--ps-warn); font-weight: 600; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; margin-top: 12px; }
 button, [part=enter] { font: inherit; border-radius: 6px; padding: 5px 12px; cursor: pointer;
   border: 1px solid var(--ps-line); background: var(--ps-track); color: var(--ps-fg); text-decoration: none; }
@@ -88,9 +157,13 @@ function h(tag, attrs = {}, ...children) {
 function skeleton() {
   const row = (...cells) => h('tr', {}, ...cells.map((c) => h('th', {}, c)));
   return [
-    h('header', {}, h('h2', {}, 'Workspace provisioning'), h('span', { part: 'status', role: 'status' }, 'Loading…')),
-    h('div', { part: 'progress', role: 'progressbar', 'aria-label': 'Provisioning progress', 'aria-valuemin': '0',
+    h('header', {}, h('h2', { part: 'operation' }, OPERATIONS.PROVISION.title),
+      h('span', { part: 'status', role: 'status' }, 'Loading…')),
+    h('p', { part: 'tenant-status', role: 'status', 'aria-live': 'polite', hidden: '' }),
+    h('div', { part: 'progress', role: 'progressbar', 'aria-label': 'Progress', 'aria-valuemin': '0',
                'aria-valuemax': '100', 'aria-valuenow': '0' }, h('div', { part: 'progress-bar' })),
+    h('p', { part: 'waiting', role: 'status', 'aria-live': 'polite', hidden: '' }),
+    h('p', { part: 'stalled', role: 'status', 'aria-live': 'polite', hidden: '' }),
     h('ol', { part: 'steps', 'aria-label': 'Steps' }),
     h('ul', { part: 'errors', 'aria-label': 'Errors' }),
     h('p', { part: 'message', role: 'status', 'aria-live': 'polite' }),
@@ -111,9 +184,9 @@ function styles() {
   return sheet;
 }
 
-// "step_3_chart_of_accounts" -> "Chart of accounts"
+// "step_3_chart_of_accounts" -> "Chart of accounts", "suspend_1_close_session" -> "Close session"
 export function stepLabel(step) {
-  const words = String(step).replace(/^step_\d+_/, '').replaceAll('_', ' ').replace(/\bpos\b/g, 'POS');
+  const words = String(step).replace(/^[a-z]+_\d+_/, '').replaceAll('_', ' ').replace(/\bpos\b/g, 'POS');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -392,9 +465,16 @@ export class ProvisioningStatus extends HTMLElement {
 
   #render(doc) {
     const p = this.#parts;
-    p.status.textContent = `${STATUS_TEXT[doc.status] ?? doc.status} · ${Number(doc.progress) || 0}%`;
+    const operation = operationOf(doc);
+    p.operation.textContent = OPERATIONS[operation].title;
+    p.operation.dataset.operation = doc.provisioning_type ?? '';
+    const running = doc.status === 'IN_PROGRESS' ? OPERATIONS[operation].running : null;
+    p.status.textContent = `${running ?? STATUS_TEXT[doc.status] ?? doc.status} · ${Number(doc.progress) || 0}%`;
     p.status.dataset.status = doc.status;
     p.progress.dataset.status = doc.status;
+    p.progress.setAttribute('aria-label', `${OPERATIONS[operation].title} progress`);
+    this.#renderTenantStatus(doc);
+    this.#renderWaiting(doc);
     const progress = Number(doc.progress) || 0;
     p.progress.setAttribute('aria-valuenow', String(progress));
     p.progress.setAttribute('aria-valuetext', `${progress}% (${doc.steps_completed} of ${doc.steps_total} steps)`
@@ -413,11 +493,37 @@ export class ProvisioningStatus extends HTMLElement {
     this.#renderActions();
   }
 
+  // The tenant's status in words; SUSPENDED and OFFBOARDED stand out.
+  #renderTenantStatus(doc) {
+    const el = this.#parts['tenant-status'];
+    const status = doc.tenant_status;
+    el.hidden = !status;
+    el.dataset.tenantStatus = status ?? '';
+    el.textContent = status ? `Workspace: ${TENANT_TEXT[status] ?? status}.` : '';
+  }
+
+  // Why a queued run waits, and whether the running step stalled: in words, only when so.
+  #renderWaiting(doc) {
+    const { waiting, stalled } = this.#parts;
+    const reason = doc.waiting?.reason;
+    waiting.hidden = !reason;
+    waiting.dataset.reason = reason ?? '';
+    waiting.textContent = reason
+      ? (WAITING_TEXT[reason] ?? ((since) => `Waiting (${reason}) since ${since}.`))(clock(doc.waiting.since)) : '';
+    stalled.hidden = doc.stalled !== true;
+    stalled.textContent = doc.stalled === true
+      ? `Stalled: ${doc.current_step ? stepLabel(doc.current_step) : 'the step under way'} has made no progress for a while `
+        + '(provisioning.stall_after). The engine may be hanging: wait, or cancel the run.'
+      : '';
+  }
+
   #renderMessage(doc) {
     if (isFinal(doc)) {
       this.#notice = '';
       this.#cancelledRun = null;
-      this.#say(FINAL_MESSAGE[doc.status], { COMPLETED: 'ok', PARTIAL: 'warn', CANCELLED: 'muted' }[doc.status] ?? 'bad');
+      const messages = FINAL_MESSAGE[operationOf(doc)];
+      const text = messages[doc.status] ?? FINAL_MESSAGE.PROVISION[doc.status] ?? doc.status;
+      this.#say(typeof text === 'function' ? text(doc) : text, FINAL_TONE[doc.status] ?? 'bad');
     } else if (doc.run_id == null) this.#say('This workspace has not been provisioned yet.', '');
     else this.#say(this.#notice, 'warn');
   }
@@ -428,13 +534,15 @@ export class ProvisioningStatus extends HTMLElement {
       this.#steps = new Map(keys.map((k) => [k, this.#stepItem(k)]));
       this.#parts.steps.replaceChildren(...this.#steps.values());
     }
+    // A verification finds (exists) or misses (failed) what the provisioning recorded.
+    const words = doc.provisioning_type === 'VERIFY' ? { exists: 'found', failed: 'missing or changed' } : {};
     for (const s of doc.steps ?? []) {
       const li = this.#steps.get(s.step);
       li.dataset.status = s.status;
       li.toggleAttribute('aria-current', s.step === doc.current_step);
       if (s.step === doc.current_step) li.setAttribute('aria-current', 'step');
-      li.querySelector('.meta').textContent =
-        [s.status, formatDuration(s.duration_ms), s.attempts > 1 ? `${s.attempts} attempts` : ''].filter(Boolean).join(' · ');
+      li.querySelector('.meta').textContent = [words[s.status] ?? s.status, formatDuration(s.duration_ms),
+                                               s.attempts > 1 ? `${s.attempts} attempts` : ''].filter(Boolean).join(' · ');
       li.title = s.message ?? '';
     }
   }
@@ -455,26 +563,27 @@ export class ProvisioningStatus extends HTMLElement {
   }
 
   // Retry only after a run that can be retried, Cancel only while one is queued or running;
-  // Enter once there is a workspace to enter.
+  // Enter once there is a workspace to enter (not while it is suspended or offboarded).
   #renderActions() {
     const doc = this.#doc;
     const actions = this.#root.querySelector('.actions');
     const retry = this.#parts.retry;
     if (!this.#stopped && doc && RETRYABLE.has(doc.status)) {
-      retry.textContent = doc.run_id == null ? 'Provision' : 'Retry';
+      // after a verification, provision_retry repairs: it creates what was found missing
+      retry.textContent = doc.run_id == null ? 'Provision' : doc.provisioning_type === 'VERIFY' ? 'Repair' : 'Retry';
       retry.disabled = this.#acting;   // a request in flight; a running run shows no button
       if (!retry.isConnected) actions.prepend(retry);
     } else retry.remove();
     const cancel = this.#parts.cancel;
     if (!this.#stopped && doc && CANCELLABLE.has(doc.status)) {
       const requested = this.#cancelledRun != null && this.#cancelledRun === doc.run_id;
-      cancel.textContent = requested ? 'Cancelling…' : 'Cancel provisioning';
+      cancel.textContent = requested ? 'Cancelling…' : `Cancel ${OPERATIONS[operationOf(doc)].noun}`;
       cancel.disabled = this.#cancelling || requested;   // a request in flight, or a cancel the run acts on soon
       if (this.#cancelling) cancel.setAttribute('aria-busy', 'true'); else cancel.removeAttribute('aria-busy');
       if (!cancel.isConnected) actions.prepend(cancel);
     } else cancel.remove();
     const enter = this.#parts.enter;
-    if (doc && ENTERABLE.has(doc.status) && doc.workspace_url) {
+    if (doc && ENTERABLE.has(doc.status) && doc.workspace_url && !CLOSED_TENANT.has(doc.tenant_status)) {
       enter.href = doc.workspace_url;
       if (!enter.isConnected) retry.isConnected ? retry.after(enter) : actions.prepend(enter);
     } else enter.remove();

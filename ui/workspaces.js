@@ -1,6 +1,10 @@
 // The admin page: create a workspace (a tenant row, POST /tenants through PostgREST), list
 // the tenants with their status and their latest run's, cancel a queued or running run, and
 // watch the selected one with <provisioning-status> (which also does the cancelling).
+// Per tenant it offers the lifecycle operations its status allows (verify to members and
+// admins; suspend, resume, offboard to admins, suspend and offboard with a reason), says a
+// refusal in words, and after an offboarding shows how many documents of each kind the
+// export holds.
 import './provisioning-status.js';
 
 const config = new URLSearchParams(location.hash.slice(1));
@@ -12,12 +16,41 @@ const selected = document.getElementById('selected');
 let selectedId = null;
 const ACTIVE = new Set(['PENDING', 'IN_PROGRESS']);
 const cancelRequested = new Set();   // runs whose cancel was accepted while they still ran
+const tenantsById = new Map();       // id -> { name, status, provisioned, run: { id, status, type } }
+
+// The token's role claim decides what the page offers; the database decides what is allowed
+// (a refusal is shown in words). The claims are read, not verified: the gateway does that.
+function claimsOf(jwt) {
+  try {
+    const b64 = jwt.split('.')[1].replaceAll('-', '+').replaceAll('_', '/');
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  } catch {
+    return {};
+  }
+}
+const isAdmin = claimsOf(token).role === 'provisioning_admin';
+
+// The lifecycle operations (README, "Lifecycle operations"): who is offered each, and from
+// which tenant status. None is offered while the tenant has a run queued or running.
+const OPERATIONS = [
+  { key: 'verify', fn: 'provision_verify', label: 'Verify', past: 'verified', admin: false,
+    allows: (t) => ['PROVISIONED', 'PARTIAL'].includes(t.status) },
+  { key: 'suspend', fn: 'provision_suspend', label: 'Suspend', past: 'suspended', admin: true, reason: true,
+    help: 'Its point-of-sale session is closed and its point of sale disabled; Resume reopens it.',
+    allows: (t) => ['PROVISIONED', 'PARTIAL'].includes(t.status) },
+  { key: 'resume', fn: 'provision_resume', label: 'Resume', past: 'resumed', admin: true,
+    allows: (t) => ['SUSPENDED', 'OFFBOARDED'].includes(t.status) },
+  { key: 'offboard', fn: 'provision_offboard', label: 'Offboard', past: 'offboarded', admin: true, reason: true,
+    help: 'Its point of sale is closed, every document of its company exported, and what is its alone archived. Nothing is deleted; Resume reopens it.',
+    allows: (t) => t.status !== 'OFFBOARDED' && t.provisioned },
+];
+const operation = (key) => OPERATIONS.find((o) => o.key === key);
 
 class GatewayError extends Error {
   constructor(status, body) { super(body?.message ?? `HTTP ${status}`); Object.assign(this, { status, body }); }
 }
 
-async function gateway(path, { method = 'GET', body, prefer } = {}) {
+async function gateway(path, { method = 'GET', body, prefer } = {}) {   // the parsed answer; GatewayError on a refusal
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -42,7 +75,7 @@ async function loadEngines() {
 // The latest run of each tenant listed (one request: tenant_id=in.(…), newest first).
 async function latestRuns(ids) {
   if (!ids.length) return new Map();
-  const runs = await gateway(`/tenant_onboarding?select=id,tenant_id,status&tenant_id=in.(${ids.join(',')})&order=created_at.desc`);
+  const runs = await gateway(`/tenant_onboarding?select=id,tenant_id,status,provisioning_type&tenant_id=in.(${ids.join(',')})&order=created_at.desc`);
   const latest = new Map();
   for (const r of runs) if (!latest.has(r.tenant_id)) latest.set(r.tenant_id, r);
   return latest;
@@ -51,7 +84,7 @@ async function latestRuns(ids) {
 async function loadTenants() {
   let tenants, runs;
   try {
-    tenants = await gateway('/tenants?select=id,name,provisioning_status&order=created_at.desc&limit=100');
+    tenants = await gateway('/tenants?select=id,name,provisioning_status,provisioned_at&order=created_at.desc&limit=100');
     runs = await latestRuns(tenants.map((t) => t.id));
   } catch (err) {
     document.getElementById('who').textContent = `Tenants could not be listed: ${err.message}`;
@@ -71,14 +104,29 @@ async function loadTenants() {
     run.className = 'run';
     const action = document.createElement('td');
     action.className = 'action';
+    const buttons = document.createElement('div');
+    buttons.className = 'row-actions';
+    action.append(buttons);
     const cancel = document.createElement('button');
     cancel.type = 'button';
     cancel.className = 'cancel';
     cancel.setAttribute('aria-label', `Cancel the provisioning of ${t.name}`);
-    action.append(cancel);
+    buttons.append(cancel);
+    for (const op of OPERATIONS.filter((o) => isAdmin || !o.admin)) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'op';
+      button.dataset.op = op.key;
+      button.textContent = op.label;
+      button.setAttribute('aria-label', `${op.label} ${t.name}`);
+      button.hidden = true;
+      buttons.append(button);
+    }
     row.append(name, status, run, action);
+    tenantsById.set(t.id, { name: t.name, provisioned: t.provisioned_at != null });
     const latest = runs.get(t.id);
-    showRow(row, { tenant_status: t.provisioning_status, status: latest?.status, run_id: latest?.id });
+    showRow(row, { tenant_status: t.provisioning_status, status: latest?.status, run_id: latest?.id,
+                   provisioning_type: latest?.provisioning_type });
     return row;
   }));
   // The watched tenant: what the component last saw may be newer than the list's read.
@@ -88,19 +136,31 @@ async function loadTenants() {
 
 const rowOf = (tenantId) => [...tenantsBody.rows].find((r) => r.dataset.tenant === tenantId);
 
-// A row's tenant status, its latest run's status (— for none), and Cancel while that run is
-// queued or running ("Cancelling…" once a cancel was accepted and the run finishes its step).
-function showRow(row, { tenant_status: tenantStatus, status, run_id: runId }) {
+// A row's tenant status, its latest run's status (— for none; a lifecycle run's with its
+// operation: "SUSPEND · COMPLETED"), Cancel while that run is queued or running ("Cancelling…"
+// once a cancel was accepted and the run finishes its step), else the operations the tenant's
+// status allows.
+const LIFECYCLE = new Set(['VERIFY', 'SUSPEND', 'RESUME', 'OFFBOARD']);
+function showRow(row, { tenant_status: tenantStatus, status, run_id: runId, provisioning_type: type }) {
   if (!row) return;
+  const tenant = tenantsById.get(row.dataset.tenant);
+  tenant.status = tenantStatus;
+  if (['PROVISIONED', 'PARTIAL'].includes(tenantStatus)) tenant.provisioned = true;
+  tenant.run = runId ? { id: runId, status, type } : null;
+  row.dataset.tenantStatus = tenantStatus;
   row.querySelector('.status').textContent = tenantStatus;
   const run = row.querySelector('.run');
-  run.textContent = runId ? status : '—';
+  run.textContent = runId ? (LIFECYCLE.has(type) ? `${type} · ${status}` : status) : '—';
   run.dataset.status = runId ? status : '';
+  const active = Boolean(runId && ACTIVE.has(status));
   const cancel = row.querySelector('.cancel');
   const requested = cancelRequested.has(runId);
-  cancel.hidden = !(runId && ACTIVE.has(status));
+  cancel.hidden = !active;
   cancel.textContent = requested ? 'Cancelling…' : 'Cancel';
   cancel.disabled = requested;
+  for (const button of row.querySelectorAll('button.op')) {
+    button.hidden = active || !operation(button.dataset.op).allows(tenant);
+  }
 }
 
 function select(tenantId) {
@@ -119,7 +179,10 @@ function select(tenantId) {
     status.setAttribute('events', events.href);
   }
   status.token = token;
-  selected.replaceChildren(status);
+  const exports = document.createElement('section');
+  exports.className = 'exports';
+  exports.hidden = true;
+  selected.replaceChildren(status, exports);
   return status;
 }
 
@@ -134,17 +197,173 @@ async function cancelRun(row, button) {
   showRow(rowOf(doc.tenant_id), doc);
 }
 
-// Keeps the list's row of the watched tenant in step with the component.
+// What the page says about an operation asked for from the list: its outcome, or why the
+// gateway refused it, in words.
+const actionMessage = document.getElementById('action-message');
+function say(text, tone = '') {
+  actionMessage.textContent = text;
+  actionMessage.dataset.tone = tone;
+}
+
+function refusal(op, name, err) {
+  if (!err.status) return `${op.label} ${name}: the gateway could not be reached. Try again.`;
+  const message = err.body?.message ?? err.message;
+  const hint = err.body?.hint ? ` ${err.body.hint}` : '';
+  if (err.body?.code === '0A000' || err.status === 501) {
+    return `${op.label} ${name}: not supported — the workspace's engine cannot be ${op.past} (yet): ${message}.`;
+  }
+  switch (err.status) {
+    case 409: {
+      if (/already queued or in progress/.test(message)) {
+        return `${op.label} ${name} refused (HTTP 409): a run is already queued or in progress for it; wait for it to end.`;
+      }
+      const now = /\bis ([A-Z_]+):/.exec(message)?.[1];
+      return `${op.label} ${name} refused (HTTP 409): it cannot be ${op.past} while it is ${now ?? 'in its present status'}`
+             + ' (the list was out of date; it has been read again).';
+    }
+    case 401: return `${op.label} ${name} refused (HTTP 401): you are not signed in, or your session expired. Sign in again.`;
+    case 403: return `${op.label} ${name} refused (HTTP 403): you are not allowed to do this (${message}).`
+                     + ' Ask an administrator.';
+    case 404: return `${op.label} ${name} refused (HTTP 404): this workspace no longer exists.`;
+    default: return `${op.label} ${name} refused (HTTP ${err.status}): ${message}.${hint}`;
+  }
+}
+
+// Asks for the reason of a suspend or an offboard in a modal dialog; resolves to the reason,
+// or null when the dialog was left (Back, Escape). Focus returns to what opened it.
+const dialog = document.getElementById('reason-dialog');
+const reasonForm = document.getElementById('reason-form');
+function askReason(op, name, opener) {
+  document.getElementById('reason-title').textContent = `${op.label} ${name}`;
+  document.getElementById('reason-help').textContent = `${op.help} The reason is kept in the audit (at most 500 characters).`;
+  document.getElementById('reason-confirm').textContent = op.label;
+  const input = reasonForm.elements.reason;
+  input.value = '';
+  input.removeAttribute('aria-invalid');
+  document.getElementById('err-reason').textContent = '';
+  return new Promise((resolve) => {
+    let answer = null;
+    const submit = (event) => {
+      event.preventDefault();
+      const reason = input.value.trim();
+      if (!reason) {
+        document.getElementById('err-reason').textContent = `Say why the workspace is ${op.past}.`;
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      answer = reason;
+      dialog.close();
+    };
+    const back = () => dialog.close();
+    dialog.addEventListener('close', () => {
+      reasonForm.removeEventListener('submit', submit);
+      document.getElementById('reason-back').removeEventListener('click', back);
+      const row = opener.closest('tr');
+      (opener.isConnected && !opener.hidden ? opener : row)?.focus();
+      resolve(answer);
+    }, { once: true });
+    reasonForm.addEventListener('submit', submit);
+    input.addEventListener('input', () => {
+      document.getElementById('err-reason').textContent = '';
+      input.removeAttribute('aria-invalid');
+    }, { once: true });
+    document.getElementById('reason-back').addEventListener('click', back);
+    dialog.showModal();
+    input.focus();
+  });
+}
+
+// An operation from the list: selects the tenant (its component shows the run), asks for a
+// reason where one is needed, sends the request, and says what came of it.
+async function operate(row, button) {
+  const op = operation(button.dataset.op);
+  const tenantId = row.dataset.tenant;
+  const { name } = tenantsById.get(tenantId);
+  let reason;
+  if (op.reason) {
+    reason = await askReason(op, name, button);
+    if (reason == null) return;
+  }
+  const component = select(tenantId);
+  button.disabled = true;
+  say(`${op.label} ${name}: sending…`);
+  try {
+    const doc = await gateway(`/rpc/${op.fn}`, { method: 'POST',
+                                                 body: reason == null ? { tenant_id: tenantId } : { tenant_id: tenantId, reason } });
+    say(`${op.label} ${name}: queued. Its progress is shown beside the list.`, 'ok');
+    showRow(rowOf(tenantId), doc);
+    component.refresh();
+  } catch (err) {
+    say(refusal(op, name, err), 'bad');
+    if (err.status === 409 || err.status === 404) loadTenants();
+  } finally {
+    button.disabled = false;
+    if (button.hidden && document.activeElement === button) row.focus();
+    else if (!document.activeElement || document.activeElement === document.body) row.focus();
+  }
+}
+
+// After an offboarding: how many documents of each kind its export holds. One request of the
+// kind column alone, counted here (PostgREST's aggregates are off by default).
+async function showExports(doc) {
+  const box = selected.querySelector('section.exports');
+  if (!box || box.dataset.run === doc.run_id) return;
+  box.dataset.run = doc.run_id;
+  let runId = doc.run_id;
+  try {
+    if (doc.provisioning_type !== 'OFFBOARD' || doc.status !== 'COMPLETED') {
+      const [run] = await gateway(`/tenant_onboarding?select=id&tenant_id=eq.${doc.tenant_id}`
+                                  + '&provisioning_type=eq.OFFBOARD&status=eq.COMPLETED&order=created_at.desc&limit=1');
+      if (!run) return;
+      runId = run.id;
+    }
+    const rows = await gateway(`/tenant_exports?select=kind&run_id=eq.${runId}`);
+    const counts = new Map();
+    for (const { kind } of rows) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    const titleId = `exports-title-${runId}`;
+    const title = document.createElement('h3');
+    title.id = titleId;
+    title.textContent = `Export: ${rows.length} document${rows.length === 1 ? '' : 's'}`;
+    const table = document.createElement('table');
+    table.setAttribute('aria-labelledby', titleId);
+    const head = table.createTHead().insertRow();
+    for (const text of ['Kind', 'Documents']) head.append(Object.assign(document.createElement('th'), { scope: 'col', textContent: text }));
+    const body = table.createTBody();
+    for (const [kind, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+      const tr = body.insertRow();
+      tr.dataset.kind = kind;
+      tr.append(Object.assign(document.createElement('th'), { scope: 'row', textContent: kind }));
+      tr.append(Object.assign(document.createElement('td'), { className: 'num', textContent: String(n) }));
+    }
+    const note = document.createElement('p');
+    note.textContent = 'Kept in provisioning.tenant_exports until an administrator deletes them.';
+    box.replaceChildren(title, table, note);
+    box.setAttribute('aria-labelledby', titleId);
+    box.hidden = false;
+  } catch (err) {
+    box.replaceChildren(Object.assign(document.createElement('p'), {
+      className: 'field-error', textContent: `The export could not be read (${err.status ? `HTTP ${err.status}: ` : ''}${err.message}).` }));
+    box.hidden = false;
+  }
+}
+
+// Keeps the list's row of the watched tenant in step with the component; an offboarded
+// tenant's component gets its export's counts beside it.
 document.addEventListener('provisioning-change', (event) => {
-  if (!ACTIVE.has(event.detail.status)) cancelRequested.delete(event.detail.run_id);
-  showRow(rowOf(event.detail.tenant_id), event.detail);
+  const doc = event.detail;
+  if (!ACTIVE.has(doc.status)) cancelRequested.delete(doc.run_id);
+  showRow(rowOf(doc.tenant_id), doc);
+  if (doc.tenant_status === 'OFFBOARDED' && !ACTIVE.has(doc.status) && doc.tenant_id === selectedId) showExports(doc);
 });
 
 tenantsBody.addEventListener('click', (event) => {
   const row = event.target.closest('tr');
   if (!row) return;
   const cancel = event.target.closest('button.cancel');
+  const op = event.target.closest('button.op');
   if (cancel) cancelRun(row, cancel);
+  else if (op) operate(row, op);
   else select(row.dataset.tenant);
 });
 tenantsBody.addEventListener('keydown', (event) => {

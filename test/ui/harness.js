@@ -139,6 +139,12 @@ export async function openAdminPage(page, gw, extra = '') {
   await page.locator('select[name=engine] option').first().waitFor({ state: 'attached', timeout: 10000 });
 }
 
+// The same page with another token (a member reads no engines), once it lists the tenant.
+export async function openPageAs(page, gw, token, tenantId) {
+  await page.goto(`${gw.url}/ui/workspaces.html#token=${token}&interval=250`);
+  await page.locator(`tr[data-tenant="${tenantId}"]`).waitFor({ timeout: 10000 });
+}
+
 // Fills the form and creates a workspace; returns the new tenant's id.
 export async function createOnPage(page, { name, engine, demo = false, chart }) {
   await page.fill('input[name=name]', name);
