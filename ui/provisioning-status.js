@@ -6,8 +6,9 @@
 //                        events="https://host/events?tenant_id=…"></provisioning-status>
 //
 // It reads the status over PostgREST (/rpc/provision_status, /rpc/provision_logs), polls
-// while the run is not final, and with `events` refreshes on each Server-Sent Event, polling
-// then only while the event stream is down. Its buttons call /rpc/provision_retry (or
+// while the run is not final (and slowly after a NOT_PROVISIONED run: the extension queues it
+// again when the engine answers, spec section 11), and with `events` refreshes on each
+// Server-Sent Event, polling then only while the event stream is down. Its buttons call /rpc/provision_retry (or
 // /rpc/provision_start) after a run, /rpc/provision_cancel while one is queued or running.
 // A run is provisioning (FULL_POS, BASIC) or a lifecycle operation (VERIFY, SUSPEND, RESUME,
 // OFFBOARD); the texts follow the run's provisioning_type, and the tenant's status is shown
@@ -21,6 +22,8 @@ const ENTERABLE = new Set(['COMPLETED', 'PARTIAL']);
 const MIN_INTERVAL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
 const REQUEST_TIMEOUT_MS = 15000;
+// After a run its engine turned away, how often to look for the run its recovery queues
+const REQUEUE_WATCH_MS = 5000;
 
 // What a run does, in words: its heading, its status while it runs, what its cancel button
 // says. Provisioning (FULL_POS, BASIC) is the default.
@@ -380,7 +383,8 @@ export class ProvisioningStatus extends HTMLElement {
       this.#parts.connection.textContent = '';
       this.#accept(doc);
       if (this.#logsOpen) this.#loadLogs();
-      if (!isFinal(doc) && !this.#eventsOpen) next = this.#interval;
+      if (!this.#eventsOpen && !isFinal(doc)) next = this.#interval;
+      else if (!this.#eventsOpen && doc.status === 'NOT_PROVISIONED') next = Math.max(this.#interval, REQUEUE_WATCH_MS);
     } catch (err) {
       if (generation !== this.#generation) return;
       next = this.#failed(err);

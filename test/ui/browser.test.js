@@ -719,7 +719,7 @@ test('a non-member sees "no access", an unknown tenant "not found", and polling 
 
 test('polling stops at a final status', TIMEOUT, async () => {
   const engine = await newEngine(db, 'uipolling');
-  await sim('/latency', { ms: 100 });   // the run is still going when the page opens
+  await sim('/latency', { ms: 300 });   // the run is still going when the page opens, and polled twice
   const { rows: [{ id: tenant }] } = await db.query(
     `INSERT INTO provisioning.tenants (name, engine) VALUES ('Polling Retail', $1) RETURNING id`, [engine]);
   const page = await newPage(browser, gw);
