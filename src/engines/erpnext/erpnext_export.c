@@ -48,15 +48,6 @@ static const char *const company_doctypes[] = {
 	"Sales Invoice",
 };
 
-/* A filters list finding one document by the name the provisioning recorded */
-static char *
-name_filter(const char *name)
-{
-	const char *pair[2] = {"name", name};
-
-	return frappe_equal_filters(1, pair);
-}
-
 /*
  * The kinds to export, in kinds (room for 12): the company and what belongs to it, then
  * what the provisioning made that is the site's (the fiscal year, the walk-in customer, the
@@ -73,31 +64,20 @@ export_kinds(StepContext *ctx, StepResult *r, ExportKind *kinds)
 
 	if (company == NULL)
 		return -1;
-	kinds[n++] = (ExportKind) {"Company", name_filter(company)};
+	kinds[n++] = (ExportKind) {"Company", frappe_names_filter(1, &company)};
 	for (int i = 0; i < lengthof(company_doctypes); i++)
 		kinds[n++] = (ExportKind) {company_doctypes[i], frappe_equal_filters(1, pair)};
 	if (fiscal_year != NULL && fiscal_year[0] != '\0')
-		kinds[n++] = (ExportKind) {"Fiscal Year", name_filter(fiscal_year)};
+		kinds[n++] = (ExportKind) {"Fiscal Year", frappe_names_filter(1, &fiscal_year)};
 	if (customer != NULL && customer[0] != '\0')
-		kinds[n++] = (ExportKind) {"Customer", name_filter(customer)};
+		kinds[n++] = (ExportKind) {"Customer", frappe_names_filter(1, &customer)};
 	if (meta_get(ctx, "demo_items") != NULL && meta_get(ctx, "demo_items")[0] != '\0')
 	{
 		const char *codes[8];
 		int			ncodes = erpnext_demo_item_codes(codes);
-		JsonWriter	list,
-					cond;
 
 		Assert(ncodes <= lengthof(codes));
-		jw_open(&list, '[');
-		for (int i = 0; i < ncodes; i++)
-			jw_str(&list, NULL, codes[i]);
-		jw_close(&list, ']');
-		jw_open(&cond, '[');
-		jw_str(&cond, NULL, "name");
-		jw_str(&cond, NULL, "in");
-		jw_raw(&cond, NULL, list.buf.data);
-		jw_close(&cond, ']');
-		kinds[n++] = (ExportKind) {"Item", psprintf("[%s]", cond.buf.data)};
+		kinds[n++] = (ExportKind) {"Item", frappe_names_filter(ncodes, codes)};
 	}
 	return n;
 }

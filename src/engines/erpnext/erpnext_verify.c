@@ -99,17 +99,27 @@ erpnext_verify_engine(StepContext *ctx, StepResult *r)
 	verify_done(ctx, r, &problems, psprintf("engine online; the API key belongs to %s", user));
 }
 
-/* step_1_fiscal_year */
-void
-erpnext_verify_fiscal_year(StepContext *ctx, StepResult *r)
+/*
+ * A recorded document that must be there, not disabled: the metadata's key names it. The
+ * fiscal year and the walk-in customer are read so.
+ */
+static void
+verify_recorded(StepContext *ctx, StepResult *r, const char *key, const char *doctype, const char *what)
 {
-	const char *name = meta_recorded(ctx, r, "fiscal_year", "the fiscal year");
+	const char *name = meta_recorded(ctx, r, key, psprintf("the %s", what));
 	JsonbContainer *doc;
 	StringInfoData problems;
 
 	initStringInfo(&problems);
-	if (name != NULL && read_recorded(ctx, r, "Fiscal Year", name, "fiscal year", &problems, &doc))
-		verify_done(ctx, r, &problems, psprintf("fiscal year %s", name));
+	if (name != NULL && read_recorded(ctx, r, doctype, name, what, &problems, &doc))
+		verify_done(ctx, r, &problems, psprintf("%s %s", what, name));
+}
+
+/* step_1_fiscal_year */
+void
+erpnext_verify_fiscal_year(StepContext *ctx, StepResult *r)
+{
+	verify_recorded(ctx, r, "fiscal_year", "Fiscal Year", "fiscal year");
 }
 
 /* step_2_company: it exists, with the abbreviation its warehouses are named with */
@@ -214,13 +224,7 @@ erpnext_verify_items(StepContext *ctx, StepResult *r)
 void
 erpnext_verify_customer(StepContext *ctx, StepResult *r)
 {
-	const char *name = meta_recorded(ctx, r, "customer", "the customer");
-	JsonbContainer *doc;
-	StringInfoData problems;
-
-	initStringInfo(&problems);
-	if (name != NULL && read_recorded(ctx, r, "Customer", name, "customer", &problems, &doc))
-		verify_done(ctx, r, &problems, psprintf("customer %s", name));
+	verify_recorded(ctx, r, "customer", "Customer", "customer");
 }
 
 /* step_8_pos_profile: enabled, on the warehouse the provisioning gave it */

@@ -474,26 +474,10 @@ FrappeStatus
 frappe_read_names(StepContext *ctx, StepResult *r, const char *doctype, int n, const char *const *names,
 				  const char *fields, JsonbContainer **rows)
 {
-	JsonWriter	list,
-				cond,
-				filters;
 	JsonbContainer *found;
 	FrappeStatus	st;
 
-	jw_open(&list, '[');
-	for (int i = 0; i < n; i++)
-		jw_str(&list, NULL, names[i]);
-	jw_close(&list, ']');
-	jw_open(&cond, '[');
-	jw_str(&cond, NULL, "name");
-	jw_str(&cond, NULL, "in");
-	jw_raw(&cond, NULL, list.buf.data);
-	jw_close(&cond, ']');
-	jw_open(&filters, '[');
-	jw_raw(&filters, NULL, cond.buf.data);
-	jw_close(&filters, ']');
-
-	if ((st = frappe_list(ctx, r, doctype, fields, filters.buf.data, NULL, 0, n, &found)) != FRAPPE_OK)
+	if ((st = frappe_list(ctx, r, doctype, fields, frappe_names_filter(n, names), NULL, 0, n, &found)) != FRAPPE_OK)
 		return st;
 	for (int i = 0; i < n; i++)
 	{
@@ -674,6 +658,25 @@ frappe_ensure_many(StepContext *ctx, StepResult *r, FrappeBatch *b)
 	c.target = target.data;
 	b->made = 0;
 	return create_once(ctx, r, &c, &created);
+}
+
+/* A filters list of one condition: the name is one of the n names */
+char *
+frappe_names_filter(int n, const char *const *names)
+{
+	JsonWriter	list,
+				cond;
+
+	jw_open(&list, '[');
+	for (int i = 0; i < n; i++)
+		jw_str(&list, NULL, names[i]);
+	jw_close(&list, ']');
+	jw_open(&cond, '[');
+	jw_str(&cond, NULL, "name");
+	jw_str(&cond, NULL, "in");
+	jw_raw(&cond, NULL, list.buf.data);
+	jw_close(&cond, ']');
+	return psprintf("[%s]", cond.buf.data);
 }
 
 /* A filters list of [field, "=", value] conditions from field/value pairs. */

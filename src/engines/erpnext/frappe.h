@@ -87,5 +87,6 @@ extern bool frappe_set_fields(StepContext *ctx, StepResult *r, const char *docty
 							  JsonbContainer *doc, int n, const FrappeField *fields, StringInfo changed);
 /* A filters list of [field, "=", value] conditions from n field/value pairs. */
 extern char *frappe_equal_filters(int n, const char *const *pairs);
+extern char *frappe_names_filter(int n, const char *const *names);
 
 #endif							/* PROVISIONING_FRAPPE_H */
