@@ -119,15 +119,27 @@ jb_object(JsonbContainer *container, const char *key)
 	return as_container(member(container, key), false);
 }
 
-/* An object member in memory of its own, which outlives the document it was read from. */
-JsonbContainer *
-jb_object_copy(JsonbContainer *container, const char *key)
+/*
+ * An object member as a jsonb value of its own, in memory of its own, which outlives the
+ * document it was read from: what can be stored as it is (an engine's document exported).
+ */
+Jsonb *
+jb_object_jsonb(JsonbContainer *container, const char *key)
 {
 	JsonbValue *v = member(container, key);
 
 	if (as_container(v, false) == NULL)
 		return NULL;
-	return &JsonbValueToJsonb(v)->root;
+	return JsonbValueToJsonb(v);
+}
+
+/* An object member in memory of its own, which outlives the document it was read from. */
+JsonbContainer *
+jb_object_copy(JsonbContainer *container, const char *key)
+{
+	Jsonb	   *copy = jb_object_jsonb(container, key);
+
+	return copy ? &copy->root : NULL;
 }
 
 JsonbContainer *

@@ -18,6 +18,7 @@ extern Jsonb *jb_parse(const char *text, int len);
 extern JsonbContainer *jb_object(JsonbContainer *container, const char *key);
 extern JsonbContainer *jb_array(JsonbContainer *container, const char *key);
 extern JsonbContainer *jb_object_copy(JsonbContainer *container, const char *key);
+extern Jsonb *jb_object_jsonb(JsonbContainer *container, const char *key);
 extern bool jb_has(JsonbContainer *container, const char *key);
 extern int	jb_array_length(JsonbContainer *array);
 extern JsonbContainer *jb_array_object(JsonbContainer *array, int index);

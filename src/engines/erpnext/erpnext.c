@@ -35,8 +35,9 @@
  * This file is the driver (begin, the health probe, the step catalogs) and step 0; the
  * other steps are in erpnext_company.c (fiscal year, company, chart of accounts),
  * erpnext_master_data.c (warehouses, settings, items, customer), erpnext_pos.c (POS
- * profile, POS opening entry) and erpnext_lifecycle.c (suspending and resuming), sharing
- * erpnext.h.
+ * profile, POS opening entry), erpnext_verify.c (verifying), erpnext_lifecycle.c
+ * (suspending, offboarding, resuming) and erpnext_export.c (the offboarding's export),
+ * sharing erpnext.h.
  */
 #include "postgres.h"
 
@@ -60,24 +61,35 @@ erpnext_known_absent(StepContext *ctx)
 
 /* ---------------------------------------------------------------- steps */
 
-static void
-step_engine_check(StepContext *ctx, StepResult *r)
+/* Who the API key belongs to, as the engine answers; NULL with the result failed. */
+char *
+erpnext_logged_user(StepContext *ctx, StepResult *r)
 {
 	JsonbContainer *root;
-	const char *known = meta_get(ctx, "api_user");
 	char	   *user;
 
 	if (frappe_call(ctx, r, "GET", LOGGED_USER_PATH, NULL, &root) != FRAPPE_OK)
 	{
 		if (r->status != STEP_FAILED)
 			step_fail(r, FAIL_PERMANENT, "the engine has no frappe.auth.get_logged_user method (HTTP 404); is this ERPNext?");
-		return;
+		return NULL;
 	}
 	if (!jb_str(root, "message", &user))
 	{
 		step_malformed(r, "GET " LOGGED_USER_PATH, "message is not the API user's name");
-		return;
+		return NULL;
 	}
+	return user;
+}
+
+static void
+step_engine_check(StepContext *ctx, StepResult *r)
+{
+	const char *known = meta_get(ctx, "api_user");
+	char	   *user = erpnext_logged_user(ctx, r);
+
+	if (user == NULL)
+		return;
 	meta_set(ctx, "api_user", user);
 	step_done(ctx, r, known == NULL || strcmp(known, user) != 0,
 			  "engine online; the API key belongs to %s", user);
@@ -206,12 +218,60 @@ static const StepImpl erpnext_resume_steps[] = {
 	{NULL}
 };
 
+/*
+ * Verifying: each provisioning step's key, reading back what it recorded, writing nothing.
+ * Every check runs (none is critical), and none waits for another: each reads its own.
+ */
+static const StepImpl erpnext_verify_steps[] = {
+	{"step_0_engine_check", erpnext_verify_engine, false, "always", NO_STEP_DEPS,
+	"engine reachable, the API key still the provisioning's user"},
+	{"step_1_fiscal_year", erpnext_verify_fiscal_year, false, "always", NO_STEP_DEPS,
+	"the recorded fiscal year exists, not disabled"},
+	{"step_2_company", erpnext_verify_company, false, "always", NO_STEP_DEPS,
+	"the recorded company exists"},
+	{"step_3_chart_of_accounts", erpnext_verify_chart_of_accounts, false, "always", NO_STEP_DEPS,
+	"the company has accounts"},
+	{"step_4_warehouses", erpnext_verify_warehouses, false, "always", NO_STEP_DEPS,
+	"the recorded warehouses exist, not disabled, of the company"},
+	{"step_5_settings", erpnext_verify_settings, false, "always", NO_STEP_DEPS,
+	"the stock and selling settings the provisioning fills are set"},
+	{"step_6_items", erpnext_verify_items, false, "demo_data", NO_STEP_DEPS,
+	"the demo items exist, not disabled"},
+	{"step_7_customer", erpnext_verify_customer, false, "always", NO_STEP_DEPS,
+	"the recorded customer exists, not disabled"},
+	{"step_8_pos_profile", erpnext_verify_pos_profile, false, "pos", NO_STEP_DEPS,
+	"the recorded POS profile exists, not disabled, on its warehouse"},
+	{"step_9_pos_session", erpnext_verify_pos_session, false, "pos", NO_STEP_DEPS,
+	"the recorded POS opening entry is open"},
+	{NULL}
+};
+
+/*
+ * Offboarding: the point of sale closed as a suspend closes it (the same steps), then every
+ * document of the company exported, then what is the tenant's alone disabled: the export
+ * reads the warehouses and profile as they were in service.
+ */
+static const StepImpl erpnext_offboard_steps[] = {
+	{"offboard_1_close_session", erpnext_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS opening entry closed by a submitted POS closing entry"},
+	{"offboard_2_disable_pos", erpnext_step_disable_pos, true, "always", STEP_DEPS("offboard_1_close_session"),
+	"the POS profile disabled"},
+	/* the closing entry's merge made the consolidated sales invoices */
+	{"offboard_3_export", erpnext_step_export, true, "always", STEP_DEPS("offboard_2_disable_pos"),
+	"every document of the company exported into tenant_exports, counted against the engine"},
+	{"offboard_4_archive", erpnext_step_archive, true, "always", STEP_DEPS("offboard_3_export"),
+	"the company's warehouses and the POS profile disabled; nothing deleted"},
+	{NULL}
+};
+
 /* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
 static const StepCatalog erpnext_catalogs[] = {
 	{"FULL_POS", erpnext_steps},
 	{"BASIC", erpnext_steps, "pos"},
+	{"VERIFY", erpnext_verify_steps},
 	{"SUSPEND", erpnext_suspend_steps},
 	{"RESUME", erpnext_resume_steps},
+	{"OFFBOARD", erpnext_offboard_steps},
 	{NULL}
 };
 

@@ -39,19 +39,27 @@ warehouse_name(const char *base, const char *abbr)
 /* A step's function, as the catalog in erpnext.c lists it (driver.h's StepFunction) */
 typedef void ErpnextStep (StepContext *ctx, StepResult *r);
 
-/* the session's "known absent" fact (erpnext.c) */
+/* the session's "known absent" fact; who the API key belongs to (erpnext.c) */
 extern bool erpnext_known_absent(StepContext *ctx);
+extern char *erpnext_logged_user(StepContext *ctx, StepResult *r);
 /* the company and its accounting (erpnext_company.c) */
 extern void erpnext_now_texts(char *date, size_t datelen, char *datetime, size_t dtlen, int *year);
 extern void erpnext_remember_company(StepContext *ctx, JsonbContainer *company);
 extern const char *erpnext_company_abbr(StepContext *ctx, StepResult *r);
 extern ErpnextStep erpnext_step_fiscal_year, erpnext_step_company, erpnext_step_chart_of_accounts;
 /* warehouses, settings, items, the customer (erpnext_master_data.c) */
-extern ErpnextStep erpnext_step_warehouses, erpnext_step_settings, erpnext_step_items, erpnext_step_customer;
+extern int	erpnext_demo_item_codes(const char **codes);
+extern ErpnextStep erpnext_step_warehouses, erpnext_step_settings, erpnext_step_items, erpnext_step_customer,
+			erpnext_verify_settings;
 /* the point of sale (erpnext_pos.c) */
+extern char *erpnext_profile_warehouse(StepContext *ctx, const char *abbr);
 extern ErpnextStep erpnext_step_pos_profile, erpnext_step_pos_session;
-/* suspending and resuming (erpnext_lifecycle.c) */
-extern ErpnextStep erpnext_step_close_session, erpnext_step_disable_pos, erpnext_step_enable_pos,
-			erpnext_step_reopen_session;
+/* verifying what the provisioning recorded (erpnext_verify.c; the settings' in erpnext_master_data.c) */
+extern ErpnextStep erpnext_verify_engine, erpnext_verify_fiscal_year, erpnext_verify_company,
+			erpnext_verify_chart_of_accounts, erpnext_verify_warehouses, erpnext_verify_items,
+			erpnext_verify_customer, erpnext_verify_pos_profile, erpnext_verify_pos_session;
+/* suspending, offboarding and resuming (erpnext_lifecycle.c; the export in erpnext_export.c) */
+extern ErpnextStep erpnext_step_close_session, erpnext_step_disable_pos, erpnext_step_export,
+			erpnext_step_archive, erpnext_step_enable_pos, erpnext_step_reopen_session;
 
 #endif							/* PROVISIONING_ERPNEXT_H */

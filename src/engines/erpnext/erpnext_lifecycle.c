@@ -2,8 +2,10 @@
  * erpnext_lifecycle.c
  *     The ERPNext driver's lifecycle steps (reference/lifecycle-api.md, A1-A3): suspending
  *     closes the open POS Opening Entry with a POS Closing Entry, then disables the POS
- *     Profile (which ERPNext refuses while an entry is open); resuming enables the profile
- *     and opens a new entry on it (erpnext_pos.c's session step).
+ *     Profile (which ERPNext refuses while an entry is open); offboarding does the same, then
+ *     exports (erpnext_export.c) and archives: the company's warehouses disabled; resuming
+ *     enables what either disabled and opens a new entry on the profile (erpnext_pos.c's
+ *     session step).
  *
  * They act on what the provisioning recorded (the run's metadata: pos_profile), and read
  * before they write: a closing entry is looked up by its opening entry before one is made,
@@ -191,38 +193,55 @@ closing_body(StepContext *ctx, StepResult *r, JsonbContainer *opening, const cha
 }
 
 /*
+ * How many times a queued closing entry is read again, with the step's backoff between
+ * reads, before the attempt fails (transient: the step's retries read on): the engine's
+ * background merge of a busy session's invoices takes a while.
+ */
+#define QUEUED_POLLS 8
+
+/*
  * The closing entry's state: submitted (its invoices merged, the opening entry Closed) is
  * done; queued, the engine merges 10 invoices or more in the background and the step waits
- * (a transient failure, retried); a failed merge, or a draft some else left, needs a person.
+ * for it (read again, then a transient failure, retried); a failed merge, or a draft some
+ * else left, needs a person.
  */
 static bool
 closing_settled(StepContext *ctx, StepResult *r, const char *closing, const char *opening)
 {
-	JsonbContainer *doc;
-	char	   *status;
-	long		docstatus;
-
-	if (frappe_get(ctx, r, "POS Closing Entry", closing, &doc) != FRAPPE_OK)
+	for (int poll = 0;; poll++)
 	{
-		if (r->status != STEP_FAILED)
-			step_fail(r, FAIL_TRANSIENT, "POS closing entry %s cannot be read back", closing);
+		JsonbContainer *doc;
+		char	   *status;
+		long		docstatus;
+
+		if (poll > 0)
+			backoff_sleep(poll, -1);
+		if (frappe_get(ctx, r, "POS Closing Entry", closing, &doc) != FRAPPE_OK)
+		{
+			if (r->status != STEP_FAILED)
+				step_fail(r, FAIL_TRANSIENT, "POS closing entry %s cannot be read back", closing);
+			return false;
+		}
+		if (!jb_int(doc, "docstatus", &docstatus) || !jb_str(doc, "status", &status))
+			return step_malformed(r, "GET POS Closing Entry", "it has no docstatus or status");
+		if (docstatus == 0)
+			step_fail(r, FAIL_PERMANENT,
+					  "POS opening entry %s has a draft closing entry, %s, that this run did not make: submit or delete it",
+					  opening, closing);
+		else if (strcmp(status, "Queued") == 0)
+		{
+			if (poll < QUEUED_POLLS)
+				continue;
+			step_fail(r, FAIL_TRANSIENT, "POS closing entry %s is queued: the engine merges its invoices in the background",
+					  closing);
+		}
+		else if (strcmp(status, "Failed") == 0)
+			step_fail(r, FAIL_PERMANENT, "POS closing entry %s failed to merge its invoices: %s", closing,
+					  jb_text(doc, "error_message") ? jb_text(doc, "error_message") : "no reason given");
+		else
+			return true;
 		return false;
 	}
-	if (!jb_int(doc, "docstatus", &docstatus) || !jb_str(doc, "status", &status))
-		return step_malformed(r, "GET POS Closing Entry", "it has no docstatus or status");
-	if (docstatus == 0)
-		step_fail(r, FAIL_PERMANENT,
-				  "POS opening entry %s has a draft closing entry, %s, that this run did not make: submit or delete it",
-				  opening, closing);
-	else if (strcmp(status, "Queued") == 0)
-		step_fail(r, FAIL_TRANSIENT, "POS closing entry %s is queued: the engine merges its invoices in the background",
-				  closing);
-	else if (strcmp(status, "Failed") == 0)
-		step_fail(r, FAIL_PERMANENT, "POS closing entry %s failed to merge its invoices: %s", closing,
-				  jb_text(doc, "error_message") ? jb_text(doc, "error_message") : "no reason given");
-	else
-		return true;
-	return false;
 }
 
 /* suspend_1_close_session: the profile's open POS Opening Entry, closed */
@@ -244,7 +263,7 @@ erpnext_step_close_session(StepContext *ctx, StepResult *r)
 
 	if (profile == NULL)
 		return;
-	if (frappe_find(ctx, r, "POS Opening Entry", frappe_equal_filters(3, open_pairs), &row) != FRAPPE_OK)
+	if (frappe_find(ctx, r, "POS Opening Entry", NULL, frappe_equal_filters(3, open_pairs), &row) != FRAPPE_OK)
 		return;
 	if (row == NULL)
 	{
@@ -285,52 +304,159 @@ erpnext_step_close_session(StepContext *ctx, StepResult *r)
 
 /*
  * The recorded POS profile disabled (or enabled): read, and written only when it is not so
- * already. Setting a flag twice is harmless, so a lost answer needs no settle: the next
- * attempt reads it again. ERPNext refuses to disable a profile with an open session.
+ * already (frappe_set_fields); what was written is appended to changed. ERPNext refuses to
+ * disable a profile with an open session.
  */
-static void
-set_profile_disabled(StepContext *ctx, StepResult *r, bool disabled)
+static bool
+profile_disabled(StepContext *ctx, StepResult *r, const char *profile, bool disabled, StringInfo changed)
 {
-	const char *profile = recorded_profile(ctx, r);
-	const char *state = disabled ? "disabled" : "enabled";
+	FrappeField flag = {"disabled", disabled ? "1" : "0", true};
 	JsonbContainer *doc;
-	JsonWriter	body;
-	long		flag = 0;
-	FrappeStatus st;
+	FrappeStatus st = frappe_get(ctx, r, "POS Profile", profile, &doc);
 
-	if (profile == NULL)
-		return;
-	st = frappe_get(ctx, r, "POS Profile", profile, &doc);
 	if (st == FRAPPE_NOT_FOUND)
 		step_fail(r, FAIL_PERMANENT, "POS profile %s does not exist in the engine", profile);
 	if (st != FRAPPE_OK)
-		return;
-	(void) jb_int(doc, "disabled", &flag);
-	if ((flag != 0) == disabled)
-	{
-		step_done(ctx, r, false, "POS profile %s is %s", profile, state);
-		return;
-	}
-	jw_open(&body, '{');
-	jw_int(&body, "disabled", disabled ? 1 : 0);
-	jw_close(&body, '}');
-	if (frappe_write(ctx, r, "PUT", frappe_resource_path("POS Profile", profile), body.buf.data, NULL) != FRAPPE_OK)
-		return;
-	step_done(ctx, r, true, "POS profile %s %s", profile, state);
+		return false;
+	return frappe_set_fields(ctx, r, "POS Profile", profile, doc, 1, &flag, changed);
 }
 
-/* suspend_2_disable_pos */
+/* suspend_2_disable_pos, offboard_2_disable_pos */
 void
 erpnext_step_disable_pos(StepContext *ctx, StepResult *r)
 {
-	set_profile_disabled(ctx, r, true);
+	const char *profile = recorded_profile(ctx, r);
+	StringInfoData changed;
+
+	initStringInfo(&changed);
+	if (profile != NULL && profile_disabled(ctx, r, profile, true, &changed))
+		step_done(ctx, r, changed.len > 0, "POS profile %s %s", profile, changed.len ? "disabled" : "is disabled");
 }
 
-/* resume_1_enable_pos */
+/*
+ * The most warehouses of a company the archive step disables: the company's own (ERPNext
+ * makes five, the provisioning one or two); an engine answering more is not believed.
+ */
+#define MAX_COMPANY_WAREHOUSES 200
+
+/* The names a metadata value holds as a JSON list of at most max strings, or -1. */
+static int
+recorded_names(const char *value, int max, const char **names)
+{
+	Jsonb	   *list = value ? jb_parse(value, strlen(value)) : NULL;
+	int			n;
+
+	if (list == NULL || !JsonContainerIsArray(&list->root) || (n = jb_array_length(&list->root)) > max)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (!jb_array_str(&list->root, i, (char **) &names[i]))
+			return -1;
+	return n;
+}
+
+/*
+ * resume_1_enable_pos: the warehouses an offboarding disabled (recorded by its archive step)
+ * enabled again, then the recorded POS profile: a resumed point of sale sells from them. A
+ * warehouse deleted since is no longer there to enable, and said so.
+ */
 void
 erpnext_step_enable_pos(StepContext *ctx, StepResult *r)
 {
-	set_profile_disabled(ctx, r, false);
+	const char *profile = recorded_profile(ctx, r);
+	const char *archived = meta_get(ctx, "archived_warehouses");
+	const char *names[MAX_COMPANY_WAREHOUSES];
+	JsonbContainer *rows[MAX_COMPANY_WAREHOUSES];
+	FrappeField enabled = {"disabled", "0", true};
+	StringInfoData changed,
+				gone;
+	int			n = 0;
+	int			ngone = 0;
+
+	if (profile == NULL)
+		return;
+	initStringInfo(&changed);
+	initStringInfo(&gone);
+	if (archived != NULL && archived[0] != '\0')
+	{
+		if ((n = recorded_names(archived, MAX_COMPANY_WAREHOUSES, names)) < 0)
+		{
+			step_fail(r, FAIL_PERMANENT, "the recorded archived_warehouses is not a list of at most %d names",
+					  MAX_COMPANY_WAREHOUSES);
+			return;
+		}
+		if (n > 0 && frappe_read_names(ctx, r, "Warehouse", n, names, "[\"name\",\"disabled\"]", rows) != FRAPPE_OK)
+			return;
+		for (int i = 0; i < n; i++)
+		{
+			if (rows[i] == NULL)
+				appendStringInfo(&gone, "%s%s", ngone++ ? ", " : "", names[i]);
+			else if (!frappe_set_fields(ctx, r, "Warehouse", names[i], rows[i], 1, &enabled, &changed))
+				return;
+		}
+	}
+	if (!profile_disabled(ctx, r, profile, false, &changed))
+		return;
+	/* enabled: a later resume has nothing of the offboarding's left to enable */
+	if (n > 0)
+		meta_set(ctx, "archived_warehouses", "");
+	if (n == 0)
+		step_done(ctx, r, changed.len > 0, "POS profile %s %s", profile, changed.len ? "enabled" : "is enabled");
+	else
+		step_done(ctx, r, changed.len > 0, "POS profile %s and the %d warehouses the offboarding disabled are enabled%s%s%s",
+				  profile, n - ngone, ngone ? " (no longer in the engine: " : "", gone.data, ngone ? ")" : "");
+}
+
+/*
+ * offboard_4_archive: what belongs to the tenant alone disabled (reference/lifecycle-api.md,
+ * spec section 12): the company's warehouses, every one the engine lists for it, and the POS
+ * profile (offboard_2 disabled it already: read back). A Company has no such flag and the
+ * walk-in customer is shared by the site's companies, so both stay; nothing is deleted. The
+ * warehouses are recorded (archived_warehouses) for a resume to enable again; a warehouse
+ * disabled before the offboarding is among them, since an attempt cannot tell its own earlier
+ * writes from a person's.
+ */
+void
+erpnext_step_archive(StepContext *ctx, StepResult *r)
+{
+	const char *company = meta_recorded(ctx, r, "company", "the company");
+	const char *profile = meta_get(ctx, "pos_profile");
+	const char *pair[2] = {"company", company};
+	FrappeField disabled = {"disabled", "1", true};
+	JsonbContainer *rows;
+	StringInfoData changed;
+	JsonWriter	names;
+	int			n;
+
+	if (company == NULL)
+		return;
+	initStringInfo(&changed);
+	if (frappe_list(ctx, r, "Warehouse", "[\"name\",\"disabled\"]", frappe_equal_filters(1, pair),
+					"creation asc, name asc", 0, MAX_COMPANY_WAREHOUSES + 1, &rows) != FRAPPE_OK)
+		return;
+	if ((n = jb_array_length(rows)) > MAX_COMPANY_WAREHOUSES)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s has more than %d warehouses: not archived", company,
+				  MAX_COMPANY_WAREHOUSES);
+		return;
+	}
+	jw_open(&names, '[');
+	for (int i = 0; i < n; i++)
+	{
+		JsonbContainer *row = jb_array_object(rows, i);
+		char	   *name;
+
+		/* a list's rows are documents with their names (frappe_list) */
+		(void) jb_str(row, "name", &name);
+		if (!frappe_set_fields(ctx, r, "Warehouse", name, row, 1, &disabled, &changed))
+			return;
+		jw_str(&names, NULL, name);
+	}
+	jw_close(&names, ']');
+	if (profile != NULL && profile[0] != '\0' && !profile_disabled(ctx, r, profile, true, &changed))
+		return;
+	meta_set(ctx, "archived_warehouses", names.buf.data);
+	step_done(ctx, r, changed.len > 0, "%d warehouses of %s%s%s disabled; the company and the customer stay",
+			  n, company, profile && profile[0] ? " and POS profile " : "", profile && profile[0] ? profile : "");
 }
 
 /* resume_2_open_session: provisioning's open session step, on the recorded profile */

@@ -22,6 +22,20 @@ static const struct
 	{"DEMO-CROISSANT", "Demo Croissant", "2.25"},
 };
 
+/* The demo items' codes, as step_6_items makes them: how many there are */
+int
+erpnext_demo_item_codes(const char **codes)
+{
+	for (int i = 0; i < lengthof(demo_items); i++)
+		codes[i] = demo_items[i].code;
+	return lengthof(demo_items);
+}
+
+/*
+ * Main Store (and POS Store): the missing ones made, and a disabled one enabled again (the
+ * point of sale cannot sell from it): a rerun after a verify found one gone or disabled
+ * repairs that and reports exists for the rest.
+ */
 void
 erpnext_step_warehouses(StepContext *ctx, StepResult *r)
 {
@@ -31,9 +45,12 @@ erpnext_step_warehouses(StepContext *ctx, StepResult *r)
 	int			wanted = config_bool(ctx, "pos_store_enabled") ? 2 : 1;
 	const char *names[3];
 	const char *docs[2];
+	JsonbContainer *rows[3] = {NULL, NULL, NULL};
 	bool		found[3] = {true, false, false};
 	FrappeBatch b = {.doctype = "Warehouse",.n = wanted,.names = names + 1,.docs = docs,.found = found + 1,
 	.known = true};
+	FrappeField enabled = {"disabled", "0", true};
+	StringInfoData changed;
 
 	if (abbr == NULL)
 		return;
@@ -41,9 +58,13 @@ erpnext_step_warehouses(StepContext *ctx, StepResult *r)
 	for (int i = 0; i < wanted; i++)
 		names[i + 1] = warehouse_name(bases[i], abbr);
 	/* the parent and the stores in one read, unless the company is this run's own */
-	if (!erpnext_known_absent(ctx) &&
-		frappe_names_exist(ctx, r, "Warehouse", wanted + 1, names, found) != FRAPPE_OK)
-		return;
+	if (!erpnext_known_absent(ctx))
+	{
+		if (frappe_read_names(ctx, r, "Warehouse", wanted + 1, names, "[\"name\",\"disabled\"]", rows) != FRAPPE_OK)
+			return;
+		for (int i = 0; i <= wanted; i++)
+			found[i] = rows[i] != NULL;
+	}
 	for (int i = 0; i < wanted; i++)
 	{
 		JsonWriter	body;
@@ -60,10 +81,15 @@ erpnext_step_warehouses(StepContext *ctx, StepResult *r)
 	}
 	if (!frappe_ensure_many(ctx, r, &b))
 		return;
+	initStringInfo(&changed);
+	for (int i = 1; i <= wanted; i++)
+		if (rows[i] != NULL && !frappe_set_fields(ctx, r, "Warehouse", names[i], rows[i], 1, &enabled, &changed))
+			return;
 	for (int i = 0; i < wanted; i++)
 		meta_set(ctx, keys[i], names[i + 1]);
-	step_done(ctx, r, b.made > 0, "%s%s%s", meta_get(ctx, "main_warehouse"),
-			  wanted > 1 ? ", " : "", wanted > 1 ? meta_get(ctx, "pos_warehouse") : "");
+	step_done(ctx, r, b.made > 0 || changed.len > 0, "%s%s%s%s%s", meta_get(ctx, "main_warehouse"),
+			  wanted > 1 ? ", " : "", wanted > 1 ? meta_get(ctx, "pos_warehouse") : "",
+			  changed.len ? "; " : "", changed.data);
 }
 
 /* A field of a site-wide Single, and the value a run fills it with while it is empty. */
@@ -81,11 +107,12 @@ typedef struct SingleField
  * the document's first field does (a site's setup sets that one). The write sends back
  * the read's "modified": should another run write the document in between, the engine
  * refuses this write (TimestampMismatchError) instead of this run overwriting that one,
- * and the step's next attempt reads again. *written: a write was needed.
+ * and the step's next attempt reads again. *written: a write was needed (with check_only,
+ * which writes nothing: would be, and msg says which fields are empty).
  */
 static bool
 fill_single(StepContext *ctx, StepResult *r, const char *doctype, int n, const SingleField *fields,
-			StringInfo msg, bool *written)
+			bool check_only, StringInfo msg, bool *written)
 {
 	JsonbContainer *doc;
 	JsonWriter	body;
@@ -120,7 +147,8 @@ fill_single(StepContext *ctx, StepResult *r, const char *doctype, int n, const S
 			appendStringInfo(&left, "%s%s left as \"%s\"", left.len ? ", " : "", f->field, have);
 			continue;
 		}
-		appendStringInfo(&filled, "%s%s set to \"%s\"", filled.len ? ", " : "", f->field, f->value);
+		appendStringInfo(&filled, check_only ? "%s%s is empty (the provisioning sets \"%s\")" : "%s%s set to \"%s\"",
+						 filled.len ? ", " : "", f->field, f->value);
 		if (f->check)
 			jw_int(&body, f->field, strtol(f->value, NULL, 10));
 		else
@@ -133,13 +161,14 @@ fill_single(StepContext *ctx, StepResult *r, const char *doctype, int n, const S
 	if (left.len)
 		appendStringInfo(msg, "%s%s (site-wide, set before)", filled.len ? ", " : "", left.data);
 	*written = filled.len > 0;
-	if (!*written)
+	if (!*written || check_only)
 		return true;
 	return frappe_write(ctx, r, "PUT", frappe_resource_path(doctype, doctype), body.buf.data, NULL) == FRAPPE_OK;
 }
 
-void
-erpnext_step_settings(StepContext *ctx, StepResult *r)
+/* The settings the provisioning fills (or, check_only, would fill: a verify) */
+static void
+settings(StepContext *ctx, StepResult *r, bool check_only)
 {
 	const char *abbr = erpnext_company_abbr(ctx, r);
 	StringInfoData msg;
@@ -161,10 +190,30 @@ erpnext_step_settings(StepContext *ctx, StepResult *r)
 		return;
 	stock[0].value = warehouse_name("Main Store", abbr);
 	initStringInfo(&msg);
-	if (!fill_single(ctx, r, "Stock Settings", lengthof(stock), stock, &msg, &stock_written) ||
-		!fill_single(ctx, r, "Selling Settings", lengthof(selling), selling, &msg, &selling_written))
+	if (!fill_single(ctx, r, "Stock Settings", lengthof(stock), stock, check_only, &msg, &stock_written) ||
+		!fill_single(ctx, r, "Selling Settings", lengthof(selling), selling, check_only, &msg, &selling_written))
 		return;
-	step_done(ctx, r, stock_written || selling_written, "%s", msg.data);
+	if (check_only && (stock_written || selling_written))
+		step_fail(r, FAIL_PERMANENT, "%s", msg.data);
+	else
+		step_done(ctx, r, stock_written || selling_written, "%s", msg.data);
+}
+
+void
+erpnext_step_settings(StepContext *ctx, StepResult *r)
+{
+	settings(ctx, r, false);
+}
+
+/*
+ * The verify of step_5_settings: the site-wide fields the provisioning fills are set. Another
+ * tenant or the site may have set them otherwise (the provisioning leaves that as it is), so
+ * only an emptied field is a difference: the one a rerun fills again.
+ */
+void
+erpnext_verify_settings(StepContext *ctx, StepResult *r)
+{
+	settings(ctx, r, true);
 }
 
 void
@@ -209,10 +258,20 @@ erpnext_step_items(StepContext *ctx, StepResult *r)
 	step_done(ctx, r, b.made > 0, "%d demo items (%d new)", (int) lengthof(demo_items), b.made);
 }
 
+/*
+ * The walk-in customer: found by its customer_name (a duplicate POST would make "Walk-In
+ * Customer - 1"), made when missing, and enabled again when disabled: the POS profile sells
+ * to it.
+ */
 void
 erpnext_step_customer(StepContext *ctx, StepResult *r)
 {
 	const char *pair[] = {"customer_name", WALK_IN_CUSTOMER};
+	FrappeTarget t = {.doctype = "Customer",.filters = frappe_equal_filters(1, pair),
+	.fields = "[\"name\",\"disabled\"]"};
+	FrappeField enabled = {"disabled", "0", true};
+	JsonbContainer *doc;
+	StringInfoData changed;
 	char	   *name;
 	bool		created;
 	JsonWriter	body;
@@ -223,8 +282,13 @@ erpnext_step_customer(StepContext *ctx, StepResult *r)
 	jw_str(&body, "customer_group", "Individual");
 	jw_str(&body, "territory", "All Territories");
 	jw_close(&body, '}');
-	if (!frappe_find_or_insert(ctx, r, "Customer", frappe_equal_filters(1, pair), false, body.buf.data, &name, &created))
+	if (!frappe_create_once(ctx, r, &t, frappe_resource_path("Customer", NULL), body.buf.data, &doc, &created))
+		return;
+	/* found or made, it is a document with its name (frappe_find, frappe_write) */
+	(void) jb_str(doc, "name", &name);
+	initStringInfo(&changed);
+	if (!created && !frappe_set_fields(ctx, r, "Customer", name, doc, 1, &enabled, &changed))
 		return;
 	meta_set(ctx, "customer", name);
-	step_done(ctx, r, created, "customer %s", name);
+	step_done(ctx, r, created || changed.len > 0, "customer %s%s", name, changed.len ? " enabled again" : "");
 }

@@ -64,6 +64,18 @@ pos_profile_name(StepContext *ctx)
 	return psprintf("%s POS", company_of(ctx));
 }
 
+/* The warehouse the POS profile sells from: POS Store when the tenant has one, else Main Store */
+char *
+erpnext_profile_warehouse(StepContext *ctx, const char *abbr)
+{
+	return warehouse_name(config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store", abbr);
+}
+
+/*
+ * The POS profile: made when missing; found, it is enabled again and set back to its
+ * warehouse when a verify would find it disabled or on another one (the rerun that repairs
+ * a tenant). The rest of a found profile is left as the site has it.
+ */
 void
 erpnext_step_pos_profile(StepContext *ctx, StepResult *r)
 {
@@ -79,9 +91,12 @@ erpnext_step_pos_profile(StepContext *ctx, StepResult *r)
 				payment,
 				user;
 	bool		created;
+	FrappeField as_made[2] = {{"disabled", "0", true}, {"warehouse", NULL, false}};
+	StringInfoData changed;
 
 	if (abbr == NULL)
 		return;
+	as_made[1].value = erpnext_profile_warehouse(ctx, abbr);
 	/* read in this run's company or chart step, or by a run before; else read now */
 	if (meta_text(ctx, "write_off_account") == NULL || meta_text(ctx, "cost_center") == NULL ||
 		meta_text(ctx, "cash_account") == NULL)
@@ -119,7 +134,7 @@ erpnext_step_pos_profile(StepContext *ctx, StepResult *r)
 	jw_open(&body, '{');
 	jw_str(&body, "name", name);
 	jw_str(&body, "company", company_of(ctx));
-	jw_str(&body, "warehouse", warehouse_name(config_bool(ctx, "pos_store_enabled") ? "POS Store" : "Main Store", abbr));
+	jw_str(&body, "warehouse", as_made[1].value);
 	jw_str(&body, "currency", meta_text(ctx, "company_currency") ? meta_text(ctx, "company_currency") : config_text(ctx, "currency"));
 	jw_str(&body, "write_off_account", write_off);
 	jw_str(&body, "write_off_cost_center", cost_center);
@@ -131,9 +146,12 @@ erpnext_step_pos_profile(StepContext *ctx, StepResult *r)
 	t.known_absent = erpnext_known_absent(ctx);
 	if (!frappe_create_once(ctx, r, &t, frappe_resource_path("POS Profile", NULL), body.buf.data, &doc, &created))
 		return;
+	initStringInfo(&changed);
+	if (!created && !frappe_set_fields(ctx, r, "POS Profile", name, doc, lengthof(as_made), as_made, &changed))
+		return;
 	session_of(ctx)->profile_made = created;
 	meta_set(ctx, "pos_profile", name);
-	step_done(ctx, r, created, "POS profile %s", name);
+	step_done(ctx, r, created || changed.len > 0, "POS profile %s%s%s", name, changed.len ? ": " : "", changed.data);
 }
 
 void

@@ -212,25 +212,54 @@ frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *nam
 	return st;
 }
 
-/* The first document matching filters (a JSON list) as {"name": ...}, or NULL in *row. */
+/*
+ * A page of doctype's list: the documents matching filters (a JSON list), with the fields
+ * asked for (a JSON list naming "name"), in order_by's order (NULL: the engine's), from row
+ * start, at most limit of them: an answer with more is no such page. *rows: the page's rows,
+ * each a document with its name.
+ */
 FrappeStatus
-frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *filters, JsonbContainer **row)
+frappe_list(StepContext *ctx, StepResult *r, const char *doctype, const char *fields, const char *filters,
+			const char *order_by, long start, int limit, JsonbContainer **rows)
 {
 	JsonbContainer *root;
-	JsonbContainer *rows;
-	char	   *path = psprintf("%s?fields=%s&filters=%s&limit_page_length=1",
-								frappe_resource_path(doctype, NULL), http_escape("[\"name\"]"),
-								http_escape(filters));
-	FrappeStatus	st = frappe_call(ctx, r, "GET", path, NULL, &root);
+	char	   *request = psprintf("GET %s", frappe_resource_path(doctype, NULL));
+	StringInfoData path;
+	FrappeStatus	st;
 
-	*row = NULL;
-	if (st != FRAPPE_OK)
+	initStringInfo(&path);
+	appendStringInfo(&path, "%s?fields=%s&filters=%s", frappe_resource_path(doctype, NULL),
+					 http_escape(fields), http_escape(filters));
+	if (order_by != NULL)
+		appendStringInfo(&path, "&order_by=%s", http_escape(order_by));
+	if (start > 0)
+		appendStringInfo(&path, "&limit_start=%ld", start);
+	appendStringInfo(&path, "&limit_page_length=%d", limit);
+	*rows = NULL;
+	if ((st = frappe_call(ctx, r, "GET", path.data, NULL, &root)) != FRAPPE_OK)
 		return st;
 	/* garbage is no "none found": that would create the document again */
-	if ((rows = document_list(r, root, psprintf("GET %s", frappe_resource_path(doctype, NULL)))) == NULL)
+	if ((*rows = document_list(r, root, request)) == NULL)
 		return FRAPPE_FAILED;
-	*row = jb_array_object(rows, 0);
+	if (jb_array_length(*rows) > limit)
+	{
+		step_malformed(r, request, psprintf("%d rows for a page of at most %d", jb_array_length(*rows), limit));
+		*rows = NULL;
+		return FRAPPE_FAILED;
+	}
 	return FRAPPE_OK;
+}
+
+/* The first document matching filters, with fields (NULL: its name only), or NULL in *row. */
+FrappeStatus
+frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *fields, const char *filters,
+			JsonbContainer **row)
+{
+	JsonbContainer *rows;
+	FrappeStatus	st = frappe_list(ctx, r, doctype, fields ? fields : "[\"name\"]", filters, NULL, 0, 1, &rows);
+
+	*row = st == FRAPPE_OK ? jb_array_object(rows, 0) : NULL;
+	return st;
 }
 
 FrappeStatus
@@ -294,7 +323,7 @@ frappe_lookup(StepContext *ctx, StepResult *r, const FrappeTarget *t, JsonbConta
 
 	*doc = NULL;
 	if (t->filters)
-		return frappe_find(ctx, r, t->doctype, t->filters, doc);
+		return frappe_find(ctx, r, t->doctype, t->fields, t->filters, doc);
 	st = frappe_get(ctx, r, t->parent ? t->parent : t->doctype, t->name, t->parent ? &parent : doc);
 	if (st == FRAPPE_NOT_FOUND && t->parent == NULL)
 		return FRAPPE_OK;
@@ -436,50 +465,83 @@ frappe_find_or_insert(StepContext *ctx, StepResult *r, const char *doctype, cons
 #define INSERT_MANY_PATH "/api/method/frappe.client.insert_many"
 #define INSERT_MANY_LIMIT 200	/* Frappe refuses more in one request */
 
+/*
+ * The named documents of doctype, in one request: rows[i] is names[i]'s row with the fields
+ * asked for (a JSON list naming "name"), or NULL when the engine does not hold it. Names are
+ * unique, so the engine owes at most n rows; the list asks for no more.
+ */
+FrappeStatus
+frappe_read_names(StepContext *ctx, StepResult *r, const char *doctype, int n, const char *const *names,
+				  const char *fields, JsonbContainer **rows)
+{
+	JsonbContainer *found;
+	FrappeStatus	st;
+
+	if ((st = frappe_list(ctx, r, doctype, fields, frappe_names_filter(n, names), NULL, 0, n, &found)) != FRAPPE_OK)
+		return st;
+	for (int i = 0; i < n; i++)
+	{
+		rows[i] = NULL;
+		for (int j = 0; j < jb_array_length(found) && rows[i] == NULL; j++)
+		{
+			JsonbContainer *row = jb_array_object(found, j);
+			char	   *name;
+
+			if (jb_str(row, "name", &name) && strcmp(name, names[i]) == 0)
+				rows[i] = row;
+		}
+	}
+	return FRAPPE_OK;
+}
+
 /* Which of the named documents the engine holds, in one request: found[i] for names[i]. */
 FrappeStatus
 frappe_names_exist(StepContext *ctx, StepResult *r, const char *doctype, int n,
 				   const char *const *names, bool *found)
 {
-	JsonWriter	list,
-				cond,
-				filters;
-	JsonbContainer *root;
-	JsonbContainer *rows;
-	FrappeStatus	st;
+	JsonbContainer **rows = palloc(sizeof(JsonbContainer *) * n);
+	FrappeStatus	st = frappe_read_names(ctx, r, doctype, n, names, "[\"name\"]", rows);
 
-	jw_open(&list, '[');
-	for (int i = 0; i < n; i++)
-		jw_str(&list, NULL, names[i]);
-	jw_close(&list, ']');
-	jw_open(&cond, '[');
-	jw_str(&cond, NULL, "name");
-	jw_str(&cond, NULL, "in");
-	jw_raw(&cond, NULL, list.buf.data);
-	jw_close(&cond, ']');
-	jw_open(&filters, '[');
-	jw_raw(&filters, NULL, cond.buf.data);
-	jw_close(&filters, ']');
+	for (int i = 0; i < n && st == FRAPPE_OK; i++)
+		found[i] = rows[i] != NULL;
+	return st;
+}
 
-	st = frappe_call(ctx, r, "GET",
-					 psprintf("%s?fields=%s&filters=%s&limit_page_length=0",
-							  frappe_resource_path(doctype, NULL), http_escape("[\"name\"]"),
-							  http_escape(filters.buf.data)), NULL, &root);
-	if (st != FRAPPE_OK)
-		return st;
-	if ((rows = document_list(r, root, psprintf("GET %s", frappe_resource_path(doctype, NULL)))) == NULL)
-		return FRAPPE_FAILED;
+/*
+ * Sets the fields of doctype/name that doc (its document or list row, as the step read it)
+ * does not have as wanted, in one PUT, and appends "field set to value" for each to changed;
+ * writes nothing when all are. Setting a field twice is harmless, so a lost answer needs no
+ * settle: the step's next attempt reads again. A Check missing from doc reads 0 (Frappe
+ * leaves out nulls).
+ */
+bool
+frappe_set_fields(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
+				  JsonbContainer *doc, int n, const FrappeField *fields, StringInfo changed)
+{
+	JsonWriter	body;
+	bool		any = false;
+
+	jw_open(&body, '{');
 	for (int i = 0; i < n; i++)
 	{
-		found[i] = false;
-		for (int j = 0; j < jb_array_length(rows) && !found[i]; j++)
-		{
-			char	   *name;
+		const FrappeField *f = &fields[i];
+		char	   *have = jb_text(doc, f->field);
 
-			found[i] = jb_str(jb_array_object(rows, j), "name", &name) && strcmp(name, names[i]) == 0;
-		}
+		if (have == NULL && f->check)
+			have = "0";
+		if (have != NULL && strcmp(have, f->value) == 0)
+			continue;
+		if (f->check)
+			jw_int(&body, f->field, strtol(f->value, NULL, 10));
+		else
+			jw_str(&body, f->field, f->value);
+		appendStringInfo(changed, "%s%s %s set to %s", changed->len ? ", " : "", name, f->field, f->value);
+		any = true;
 	}
-	return FRAPPE_OK;
+	jw_close(&body, '}');
+	if (!any)
+		return true;
+	return frappe_write(ctx, r, "PUT", frappe_resource_path(doctype, name), body.buf.data, NULL) == FRAPPE_OK;
 }
 
 static int
@@ -596,6 +658,25 @@ frappe_ensure_many(StepContext *ctx, StepResult *r, FrappeBatch *b)
 	c.target = target.data;
 	b->made = 0;
 	return create_once(ctx, r, &c, &created);
+}
+
+/* A filters list of one condition: the name is one of the n names */
+char *
+frappe_names_filter(int n, const char *const *names)
+{
+	JsonWriter	list,
+				cond;
+
+	jw_open(&list, '[');
+	for (int i = 0; i < n; i++)
+		jw_str(&list, NULL, names[i]);
+	jw_close(&list, ']');
+	jw_open(&cond, '[');
+	jw_str(&cond, NULL, "name");
+	jw_str(&cond, NULL, "in");
+	jw_raw(&cond, NULL, list.buf.data);
+	jw_close(&cond, ']');
+	return psprintf("[%s]", cond.buf.data);
 }
 
 /* A filters list of [field, "=", value] conditions from field/value pairs. */

@@ -22,6 +22,7 @@ typedef struct FrappeTarget
 	const char *doctype;
 	const char *name;			/* the name we give it (a child row: its parent's), or NULL */
 	const char *filters;		/* else: a filters list that finds it */
+	const char *fields;			/* the fields its lookup by filters reads (NULL: its name) */
 	const char *parent;			/* a child row: the parent's doctype, and how to find the row */
 	const char *parent_field;
 	const char *row_key;
@@ -45,6 +46,14 @@ typedef struct FrappeBatch
 	int			made;			/* out: how many this step's inserts made */
 } FrappeBatch;
 
+/* A field a step wants a document to have: its value as text, a Check's as "0" or "1". */
+typedef struct FrappeField
+{
+	const char *field;
+	const char *value;
+	bool		check;
+} FrappeField;
+
 /*
  * One request to base_url + path. 404 and 409 are answers the caller interprets; any
  * other failure is classified into r. *root is the answer's JSON object.
@@ -54,8 +63,11 @@ extern FrappeStatus frappe_call(StepContext *ctx, StepResult *r, const char *met
 extern char *frappe_resource_path(const char *doctype, const char *name);
 extern FrappeStatus frappe_get(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
 							   JsonbContainer **doc);
-extern FrappeStatus frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
-								JsonbContainer **row);
+extern FrappeStatus frappe_list(StepContext *ctx, StepResult *r, const char *doctype, const char *fields,
+								const char *filters, const char *order_by, long start, int limit,
+								JsonbContainer **rows);
+extern FrappeStatus frappe_find(StepContext *ctx, StepResult *r, const char *doctype, const char *fields,
+								const char *filters, JsonbContainer **row);
 extern FrappeStatus frappe_count(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 								 long *count);
 extern FrappeStatus frappe_write(StepContext *ctx, StepResult *r, const char *method, const char *path,
@@ -66,10 +78,15 @@ extern bool frappe_ensure(StepContext *ctx, StepResult *r, const char *doctype, 
 						  const char *body, bool *created, JsonbContainer **doc);
 extern bool frappe_find_or_insert(StepContext *ctx, StepResult *r, const char *doctype, const char *filters,
 								  bool known_absent, const char *body, char **name, bool *created);
+extern FrappeStatus frappe_read_names(StepContext *ctx, StepResult *r, const char *doctype, int n,
+									  const char *const *names, const char *fields, JsonbContainer **rows);
 extern FrappeStatus frappe_names_exist(StepContext *ctx, StepResult *r, const char *doctype, int n,
 									   const char *const *names, bool *found);
 extern bool frappe_ensure_many(StepContext *ctx, StepResult *r, FrappeBatch *b);
+extern bool frappe_set_fields(StepContext *ctx, StepResult *r, const char *doctype, const char *name,
+							  JsonbContainer *doc, int n, const FrappeField *fields, StringInfo changed);
 /* A filters list of [field, "=", value] conditions from n field/value pairs. */
 extern char *frappe_equal_filters(int n, const char *const *pairs);
+extern char *frappe_names_filter(int n, const char *const *names);
 
 #endif							/* PROVISIONING_FRAPPE_H */
