@@ -238,10 +238,30 @@ static const StepImpl odoo_steps[] = {
 	{NULL}
 };
 
+/* Suspending: the session closed before its config is archived (B2) */
+static const StepImpl odoo_suspend_steps[] = {
+	{"suspend_1_close_session", odoo_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS session (pos.session) closed, as the POS closes it"},
+	{"suspend_2_disable_pos", odoo_step_disable_pos, true, "always", STEP_DEPS("suspend_1_close_session"),
+	"the POS config (pos.config) archived"},
+	{NULL}
+};
+
+/* Resuming: an archived config (or company) opens no session */
+static const StepImpl odoo_resume_steps[] = {
+	{"resume_1_enable_pos", odoo_step_enable_pos, true, "always", NO_STEP_DEPS,
+	"the POS config unarchived, and the company and its warehouses after an offboarding"},
+	{"resume_2_open_session", odoo_step_reopen_session, true, "always", STEP_DEPS("resume_1_enable_pos"),
+	"a new opened POS session on the config"},
+	{NULL}
+};
+
 /* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
 static const StepCatalog odoo_catalogs[] = {
 	{"FULL_POS", odoo_steps},
 	{"BASIC", odoo_steps, "pos"},
+	{"SUSPEND", odoo_suspend_steps},
+	{"RESUME", odoo_resume_steps},
 	{NULL}
 };
 

@@ -41,10 +41,18 @@ typedef void OdooStep (StepContext *ctx, StepResult *r);
 
 /* the company and its accounting (odoo_company.c) */
 extern long odoo_company_id(StepContext *ctx, StepResult *r);
+extern long odoo_recorded_company(StepContext *ctx, StepResult *r, bool may_link);
+extern bool odoo_company_record(StepContext *ctx, StepResult *r, long cid, const char *fields,
+								JsonbContainer **company);
+extern char *odoo_accounts_domain(StepContext *ctx, long cid);
 extern OdooStep odoo_step_company, odoo_step_chart_of_accounts, odoo_step_settings;
 /* warehouses, products, the customer (odoo_master_data.c) */
 extern OdooStep odoo_step_warehouses, odoo_step_items, odoo_step_customer;
 /* the point of sale (odoo_pos.c) */
 extern OdooStep odoo_step_pos_profile, odoo_step_pos_session;
+/* suspending, resuming, archiving (odoo_lifecycle.c) */
+extern long odoo_recorded_config(StepContext *ctx, StepResult *r);
+extern OdooStep odoo_step_close_session, odoo_step_disable_pos, odoo_step_enable_pos,
+			odoo_step_reopen_session;
 
 #endif							/* PROVISIONING_ODOO_H */

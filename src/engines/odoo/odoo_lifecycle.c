@@ -1,0 +1,343 @@
+/*
+ * odoo_lifecycle.c
+ *     The Odoo driver's suspending, resuming and archiving steps (reference/lifecycle-api.md,
+ *     B1-B2). Suspending (and the start of an offboarding) closes the tenant's open
+ *     pos.session and archives its pos.config; resuming unarchives what a suspend or an
+ *     offboarding archived and opens a new session (odoo_pos.c's session step); the end of an
+ *     offboarding archives the company's POS configs, its warehouses and the company.
+ *
+ * They act on what the provisioning recorded (company_id, the warehouses, pos_config_id) and
+ * read before they write: a session read closed is never closed again, a record read
+ * archived is not archived again, so a crash or a lost answer leads to no second closing.
+ * A tenant provisioned without a point of sale has no config: its POS steps are skipped.
+ */
+#include "postgres.h"
+
+#include "driver.h"
+#include "json.h"
+#include "odoo.h"
+#include "odoo_rpc.h"
+
+/* One config has one open session (rescue ones aside): more than this is not ours to close */
+#define MAX_OPEN_SESSIONS 8
+
+/* The recorded pos.config, or 0: the step skipped (the tenant has none) or failed. */
+long
+odoo_recorded_config(StepContext *ctx, StepResult *r)
+{
+	const char *recorded = meta_get(ctx, "pos_config_id");
+	long		config;
+
+	if (recorded == NULL || recorded[0] == '\0')
+	{
+		step_skip(r, "the tenant has no POS config: it was provisioned without the point of sale");
+		return 0;
+	}
+	if ((config = strtol(recorded, NULL, 10)) <= 0)
+		step_fail(r, FAIL_PERMANENT, "the recorded pos_config_id \"%s\" is not an id", recorded);
+	return config > 0 ? config : 0;
+}
+
+/* A recorded id of the metadata, 0 when none is recorded */
+static long
+recorded_id(StepContext *ctx, const char *key)
+{
+	const char *v = meta_get(ctx, key);
+	long		id = v ? strtol(v, NULL, 10) : 0;
+
+	return id > 0 ? id : 0;
+}
+
+/*
+ * The n records of model with ids set active (or archived) where they are not so already, in
+ * one write; *changed counts them. One the engine does not hold fails the step, naming what.
+ */
+static bool
+ensure_active(StepContext *ctx, StepResult *r, const char *model, const char *what, const long *ids,
+			  int n, bool active, int *changed)
+{
+	JsonWriter	list;
+	JsonWriter	todo;
+
+	*changed = 0;
+	jw_open(&list, '[');
+	for (int i = 0; i < n; i++)
+		jw_int(&list, NULL, ids[i]);
+	jw_close(&list, ']');
+	jw_open(&todo, '[');
+	for (int i = 0; i < n; i++)
+	{
+		JsonbContainer *rec;
+		bool		is_active;
+
+		if (!odoo_read_any(ctx, r, model, ids[i], "[\"active\"]", &rec))
+			return false;
+		if (rec == NULL)
+		{
+			step_fail(r, FAIL_PERMANENT, "%s (%s %ld) does not exist in the engine", what, model, ids[i]);
+			return false;
+		}
+		if (!odoo_active(rec, &is_active))
+			return odoo_malformed(r, model, "search_read", "active is not a boolean");
+		if (is_active != active)
+		{
+			jw_int(&todo, NULL, ids[i]);
+			(*changed)++;
+		}
+	}
+	jw_close(&todo, ']');
+	return *changed == 0 || odoo_set_active(ctx, r, model, todo.buf.data, active);
+}
+
+/* The session's state, read back */
+static bool
+session_state(StepContext *ctx, StepResult *r, long id, char **state)
+{
+	JsonbContainer *rec;
+
+	if (!odoo_read(ctx, r, "pos.session", id, "[\"state\"]", &rec))
+		return false;
+	if (!jb_str(rec, "state", state))
+		return odoo_malformed(r, "pos.session", "read", "state is not text");
+	return true;
+}
+
+/*
+ * What a closing method answered: {"successful": true}, else a dict saying why not (draft
+ * orders; an imbalance, "Force Close Session"; the session closed already, which 16 and
+ * 17/18 word and shape differently). Not successful, the session's state is read back: closed
+ * meanwhile (by someone else) is no failure, *closed_by_other says so.
+ */
+static bool
+closing_answer(StepContext *ctx, StepResult *r, JsonbContainer *answer, const char *method, long id,
+			   bool *closed_by_other)
+{
+	JsonbContainer *result = jb_object(answer, "result");
+	char	   *state;
+	char	   *message;
+
+	*closed_by_other = false;
+	if (result == NULL)
+		return odoo_malformed(r, "pos.session", method, "the result is not an object");
+	if (jb_bool(result, "successful", false))
+		return true;
+	if (!session_state(ctx, r, id, &state))
+		return false;
+	if (strcmp(state, "closed") == 0)
+	{
+		*closed_by_other = true;
+		return true;
+	}
+	message = jb_text(result, "message");
+	step_fail(r, FAIL_PERMANENT, "pos.session %ld cannot be closed (%s): %s", id, method,
+			  message ? psprintf("%.300s", message) : "the engine says it was not successful");
+	return false;
+}
+
+/*
+ * Closes one session as the POS UI does, with the methods 16, 17 and 18 share (B1): with
+ * cash control, post_closing_cash_details with the counted cash the session expects
+ * (cash_register_balance_end: no difference to post, which would need the cash journal's
+ * loss or profit account); update_closing_control_state_session, unless it is in
+ * closing_control already; close_session_from_ui, which validates it. Each is sent only
+ * after the state was read not closed; the last one's state is read back.
+ */
+static bool
+close_one(StepContext *ctx, StepResult *r, JsonbContainer *session, bool cash_control, bool *closed)
+{
+	JsonbContainer *answer;
+	char	   *state;
+	long		id;
+	bool		other;
+
+	*closed = false;
+	if (!jb_int(session, "id", &id) || !jb_str(session, "state", &state))
+		return odoo_malformed(r, "pos.session", "search_read", "a session's id or state is malformed");
+	if (cash_control)
+	{
+		char	   *text;
+		char	   *counted = jb_str(session, "cash_register_balance_end", &text) ? NULL
+			: jb_text(session, "cash_register_balance_end");
+
+		/* a JSON number, sent back as it came: nothing else goes into the request */
+		if (counted == NULL || strlen(counted) > 40 || strspn(counted, "-.0123456789eE") != strlen(counted))
+			return odoo_malformed(r, "pos.session", "search_read", "cash_register_balance_end is not a number");
+		if (odoo_execute(ctx, r, true, "pos.session", "post_closing_cash_details",
+						 psprintf("[[%ld],%s]", id, counted), NULL, &answer) != ODOO_OK ||
+			!closing_answer(ctx, r, answer, "post_closing_cash_details", id, &other))
+			return false;
+		if (other)
+			return true;
+	}
+	if (strcmp(state, "closing_control") != 0)
+	{
+		if (odoo_execute(ctx, r, true, "pos.session", "update_closing_control_state_session",
+						 psprintf("[[%ld],\"closed by provisioning\"]", id), NULL, &answer) != ODOO_OK)
+			return false;
+		/* it returns None, which Odoo answers with no result */
+		if (jb_has(answer, "result"))
+			return odoo_malformed(r, "pos.session", "update_closing_control_state_session",
+								  "a result, where the method returns none");
+	}
+	if (odoo_execute(ctx, r, true, "pos.session", "close_session_from_ui", psprintf("[[%ld],[]]", id), NULL,
+					 &answer) != ODOO_OK ||
+		!closing_answer(ctx, r, answer, "close_session_from_ui", id, &other))
+		return false;
+	if (other)
+		return true;
+	if (!session_state(ctx, r, id, &state))
+		return false;
+	if (strcmp(state, "closed") != 0)
+	{
+		step_fail(r, FAIL_PERMANENT, "close_session_from_ui answered successful, yet pos.session %ld is %s", id, state);
+		return false;
+	}
+	*closed = true;
+	return true;
+}
+
+/* suspend_1_close_session, offboard_1_close_session: the recorded config's open sessions closed */
+void
+odoo_step_close_session(StepContext *ctx, StepResult *r)
+{
+	long		config = odoo_recorded_config(ctx, r);
+	JsonbContainer *rec;
+	JsonbContainer *sessions;
+	StringInfoData names;
+	bool		cash_control;
+	int			n,
+				closed = 0;
+
+	if (config == 0 || odoo_recorded_company(ctx, r, true) == 0)
+		return;
+	if (!odoo_read_any(ctx, r, "pos.config", config, "[\"name\",\"cash_control\"]", &rec))
+		return;
+	if (rec == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "POS config %s (pos.config %ld) does not exist in the engine",
+				  meta_get(ctx, "pos_profile"), config);
+		return;
+	}
+	cash_control = jb_bool(rec, "cash_control", false);
+	if (!cash_control && !jb_false(rec, "cash_control"))
+	{
+		odoo_malformed(r, "pos.config", "search_read", "cash_control is not a boolean");
+		return;
+	}
+	if (!odoo_search_all(ctx, r, "pos.session",
+						 psprintf("[[\"config_id\",\"=\",%ld],[\"state\",\"!=\",\"closed\"]]", config),
+						 "[\"name\",\"state\",\"cash_register_balance_end\"]", 0, MAX_OPEN_SESSIONS + 1, &sessions))
+		return;
+	if ((n = jb_array_length(sessions)) > MAX_OPEN_SESSIONS)
+	{
+		step_fail(r, FAIL_PERMANENT, "pos.config %ld has more than %d sessions not closed", config, MAX_OPEN_SESSIONS);
+		return;
+	}
+	initStringInfo(&names);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbContainer *session = jb_array_object(sessions, i);
+		bool		done;
+		char	   *name;
+
+		if (!close_one(ctx, r, session, cash_control, &done))
+			return;
+		closed += done;
+		if (done)
+			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
+							 jb_str(session, "name", &name) ? name : "?");
+	}
+	if (closed == 0)
+		step_done(ctx, r, false, "POS config %s (pos.config %ld) has no open session", meta_get(ctx, "pos_profile"),
+				  config);
+	else
+		step_done(ctx, r, true, "POS session %s of pos.config %ld closed", names.data, config);
+}
+
+/* suspend_2_disable_pos, offboard_2_disable_pos: the recorded pos.config archived */
+void
+odoo_step_disable_pos(StepContext *ctx, StepResult *r)
+{
+	long		config = odoo_recorded_config(ctx, r);
+	int			changed;
+
+	if (config == 0 || odoo_recorded_company(ctx, r, true) == 0 ||
+		!ensure_active(ctx, r, "pos.config", "the POS config", &config, 1, false, &changed))
+		return;
+	step_done(ctx, r, changed > 0, "POS config %s (pos.config %ld) %s", meta_get(ctx, "pos_profile"), config,
+			  changed > 0 ? "archived" : "is archived");
+}
+
+/*
+ * resume_1_enable_pos: what a suspend or an offboarding archived, unarchived: the company
+ * first (until then the engine refuses it in a call's context), then the recorded
+ * warehouses (with their operation types), then the recorded config. After a suspend only
+ * the config is archived: the rest is read and left as it is.
+ */
+void
+odoo_step_enable_pos(StepContext *ctx, StepResult *r)
+{
+	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
+	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
+	long		warehouses[2];
+	long		config = recorded_id(ctx, "pos_config_id");
+	int			nwarehouses = 0;
+	int			company = 0,
+				stores = 0,
+				configs = 0;
+	JsonbContainer *rec;
+	bool		active;
+
+	if (recorded == NULL)
+		return;
+	if (!odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
+		return;
+	if (rec == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
+		return;
+	}
+	if (!odoo_active(rec, &active))
+	{
+		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
+		return;
+	}
+	/* without the company in the context, which the engine refuses while it is archived */
+	session_of(ctx)->company = 0;
+	if (!active && !odoo_set_active(ctx, r, "res.company", psprintf("[%ld]", cid), true))
+		return;
+	company = !active;
+	if (odoo_recorded_company(ctx, r, true) == 0)
+		return;
+	if ((warehouses[nwarehouses] = recorded_id(ctx, "main_warehouse_id")) != 0)
+		nwarehouses++;
+	if ((warehouses[nwarehouses] = recorded_id(ctx, "pos_warehouse_id")) != 0)
+		nwarehouses++;
+	if (!ensure_active(ctx, r, "stock.warehouse", "a warehouse of the tenant", warehouses, nwarehouses, true, &stores))
+		return;
+	if (config != 0 && !ensure_active(ctx, r, "pos.config", "the POS config", &config, 1, true, &configs))
+		return;
+	if (config == 0 && company + stores == 0)
+	{
+		step_skip(r, "the tenant has no POS config (provisioned without the point of sale), and nothing of it is archived");
+		return;
+	}
+	step_done(ctx, r, company + stores + configs > 0, "%s%s%s",
+			  company ? psprintf("company %s unarchived; ", company_of(ctx)) : "",
+			  stores ? psprintf("%d warehouses unarchived; ", stores) : "",
+			  config == 0 ? "no POS config" :
+			  psprintf("POS config %s (pos.config %ld) %s", meta_get(ctx, "pos_profile"), config,
+					   configs ? "unarchived" : "is active"));
+}
+
+/* resume_2_open_session: provisioning's session step, on the recorded config (it records the session) */
+void
+odoo_step_reopen_session(StepContext *ctx, StepResult *r)
+{
+	long		config = odoo_recorded_config(ctx, r);
+
+	if (config == 0)
+		return;
+	session_of(ctx)->pos_config = config;
+	odoo_step_pos_session(ctx, r);
+}
