@@ -238,6 +238,34 @@ static const StepImpl odoo_steps[] = {
 	{NULL}
 };
 
+/*
+ * VERIFY: each provisioning step's record read back, writing nothing. Not critical, so that
+ * every check runs; independent, so that they run at once.
+ */
+static const StepImpl odoo_verify_steps[] = {
+	{"step_0_engine_check", odoo_verify_engine, false, "always", NO_STEP_DEPS,
+	"the engine answers, and the login is the user the provisioning recorded"},
+	{"step_1_fiscal_year", NULL, false, "unsupported", NO_STEP_DEPS,
+	"Odoo Community has no fiscal-year document"},
+	{"step_2_company", odoo_verify_company, false, "always", NO_STEP_DEPS,
+	"the company exists, active, with its name; the API user has access to it"},
+	{"step_3_chart_of_accounts", odoo_verify_chart, false, "always", NO_STEP_DEPS,
+	"the company has accounts"},
+	{"step_4_warehouses", odoo_verify_warehouses, false, "always", NO_STEP_DEPS,
+	"the recorded warehouses exist, active, of the company"},
+	{"step_5_settings", odoo_verify_settings, false, "always", NO_STEP_DEPS,
+	"the company's fiscal year ends on 31 December"},
+	{"step_6_items", odoo_verify_items, false, "demo_data", NO_STEP_DEPS,
+	"the demo products exist, active, available in the POS"},
+	{"step_7_customer", odoo_verify_customer, false, "always", NO_STEP_DEPS,
+	"the recorded walk-in customer exists, active"},
+	{"step_8_pos_profile", odoo_verify_pos_config, false, "pos", NO_STEP_DEPS,
+	"the recorded POS config exists, active, on the recorded warehouse and operation type"},
+	{"step_9_pos_session", odoo_verify_pos_session, false, "pos", NO_STEP_DEPS,
+	"the recorded POS session is opened"},
+	{NULL}
+};
+
 /* Suspending: the session closed before its config is archived (B2) */
 static const StepImpl odoo_suspend_steps[] = {
 	{"suspend_1_close_session", odoo_step_close_session, true, "always", NO_STEP_DEPS,
@@ -260,6 +288,7 @@ static const StepImpl odoo_resume_steps[] = {
 static const StepCatalog odoo_catalogs[] = {
 	{"FULL_POS", odoo_steps},
 	{"BASIC", odoo_steps, "pos"},
+	{"VERIFY", odoo_verify_steps},
 	{"SUSPEND", odoo_suspend_steps},
 	{"RESUME", odoo_resume_steps},
 	{NULL}
