@@ -284,6 +284,23 @@ static const StepImpl odoo_resume_steps[] = {
 	{NULL}
 };
 
+/*
+ * Offboarding: the point of sale closed as a suspend closes it, every record exported, then
+ * archived: the company last (its records are read and archived with it in the context).
+ */
+static const StepImpl odoo_offboard_steps[] = {
+	{"offboard_1_close_session", odoo_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS session (pos.session) closed, as the POS closes it"},
+	{"offboard_2_disable_pos", odoo_step_disable_pos, true, "always", STEP_DEPS("offboard_1_close_session"),
+	"the POS config (pos.config) archived"},
+	/* no sale comes into an archived config's closed session */
+	{"offboard_3_export", odoo_step_export, true, "always", STEP_DEPS("offboard_2_disable_pos"),
+	"every record of the company's, its POS orders with their lines and payments, exported"},
+	{"offboard_4_archive", odoo_step_archive, true, "always", STEP_DEPS("offboard_3_export"),
+	"the company's POS configs, its warehouses and the company archived"},
+	{NULL}
+};
+
 /* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
 static const StepCatalog odoo_catalogs[] = {
 	{"FULL_POS", odoo_steps},
@@ -291,6 +308,7 @@ static const StepCatalog odoo_catalogs[] = {
 	{"VERIFY", odoo_verify_steps},
 	{"SUSPEND", odoo_suspend_steps},
 	{"RESUME", odoo_resume_steps},
+	{"OFFBOARD", odoo_offboard_steps},
 	{NULL}
 };
 

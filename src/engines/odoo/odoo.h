@@ -60,9 +60,11 @@ extern OdooStep odoo_step_pos_profile, odoo_step_pos_session;
 /* suspending, resuming, archiving (odoo_lifecycle.c) */
 extern long odoo_recorded_config(StepContext *ctx, StepResult *r);
 extern OdooStep odoo_step_close_session, odoo_step_disable_pos, odoo_step_enable_pos,
-			odoo_step_reopen_session;
+			odoo_step_reopen_session, odoo_step_archive;
 /* the checks of a VERIFY run (odoo_verify.c) */
 extern OdooStep odoo_verify_engine, odoo_verify_company, odoo_verify_chart, odoo_verify_warehouses, odoo_verify_settings,
 			odoo_verify_items, odoo_verify_customer, odoo_verify_pos_config, odoo_verify_pos_session;
+/* the offboarding's export (odoo_export.c) */
+extern OdooStep odoo_step_export;
 
 #endif							/* PROVISIONING_ODOO_H */

@@ -341,3 +341,101 @@ odoo_step_reopen_session(StepContext *ctx, StepResult *r)
 	session_of(ctx)->pos_config = config;
 	odoo_step_pos_session(ctx, r);
 }
+
+/* The ids of the active records of model matching domain, as a JSON list; *n of them */
+static bool
+active_ids(StepContext *ctx, StepResult *r, const char *model, const char *domain, char **ids, int *n)
+{
+	JsonbContainer *rows;
+	JsonWriter	list;
+
+	if (!odoo_search_read(ctx, r, model, domain, "[\"name\"]", &rows))
+		return false;
+	*n = jb_array_length(rows);
+	jw_open(&list, '[');
+	for (int i = 0; i < *n; i++)
+	{
+		long		id;
+
+		/* a record of the list has its id (odoo_search_read) */
+		(void) jb_int(jb_array_object(rows, i), "id", &id);
+		jw_int(&list, NULL, id);
+	}
+	jw_close(&list, ']');
+	*ids = list.buf.data;
+	return true;
+}
+
+/*
+ * offboard_4_archive: the company's POS configs, its warehouses, then the company, archived
+ * (nothing deleted). The company goes last: once it is archived the engine refuses it in a
+ * call's context, so a company read archived means the rest was archived before it. Odoo
+ * refuses to archive a company that is an active user's default company (_check_active,
+ * B2): the step fails saying whose, before it archives anything, rather than give those
+ * users another default company: which company a person logs into is not the tenant's to
+ * decide, and a user of this company alone has no other.
+ */
+void
+odoo_step_archive(StepContext *ctx, StepResult *r)
+{
+	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
+	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
+	JsonbContainer *rec;
+	JsonbContainer *users;
+	char	   *configs,
+			   *warehouses;
+	int			nconfigs,
+				nwarehouses;
+	bool		active;
+	char	   *domain;
+
+	if (recorded == NULL || !odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
+		return;
+	if (rec == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
+		return;
+	}
+	if (!odoo_active(rec, &active))
+	{
+		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
+		return;
+	}
+	if (!active)
+	{
+		step_done(ctx, r, false, "company %s (res.company %ld) is archived, with its warehouses and POS configs",
+				  company_of(ctx), cid);
+		return;
+	}
+	if (odoo_recorded_company(ctx, r, true) == 0 ||
+		!odoo_search_read(ctx, r, "res.users", psprintf("[[\"company_id\",\"=\",%ld]]", cid), "[\"login\"]", &users))
+		return;
+	if (jb_array_length(users) > 0)
+	{
+		StringInfoData logins;
+
+		initStringInfo(&logins);
+		for (int i = 0; i < jb_array_length(users) && i < 5; i++)
+		{
+			char	   *login;
+
+			appendStringInfo(&logins, "%s%.80s", i > 0 ? ", " : "",
+							 jb_str(jb_array_object(users, i), "login", &login) ? login : "?");
+		}
+		step_fail(r, FAIL_PERMANENT,
+				  "company %s is the default company of %d active users (%s%s): Odoo refuses to archive it; give them another default company, then retry the offboarding",
+				  company_of(ctx), jb_array_length(users), logins.data, jb_array_length(users) > 5 ? ", ..." : "");
+		return;
+	}
+	domain = psprintf("[[\"company_id\",\"=\",%ld]]", cid);
+	if (!active_ids(ctx, r, "pos.config", domain, &configs, &nconfigs) ||
+		(nconfigs > 0 && !odoo_set_active(ctx, r, "pos.config", configs, false)) ||
+		!active_ids(ctx, r, "stock.warehouse", domain, &warehouses, &nwarehouses) ||
+		(nwarehouses > 0 && !odoo_set_active(ctx, r, "stock.warehouse", warehouses, false)) ||
+		!odoo_set_active(ctx, r, "res.company", psprintf("[%ld]", cid), false))
+		return;
+	/* the engine refuses the archived company in a call's context from now on */
+	session_of(ctx)->company = 0;
+	step_done(ctx, r, true, "archived %d POS configs, %d warehouses and company %s (res.company %ld)",
+			  nconfigs, nwarehouses, company_of(ctx), cid);
+}
