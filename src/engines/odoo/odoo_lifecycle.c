@@ -102,98 +102,114 @@ session_state(StepContext *ctx, StepResult *r, long id, char **state)
 	return true;
 }
 
-/*
- * What a closing method answered: {"successful": true}, else a dict saying why not (draft
- * orders; an imbalance, "Force Close Session"; the session closed already, which 16 and
- * 17/18 word and shape differently). Not successful, the session's state is read back: closed
- * meanwhile (by someone else) is no failure, *closed_by_other says so.
- */
-static bool
-closing_answer(StepContext *ctx, StepResult *r, JsonbContainer *answer, const char *method, long id,
-			   bool *closed_by_other)
+/* A session's closing, as create_once makes sure of it: "made" once the session is closed */
+typedef struct Closing
 {
-	JsonbContainer *result = jb_object(answer, "result");
-	char	   *state;
-	char	   *message;
+	long		id;
+	bool		cash_control;
+	char	   *state;			/* as the lookup read it */
+	char	   *counted;		/* cash_register_balance_end, a JSON number */
+	bool		sent;			/* this attempt sent the closing */
+} Closing;
 
-	*closed_by_other = false;
-	if (result == NULL)
-		return odoo_malformed(r, "pos.session", method, "the result is not an object");
-	if (jb_bool(result, "successful", false))
-		return true;
-	if (!session_state(ctx, r, id, &state))
+static bool
+closing_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
+{
+	Closing    *c = (Closing *) arg;
+	JsonbContainer *rec;
+	char	   *text;
+
+	if (!odoo_read(ctx, r, "pos.session", c->id, "[\"state\",\"cash_register_balance_end\"]", &rec))
 		return false;
-	if (strcmp(state, "closed") == 0)
-	{
-		*closed_by_other = true;
-		return true;
-	}
-	message = jb_text(result, "message");
-	step_fail(r, FAIL_PERMANENT, "pos.session %ld cannot be closed (%s): %s", id, method,
-			  message ? psprintf("%.300s", message) : "the engine says it was not successful");
-	return false;
+	if (!jb_str(rec, "state", &c->state))
+		return odoo_malformed(r, "pos.session", "read", "state is not text");
+	/* a JSON number, sent back as it came: nothing else goes into the request */
+	c->counted = jb_str(rec, "cash_register_balance_end", &text) ? NULL : jb_text(rec, "cash_register_balance_end");
+	if (c->counted == NULL || strlen(c->counted) > 40 || strspn(c->counted, "-.0123456789eE") != strlen(c->counted))
+		return odoo_malformed(r, "pos.session", "read", "cash_register_balance_end is not a number");
+	*found = strcmp(c->state, "closed") == 0;
+	return true;
 }
 
 /*
- * Closes one session as the POS UI does, with the methods 16, 17 and 18 share (B1): with
- * cash control, post_closing_cash_details with the counted cash the session expects
- * (cash_register_balance_end: no difference to post, which would need the cash journal's
- * loss or profit account); update_closing_control_state_session, unless it is in
- * closing_control already; close_session_from_ui, which validates it. Each is sent only
- * after the state was read not closed; the last one's state is read back.
+ * A closing method sent, and what it answered: {"successful": true}, else a dict saying why not (draft
+ * orders; an imbalance, "Force Close Session"; the session closed already, which 16 and
+ * 17/18 word and shape differently). Not successful, the state is read back: closed meanwhile
+ * by someone else is a conflict (create_once then finds it), anything else a failure.
  */
-static bool
-close_one(StepContext *ctx, StepResult *r, JsonbContainer *session, bool cash_control, bool *closed)
+static CreateAnswer
+closing_call(StepContext *ctx, StepResult *r, const char *method, long id, const char *args, bool result_none)
 {
 	JsonbContainer *answer;
+	JsonbContainer *result;
 	char	   *state;
-	long		id;
-	bool		other;
+	char	   *message;
+	OdooStatus	st = odoo_execute(ctx, r, true, "pos.session", method, args, NULL, &answer);
 
-	*closed = false;
-	if (!jb_int(session, "id", &id) || !jb_str(session, "state", &state))
-		return odoo_malformed(r, "pos.session", "search_read", "a session's id or state is malformed");
-	if (cash_control)
+	if (st == ODOO_UNKNOWN)
+		return CREATE_UNKNOWN;
+	if (st != ODOO_OK)
+		return CREATE_FAILED;
+	if (result_none)
 	{
-		char	   *text;
-		char	   *counted = jb_str(session, "cash_register_balance_end", &text) ? NULL
-			: jb_text(session, "cash_register_balance_end");
-
-		/* a JSON number, sent back as it came: nothing else goes into the request */
-		if (counted == NULL || strlen(counted) > 40 || strspn(counted, "-.0123456789eE") != strlen(counted))
-			return odoo_malformed(r, "pos.session", "search_read", "cash_register_balance_end is not a number");
-		if (odoo_execute(ctx, r, true, "pos.session", "post_closing_cash_details",
-						 psprintf("[[%ld],%s]", id, counted), NULL, &answer) != ODOO_OK ||
-			!closing_answer(ctx, r, answer, "post_closing_cash_details", id, &other))
-			return false;
-		if (other)
-			return true;
-	}
-	if (strcmp(state, "closing_control") != 0)
-	{
-		if (odoo_execute(ctx, r, true, "pos.session", "update_closing_control_state_session",
-						 psprintf("[[%ld],\"closed by provisioning\"]", id), NULL, &answer) != ODOO_OK)
-			return false;
 		/* it returns None, which Odoo answers with no result */
-		if (jb_has(answer, "result"))
-			return odoo_malformed(r, "pos.session", "update_closing_control_state_session",
-								  "a result, where the method returns none");
+		if (!jb_has(answer, "result"))
+			return CREATE_MADE;
+		odoo_malformed(r, "pos.session", method, "a result, where the method returns none");
+		return CREATE_UNKNOWN;
 	}
-	if (odoo_execute(ctx, r, true, "pos.session", "close_session_from_ui", psprintf("[[%ld],[]]", id), NULL,
-					 &answer) != ODOO_OK ||
-		!closing_answer(ctx, r, answer, "close_session_from_ui", id, &other))
-		return false;
-	if (other)
-		return true;
+	if ((result = jb_object(answer, "result")) == NULL)
+	{
+		odoo_malformed(r, "pos.session", method, "the result is not an object");
+		return CREATE_UNKNOWN;
+	}
+	if (jb_bool(result, "successful", false))
+		return CREATE_MADE;
 	if (!session_state(ctx, r, id, &state))
-		return false;
+		return CREATE_FAILED;
+	if (strcmp(state, "closed") == 0)
+		return CREATE_CONFLICT;
+	message = jb_text(result, "message");
+	step_fail(r, FAIL_PERMANENT, "pos.session %ld cannot be closed (%s): %s", id, method,
+			  message ? psprintf("%.300s", message) : "the engine says it was not successful");
+	return CREATE_FAILED;
+}
+
+/*
+ * Closes the session as the POS UI does, with the methods 16, 17 and 18 share (B1): with cash
+ * control, post_closing_cash_details with the counted cash the session expects (no
+ * difference to post, which would need the cash journal's loss or profit account);
+ * update_closing_control_state_session, unless it is in closing_control already;
+ * close_session_from_ui, which validates it; the state read back. The first two only set
+ * what they set again; the last is the closing, sent once (create_once: not again while an
+ * earlier one may still be applied, after a lost answer or a crash).
+ */
+static CreateAnswer
+closing_send(StepContext *ctx, StepResult *r, void *arg)
+{
+	Closing    *c = (Closing *) arg;
+	CreateAnswer a;
+	char	   *state;
+
+	if (c->cash_control &&
+		(a = closing_call(ctx, r, "post_closing_cash_details", c->id,
+						  psprintf("[[%ld],%s]", c->id, c->counted), false)) != CREATE_MADE)
+		return a;
+	if (strcmp(c->state, "closing_control") != 0 &&
+		(a = closing_call(ctx, r, "update_closing_control_state_session", c->id,
+						  psprintf("[[%ld],\"closed by provisioning\"]", c->id), true)) != CREATE_MADE)
+		return a;
+	c->sent = true;
+	if ((a = closing_call(ctx, r, "close_session_from_ui", c->id, psprintf("[[%ld],[]]", c->id), false)) != CREATE_MADE)
+		return a;
+	if (!session_state(ctx, r, c->id, &state))
+		return CREATE_FAILED;
 	if (strcmp(state, "closed") != 0)
 	{
-		step_fail(r, FAIL_PERMANENT, "close_session_from_ui answered successful, yet pos.session %ld is %s", id, state);
-		return false;
+		step_fail(r, FAIL_PERMANENT, "close_session_from_ui answered successful, yet pos.session %ld is %s", c->id, state);
+		return CREATE_FAILED;
 	}
-	*closed = true;
-	return true;
+	return CREATE_MADE;
 }
 
 /* suspend_1_close_session, offboard_1_close_session: the recorded config's open sessions closed */
@@ -226,7 +242,7 @@ odoo_step_close_session(StepContext *ctx, StepResult *r)
 	}
 	if (!odoo_search_all(ctx, r, "pos.session",
 						 psprintf("[[\"config_id\",\"=\",%ld],[\"state\",\"!=\",\"closed\"]]", config),
-						 "[\"name\",\"state\",\"cash_register_balance_end\"]", 0, MAX_OPEN_SESSIONS + 1, &sessions))
+						 "[\"name\"]", 0, MAX_OPEN_SESSIONS + 1, &sessions))
 		return;
 	if ((n = jb_array_length(sessions)) > MAX_OPEN_SESSIONS)
 	{
@@ -237,11 +253,19 @@ odoo_step_close_session(StepContext *ctx, StepResult *r)
 	for (int i = 0; i < n; i++)
 	{
 		JsonbContainer *session = jb_array_object(sessions, i);
+		Closing		c = {.cash_control = cash_control};
+		CreateOnce	once = {.request = "pos.session close_session_from_ui",.lookup = closing_lookup,
+		.create = closing_send,.arg = &c};
 		bool		done;
 		char	   *name;
 
-		if (!close_one(ctx, r, session, cash_control, &done))
+		/* a record of the list has its id (odoo_search_all) */
+		(void) jb_int(session, "id", &c.id);
+		once.target = psprintf("the closing of pos.session %ld", c.id);
+		if (!create_once(ctx, r, &once, &done))
 			return;
+		/* its answer lost, the closing this attempt sent is found made */
+		done |= c.sent;
 		closed += done;
 		if (done)
 			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
