@@ -202,6 +202,17 @@ jb_array_object(JsonbContainer *array, int index)
 	return as_container(element(array, index), false);
 }
 
+/* The index-th element, an object, as a document of its own (to be stored); NULL for none. */
+Jsonb *
+jb_array_object_copy(JsonbContainer *array, int index)
+{
+	JsonbValue *v = element(array, index);
+
+	if (as_container(v, false) == NULL)
+		return NULL;
+	return JsonbValueToJsonb(v);
+}
+
 char *
 jb_array_text(JsonbContainer *array, int index)
 {

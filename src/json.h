@@ -22,6 +22,7 @@ extern Jsonb *jb_object_jsonb(JsonbContainer *container, const char *key);
 extern bool jb_has(JsonbContainer *container, const char *key);
 extern int	jb_array_length(JsonbContainer *array);
 extern JsonbContainer *jb_array_object(JsonbContainer *array, int index);
+extern Jsonb *jb_array_object_copy(JsonbContainer *array, int index);
 
 /*
  * Typed reads, for what an engine answers: true with the value in *out, false (and *out

@@ -56,7 +56,7 @@ SELECT engine_kind, operation,
 
 -- Every production kind has a catalog of each provisioning operation: FULL_POS's ten steps,
 -- BASIC the same but its point-of-sale ones; the lifecycle operations have the steps the
--- kind's driver declares (none yet: refused for its tenants, 0A000). A test cluster's
+-- kind's driver declares (none: refused for its tenants, 0A000). A test cluster's
 -- test-only kind: 01_happy_path.sql
 SELECT k.kind, o.operation, count(c.step) AS steps,
        count(*) FILTER (WHERE c.condition = 'pos') AS pos_steps,

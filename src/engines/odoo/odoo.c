@@ -238,10 +238,77 @@ static const StepImpl odoo_steps[] = {
 	{NULL}
 };
 
+/*
+ * VERIFY: each provisioning step's record read back, writing nothing. Not critical, so that
+ * every check runs; independent, so that they run at once.
+ */
+static const StepImpl odoo_verify_steps[] = {
+	{"step_0_engine_check", odoo_verify_engine, false, "always", NO_STEP_DEPS,
+	"the engine answers, and the login is the user the provisioning recorded"},
+	{"step_1_fiscal_year", NULL, false, "unsupported", NO_STEP_DEPS,
+	"Odoo Community has no fiscal-year document"},
+	{"step_2_company", odoo_verify_company, false, "always", NO_STEP_DEPS,
+	"the company exists, active, with its name; the API user has access to it"},
+	{"step_3_chart_of_accounts", odoo_verify_chart, false, "always", NO_STEP_DEPS,
+	"the company has accounts"},
+	{"step_4_warehouses", odoo_verify_warehouses, false, "always", NO_STEP_DEPS,
+	"the recorded warehouses exist, active, of the company"},
+	{"step_5_settings", odoo_verify_settings, false, "always", NO_STEP_DEPS,
+	"the company's fiscal year ends on 31 December"},
+	{"step_6_items", odoo_verify_items, false, "demo_data", NO_STEP_DEPS,
+	"the demo products exist, active, available in the POS"},
+	{"step_7_customer", odoo_verify_customer, false, "always", NO_STEP_DEPS,
+	"the recorded walk-in customer exists, active"},
+	{"step_8_pos_profile", odoo_verify_pos_config, false, "pos", NO_STEP_DEPS,
+	"the recorded POS config exists, active, on the recorded warehouse and operation type"},
+	{"step_9_pos_session", odoo_verify_pos_session, false, "pos", NO_STEP_DEPS,
+	"the recorded POS session is opened"},
+	{NULL}
+};
+
+/* Suspending: the session closed before its config is archived (B2) */
+static const StepImpl odoo_suspend_steps[] = {
+	{"suspend_1_close_session", odoo_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS session (pos.session) closed, as the POS closes it"},
+	{"suspend_2_disable_pos", odoo_step_disable_pos, true, "always", STEP_DEPS("suspend_1_close_session"),
+	"the POS config (pos.config) archived"},
+	{NULL}
+};
+
+/* Resuming: an archived config (or company) opens no session */
+static const StepImpl odoo_resume_steps[] = {
+	{"resume_1_enable_pos", odoo_step_enable_pos, true, "always", NO_STEP_DEPS,
+	"the POS config unarchived, and the company and its warehouses after an offboarding"},
+	{"resume_2_open_session", odoo_step_reopen_session, true, "always", STEP_DEPS("resume_1_enable_pos"),
+	"a new opened POS session on the config"},
+	{NULL}
+};
+
+/*
+ * Offboarding: the point of sale closed as a suspend closes it, every record exported, then
+ * archived: the company last (its records are read and archived with it in the context).
+ */
+static const StepImpl odoo_offboard_steps[] = {
+	{"offboard_1_close_session", odoo_step_close_session, true, "always", NO_STEP_DEPS,
+	"the open POS session (pos.session) closed, as the POS closes it"},
+	{"offboard_2_disable_pos", odoo_step_disable_pos, true, "always", STEP_DEPS("offboard_1_close_session"),
+	"the POS config (pos.config) archived"},
+	/* no sale comes into an archived config's closed session */
+	{"offboard_3_export", odoo_step_export, true, "always", STEP_DEPS("offboard_2_disable_pos"),
+	"every record of the company's, its POS orders with their lines and payments, exported"},
+	{"offboard_4_archive", odoo_step_archive, true, "always", STEP_DEPS("offboard_3_export"),
+	"the company's POS configs, its warehouses and the company archived"},
+	{NULL}
+};
+
 /* BASIC is FULL_POS without the point of sale: the same steps but the "pos" ones */
 static const StepCatalog odoo_catalogs[] = {
 	{"FULL_POS", odoo_steps},
 	{"BASIC", odoo_steps, "pos"},
+	{"VERIFY", odoo_verify_steps},
+	{"SUSPEND", odoo_suspend_steps},
+	{"RESUME", odoo_resume_steps},
+	{"OFFBOARD", odoo_offboard_steps},
 	{NULL}
 };
 

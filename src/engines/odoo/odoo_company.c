@@ -13,10 +13,11 @@
 /*
  * Gives the API user access to company cid (res.users company_ids), then puts it in the
  * context of every later call. Creating a company links its creator already; a company
- * made by someone else is linked here.
+ * made by someone else is linked here, unless may_link is false (a VERIFY run writes
+ * nothing): then a user without access fails the step.
  */
 static bool
-grant_company(StepContext *ctx, StepResult *r, long cid)
+company_access(StepContext *ctx, StepResult *r, long cid, bool may_link)
 {
 	OdooSession *s = session_of(ctx);
 	JsonbContainer *user;
@@ -35,6 +36,12 @@ grant_company(StepContext *ctx, StepResult *r, long cid)
 			return odoo_malformed(r, "res.users", "read", "company_ids is not a list of ids");
 		if (id == cid)
 			linked = true;
+	}
+	if (!linked && !may_link)
+	{
+		step_fail(r, FAIL_PERMANENT, "the API user (res.users %ld) has no access to company %s (res.company %ld)",
+				  s->uid, company_of(ctx), cid);
+		return false;
 	}
 	if (!linked &&
 		!odoo_write(ctx, r, "res.users", s->uid, psprintf("{\"company_ids\":[[4,%ld]]}", cid)))
@@ -57,10 +64,51 @@ odoo_company_id(StepContext *ctx, StepResult *r)
 		step_fail(r, FAIL_PERMANENT, "company %s does not exist in the engine", company_of(ctx));
 		return 0;
 	}
-	if (session_of(ctx)->company != cid && !grant_company(ctx, r, cid))
+	if (session_of(ctx)->company != cid && !company_access(ctx, r, cid, true))
 		return 0;
 	meta_set_id(ctx, "company_id", cid);
 	return cid;
+}
+
+/*
+ * For the lifecycle steps: the company the provisioning recorded, with the API user's
+ * access to it (given when may_link), in the context of the calls after it; 0 with the step
+ * failed when nothing is recorded or the access is missing.
+ */
+long
+odoo_recorded_company(StepContext *ctx, StepResult *r, bool may_link)
+{
+	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
+	long		cid;
+
+	if (recorded == NULL)
+		return 0;
+	if ((cid = strtol(recorded, NULL, 10)) <= 0)
+	{
+		step_fail(r, FAIL_PERMANENT, "the recorded company_id \"%s\" is not an id", recorded);
+		return 0;
+	}
+	if (session_of(ctx)->company != cid && !company_access(ctx, r, cid, may_link))
+		return 0;
+	return cid;
+}
+
+/*
+ * Company cid as the engine holds it, archived or not (with fields, a JSON list), NULL in
+ * *company when it does not. Read without the company in the context: the engine refuses
+ * an archived company there ("Access to unauthorized or invalid companies").
+ */
+bool
+odoo_company_record(StepContext *ctx, StepResult *r, long cid, const char *fields, JsonbContainer **company)
+{
+	OdooSession *s = session_of(ctx);
+	long		context = s->company;
+	bool		ok;
+
+	s->company = 0;
+	ok = odoo_read_any(ctx, r, "res.company", cid, fields, company);
+	s->company = context;
+	return ok;
 }
 
 void
@@ -93,7 +141,7 @@ odoo_step_company(StepContext *ctx, StepResult *r)
 	jw_close(&values, '}');
 	t.domain = psprintf("[[\"name\",\"=\",%s]]", odoo_quote(company_of(ctx)));
 	t.values = values.buf.data;
-	if (!odoo_create_once(ctx, r, &t, &created) || !grant_company(ctx, r, t.id))
+	if (!odoo_create_once(ctx, r, &t, &created) || !company_access(ctx, r, t.id, true))
 		return;
 	meta_set(ctx, "company", company_of(ctx));
 	meta_set_id(ctx, "company_id", t.id);
@@ -102,8 +150,8 @@ odoo_step_company(StepContext *ctx, StepResult *r)
 }
 
 /* Odoo 18 links accounts to companies through company_ids, earlier versions company_id. */
-static char *
-accounts_domain(StepContext *ctx, long cid)
+char *
+odoo_accounts_domain(StepContext *ctx, long cid)
 {
 	if (session_of(ctx)->version >= 18)
 		return psprintf("[[\"company_ids\",\"in\",[%ld]]]", cid);
@@ -162,7 +210,7 @@ chart_lookup(StepContext *ctx, StepResult *r, void *arg, bool *found)
 {
 	ChartLoad  *c = (ChartLoad *) arg;
 
-	if (!odoo_count(ctx, r, "account.account", accounts_domain(ctx, c->cid), &c->accounts))
+	if (!odoo_count(ctx, r, "account.account", odoo_accounts_domain(ctx, c->cid), &c->accounts))
 		return false;
 	*found = c->accounts > 0;
 	return true;

@@ -73,10 +73,48 @@ cash_method(StepContext *ctx, StepResult *r, long cid, long *method)
 }
 
 /*
+ * Our config as the provisioning left it (the repair after a VERIFY run): unarchived, on our
+ * warehouse and its POS operation type. Written only when it differs; the same values
+ * written again after a lost answer change nothing. What was set back, for the message ("",
+ * nothing); NULL when the step failed.
+ */
+static const char *
+pos_config_repair(StepContext *ctx, StepResult *r, JsonbContainer *config, long id, long warehouse,
+				  long picking_type)
+{
+	long		has_warehouse,
+				has_type;
+	bool		active;
+	JsonWriter	values;
+
+	if (!odoo_active(config, &active) || !odoo_id(config, "warehouse_id", &has_warehouse) ||
+		!odoo_id(config, "picking_type_id", &has_type))
+	{
+		odoo_malformed(r, "pos.config", "search_read", "active, warehouse_id or picking_type_id is malformed");
+		return NULL;
+	}
+	if (active && has_warehouse == warehouse && (picking_type == 0 || has_type == picking_type))
+		return "";
+	jw_open(&values, '{');
+	jw_raw(&values, "active", "true");
+	jw_int(&values, "warehouse_id", warehouse);
+	if (picking_type != 0)
+		jw_int(&values, "picking_type_id", picking_type);
+	jw_close(&values, '}');
+	if (!odoo_write(ctx, r, "pos.config", id, values.buf.data))
+		return NULL;
+	if (has_warehouse != warehouse || (picking_type != 0 && has_type != picking_type))
+		return psprintf(", %sset back on stock.warehouse %ld (it was on %ld)", active ? "" : "unarchived and ",
+						warehouse, has_warehouse);
+	return ", unarchived";
+}
+
+/*
  * The POS profile: pos.config with a Cash method. Loading a chart in Odoo 17 makes a
- * config ("Shop") for a company with a warehouse, with Cash/Bank methods: a config the
- * company holds already is adopted, renamed and moved to our warehouse, so the company
- * ends with one config.
+ * config ("Shop") for a company with a warehouse, with Cash/Bank methods: an active config
+ * the company holds already is adopted, renamed and moved to our warehouse, so the company
+ * ends with one config. Ours found archived or on another warehouse (what a VERIFY run
+ * reports) is set back: a second config of its name would leave two.
  */
 void
 odoo_step_pos_profile(StepContext *ctx, StepResult *r)
@@ -85,7 +123,8 @@ odoo_step_pos_profile(StepContext *ctx, StepResult *r)
 	char	   *name = pos_config_name(ctx);
 	OdooTarget	t = {.model = "pos.config"};
 	JsonbContainer *shops;
-	JsonbContainer *shop;
+	JsonbContainer *ours = NULL;
+	JsonbContainer *shop = NULL;
 	JsonWriter	values;
 	long		warehouse,
 				picking_type,
@@ -93,29 +132,39 @@ odoo_step_pos_profile(StepContext *ctx, StepResult *r)
 	bool		created = false;
 	bool		adopted = false;
 	char	   *shop_name = NULL;
+	const char *repaired = "";
 
 	if (cid == 0 || !pos_warehouse(ctx, r, cid, &warehouse, &picking_type))
 		return;
 	t.domain = psprintf("[[\"company_id\",\"=\",%ld],[\"name\",\"=\",%s]]", cid, odoo_quote(name));
-	/* the company's configs: ours, or one to adopt */
-	if (!odoo_search_read(ctx, r, "pos.config", psprintf("[[\"company_id\",\"=\",%ld]]", cid),
-						  "[\"name\",\"payment_method_ids\"]", &shops))
+	/* the company's configs, archived ones too: ours, or an active one to adopt */
+	if (!odoo_search_all(ctx, r, "pos.config", psprintf("[[\"company_id\",\"=\",%ld]]", cid),
+						 "[\"name\",\"payment_method_ids\",\"active\",\"warehouse_id\",\"picking_type_id\"]",
+						 0, 0, &shops))
 		return;
 	for (int i = 0; i < jb_array_length(shops); i++)
 	{
-		if (!jb_str(jb_array_object(shops, i), "name", &shop_name) ||
-			jb_array(jb_array_object(shops, i), "payment_method_ids") == NULL)
+		JsonbContainer *config = jb_array_object(shops, i);
+
+		if (!jb_str(config, "name", &shop_name) || jb_array(config, "payment_method_ids") == NULL)
 		{
 			odoo_malformed(r, "pos.config", "search_read", "a config's name or payment_method_ids is malformed");
 			return;
 		}
-		/* a record of the list has its id (odoo_search_read) */
-		if (t.id == 0 && strcmp(shop_name, name) == 0)
-			(void) jb_int(jb_array_object(shops, i), "id", &t.id);
+		if (ours == NULL && strcmp(shop_name, name) == 0)
+			ours = config;
+		else if (shop == NULL && jb_bool(config, "active", false))
+			shop = config;
 	}
-	if (t.id == 0)
+	if (ours != NULL)
 	{
-		shop = jb_array_object(shops, 0);
+		/* a record of the list has its id (odoo_search_all) */
+		(void) jb_int(ours, "id", &t.id);
+		if ((repaired = pos_config_repair(ctx, r, ours, t.id, warehouse, picking_type)) == NULL)
+			return;
+	}
+	else
+	{
 		jw_open(&values, '{');
 		jw_str(&values, "name", name);
 		jw_int(&values, "company_id", cid);
@@ -144,9 +193,12 @@ odoo_step_pos_profile(StepContext *ctx, StepResult *r)
 	}
 	meta_set(ctx, "pos_profile", name);
 	meta_set_id(ctx, "pos_config_id", t.id);
+	/* what a VERIFY run finds the config on */
+	meta_set_id(ctx, "pos_config_warehouse_id", warehouse);
+	meta_set_id(ctx, "pos_picking_type_id", picking_type);
 	session_of(ctx)->pos_config = t.id;
-	step_done(ctx, r, created || adopted, "POS config %s (pos.config %ld)%s", name, t.id,
-			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name) : "");
+	step_done(ctx, r, created || adopted || repaired[0] != '\0', "POS config %s (pos.config %ld)%s%s", name, t.id,
+			  adopted ? psprintf(", adopted from \"%s\", made with the chart", shop_name) : "", repaired);
 }
 
 /*

@@ -149,24 +149,34 @@ odoo_rpc(StepContext *ctx, StepResult *r, bool write, const char *what, const ch
 /*
  * object.execute_kw model.method(*args, **kwargs) as the API user. kwargs (a JSON object,
  * or NULL) gets the context: the tenant's company once the user has access to it, so
- * records land in it and multi-company databases answer for it.
+ * records land in it and multi-company databases answer for it; with archived, also
+ * active_test false, so that searches find archived records too (a lifecycle step's reads:
+ * an archived record is still the tenant's, and a missing one is told from an archived one).
  */
-OdooStatus
-odoo_execute(StepContext *ctx, StepResult *r, bool write, const char *model, const char *method,
-			 const char *args, const char *kwargs, JsonbContainer **answer)
+static OdooStatus
+execute_kw(StepContext *ctx, StepResult *r, bool write, bool archived, const char *model,
+		   const char *method, const char *args, const char *kwargs, JsonbContainer **answer)
 {
 	OdooSession *s = (OdooSession *) ctx->engine_session;
 	const char *secret = ctx->engine.api_secret ? ctx->engine.api_secret : "";
+	bool		context = s->company != 0 || archived;
 	StringInfoData kw;
 	StringInfoData call;
 	OdooStatus	st;
 
 	initStringInfo(&kw);
 	appendStringInfoChar(&kw, '{');
-	if (s->company != 0)
-		appendStringInfo(&kw, "\"context\":{\"allowed_company_ids\":[%ld]}", s->company);
+	if (context)
+	{
+		appendStringInfoString(&kw, "\"context\":{");
+		if (s->company != 0)
+			appendStringInfo(&kw, "\"allowed_company_ids\":[%ld]%s", s->company, archived ? "," : "");
+		if (archived)
+			appendStringInfoString(&kw, "\"active_test\":false");
+		appendStringInfoChar(&kw, '}');
+	}
 	if (kwargs != NULL && strcmp(kwargs, "{}") != 0)
-		appendStringInfo(&kw, "%s%s", s->company != 0 ? "," : "", kwargs + 1);
+		appendStringInfo(&kw, "%s%s", context ? "," : "", kwargs + 1);
 	else
 		appendStringInfoChar(&kw, '}');
 
@@ -189,6 +199,13 @@ odoo_execute(StepContext *ctx, StepResult *r, bool write, const char *model, con
 	explicit_bzero(call.data, call.len);
 	pfree(call.data);
 	return st;
+}
+
+OdooStatus
+odoo_execute(StepContext *ctx, StepResult *r, bool write, const char *model, const char *method,
+			 const char *args, const char *kwargs, JsonbContainer **answer)
+{
+	return execute_kw(ctx, r, write, false, model, method, args, kwargs, answer);
 }
 
 /* The call's failure for an answer that is not what model.method answers. */
@@ -237,16 +254,30 @@ odoo_search(StepContext *ctx, StepResult *r, const char *model, const char *doma
 	return true;
 }
 
-bool
-odoo_count(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *count)
+static bool
+count_records(StepContext *ctx, StepResult *r, bool archived, const char *model, const char *domain, long *count)
 {
 	JsonbContainer *answer;
 
-	if (odoo_execute(ctx, r, false, model, "search_count", psprintf("[%s]", domain), NULL, &answer) != ODOO_OK)
+	if (execute_kw(ctx, r, false, archived, model, "search_count", psprintf("[%s]", domain), NULL,
+				   &answer) != ODOO_OK)
 		return false;
 	if (!jb_int(answer, "result", count) || *count < 0)
 		return odoo_malformed(r, model, "search_count", "the result is not a count");
 	return true;
+}
+
+bool
+odoo_count(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *n)
+{
+	return count_records(ctx, r, false, model, domain, n);
+}
+
+/* How many records match domain, archived ones included (what odoo_search_all pages through) */
+bool
+odoo_count_all(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *n)
+{
+	return count_records(ctx, r, true, model, domain, n);
 }
 
 /* The records matching domain, with fields (a JSON list), as an array; each has its id. */
@@ -260,6 +291,47 @@ odoo_search_read(StepContext *ctx, StepResult *r, const char *model, const char 
 					 psprintf("{\"fields\":%s}", fields), &answer) != ODOO_OK)
 		return false;
 	return (*rows = record_list(r, answer, model, "search_read")) != NULL;
+}
+
+/*
+ * The records matching domain, archived ones included, in id order: fields (a JSON list;
+ * NULL for every field), from offset, at most limit of them (0: all). Each has its id.
+ */
+bool
+odoo_search_all(StepContext *ctx, StepResult *r, const char *model, const char *domain,
+				const char *fields, long offset, int limit, JsonbContainer **rows)
+{
+	JsonbContainer *answer;
+	StringInfoData kw;
+
+	initStringInfo(&kw);
+	appendStringInfo(&kw, "{\"order\":\"id asc\",\"offset\":%ld", offset);
+	if (fields != NULL)
+		appendStringInfo(&kw, ",\"fields\":%s", fields);
+	if (limit > 0)
+		appendStringInfo(&kw, ",\"limit\":%d", limit);
+	appendStringInfoChar(&kw, '}');
+	if (execute_kw(ctx, r, false, true, model, "search_read", psprintf("[%s]", domain), kw.data,
+				   &answer) != ODOO_OK)
+		return false;
+	return (*rows = record_list(r, answer, model, "search_read")) != NULL;
+}
+
+/*
+ * One record by id, archived or not, with fields (a JSON list); NULL in *record when the
+ * engine holds none (or hides it from the tenant's company): a lifecycle step's "missing".
+ */
+bool
+odoo_read_any(StepContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+			  JsonbContainer **record)
+{
+	JsonbContainer *rows;
+
+	*record = NULL;
+	if (!odoo_search_all(ctx, r, model, psprintf("[[\"id\",\"=\",%ld]]", id), fields, 0, 1, &rows))
+		return false;
+	*record = jb_array_object(rows, 0);
+	return true;
 }
 
 /* One record by id; a record the engine does not hold (or hides) is a failure. */
@@ -299,6 +371,24 @@ odoo_write(StepContext *ctx, StepResult *r, const char *model, long id, const ch
 }
 
 /*
+ * (Un)archives records (ids, a JSON list) in one write, which goes through the model's own
+ * write and its refusals (a warehouse with ongoing operations); the same write again after
+ * a lost answer changes nothing.
+ */
+bool
+odoo_set_active(StepContext *ctx, StepResult *r, const char *model, const char *ids, bool active)
+{
+	JsonbContainer *answer;
+
+	if (odoo_execute(ctx, r, true, model, "write", psprintf("[%s,{\"active\":%s}]", ids, active ? "true" : "false"),
+					 NULL, &answer) != ODOO_OK)
+		return false;
+	if (!jb_bool(answer, "result", false))
+		return odoo_malformed(r, model, "write", "the result is not true");
+	return true;
+}
+
+/*
  * A many2one field's id ([id, name] as read), or an integer field's value, in *id; 0 for
  * false (empty). False when the field holds neither.
  */
@@ -310,6 +400,14 @@ odoo_id(JsonbContainer *record, const char *field, long *id)
 	if (pair != NULL)
 		return jb_array_int(pair, 0, id) && *id > 0;
 	return (jb_int(record, field, id) && *id >= 0) || jb_false(record, field);
+}
+
+/* A record's active flag in *active; false when the field is not a boolean. */
+bool
+odoo_active(JsonbContainer *record, bool *active)
+{
+	*active = jb_bool(record, "active", false);
+	return *active || jb_false(record, "active");
 }
 
 static bool

@@ -72,12 +72,20 @@ extern bool odoo_search(StepContext *ctx, StepResult *r, const char *model, cons
 extern bool odoo_count(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *count);
 extern bool odoo_search_read(StepContext *ctx, StepResult *r, const char *model, const char *domain,
 							 const char *fields, JsonbContainer **rows);
+/* archived records too: lifecycle reads */
+extern bool odoo_count_all(StepContext *ctx, StepResult *r, const char *model, const char *domain, long *count);
+extern bool odoo_search_all(StepContext *ctx, StepResult *r, const char *model, const char *domain,
+							const char *fields, long offset, int limit, JsonbContainer **rows);
+extern bool odoo_read_any(StepContext *ctx, StepResult *r, const char *model, long id, const char *fields,
+						  JsonbContainer **record);
 extern bool odoo_read(StepContext *ctx, StepResult *r, const char *model, long id, const char *fields,
 					  JsonbContainer **record);
 extern bool odoo_write(StepContext *ctx, StepResult *r, const char *model, long id, const char *values);
+extern bool odoo_set_active(StepContext *ctx, StepResult *r, const char *model, const char *ids, bool active);
 extern bool odoo_create_once(StepContext *ctx, StepResult *r, OdooTarget *t, bool *created);
 extern bool odoo_ensure_many(StepContext *ctx, StepResult *r, OdooBatch *b);
 extern bool odoo_id(JsonbContainer *record, const char *field, long *id);
+extern bool odoo_active(JsonbContainer *record, bool *active);
 extern bool odoo_malformed(StepResult *r, const char *model, const char *method, const char *what);
 
 #endif							/* PROVISIONING_ODOO_RPC_H */

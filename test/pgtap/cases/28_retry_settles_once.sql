@@ -3,7 +3,7 @@
 \set ignored `$SIMCTL :sim reset :eng:host`
 \if :odoo
 \set create_fault '{"db": "settle_' :retry '_odoo", "method": "object.execute_kw res.partner create", "action": "delay", "delay_ms": 4500}'
-\set lookup_fault '{"db": "settle_' :retry '_odoo", "method": "object.execute_kw res.partner search", "action": "status", "status": 500, "times": -1}'
+\set lookup_fault '{"db": "settle_' :retry '_odoo", "method": "object.execute_kw res.partner search_read", "action": "status", "status": 500, "times": -1}'
 \set create_sent 'r.get("model") == "res.partner" and r.get("model_method") == "create"'
 \else
 \set create_fault '{"site": "settle_' :retry '.localhost", "method": "POST", "path": "^/api/resource/Customer$", "action": "delay", "delay_ms": 4500}'
