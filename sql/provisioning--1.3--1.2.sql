@@ -346,6 +346,7 @@ END
 $$;
 
 DROP FUNCTION provisioning._audit(text, uuid, uuid, text, text);
+DROP FUNCTION provisioning._stalled(timestamptz);
 -- leaving the extension first also takes it and its sequence off pg_dump's list (extconfig)
 ALTER EXTENSION provisioning DROP TABLE provisioning.audit;
 ALTER EXTENSION provisioning DROP SEQUENCE provisioning.audit_id_seq;

@@ -1044,6 +1044,17 @@ CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text,
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
+-- Has a running step made no progress (its start, or the start of its latest retry: the
+-- earliest of the running steps') for provisioning.stall_after? The status document's stalled,
+-- and the metrics'.
+CREATE FUNCTION provisioning._stalled(progressed_at timestamptz) RETURNS boolean
+    LANGUAGE sql STABLE AS
+$$
+    SELECT coalesce(progressed_at < clock_timestamp()
+                        - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
+                    false)
+$$;
+
 -- Why a run waits (spec section 11), or null: its engine is known to be unreachable
 -- (engine_offline, also for a run in progress, which waits for it); a queued run's engine has
 -- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
@@ -1103,11 +1114,7 @@ BEGIN
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
                'started_at', r.started_at, 'finished_at', r.finished_at,
-               'stalled', CASE WHEN r.status = 'IN_PROGRESS'
-                               THEN coalesce(s.progressed_at < clock_timestamp()
-                                                 - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
-                                             false)
-                               ELSE false END,
+               'stalled', r.status = 'IN_PROGRESS' AND provisioning._stalled(s.progressed_at),
                'waiting', CASE WHEN r.status IN ('PENDING', 'IN_PROGRESS') THEN provisioning._run_waiting(r) END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,
@@ -1853,7 +1860,8 @@ CREATE FUNCTION provisioning._metrics()
                    tenants_partial bigint, tenants_failed bigint,
                    requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer,
                    waiting_queue bigint, waiting_engine_limit bigint, waiting_engine_offline bigint,
-                   offline_since timestamptz)
+                   offline_since timestamptz, cancelled bigint, stalled bigint,
+                   tenants_suspended bigint, tenants_offboarded bigint)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
 -- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
@@ -1902,16 +1910,21 @@ runs AS (
                 THEN format('%s: %s', error_step,
                             jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
                                                    jsonb_build_object('s', error_step))->>'message')
-           END AS error, NULL AS waiting
+           END AS error, NULL AS waiting, false AS stalled
       FROM recent
     UNION ALL
     SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
-           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason'
+           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason',
+           o.status = 'IN_PROGRESS'
+             AND provisioning._stalled((SELECT min(greatest((e->>'started_at')::timestamptz,
+                                                            (e->>'retried_at')::timestamptz))
+                                          FROM jsonb_array_elements(o.provisioning_steps) e
+                                         WHERE e->>'status' = 'running'))
       FROM provisioning.tenant_onboarding o
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
     UNION ALL
     -- an engine's requests give it a row of its own, counting no run
-    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL FROM uses
+    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL, false FROM uses
 ),
 run_stats AS (
     SELECT engine,
@@ -1931,7 +1944,9 @@ run_stats AS (
                AS oldest_queued_s,
            count(*) FILTER (WHERE waiting = 'queue') AS waiting_queue,
            count(*) FILTER (WHERE waiting = 'engine_limit') AS waiting_engine_limit,
-           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline
+           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline,
+           count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled,
+           count(*) FILTER (WHERE stalled) AS stalled
       FROM runs
      GROUP BY GROUPING SETS ((engine), ())
 ),
@@ -1945,7 +1960,9 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
            count(*) FILTER (WHERE provisioning_status = 'PROVISIONED') AS provisioned,
            count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
-           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
+           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed,
+           count(*) FILTER (WHERE provisioning_status = 'SUSPENDED') AS suspended,
+           count(*) FILTER (WHERE provisioning_status = 'OFFBOARDED') AS offboarded
       FROM provisioning.tenants
 ),
 -- engines down now, and since when (the total row: the oldest outage)
@@ -1961,7 +1978,7 @@ SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL
        x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
 -- an engine without an entry sent nothing since the server started (or its entry's eviction)
@@ -1973,7 +1990,8 @@ SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.fai
        coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0),
        g.waiting_queue, g.waiting_engine_limit, g.waiting_engine_offline,
        CASE WHEN g.engine IS NULL THEN (SELECT min(since) FROM offline)
-            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END
+            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END,
+       g.cancelled, g.stalled, c.suspended, c.offboarded
   FROM run_stats g
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)
@@ -2060,8 +2078,9 @@ GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retrie
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
 -- The metrics view runs as its caller (security_invoker), and so reads the engines' use.
 GRANT EXECUTE ON FUNCTION provisioning._metrics(), provisioning._engine_use() TO provisioning_admin;
--- and reads why each active run waits
-GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding) TO provisioning_admin;
+-- and reads why each active run waits, and whether it is stalled
+GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding),
+                          provisioning._stalled(timestamptz) TO provisioning_admin;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
 GRANT SELECT (name, kind, base_url, options, max_concurrent_requests, requests_per_second), INSERT, UPDATE, DELETE

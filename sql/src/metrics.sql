@@ -77,7 +77,8 @@ CREATE FUNCTION provisioning._metrics()
                    tenants_partial bigint, tenants_failed bigint,
                    requests_sent bigint, throttled bigint, paused_ms bigint, peak_in_flight integer,
                    waiting_queue bigint, waiting_engine_limit bigint, waiting_engine_offline bigint,
-                   offline_since timestamptz)
+                   offline_since timestamptz, cancelled bigint, stalled bigint,
+                   tenants_suspended bigint, tenants_offboarded bigint)
     LANGUAGE sql STABLE SET jit = off SET work_mem = '64MB' SET search_path = pg_catalog, pg_temp AS
 $$
 -- (OFFSET 0 keeps the subquery whole: a run's engine is looked up once, not once per step)
@@ -126,16 +127,21 @@ runs AS (
                 THEN format('%s: %s', error_step,
                             jsonb_path_query_first(provisioning_steps, '$[*] ? (@.step == $s)',
                                                    jsonb_build_object('s', error_step))->>'message')
-           END AS error, NULL AS waiting
+           END AS error, NULL AS waiting, false AS stalled
       FROM recent
     UNION ALL
     SELECT coalesce((SELECT t.engine FROM provisioning.tenants t WHERE t.id = o.tenant_id), ''),
-           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason'
+           o.status, o.created_at, NULL, NULL, NULL, provisioning._run_waiting(o)->>'reason',
+           o.status = 'IN_PROGRESS'
+             AND provisioning._stalled((SELECT min(greatest((e->>'started_at')::timestamptz,
+                                                            (e->>'retried_at')::timestamptz))
+                                          FROM jsonb_array_elements(o.provisioning_steps) e
+                                         WHERE e->>'status' = 'running'))
       FROM provisioning.tenant_onboarding o
      WHERE o.status IN ('PENDING', 'IN_PROGRESS')
     UNION ALL
     -- an engine's requests give it a row of its own, counting no run
-    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL FROM uses
+    SELECT engine, NULL, NULL, NULL, NULL, NULL, NULL, false FROM uses
 ),
 run_stats AS (
     SELECT engine,
@@ -155,7 +161,9 @@ run_stats AS (
                AS oldest_queued_s,
            count(*) FILTER (WHERE waiting = 'queue') AS waiting_queue,
            count(*) FILTER (WHERE waiting = 'engine_limit') AS waiting_engine_limit,
-           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline
+           count(*) FILTER (WHERE waiting = 'engine_offline') AS waiting_engine_offline,
+           count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled,
+           count(*) FILTER (WHERE stalled) AS stalled
       FROM runs
      GROUP BY GROUPING SETS ((engine), ())
 ),
@@ -169,7 +177,9 @@ tenant_counts AS MATERIALIZED (
            count(*) FILTER (WHERE provisioning_status = 'PROVISIONING') AS provisioning,
            count(*) FILTER (WHERE provisioning_status = 'PROVISIONED') AS provisioned,
            count(*) FILTER (WHERE provisioning_status = 'PARTIAL') AS partial,
-           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed
+           count(*) FILTER (WHERE provisioning_status = 'FAILED') AS failed,
+           count(*) FILTER (WHERE provisioning_status = 'SUSPENDED') AS suspended,
+           count(*) FILTER (WHERE provisioning_status = 'OFFBOARDED') AS offboarded
       FROM provisioning.tenants
 ),
 -- engines down now, and since when (the total row: the oldest outage)
@@ -185,7 +195,7 @@ SELECT x.engine, e.kind, x.step, x.runs, x.completed, x.existed, x.skipped, NULL
        x.p50_ms, x.p95_ms, x.max_ms, x.retries, x.last_error, x.last_error_at,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM step_stats x LEFT JOIN provisioning.engines e ON e.name = x.engine
 UNION ALL
 -- an engine without an entry sent nothing since the server started (or its entry's eviction)
@@ -197,7 +207,8 @@ SELECT g.engine, e.kind, NULL, g.runs, g.completed, NULL, NULL, g.partial, g.fai
        coalesce(u.paused_ms, t.paused_ms, 0), coalesce(u.peak_in_flight, t.peak_in_flight, 0),
        g.waiting_queue, g.waiting_engine_limit, g.waiting_engine_offline,
        CASE WHEN g.engine IS NULL THEN (SELECT min(since) FROM offline)
-            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END
+            ELSE (SELECT since FROM offline f WHERE f.engine = g.engine) END,
+       g.cancelled, g.stalled, c.suspended, c.offboarded
   FROM run_stats g
   LEFT JOIN run_retries x
     ON coalesce(x.engine, '') = coalesce(g.engine, '') AND (x.engine IS NULL) = (g.engine IS NULL)

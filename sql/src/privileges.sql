@@ -27,8 +27,9 @@ GRANT EXECUTE ON FUNCTION provisioning.retry_due(), provisioning.schedule_retrie
 GRANT EXECUTE ON FUNCTION provisioning._my_tenant_ids() TO provisioning_admin, provisioning_user;
 -- The metrics view runs as its caller (security_invoker), and so reads the engines' use.
 GRANT EXECUTE ON FUNCTION provisioning._metrics(), provisioning._engine_use() TO provisioning_admin;
--- and reads why each active run waits
-GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding) TO provisioning_admin;
+-- and reads why each active run waits, and whether it is stalled
+GRANT EXECUTE ON FUNCTION provisioning._run_waiting(provisioning.tenant_onboarding),
+                          provisioning._stalled(timestamptz) TO provisioning_admin;
 
 -- Secrets: the admin role writes engines but reads only the columns without secrets.
 GRANT SELECT (name, kind, base_url, options, max_concurrent_requests, requests_per_second), INSERT, UPDATE, DELETE

@@ -25,6 +25,17 @@ CREATE FUNCTION provisioning._tenant_status_of_run(run_status text, before text,
 CREATE FUNCTION provisioning._progress(done bigint, total bigint, run_status text) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'provisioning_progress';
 
+-- Has a running step made no progress (its start, or the start of its latest retry: the
+-- earliest of the running steps') for provisioning.stall_after? The status document's stalled,
+-- and the metrics'.
+CREATE FUNCTION provisioning._stalled(progressed_at timestamptz) RETURNS boolean
+    LANGUAGE sql STABLE AS
+$$
+    SELECT coalesce(progressed_at < clock_timestamp()
+                        - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
+                    false)
+$$;
+
 -- Why a run waits (spec section 11), or null: its engine is known to be unreachable
 -- (engine_offline, also for a run in progress, which waits for it); a queued run's engine has
 -- as many runs in progress as its max_concurrent_requests, the most the dispatch gives it, or
@@ -84,11 +95,7 @@ BEGIN
                'current_step', s.current, 'error_step', r.error_step, 'errors', s.errors,
                'steps', r.provisioning_steps,
                'started_at', r.started_at, 'finished_at', r.finished_at,
-               'stalled', CASE WHEN r.status = 'IN_PROGRESS'
-                               THEN coalesce(s.progressed_at < clock_timestamp()
-                                                 - coalesce(current_setting('provisioning.stall_after', true), '10min')::interval,
-                                             false)
-                               ELSE false END,
+               'stalled', r.status = 'IN_PROGRESS' AND provisioning._stalled(s.progressed_at),
                'waiting', CASE WHEN r.status IN ('PENDING', 'IN_PROGRESS') THEN provisioning._run_waiting(r) END)
       FROM (SELECT count(*) FILTER (WHERE provisioning._step_is_done(e->>'status')) AS done,
                    count(*) AS total,

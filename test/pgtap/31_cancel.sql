@@ -2,7 +2,7 @@
 -- retry_due() leaves a cancelled run alone (a cancel is a user's decision).
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(2 * 23 + 3);
+SELECT plan(2 * 23 + 4);
 \set case 31_cancel
 \ir cases/engines.sql
 
@@ -26,6 +26,10 @@ SELECT is(provisioning.provision_status(:'tenant')->>'status', 'CANCELLED', 'the
 SELECT provisioning.retry_due() IS NOT NULL AS retried;
 SELECT is((SELECT count(*) FROM provisioning.tenant_onboarding WHERE tenant_id = :'tenant'), 1::bigint,
           'retry_due() leaves a cancelled run alone');
+SELECT is((SELECT cancelled FROM provisioning.metrics WHERE engine IS NULL AND step IS NULL),
+          (SELECT count(*) FROM provisioning.tenant_onboarding WHERE status = 'CANCELLED'
+              AND finished_at >= now() - interval '1 day'),
+          'the metrics count the cancelled runs of the window');
 
 \set ignored `$SIMCTL clear`
 SELECT * FROM finish();

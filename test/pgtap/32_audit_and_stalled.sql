@@ -4,7 +4,7 @@
 -- false but while a running step has made no progress for provisioning.stall_after.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE ROLE audit32_member NOLOGIN IN ROLE provisioning_user;
 CREATE ROLE audit32_admin NOLOGIN IN ROLE provisioning_admin;
@@ -113,6 +113,8 @@ SELECT is(pg_temp.wait_stalled(:'stall', false), 'IN_PROGRESS in step_2_company'
 SET provisioning.stall_after = '1s';
 SELECT is(pg_temp.wait_stalled(:'stall', true), 'IN_PROGRESS in step_2_company',
           'with stall_after = 1s it is stalled once it is held a second');
+SELECT cmp_ok((SELECT stalled FROM provisioning.metrics WHERE engine = 'stall32' AND step IS NULL), '>=', 1::bigint,
+              'the metrics count it stalled');
 SELECT is(test.wait_final(:'stall'), 'COMPLETED', 'the held run completes');
 SELECT is(provisioning.provision_status(:'stall')->>'stalled', 'false', 'a finished run is never stalled');
 RESET provisioning.stall_after;

@@ -7,7 +7,7 @@
 -- session; the tenant's statuses and the audit along the way.
 \set ON_ERROR_STOP 1
 \set QUIET 1
-SELECT plan(41);
+SELECT plan(42);
 
 CREATE ROLE life35_member NOLOGIN IN ROLE provisioning_user;
 CREATE ROLE life35_admin NOLOGIN IN ROLE provisioning_admin;
@@ -95,6 +95,8 @@ ROLLBACK;
 SELECT provisioning.provision_suspend(:'tenant', 'unpaid invoice') IS NOT NULL AS suspending;
 SELECT is(test.wait_final(:'tenant'), 'COMPLETED', 'the suspend completes');
 SELECT is(test.wait_tenant(:'tenant', 'SUSPENDED'), 'SUSPENDED', 'the tenant is SUSPENDED');
+SELECT cmp_ok((SELECT tenants_suspended FROM provisioning.metrics WHERE engine IS NULL AND step IS NULL), '>=', 1::bigint,
+              'the metrics count the suspended tenants');
 SELECT is(test.step_statuses(:'tenant'),
           '{"suspend_1_close_session": "completed", "suspend_2_disable_pos": "completed"}',
           'both steps did their work');
