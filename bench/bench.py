@@ -101,6 +101,22 @@ def run_requests(kind, unit, correlation_id):
             if r.get(engine["scope"]) == unit or (correlation_id and r.get("correlation_id") == correlation_id)]
 
 
+def pgbench_latencies(label, script, clients=1, mode="simple", seconds=10):
+    """Each transaction's latency in ms over `seconds` of pgbench running `script` (a file)."""
+    logdir = os.path.join(os.environ["WORK"], f"pgbench-{label}")
+    os.makedirs(logdir, exist_ok=True)
+    for name in os.listdir(logdir):
+        os.remove(os.path.join(logdir, name))
+    subprocess.run(["pgbench", "-U", "postgres", "-n", "-M", mode, "-c", str(clients), "-j", str(clients),
+                    "-T", str(seconds), "-f", script, "-l", "--log-prefix", os.path.join(logdir, "log")],
+                   check=True, capture_output=True, text=True, timeout=seconds + 60)
+    lat = []
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name)) as f:
+            lat += [int(line.split()[2]) / 1000.0 for line in f]
+    return lat
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
@@ -268,15 +284,7 @@ def status_latency(n):
                    check=True, capture_output=True, text=True)
     for clients in (1, 2):
         for mode in ("simple", "prepared"):
-            logdir = os.path.join(os.environ["WORK"], f"pgbench-{mode}-{clients}")
-            os.makedirs(logdir, exist_ok=True)
-            subprocess.run(["pgbench", "-U", "postgres", "-n", "-M", mode, "-c", str(clients), "-j", str(clients),
-                            "-T", "10", "-f", script, "-l", "--log-prefix", os.path.join(logdir, "log")],
-                           check=True, capture_output=True, text=True)
-            lat = []
-            for name in os.listdir(logdir):
-                with open(os.path.join(logdir, name)) as f:
-                    lat += [int(line.split()[2]) / 1000.0 for line in f]
+            lat = pgbench_latencies(f"{mode}-{clients}", script, clients, mode)
             report("status", f"provision_status, {n} tenants x 2 runs, {mode}, {clients} client(s): p50 / p99",
                    f"{percentile(lat, 50):.3f} / {percentile(lat, 99):.3f} ms",
                    f"goal p99 < 1 ms; {len(lat) / 10:.0f} calls/s")
@@ -301,14 +309,7 @@ def scrape_latency(label, n, window_runs):
     script = os.path.join(os.environ["WORK"], "metrics.pgbench")
     with open(script, "w") as f:
         f.write("SELECT * FROM provisioning.metrics;\n")
-    logdir = os.path.join(os.environ["WORK"], f"pgbench-metrics-{label}")
-    os.makedirs(logdir, exist_ok=True)
-    subprocess.run(["pgbench", "-U", "postgres", "-n", "-c", "1", "-T", "10", "-f", script,
-                    "-l", "--log-prefix", os.path.join(logdir, "log")], check=True, capture_output=True, text=True)
-    lat = []
-    for name in os.listdir(logdir):
-        with open(os.path.join(logdir, name)) as f:
-            lat += [int(line.split()[2]) / 1000.0 for line in f]
+    lat = pgbench_latencies(f"metrics-{label}", script)
     plan, indexes, seq = metrics_plan()
     report("metrics", f"one scrape of provisioning.metrics, {n} tenants, {window_runs} runs in the 24 h window: p50 / p99",
            f"{percentile(lat, 50):.1f} / {percentile(lat, 99):.1f} ms",
