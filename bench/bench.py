@@ -73,7 +73,7 @@ def new_engines(prefix, n, kind="erpnext"):
 def wait_all(where, timeout=1800):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        left = int(sql(f"SELECT count(*) FROM provisioning.tenants t WHERE {where} "
+        left = int(sql(f"SELECT count(*) FROM provisioning.tenants t WHERE ({where}) "
                        "AND provisioning_status IN ('PROVISIONING', 'NOT_PROVISIONED')"))
         if left == 0:
             return
