@@ -565,6 +565,7 @@ def rate_limited(tenants, rate, configured):
     control("/limits", {"site": site, "requests_per_second": rate})
     if configured:
         sql(f"UPDATE provisioning.engines SET requests_per_second = {rate} WHERE name = '{engine}'")
+    before = engine_use(engine)     # (an engine of that name before counts under it too)
     add_tenants(engine, "Rate " + ("configured" if configured else "429s"), tenants)
     # about ten requests a run: the limit makes the batch last tenants / 2 s
     wait_all(f"t.engine = '{engine}'", timeout=3 * tenants * 10 / rate + 60)
@@ -573,7 +574,7 @@ def rate_limited(tenants, rate, configured):
     control("/limits", {"site": site})
     reqs = sim_requests("erpnext", site)
     span = max(r["t_end"] for r in reqs) - min(r["t_start"] for r in reqs)
-    sent, throttled, paused_ms, _ = engine_use(engine)
+    sent, throttled, paused_ms, _ = (after - was for after, was in zip(engine_use(engine), before))
     what = f"{tenants} tenants on one engine limited to {rate}/s" + (" (and its engines row)" if configured else
                                                                       " (its 429s only)")
     report("capacity", f"{what}: served requests/s over the batch",
@@ -663,6 +664,9 @@ def outage(tenants, seconds):
     control("/offline", {"offline": True}, base=ODOO_SIM_CONTROL)
     went = time.time()
     time.sleep(seconds)
+    # its runs waiting for it as the outage ends, as provisioning.metrics tells them
+    waiting = sql(f"""SET provisioning.metrics_window = '1s';
+                      SELECT waiting_engine_offline FROM provisioning.metrics WHERE engine = '{down}' AND step IS NULL""")
     control("/offline", {"offline": False}, base=ODOO_SIM_CONTROL)
     back = time.time()
     wait_all("t.engine LIKE 'cap-up%' OR t.engine = 'cap-down1'", timeout=600)
@@ -682,9 +686,14 @@ def outage(tenants, seconds):
     report("capacity", f"{tenants} tenants over 3 engines, one offline {seconds} s: runs COMPLETED, no call",
            f"{completed(down_runs + up_runs)}",
            f"goal: all; its companies in the engine {len(ours)} ({len(set(ours))} distinct) for {each} tenants")
-    report("capacity", "  the engine's runs turned away / queued again when it answered / waited in the middle",
-           f"{turned_away} / {requeued} / {waited}",
+    report("capacity", "  the engine's runs turned away / queued again when it answered / waited in the middle; "
+           "waiting for it at the outage's end", f"{turned_away} / {requeued} / {waited}; {waiting}",
            f"outage seen {float(since) - went:+.1f} s after it went, its end {float(noticed) - back:+.1f} s after it came back")
+
+    def rate(first, last):
+        return sum(first <= r[3] < last for r in up_runs) / (last - first)
+    report("capacity", "  the other engines' runs finished per second before / during / after the outage",
+           f"{rate(queued, went):.1f} / {rate(went, back):.1f} / {rate(back, max(r[3] for r in up_runs) + 0.001):.1f}")
     # where its last runs' time went: their longest step (a create the outage cut off unanswered
     # is looked for, not sent again, for provisioning.write_settle_ms)
     slowest = sql(f"""SELECT s->>'step', round((s->>'duration_ms')::numeric / 1000, 1)
@@ -692,11 +701,16 @@ def outage(tenants, seconds):
                              jsonb_array_elements(r.provisioning_steps) s
                        WHERE t.engine = '{down}' ORDER BY (s->>'duration_ms')::float8 DESC NULLS LAST LIMIT 1""")
     requeued_done = max((r[3] for r in down_runs if r[1] > back), default=back)
+    answers = sim_requests("odoo", down)
+
+    def answer_ms(first, last):
+        return statistics.mean([r["duration_ms"] for r in answers if first <= r["t_start"] < last and r["duration_ms"]] or [0])
     report("capacity", "  after it came back: its last run finished; its runs queued again; the other engines' last",
            f"{max(r[3] for r in down_runs) - back:.1f} s; {requeued_done - back:.1f} s; "
            f"{max(r[3] for r in up_runs) - back:+.1f} s",
            f"its longest step {slowest.replace('|', ': ')} s; write_settle_ms {sql('SHOW provisioning.write_settle_ms')}; "
-           f"the batch was queued {went - queued:.1f} s before the outage")
+           f"the batch was queued {went - queued:.1f} s before the outage; the engine's mean answer before the outage "
+           f"{answer_ms(queued, went):.0f} ms, after {answer_ms(back, requeued_done):.0f} ms")
 
 
 class HeldSnapshot:
