@@ -11,41 +11,69 @@
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 
-#include "engine_limits.h"
 #include "provisioning.h"
 
 /*
- * Does a queued run wait for a worker? Then the workers' processes and the cores are
- * better spent on runs than on one run's steps at once. Call inside a worker transaction.
+ * The active runs, each with its turn for a worker and its engine's share of them (spec
+ * section 11): a queued run's turn is its engine's runs in progress plus its place in its
+ * engine's queue, oldest first; an engine's share is its max_concurrent_requests (what it
+ * can serve at once) and at most the workers ($2) less one for each other engine with runs
+ * queued. A queued run of an engine that asks to be left alone (a 429) is paused. So one
+ * engine's backlog, slow, limited or unreachable, never holds every worker while another's
+ * runs wait. A run without a log row is no run yet: a restore in progress brings its log
+ * after it (a queued run always has its "run queued" row).
+ */
+#define QUEUE_TURNS \
+	"WITH q AS (" \
+	"  SELECT o.id, o.status, o.claimed_at, o.created_at, coalesce(t.engine, '') AS engine," \
+	"         row_number() OVER (PARTITION BY t.engine, o.status ORDER BY o.created_at) AS nth" \
+	"    FROM provisioning.tenant_onboarding o" \
+	"    LEFT JOIN provisioning.tenants t ON t.id = o.tenant_id" \
+	"   WHERE o.status IN ('PENDING', 'IN_PROGRESS')" \
+	"     AND EXISTS (SELECT FROM provisioning.run_log l WHERE l.run_id = o.id))," \
+	" per_engine AS (" \
+	"  SELECT engine, count(*) FILTER (WHERE status = 'IN_PROGRESS') AS running," \
+	"         bool_or(status = 'PENDING') AS queued" \
+	"    FROM q GROUP BY engine)," \
+	" turns AS (" \
+	"  SELECT q.*, p.running + q.nth AS turn," \
+	"         least(coalesce(e.max_concurrent_requests, $2)," \
+	"               greatest($2 - (SELECT count(*) FROM per_engine x" \
+	"                               WHERE x.queued AND x.engine <> q.engine), 1)) AS share," \
+	"         q.status = 'PENDING' AND provisioning._engine_paused(q.engine) AS paused" \
+	"    FROM q JOIN per_engine p USING (engine)" \
+	"    LEFT JOIN provisioning.engines e ON e.name = q.engine) "
+
+/*
+ * Does a queued run wait for a worker, one its engine's share and pause would let a worker
+ * take? Then the workers' processes and the cores are better spent on runs than on one
+ * run's steps at once; a run held back by its own engine's limit takes no worker, so steps
+ * go on at once meanwhile. Call inside a worker transaction.
  */
 bool
 runs_waiting(void)
 {
 	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2] = {Int32GetDatum(0), Int32GetDatum(prov_max_workers)};
 	bool		isnull;
 
 	worker_plan(&plan, "the provisioning queue's query",
-				"SELECT EXISTS (SELECT FROM provisioning.tenant_onboarding WHERE status = 'PENDING')",
-				0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				QUEUE_TURNS
+				"SELECT EXISTS (SELECT FROM turns WHERE status = 'PENDING' AND turn <= share AND NOT paused)",
+				2, types);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the provisioning queue");
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
- * Up to max runs (queued, or interrupted while running) into ids, that no worker holds and
- * that are not held back: an interrupted run claimed less than RELAUNCH_DELAY_MS ago (its
- * worker died at once: no tight crash loop), a run with no log row yet (a restore in
- * progress brings its log after it; a queued run always has its "run queued" row), and a
- * queued run whose engine asks to be left alone (a 429; its runs in progress wait anyway).
- *
- * Workers are shared fairly between engines (spec section 11): interrupted runs first, then
- * queued runs in turns, each engine's oldest first, an engine's turn counting the runs it
- * has in progress; and an engine gets no more runs in progress than its
- * max_concurrent_requests (what it can serve at once), nor more than the workers less one for
- * each other engine with queued runs. So one engine's backlog, slow, limited or unreachable,
- * never holds every worker while another's runs wait. *held_back says whether any run was
- * held back. Call inside a worker transaction.
+ * Up to max runs (queued, or interrupted while running) into ids, interrupted ones first,
+ * then queued ones by their turns (QUEUE_TURNS), that no worker holds and that are not held
+ * back: an interrupted run claimed less than RELAUNCH_DELAY_MS ago (its worker died at once:
+ * no tight crash loop), a queued run past its engine's share or paused by its engine.
+ * *held_back says whether a run was held back for a moment (a claim's delay, a pause). Call
+ * inside a worker transaction.
  */
 int
 runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
@@ -59,27 +87,9 @@ runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 		return 0;
 	/* planned once per process: a woken worker's first request waits for this */
 	worker_plan(&plan, "the provisioning queue's query",
-				"WITH q AS ("
-				"  SELECT o.id, o.status, o.claimed_at, o.created_at, coalesce(t.engine, '') AS engine,"
-				"         row_number() OVER (PARTITION BY t.engine, o.status ORDER BY o.created_at) AS nth"
-				"    FROM provisioning.tenant_onboarding o"
-				"    LEFT JOIN provisioning.tenants t ON t.id = o.tenant_id"
-				"   WHERE o.status IN ('PENDING', 'IN_PROGRESS')"
-				"     AND EXISTS (SELECT FROM provisioning.run_log l WHERE l.run_id = o.id)),"
-				" per_engine AS ("
-				"  SELECT engine, count(*) FILTER (WHERE status = 'IN_PROGRESS') AS running,"
-				"         bool_or(status = 'PENDING') AS queued"
-				"    FROM q GROUP BY engine),"
-				" turns AS ("
-				"  SELECT q.*, p.running + q.nth AS turn,"
-				"         least(coalesce(e.max_concurrent_requests, $2),"
-				"               greatest($2 - (SELECT count(*) FROM per_engine x"
-				"                               WHERE x.queued AND x.engine <> q.engine), 1)) AS share"
-				"    FROM q JOIN per_engine p USING (engine)"
-				"    LEFT JOIN provisioning.engines e ON e.name = q.engine)"
-				"SELECT id, status = 'IN_PROGRESS'"
-				"   AND claimed_at > pg_catalog.clock_timestamp() - interval '" CppAsString2(RELAUNCH_DELAY_MS) " ms',"
-				"       engine, status = 'PENDING'"
+				QUEUE_TURNS
+				"SELECT id, paused OR (status = 'IN_PROGRESS'"
+				"   AND claimed_at > pg_catalog.clock_timestamp() - interval '" CppAsString2(RELAUNCH_DELAY_MS) " ms')"
 				"  FROM turns"
 				" WHERE status = 'IN_PROGRESS' OR turn <= share"
 				" ORDER BY status = 'PENDING', CASE WHEN status = 'PENDING' THEN turn END, created_at"
@@ -95,8 +105,7 @@ runnable_runs(pg_uuid_t *ids, int max, bool *held_back)
 
 		if (!run_lock_available(id))
 			continue;			/* a worker has it */
-		if (DatumGetBool(SPI_getbinval(row, desc, 2, &isnull)) ||
-			(DatumGetBool(SPI_getbinval(row, desc, 4, &isnull)) && engine_paused(SPI_getvalue(row, desc, 3))))
+		if (DatumGetBool(SPI_getbinval(row, desc, 2, &isnull)))
 		{
 			*held_back = true;
 			continue;
