@@ -50,7 +50,9 @@ my %kinds = (
 		place => sub { "$_[0].localhost" },
 		hold => sub {
 			my ($name, $rule) = @_;
-			sim(POST => '/faults', { site => "$name.localhost", action => 'delay', delay_ms => HOLD_MS, times => 1, %$rule });
+			my %rule = %$rule;
+			delete $rule{after_crash};
+			sim(POST => '/faults', { site => "$name.localhost", action => 'delay', delay_ms => HOLD_MS, times => 1, %rule });
 		},
 		call => sub { "$_[0]{method} $_[0]{path}" },
 		holds => {
@@ -107,7 +109,9 @@ my %kinds = (
 		place => sub { $_[0] },
 		hold => sub {
 			my ($name, $rule) = @_;
-			odoo_sim(POST => '/faults', { db => $name, action => 'delay', delay_ms => HOLD_MS, times => 1, %$rule });
+			my %rule = %$rule;
+			delete $rule{after_crash};
+			odoo_sim(POST => '/faults', { db => $name, action => 'delay', delay_ms => HOLD_MS, times => 1, %rule });
 		},
 		call => sub { $_[0]{rpc} },
 		holds => {
@@ -123,7 +127,10 @@ my %kinds = (
 				{ method => 'object.execute_kw pos.config search_read' } ],
 			# the orders, once the company, its accounts, ..., its sessions are exported
 			offboard_3_export => [ { method => 'object.execute_kw pos.order search_read' } ],
-			offboard_4_archive => [ { method => 'object.execute_kw stock.warehouse write' } ] },
+			# the company's archive, the last write; it lands while the resumed step runs, once
+			# that step read the company still active (its check of the company's users held)
+			offboard_4_archive => [ { method => 'object.execute_kw res.company write' },
+				{ method => 'object.execute_kw res.users search_read', after_crash => 1 } ] },
 		sales => sub {
 			my ($name, $company, $n) = @_;
 			return scalar @{ odoo_sim(POST => '/pos-sales', { db => $name, company => $company, count => $n })->{order_ids} };
@@ -207,7 +214,7 @@ sub lifecycle_crash_each_step
 			is($k->{sales}->($name, $company, $n), $n, "$what: $n sales in the open session first");
 			$sold += $n;
 		}
-		$k->{hold}->($name, $_) for @{ $k->{holds}{ $steps->[0] } };
+		$k->{hold}->($name, $_) for grep { !$_->{after_crash} } @{ $k->{holds}{ $steps->[0] } };
 		$query->("SELECT provisioning.provision_$op('$tenant'" . ($args ? ", $args" : '') . ')');
 		my $run = $query->("SELECT id FROM provisioning.tenant_onboarding WHERE tenant_id = '$tenant'
 			ORDER BY created_at DESC LIMIT 1");
@@ -224,7 +231,8 @@ sub lifecycle_crash_each_step
 				}), "$what: $step runs, the engine holds its request " . ($held ? $k->{call}->($held) : '(none)'));
 			$seen = $held->{seq} if $held;
 			$node->stop('immediate');
-			$k->{hold}->($name, $_) for $i < $#$steps ? @{ $k->{holds}{ $steps->[ $i + 1 ] } } : ();
+			$k->{hold}->($name, $_) for grep { $_->{after_crash} } @{ $k->{holds}{$step} };
+			$k->{hold}->($name, $_) for grep { !$_->{after_crash} } $i < $#$steps ? @{ $k->{holds}{ $steps->[ $i + 1 ] } } : ();
 			$node->start;
 		}
 		ok($node->poll_query_until('postgres',
