@@ -5,7 +5,8 @@
 # offboard_1 and offboard_2 of a suspended tenant and the export, a read), the server is
 # stopped in immediate mode and started again. The held request is applied HOLD_MS after it
 # arrived, after the restart: a resumed step that made its closing or its session again
-# before it could see the first one would make two. After each run: COMPLETED, resumed
+# before it could see the first one would make two; a step that meets the held request
+# applied while it runs (Odoo's archive of the company) must still complete. After each run: COMPLETED, resumed
 # once per step, the tenant's status; one closing per suspend (and the closing request sent
 # once), one new session per resume (its request sent once), nothing else the engine holds
 # changed in number; the offboarding's export has every document once, as many of each
@@ -43,8 +44,9 @@ sub uri { my ($s) = @_; $s =~ s/([^A-Za-z0-9\-_.~])/sprintf('%%%02X', ord($1))/s
 
 # What differs between the engines: the fault rules that hold a request of each step (added
 # before the step runs: those of a later step once the server is stopped in the one before,
-# so that the interrupted step's first execution cannot meet them), POS sales, and the
-# engine's state as the checks compare it.
+# so that the interrupted step's first execution cannot meet them; an after_crash rule once
+# the server is stopped in its own step, for a request only the resumed step sends), POS
+# sales, and the engine's state as the checks compare it.
 my %kinds = (
 	erpnext => {
 		place => sub { "$_[0].localhost" },
