@@ -391,49 +391,24 @@ active_ids(StepContext *ctx, StepResult *r, const char *model, const char *domai
 }
 
 /*
- * offboard_4_archive: the company's POS configs, its warehouses, then the company, archived
- * (nothing deleted). The company goes last: once it is archived the engine refuses it in a
- * call's context, so a company read archived means the rest was archived before it. Odoo
- * refuses to archive a company that is an active user's default company (_check_active,
- * B2): the step fails saying whose, before it archives anything, rather than give those
- * users another default company: which company a person logs into is not the tenant's to
- * decide, and a user of this company alone has no other.
+ * What offboard_4_archive archives once it read the company active: the company's POS
+ * configs, its warehouses, then the company. Odoo refuses to archive a company that is an
+ * active user's default company (_check_active, B2): this fails saying whose, before it
+ * archives anything, rather than give those users another default company: which company a
+ * person logs into is not the tenant's to decide, and a user of this company alone has no
+ * other.
  */
-void
-odoo_step_archive(StepContext *ctx, StepResult *r)
+static bool
+archive_company(StepContext *ctx, StepResult *r, long cid, int *nconfigs, int *nwarehouses)
 {
-	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
-	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
-	JsonbContainer *rec;
 	JsonbContainer *users;
 	char	   *configs,
 			   *warehouses;
-	int			nconfigs,
-				nwarehouses;
-	bool		active;
 	char	   *domain;
 
-	if (recorded == NULL || !odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
-		return;
-	if (rec == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
-		return;
-	}
-	if (!odoo_active(rec, &active))
-	{
-		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
-		return;
-	}
-	if (!active)
-	{
-		step_done(ctx, r, false, "company %s (res.company %ld) is archived, with its warehouses and POS configs",
-				  company_of(ctx), cid);
-		return;
-	}
 	if (odoo_recorded_company(ctx, r, true) == 0 ||
 		!odoo_search_read(ctx, r, "res.users", psprintf("[[\"company_id\",\"=\",%ld]]", cid), "[\"login\"]", &users))
-		return;
+		return false;
 	if (jb_array_length(users) > 0)
 	{
 		StringInfoData logins;
@@ -449,17 +424,79 @@ odoo_step_archive(StepContext *ctx, StepResult *r)
 		step_fail(r, FAIL_PERMANENT,
 				  "company %s is the default company of %d active users (%s%s): Odoo refuses to archive it; give them another default company, then retry the offboarding",
 				  company_of(ctx), jb_array_length(users), logins.data, jb_array_length(users) > 5 ? ", ..." : "");
-		return;
+		return false;
 	}
 	domain = psprintf("[[\"company_id\",\"=\",%ld]]", cid);
-	if (!active_ids(ctx, r, "pos.config", domain, &configs, &nconfigs) ||
-		(nconfigs > 0 && !odoo_set_active(ctx, r, "pos.config", configs, false)) ||
-		!active_ids(ctx, r, "stock.warehouse", domain, &warehouses, &nwarehouses) ||
-		(nwarehouses > 0 && !odoo_set_active(ctx, r, "stock.warehouse", warehouses, false)) ||
-		!odoo_set_active(ctx, r, "res.company", psprintf("[%ld]", cid), false))
+	return active_ids(ctx, r, "pos.config", domain, &configs, nconfigs) &&
+		(*nconfigs == 0 || odoo_set_active(ctx, r, "pos.config", configs, false)) &&
+		active_ids(ctx, r, "stock.warehouse", domain, &warehouses, nwarehouses) &&
+		(*nwarehouses == 0 || odoo_set_active(ctx, r, "stock.warehouse", warehouses, false)) &&
+		odoo_set_active(ctx, r, "res.company", psprintf("[%ld]", cid), false);
+}
+
+/*
+ * Is company cid archived now, after the step read it active and a call was refused? The archive
+ * an interrupted execution of the step sent (before a crash, or with its answer lost) may be
+ * applied by the engine while this one runs; from then on the engine refuses the company in
+ * a call's context ("Access to unauthorized or invalid companies"), and the call fails. Read
+ * into a result of its own: the failure stands when the company is still active or cannot
+ * be read.
+ */
+static bool
+archived_meanwhile(StepContext *ctx, long cid)
+{
+	StepResult	reread = {.retry_after_s = -1};
+	JsonbContainer *rec;
+	bool		active;
+
+	return odoo_company_record(ctx, &reread, cid, "[\"active\"]", &rec) && rec != NULL &&
+		odoo_active(rec, &active) && !active;
+}
+
+/*
+ * offboard_4_archive: the company's POS configs, its warehouses, then the company, archived
+ * (nothing deleted; archive_company). The company goes last: once it is archived the engine
+ * refuses it in a call's context, so a company read archived, before the step or after one
+ * of its calls failed, means the rest was archived before it.
+ */
+void
+odoo_step_archive(StepContext *ctx, StepResult *r)
+{
+	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
+	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
+	JsonbContainer *rec;
+	int			nconfigs = 0,
+				nwarehouses = 0;
+	bool		active;
+
+	if (recorded == NULL || !odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
 		return;
+	if (rec == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
+		return;
+	}
+	if (!odoo_active(rec, &active))
+	{
+		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
+		return;
+	}
+	if (active && !archive_company(ctx, r, cid, &nconfigs, &nwarehouses))
+	{
+		/* a transient failure is retried, and the next attempt reads the company first */
+		if (r->kind != FAIL_PERMANENT || !archived_meanwhile(ctx, cid))
+			return;
+		/* the failure was the engine refusing the company it has just archived */
+		active = false;
+	}
 	/* the engine refuses the archived company in a call's context from now on */
 	session_of(ctx)->company = 0;
+	if (!active)
+	{
+		step_done(ctx, r, false, "company %s (res.company %ld) is archived, with its warehouses and POS configs",
+				  company_of(ctx), cid);
+		return;
+	}
 	step_done(ctx, r, true, "archived %d POS configs, %d warehouses and company %s (res.company %ld)",
 			  nconfigs, nwarehouses, company_of(ctx), cid);
 }

@@ -16,7 +16,7 @@ use Test::More;
 use SimEngine;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(crash_resume crash_overlapping);
+our @EXPORT = qw(crash_resume crash_overlapping crash_cluster crash_tenants);
 
 # What differs between the engines: how a tenant's engine is made and reset, a fault on
 # one request, what the engine must hold, and the request of each step that is in the
@@ -117,14 +117,12 @@ $kinds{sample} = {
 		[ 'step_7_customer',     [ 'POST', '^/api/resource/Customer' ] ] ],
 	overlapping => undef };
 
-# A node for crash tests of engine kind $kind (with the kind's conf lines), and two helpers:
-# new_tenant(ENGINE, TENANT)
-# makes an engine and a tenant with demo items; check_finished(ENGINE, TENANT, WHAT) waits
-# for its run to end and checks that it completed with exactly one of everything.
-sub crash_node
+# A node for crash tests: the extension preloaded, short timeouts and write_settle_ms
+# 6000, then the conf lines given (a later line of postgresql.conf wins); started, with the
+# extension made.
+sub crash_cluster
 {
-	my ($kind, $name) = @_;
-	my $k = $kinds{$kind};
+	my ($name, @conf) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf', qq{
@@ -135,11 +133,20 @@ provisioning.http_timeout_ms = 6000
 provisioning.write_settle_ms = 6000
 provisioning.http_retry_delay_ms = 20
 max_worker_processes = 16
-@{[ $k->{conf} // '' ]}
+@{[ join("\n", @conf) ]}
 });
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION provisioning');
+	return $node;
+}
 
+# Two helpers for engine kind $kind on $node: new_tenant(ENGINE, TENANT) makes an engine
+# and a tenant with demo items; check_finished(ENGINE, TENANT, WHAT) waits for its run to
+# end and checks that it completed with exactly one of everything.
+sub crash_tenants
+{
+	my ($node, $kind) = @_;
+	my $k = $kinds{$kind};
 	my $new_tenant = sub {
 		my ($name, $tenant) = @_;
 		$node->safe_psql('postgres', $k->{engine}->($name) . ";
@@ -158,7 +165,15 @@ max_worker_processes = 16
 		is_deeply({ map { $_ => $summary->{$_} } keys %{ $k->{expected} } }, $k->{expected},
 			"$what: the engine holds exactly one of everything");
 	};
-	return ($node, $new_tenant, $check_finished);
+	return ($new_tenant, $check_finished);
+}
+
+# A node for crash tests of engine kind $kind (with the kind's conf lines) and its helpers
+sub crash_node
+{
+	my ($kind, $name) = @_;
+	my $node = crash_cluster($name, $kinds{$kind}{conf} // ());
+	return ($node, crash_tenants($node, $kind));
 }
 
 sub crash_resume
