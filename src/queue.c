@@ -1,7 +1,7 @@
 /*
  * queue.c
  *     The run queue, shared by the launcher and the run workers: which runs are runnable,
- *     whether any waits, and the wake-up of whoever starts the runs a transaction queued.
+ *     and the wake-up of whoever starts the runs a transaction queued.
  */
 #include "postgres.h"
 
@@ -13,24 +13,6 @@
 
 #include "engine_limits.h"
 #include "provisioning.h"
-
-/*
- * Does a queued run wait for a worker? Then the workers' processes and the cores are
- * better spent on runs than on one run's steps at once. Call inside a worker transaction.
- */
-bool
-runs_waiting(void)
-{
-	static SPIPlanPtr plan = NULL;
-	bool		isnull;
-
-	worker_plan(&plan, "the provisioning queue's query",
-				"SELECT EXISTS (SELECT FROM provisioning.tenant_onboarding WHERE status = 'PENDING')",
-				0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the provisioning queue");
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
 
 /*
  * Up to max runs (queued, or interrupted while running) into ids, that no worker holds and
