@@ -113,8 +113,8 @@ step_pool_hand(const StepAssignment *assignment, StepPoolRef *ref)
 	Latch	   *latch = NULL;
 
 	SpinLockAcquire(&pool->mutex);
-	/* the latest idle first: the others may reach their idle time and leave */
-	for (int i = STEP_POOL_SIZE - 1; i >= 0 && latch == NULL; i--)
+	/* the lowest slot first: the same few serve, and the others reach their idle time */
+	for (int i = 0; i < STEP_POOL_SIZE && latch == NULL; i++)
 	{
 		StepPoolSlot *slot = &pool->slots[i];
 

@@ -223,7 +223,7 @@ step_worker_launch(StepAssignment *assignment, StepWorker *worker)
 	if (!step_pool_reserve(&worker->ref))
 		return false;
 	dynamic_worker_init(&bgw, "provisioning_step_main", "provisioning step");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "provisioning step");
+	strlcpy(bgw.bgw_name, "provisioning step", BGW_MAXLEN);
 	assignment->worker = worker->ref;
 	StaticAssertStmt(sizeof(*assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
 	memcpy(bgw.bgw_extra, assignment, sizeof(*assignment));
@@ -408,7 +408,7 @@ step_serve(const StepAssignment *assignment, MemoryContext cxt)
 /*
  * A step worker: executes the step it was started for, then waits idle to be handed the
  * next step of any run worker (step_pool.c), and exits after STEP_IDLE_MS without one.
- * Staying on saves the next step the process start and the connection.
+ * Staying on saves the next step the process start and the database connection.
  */
 void
 provisioning_step_main(Datum arg)
