@@ -20,6 +20,7 @@
 #include "engine_limits.h"
 #include "engine_outage.h"
 #include "health.h"
+#include "run.h"
 #include "run_events.h"
 #include "run_state.h"
 
@@ -90,16 +91,17 @@ define_settings(void)
 							   PGC_POSTMASTER, 0, check_database_name, NULL, NULL);
 	DefineCustomIntVariable("provisioning.max_workers",
 							"Maximum number of provisioning runs executed at once.",
-							"Each run uses one background worker slot (max_worker_processes), and up to "
-							"provisioning.max_parallel_steps - 1 more for step workers while its steps run "
-							"at once; a step that finds no free slot runs in the run's own worker.",
+							"Each run uses one background worker slot (max_worker_processes). Step workers, "
+							"shared by all runs, use the slots beyond the launcher's and these, at most "
+							"max_workers * (provisioning.max_parallel_steps - 1); a step that finds none "
+							"waits, or runs in the run's own worker.",
 							&prov_max_workers, 4, 1, MAX_RUN_WORKERS,
 							PGC_SIGHUP, 0, check_max_workers, NULL, NULL);
 	DefineCustomIntVariable("provisioning.max_parallel_steps",
 							"Maximum number of steps of one run executed at once.",
 							"Steps that do not depend on each other run at the same time, each with its "
-							"own requests to the run's engine; the run worker starts a step worker for "
-							"each step beyond its own (max_worker_processes). 1 runs the steps one by one.",
+							"own requests to the run's engine; the run worker hands each step beyond its "
+							"own to a step worker, which then waits idle for the next. 1 runs the steps one by one.",
 							&prov_max_parallel_steps, 4, 1, MAX_PARALLEL_STEPS,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("provisioning.auto_start",
@@ -215,7 +217,8 @@ provisioning_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ProvisioningShared)) +
 						   hash_estimate_size(HEALTH_CACHE_SIZE, sizeof(HealthEntry)) +
-						   engine_limits_shmem_size() + engine_outage_shmem_size());
+						   engine_limits_shmem_size() + engine_outage_shmem_size() +
+						   step_pool_shmem_size());
 	/* the health cache's lock, the engine limits' and the engine outages' */
 	RequestNamedLWLockTranche("provisioning", 3);
 }
@@ -245,6 +248,7 @@ provisioning_shmem_startup(void)
 									  HEALTH_CACHE_SIZE, &info, HASH_ELEM | HASH_BLOBS);
 	engine_limits_shmem_init();
 	engine_outage_shmem_init();
+	step_pool_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -75,8 +75,8 @@ run_lock_release(const pg_uuid_t *run_id)
 }
 
 /*
- * Held shared by each step worker of the run for its life (a step worker executes the step
- * its run worker started it for, and nothing else takes the lock but to wait for them).
+ * Held shared by each step worker of the run while it executes one of the run's steps
+ * (nothing else takes the lock but to wait for them).
  */
 void
 step_workers_lock_share(const pg_uuid_t *run_id)
@@ -85,6 +85,16 @@ step_workers_lock_share(const pg_uuid_t *run_id)
 
 	lock_tag(&tag, run_id, STEP_WORKERS_LOCK_SPACE);
 	(void) LockAcquire(&tag, ShareLock, true, false);
+}
+
+/* The step worker is done with the run's step: it waits idle for the next one. */
+void
+step_workers_lock_release(const pg_uuid_t *run_id)
+{
+	LOCKTAG		tag;
+
+	lock_tag(&tag, run_id, STEP_WORKERS_LOCK_SPACE);
+	LockRelease(&tag, ShareLock, true);
 }
 
 /* Is no step worker of the run left? */

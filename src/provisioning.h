@@ -54,7 +54,6 @@ extern struct HTAB *prov_health_cache;
 /* The run queue (queue.c) */
 #define RELAUNCH_DELAY_MS 1000	/* an interrupted run waits this long after its last claim */
 extern int	runnable_runs(pg_uuid_t *ids, int max, bool *held_back);
-extern bool runs_waiting(void);
 extern void wake_for_runs(int runs);
 
 /* The session locks that make a run one run worker's, and its step workers known (locks.c) */
@@ -62,6 +61,7 @@ extern bool run_lock_try(const pg_uuid_t *run_id);
 extern bool run_lock_available(const pg_uuid_t *run_id);
 extern void run_lock_release(const pg_uuid_t *run_id);
 extern void step_workers_lock_share(const pg_uuid_t *run_id);
+extern void step_workers_lock_release(const pg_uuid_t *run_id);
 extern bool step_workers_gone(const pg_uuid_t *run_id);
 extern void step_workers_wait_gone(const pg_uuid_t *run_id);
 

@@ -1,7 +1,7 @@
 /*
  * queue.c
  *     The run queue, shared by the launcher and the run workers: which runs are runnable,
- *     whether any waits, and the wake-up of whoever starts the runs a transaction queued.
+ *     and the wake-up of whoever starts the runs a transaction queued.
  */
 #include "postgres.h"
 
@@ -43,29 +43,6 @@
 	"         q.status = 'PENDING' AND provisioning._engine_paused(q.engine) AS paused" \
 	"    FROM q JOIN per_engine p USING (engine)" \
 	"    LEFT JOIN provisioning.engines e ON e.name = q.engine) "
-
-/*
- * Does a queued run wait for a worker, one its engine's share and pause would let a worker
- * take? Then the workers' processes and the cores are better spent on runs than on one
- * run's steps at once; a run held back by its own engine's limit takes no worker, so steps
- * go on at once meanwhile. Call inside a worker transaction.
- */
-bool
-runs_waiting(void)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2] = {Int32GetDatum(0), Int32GetDatum(prov_max_workers)};
-	bool		isnull;
-
-	worker_plan(&plan, "the provisioning queue's query",
-				QUEUE_TURNS
-				"SELECT EXISTS (SELECT FROM turns WHERE status = 'PENDING' AND turn <= share AND NOT paused)",
-				2, types);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the provisioning queue");
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
 
 /*
  * Up to max runs (queued, or interrupted while running) into ids, interrupted ones first,

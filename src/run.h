@@ -11,6 +11,7 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "storage/dsm.h"
 #include "utils/uuid.h"
 
 #include "driver.h"
@@ -85,6 +86,36 @@ typedef struct StepReport
 	StepResult	result;
 	double		duration_ms;
 } StepReport;
+
+/* Which slot of the step workers' pool serves a delegated step, and for which hand-out */
+typedef struct StepPoolRef
+{
+	int			slot;
+	uint32		generation;
+} StepPoolRef;
+
+/* What a step worker is given: at its start (bgw_extra), or as it waits idle (step_pool.c) */
+typedef struct StepAssignment
+{
+	pg_uuid_t	run_id;
+	int			step;			/* index in the run's step list */
+	bool		resumed;		/* left running by an interrupted execution */
+	TimestampTz resumed_at;		/* the run's resume (RunContext.resumed_at) */
+	dsm_handle	queue;			/* the segment holding the queue to the run worker */
+	StepPoolRef worker;			/* the pool's slot serving it */
+	bool		has_share;		/* the run worker's session: share holds it */
+	char		share[ENGINE_SESSION_SHARE];
+} StepAssignment;
+
+/* The step workers' pool (step_pool.c) */
+extern Size step_pool_shmem_size(void);
+extern void step_pool_shmem_init(void);
+extern bool step_pool_hand(const StepAssignment *assignment, StepPoolRef *ref);
+extern bool step_pool_reserve(StepPoolRef *ref);
+extern bool step_pool_let_go(const StepPoolRef *ref, bool stop);
+extern bool step_pool_join(const StepPoolRef *ref);
+extern bool step_pool_idle_begin(void);
+extern bool step_pool_take(StepAssignment *assignment, bool leave);
 
 /* Step workers (step_worker.c) */
 extern bool step_worker_start(RunContext *ctx, int idx);

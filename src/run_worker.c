@@ -66,13 +66,14 @@ run_plan(RunContext *ctx, int done, const StepResult *result, double duration_ms
 	bool		cancel = false;
 
 	/*
-	 * A step worker costs a process start and a connection, more than a few of a fast
-	 * engine's answers: steps run at once only when every answer of this run's engine so far
-	 * was slow (the quickest one: a single slow answer is more often a busy machine), and no
-	 * queued run waits for a worker.
+	 * A delegated step costs another process's load of the run and its report (and a process
+	 * start when no step worker waits idle), more than a few of a fast engine's answers:
+	 * steps run at once only when every answer of this run's engine so far was slow (the
+	 * quickest one: a single slow answer is more often a busy machine). Queued runs lose
+	 * nothing by it: step workers have background worker slots of their own (step_pool.c).
 	 */
 	int			parallel = (prov_max_parallel_steps > 1 && ctx->step.http.requests > 0 &&
-							ctx->step.http.fastest_ms >= PARALLEL_MIN_REQUEST_MS && !runs_waiting()) ?
+							ctx->step.http.fastest_ms >= PARALLEL_MIN_REQUEST_MS) ?
 		prov_max_parallel_steps : 1;
 
 	if (done >= 0)

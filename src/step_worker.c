@@ -4,18 +4,22 @@
  *     execute a run's steps at once, and how each reports to its run worker, which alone
  *     writes the run.
  *
- * A run worker starts a step worker with a shared-memory queue (shm_mq, in a DSM segment of
- * its own) that only it receives from. The step worker executes its one step with the
- * step's retries exactly as the run worker would (step_exec.c) and reports over the queue:
- * each retry as it begins, then the outcome with the metadata it set and its engine time;
- * then it exits. The run worker records each report the moment it arrives (run_worker.c).
+ * For each step it delegates, a run worker makes a shared-memory queue (shm_mq, in a DSM
+ * segment of its own) that only it receives from, and hands the step to an idle step worker
+ * of the pool (step_pool.c), or else starts one. The step worker executes that one step with
+ * the step's retries exactly as the run worker would (step_exec.c) and reports over the
+ * queue: each retry as it begins, then the outcome with the metadata it set and its engine
+ * time. Then it waits, idle, to be handed the next step of any run worker, and leaves after
+ * STEP_IDLE_MS without one. The run worker records each report the moment it arrives
+ * (run_worker.c).
  *
- * Neither waits for the other beyond that. A run worker terminates its step workers as it
- * exits, and a report finds the queue detached: a step worker whose run worker is gone
- * stops. A step whose step worker could not start, or exited without an outcome, is
- * executed again, as resumed (its creates settle). Step workers hold the run's step-workers
- * lock, shared, for their lives: a run worker that takes a run over waits for those of the
- * one before to be gone (run_worker.c's claim).
+ * Neither waits for the other beyond that. A run worker that exits stops the step workers
+ * still executing its steps (step_pool_stop), and a report finds the queue detached: a
+ * step worker whose run worker is gone stops. A step whose step worker could not start, or
+ * ended without an outcome, is executed again, as resumed (its creates settle). A step
+ * worker holds the run's step-workers lock, shared, while it executes the run's step: a run
+ * worker that takes a run over waits for those of the one before to be done (run_worker.c's
+ * claim).
  */
 #include "postgres.h"
 
@@ -39,25 +43,17 @@
 /* Room in a step worker's queue: a larger report goes through in parts */
 #define REPORT_QUEUE_SIZE 16384
 
+/* How long a step worker with nothing to do waits for a step before it exits */
+#define STEP_IDLE_MS 10000
+
 /* A step worker as its run worker holds it (RunStep.worker) */
 typedef struct StepWorker
 {
-	BackgroundWorkerHandle *handle;
+	BackgroundWorkerHandle *handle; /* a process this run worker started, or NULL */
+	StepPoolRef ref;			/* the pool's slot serving the step */
 	dsm_segment *segment;
 	shm_mq_handle *queue;
 } StepWorker;
-
-/* What a step worker is started for (its bgw_extra) */
-typedef struct StepAssignment
-{
-	pg_uuid_t	run_id;
-	int			step;			/* index in the run's step list */
-	bool		resumed;		/* left running by an interrupted execution */
-	TimestampTz resumed_at;		/* the run's resume (RunContext.resumed_at) */
-	dsm_handle	queue;			/* the segment holding the queue to the run worker */
-	bool		has_share;		/* the run worker's session: share holds it */
-	char		share[ENGINE_SESSION_SHARE];
-} StepAssignment;
 
 /* A report's kind, its first byte */
 #define REPORT_RETRY 'R'
@@ -201,30 +197,55 @@ report_take(RunContext *ctx, int idx, const char *data, Size len, StepReport *re
 	return true;
 }
 
-/* Lets go of step idx's step worker: its queue and its handle (the process exits by itself). */
+/*
+ * Lets go of step idx's step worker: its queue, and its handle. A process that never began
+ * is given up; one that reported stays in the pool for the next step.
+ */
 static void
 step_worker_forget(RunContext *ctx, int idx)
 {
 	StepWorker *worker = ctx->steps[idx].worker;
 
+	(void) step_pool_let_go(&worker->ref, false);
 	dsm_detach(worker->segment);
-	pfree(worker->handle);
+	if (worker->handle != NULL)
+		pfree(worker->handle);
 	pfree(worker);
 	ctx->steps[idx].worker = NULL;
 }
 
-/* Starts a step worker for step idx; false when no background worker slot was free. */
+/* Starts a step worker for assignment, within the pool's budget; false when it could not. */
+static bool
+step_worker_launch(StepAssignment *assignment, StepWorker *worker)
+{
+	BackgroundWorker bgw;
+
+	if (!step_pool_reserve(&worker->ref))
+		return false;
+	dynamic_worker_init(&bgw, "provisioning_step_main", "provisioning step");
+	strlcpy(bgw.bgw_name, "provisioning step", BGW_MAXLEN);
+	assignment->worker = worker->ref;
+	StaticAssertStmt(sizeof(*assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
+	memcpy(bgw.bgw_extra, assignment, sizeof(*assignment));
+	if (RegisterDynamicBackgroundWorker(&bgw, &worker->handle))
+		return true;
+	(void) step_pool_let_go(&worker->ref, false);
+	return false;
+}
+
+/*
+ * Delegates step idx: to an idle step worker of the pool, or else to a step worker started
+ * for it; false when neither was to be had (the pool at its budget, or no background
+ * worker slot free).
+ */
 bool
 step_worker_start(RunContext *ctx, int idx)
 {
-	BackgroundWorker bgw;
 	StepAssignment assignment;
 	StepWorker *worker;
 	shm_mq	   *mq;
 	MemoryContext old;
 
-	dynamic_worker_init(&bgw, "provisioning_step_main", "provisioning step");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "provisioning step %s", ctx->steps[idx].key);
 	old = MemoryContextSwitchTo(ctx->cxt);
 	worker = palloc0(sizeof(StepWorker));
 	worker->segment = dsm_create(shm_mq_minimum_size + REPORT_QUEUE_SIZE, 0);
@@ -244,17 +265,19 @@ step_worker_start(RunContext *ctx, int idx)
 		ctx->driver->share(&ctx->step, assignment.share);
 		assignment.has_share = true;
 	}
-	StaticAssertStmt(sizeof(assignment) <= BGW_EXTRALEN, "a step assignment must fit in bgw_extra");
-	memcpy(bgw.bgw_extra, &assignment, sizeof(assignment));
 
-	if (!RegisterDynamicBackgroundWorker(&bgw, &worker->handle))
+	/*
+	 * A pooled step worker that ends before it took the step up detaches the queue all the
+	 * same (step_pool.c), so no handle is needed to learn that it is gone.
+	 */
+	if (!step_pool_hand(&assignment, &worker->ref) && !step_worker_launch(&assignment, worker))
 	{
 		MemoryContextSwitchTo(old);
 		dsm_detach(worker->segment);
 		pfree(worker);
 		return false;
 	}
-	/* a worker that exits, or never starts, before it attached detaches the queue */
+	/* a started worker that exits, or never starts, before it attached detaches the queue */
 	worker->queue = shm_mq_attach(mq, worker->segment, worker->handle);
 	MemoryContextSwitchTo(old);
 	ctx->steps[idx].worker = worker;
@@ -309,8 +332,9 @@ step_workers_take(RunContext *ctx, StepReport *report, bool wait)
 }
 
 /*
- * As a run worker exits: its step workers stop too (a later run worker executes their steps
- * again). Registered once per run worker (before_shmem_exit).
+ * As a run worker exits: the step workers still executing its steps stop (a later run
+ * worker executes those steps again); the idle ones stay. Registered once per run worker
+ * (before_shmem_exit).
  */
 void
 step_workers_stop(int code, Datum arg)
@@ -318,8 +342,12 @@ step_workers_stop(int code, Datum arg)
 	if (coordinated == NULL)
 		return;
 	for (int i = 0; i < coordinated->nsteps; i++)
-		if (coordinated->steps[i].worker != NULL)
-			TerminateBackgroundWorker(coordinated->steps[i].worker->handle);
+	{
+		StepWorker *worker = coordinated->steps[i].worker;
+
+		if (worker != NULL && step_pool_let_go(&worker->ref, true) && worker->handle != NULL)
+			TerminateBackgroundWorker(worker->handle);
+	}
 }
 
 /* The run worker is done with the run: none of its step workers is left to stop. */
@@ -331,46 +359,96 @@ step_workers_release(RunContext *ctx)
 }
 
 /*
- * A step worker: executes one step of a run, which its run worker recorded as started,
- * with the step's retries, reports its outcome, and exits. It does nothing when its run
- * worker is gone or the run ended meanwhile.
+ * Executes the step a step worker was given, which its run worker recorded as started,
+ * with the step's retries, and reports its outcome. It does nothing when the run worker is
+ * gone or the run ended meanwhile. Its first act takes up the queue: from then on, however
+ * it ends, its run worker learns of it.
+ */
+static void
+step_serve(const StepAssignment *assignment, MemoryContext cxt)
+{
+	RunContext *ctx;
+	StepResult	result;
+	double		duration_ms;
+	dsm_segment *segment = dsm_attach(assignment->queue);
+	shm_mq	   *mq;
+	shm_mq_handle *queue;
+	int			idx = assignment->step;
+
+	if (segment == NULL)
+		return;					/* its run worker is gone */
+	mq = dsm_segment_address(segment);
+	shm_mq_set_sender(mq, MyProc);
+	queue = shm_mq_attach(mq, segment, NULL);
+
+	worker_txn_begin("loading a provisioning step");
+	step_workers_lock_share(&assignment->run_id);
+	ctx = run_describe(cxt, &assignment->run_id);
+	worker_txn_commit();
+	if (ctx != NULL && idx >= 0 && idx < ctx->nsteps && ctx->steps[idx].status == STEP_RUNNING)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx->cxt);
+
+		ctx->report = queue;
+		ctx->steps[idx].resumed = assignment->resumed;
+		ctx->resumed_at = assignment->resumed_at;
+		ctx->step.session_share = assignment->has_share ? assignment->share : NULL;
+		duration_ms = execute_step(ctx, idx, &result);
+		run_event_step_finished(ctx, idx, &result, duration_ms);
+		report_outcome(ctx, idx, &result, duration_ms);
+		MemoryContextSwitchTo(old);
+	}
+	if (ctx != NULL)
+		run_forget(ctx);
+	step_workers_lock_release(&assignment->run_id);
+	/* detaches the queue too: after an outcome the run worker has it; else it sees us gone */
+	dsm_detach(segment);
+}
+
+/*
+ * A step worker: executes the step it was started for, then waits idle to be handed the
+ * next step of any run worker (step_pool.c), and exits after STEP_IDLE_MS without one.
+ * Staying on saves the next step the process start and the database connection.
  */
 void
 provisioning_step_main(Datum arg)
 {
 	StepAssignment assignment;
-	RunContext *ctx = NULL;
-	StepResult	result;
-	double		duration_ms;
-	dsm_segment *segment;
-	shm_mq	   *mq;
-	int			idx;
+	MemoryContext loop_cxt;
 
 	memcpy(&assignment, MyBgworkerEntry->bgw_extra, sizeof(assignment));
-	idx = assignment.step;
 	dynamic_worker_connect(arg, "provisioning step");
-	segment = dsm_attach(assignment.queue);
-	if (segment == NULL)
-		proc_exit(0);			/* its run worker is gone */
-	mq = dsm_segment_address(segment);
-	shm_mq_set_sender(mq, MyProc);
+	if (!step_pool_join(&assignment.worker))
+		proc_exit(0);			/* its run worker gave the start up */
 
-	worker_txn_begin("loading a provisioning step");
-	step_workers_lock_share(&assignment.run_id);
-	ctx = run_describe(TopMemoryContext, &assignment.run_id);
-	worker_txn_commit();
-	if (ctx == NULL || idx < 0 || idx >= ctx->nsteps || ctx->steps[idx].status != STEP_RUNNING)
-		proc_exit(0);
-	MemoryContextSwitchTo(ctx->cxt);
+	/* whatever a step allocates goes with it: a step worker that stays stays flat */
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "provisioning step loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		TimestampTz idle_since;
 
-	ctx->report = shm_mq_attach(mq, segment, NULL);
-	ctx->steps[idx].resumed = assignment.resumed;
-	ctx->resumed_at = assignment.resumed_at;
-	ctx->step.session_share = assignment.has_share ? assignment.share : NULL;
-	duration_ms = execute_step(ctx, idx, &result);
-	run_event_step_finished(ctx, idx, &result, duration_ms);
-	report_outcome(ctx, idx, &result, duration_ms);
-	MemoryContextSwitchTo(TopMemoryContext);
-	run_forget(ctx);
-	proc_exit(0);
+		step_serve(&assignment, loop_cxt);
+		MemoryContextReset(loop_cxt);
+		reload_if_pending();
+		if (!step_pool_idle_begin())
+			proc_exit(0);		/* surplus: the settings were lowered */
+		/* the step's run no longer shows: this process serves none until handed one */
+		pgstat_report_activity(STATE_IDLE, "waiting for a provisioning step");
+		idle_since = GetCurrentTimestamp();
+		for (;;)
+		{
+			bool		leave = TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), STEP_IDLE_MS);
+
+			if (step_pool_take(&assignment, leave))
+				break;
+			if (leave)
+				proc_exit(0);
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 STEP_IDLE_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			reload_if_pending();
+		}
+	}
 }

@@ -232,43 +232,79 @@ sub crash_resume
 # immediate mode, and the resumed run re-runs both steps left running, each waiting for its
 # own unanswered create instead of sending it again: the run completes, the engine holds
 # exactly one of everything, and each of the two creates was sent once per document.
+# Options: pooled => 1 runs a run first, so that the steps go to step workers that stayed
+# from it (step_pool.c), which it checks; stop => 'terminate' terminates the run worker
+# instead of stopping the server (its step workers stop with it, a new run worker resumes).
 sub crash_overlapping
 {
-	my ($kind) = @_;
+	my ($kind, %opt) = @_;
 	my $k = $kinds{$kind};
-	my $tag = $kind eq 'erpnext' ? '' : "_$kind";
+	my $stop = $opt{stop} // 'immediate';
+	my $tag = ($kind eq 'erpnext' ? '' : "_$kind") . ($opt{pooled} ? "pooled$stop" : '');
 	my ($node, $new_tenant, $check_finished) = crash_node($kind, "overlap$tag");
 	my $name = "overlap$tag";
 	my $place = $k->{place}->($name);
+	my $what = "$kind" . ($opt{pooled} ? ", pooled step workers, $stop" : '');
 
 	my $latency = sub { ($kind eq 'odoo' ? \&odoo_sim : \&sim)->(POST => '/latency', { ms => $_[0] }) };
 
-	$k->{reset}->($name);
-	$k->{delay}->($name, $_->[0], 4500) for @{ $k->{overlapping} };
 	# steps run at once only with an engine slow enough for a step worker to pay
 	$latency->(10);
+	my $idle_steps = "SELECT string_agg(pid || ':' || backend_start, ',') FROM pg_stat_activity
+		 WHERE backend_type = 'provisioning step' AND query = 'waiting for a provisioning step'";
+	my $pool = '';
+	if ($opt{pooled})
+	{
+		$k->{reset}->("warm$tag");
+		$new_tenant->("warm$tag", 'Warm');
+		$check_finished->("warm$tag", 'Warm', "$what: the run before");
+		$pool = $node->safe_psql('postgres', $idle_steps);
+		isnt($pool, '', "$what: step workers stay idle after the run before");
+	}
+	$k->{reset}->($name);
+	$k->{delay}->($name, $_->[0], 4500) for @{ $k->{overlapping} };
 	$new_tenant->($name, 'Overlap');
 	for my $request (@{ $k->{overlapping} })
 	{
 		ok(wait_for_delayed_request($place, $request->[1], $kind),
-			"$kind: the engine is working on the create $request->[1]");
+			"$what: the engine is working on the create $request->[1]");
 	}
 	is($node->safe_psql('postgres', "SELECT count(*) FROM jsonb_array_elements(
 			(SELECT provisioning_steps FROM provisioning.tenant_onboarding o
 			   JOIN provisioning.tenants t ON t.id = o.tenant_id WHERE t.name = 'Overlap')) s
-		 WHERE s->>'status' = 'running'") >= 2 ? 1 : 0, 1, "$kind: two steps are running at the crash");
-	$node->stop('immediate');
-	$node->start;
-	$check_finished->($name, 'Overlap', "$kind: crash while two steps ran at once");
+		 WHERE s->>'status' = 'running'") >= 2 ? 1 : 0, 1, "$what: two steps are running at the crash");
+	if ($opt{pooled})
+	{
+		is($node->safe_psql('postgres', "SELECT count(*) > 0 FROM pg_stat_activity
+			 WHERE backend_type = 'provisioning step' AND query <> 'waiting for a provisioning step'
+			   AND pid || ':' || backend_start = ANY (string_to_array('$pool', ','))"), 't',
+			"$what: a step is executed by a step worker that stayed from the run before");
+	}
+	if ($stop eq 'terminate')
+	{
+		my $busy = $node->safe_psql('postgres', "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+			 WHERE backend_type = 'provisioning step' AND query <> 'waiting for a provisioning step'");
+		is($node->safe_psql('postgres', "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			 WHERE backend_type = 'provisioning run' AND state = 'active'"), '1', "$what: the run worker is terminated");
+		ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity
+			 WHERE pid = ANY (string_to_array('$busy', ',')::int[])"),
+			"$what: the step workers that executed its steps stop too");
+	}
+	else
+	{
+		$node->stop('immediate');
+		$node->start;
+	}
+	$check_finished->($name, 'Overlap', "$what: crash while two steps ran at once");
 	my @requests = SimEngine::requests_of($kind, $place);
 	for my $request (@{ $k->{overlapping} })
 	{
 		is(scalar(grep { $k->{creates}->($_, $request->[1]) } @requests), $request->[2],
-			"$kind: the create $request->[1] was sent once per document ($request->[2])");
+			"$what: the create $request->[1] was sent once per document ($request->[2])");
 	}
 	is($node->safe_psql('postgres', "SELECT count(*) FROM provisioning.run_log l
 			JOIN provisioning.tenants t ON t.id = l.tenant_id
-		 WHERE t.name = 'Overlap' AND l.message = 'run resumed'"), '1', "$kind: the run resumed once");
+		 WHERE t.name = 'Overlap' AND l.message = 'run resumed'"), '1', "$what: the run resumed once");
 	$k->{clear}->();
 	$latency->(0);
 	$node->stop;
