@@ -629,7 +629,7 @@ def slow_backlog(backlog, runs):
            f"goal <= 1.2x; p90 {percentile(alone, 90):.0f} / {percentile(beside, 90):.0f} ms; "
            f"COMPLETED {completed(alone_runs)}, {completed(beside_runs)}")
     report("capacity", "  fast engine's runs with steps at once (step workers), alone / beside the backlog",
-           f"{alone_at_once} / {beside_at_once}", "steps run at once only while no run is queued")
+           f"{alone_at_once} / {beside_at_once}", "step workers from the pool, queued runs or not")
     report("capacity", f"  slow engine (200 ms/call, 2 workers, max_concurrent_requests 2): backlog at the end, "
            "queued / in progress; its peak in flight",
            f"{queued} / {in_progress}; {cap['peak_in_flight']}", f"{backlog} runs queued before the second series")
