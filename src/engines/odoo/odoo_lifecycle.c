@@ -293,6 +293,32 @@ odoo_step_disable_pos(StepContext *ctx, StepResult *r)
 }
 
 /*
+ * The recorded company's id and whether it is active, as resume and the archive read it
+ * first (archived records included); false when the result holds the failure.
+ */
+static bool
+recorded_company_active(StepContext *ctx, StepResult *r, long *cid, bool *active)
+{
+	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
+	JsonbContainer *rec;
+
+	*cid = recorded ? strtol(recorded, NULL, 10) : 0;
+	if (recorded == NULL || !odoo_company_record(ctx, r, *cid, "[\"active\"]", &rec))
+		return false;
+	if (rec == NULL)
+	{
+		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), *cid);
+		return false;
+	}
+	if (!odoo_active(rec, active))
+	{
+		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
+		return false;
+	}
+	return true;
+}
+
+/*
  * resume_1_enable_pos: what a suspend or an offboarding archived, unarchived: the company
  * first (until then the engine refuses it in a call's context), then the recorded
  * warehouses (with their operation types), then the recorded config. After a suspend only
@@ -301,31 +327,17 @@ odoo_step_disable_pos(StepContext *ctx, StepResult *r)
 void
 odoo_step_enable_pos(StepContext *ctx, StepResult *r)
 {
-	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
-	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
+	long		cid;
 	long		warehouses[2];
 	long		config = recorded_id(ctx, "pos_config_id");
 	int			nwarehouses = 0;
 	int			company = 0,
 				stores = 0,
 				configs = 0;
-	JsonbContainer *rec;
 	bool		active;
 
-	if (recorded == NULL)
+	if (!recorded_company_active(ctx, r, &cid, &active))
 		return;
-	if (!odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
-		return;
-	if (rec == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
-		return;
-	}
-	if (!odoo_active(rec, &active))
-	{
-		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
-		return;
-	}
 	/* without the company in the context, which the engine refuses while it is archived */
 	session_of(ctx)->company = 0;
 	if (!active && !odoo_set_active(ctx, r, "res.company", psprintf("[%ld]", cid), true))
@@ -462,25 +474,13 @@ archived_meanwhile(StepContext *ctx, long cid)
 void
 odoo_step_archive(StepContext *ctx, StepResult *r)
 {
-	const char *recorded = meta_recorded(ctx, r, "company_id", "the tenant's company");
-	long		cid = recorded ? strtol(recorded, NULL, 10) : 0;
-	JsonbContainer *rec;
+	long		cid;
 	int			nconfigs = 0,
 				nwarehouses = 0;
 	bool		active;
 
-	if (recorded == NULL || !odoo_company_record(ctx, r, cid, "[\"active\"]", &rec))
+	if (!recorded_company_active(ctx, r, &cid, &active))
 		return;
-	if (rec == NULL)
-	{
-		step_fail(r, FAIL_PERMANENT, "company %s (res.company %ld) does not exist in the engine", company_of(ctx), cid);
-		return;
-	}
-	if (!odoo_active(rec, &active))
-	{
-		odoo_malformed(r, "res.company", "search_read", "active is not a boolean");
-		return;
-	}
 	if (active && !archive_company(ctx, r, cid, &nconfigs, &nwarehouses))
 	{
 		/* a transient failure is retried, and the next attempt reads the company first */
